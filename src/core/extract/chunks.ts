@@ -72,11 +72,13 @@ export async function* zstdChunks(path: string, onRead?: ProgressSink): AsyncGen
         throw new SourceError(path, `corrupt zstd data near compressed byte ${consumedTotal}: ${(error as Error).message}`, { cause: error });
       }
       const [hint, produced, consumed] = result;
+      // A call that moves nothing says nothing about the frame: after a frame ends, the decoder
+      // already asks for the next frame's header.
+      if (produced === 0 && consumed === 0) break;
       outFilled += produced;
       consumedTotal += consumed;
       src = src.subarray(consumed);
       frameOpen = hint !== 0;
-      if (produced === 0 && consumed === 0) break;
     }
   }
   // The decoder may still hold output for the last frame once all input is consumed.
@@ -87,9 +89,9 @@ export async function* zstdChunks(path: string, onRead?: ProgressSink): AsyncGen
       outFilled = 0;
     }
     const [hint, produced] = dctx.decompressStream(out.subarray(outFilled), Buffer.alloc(0));
+    if (produced === 0) break;
     outFilled += produced;
     frameOpen = hint !== 0;
-    if (produced === 0) break;
   }
   if (!sawInput) throw new SourceError(path, 'file is empty, expected zstd-compressed data');
   if (frameOpen) throw new SourceError(path, `truncated zstd data: the input ends inside a frame after ${consumedTotal} compressed bytes`);

@@ -1,0 +1,146 @@
+import { constants } from 'node:fs';
+import { copyFile, open } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { SourceError, errnoCode } from '../errors.js';
+import { readChunks, startsWithZstdFrame, zstdChunks, type ProgressSink } from './chunks.js';
+import { SparseWriter } from './sparse-writer.js';
+import { extractTarMember } from './tar.js';
+
+export type SourceFormat = 'raw' | 'zstd' | 'tar' | 'tar+zstd';
+
+export const DEFAULT_MEMBER = 'disk.img';
+
+export interface ExtractOptions {
+  /** Archive member holding the disk, for tar formats. */
+  member?: string;
+  onRead?: ProgressSink;
+}
+
+export interface ExtractResult {
+  format: SourceFormat;
+  /** Apparent size of the raw disk written. */
+  size: number;
+  /** How the bytes got there: a reflink shares the source's extents, a copy writes new ones. */
+  method: 'stream' | 'reflink';
+}
+
+const QCOW2_MAGIC = Buffer.from('QFI\xfb', 'latin1');
+
+async function readHead(path: string, length: number): Promise<Buffer> {
+  const file = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await file.read(buf, 0, length, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await file.close();
+  }
+}
+
+function looksLikeTar(head: Buffer): boolean {
+  return head.length >= 263 && head.toString('latin1', 257, 262) === 'ustar';
+}
+
+/**
+ * Decides the format from the name first, because that is what the user chose, and checks it
+ * against the content so that a mislabelled file fails with a clear message instead of producing a
+ * base full of compressed bytes.
+ */
+export async function detectFormat(path: string): Promise<SourceFormat> {
+  let head: Buffer;
+  try {
+    head = await readHead(path, 512);
+  } catch (error) {
+    throw new SourceError(path, `cannot read the source image: ${(error as Error).message}`, { cause: error });
+  }
+  const name = basename(path).toLowerCase();
+  const zstd = startsWithZstdFrame(head);
+  if (head.subarray(0, 4).equals(QCOW2_MAGIC)) {
+    throw new SourceError(path, 'is a qcow2 image; basecow bases are raw: convert it first with `qemu-img convert -O raw`');
+  }
+  if (/\.(tar\.zst|tzst)$/.test(name)) {
+    if (!zstd) throw new SourceError(path, 'the name says .tar.zst but the file does not start with a zstd frame');
+    return 'tar+zstd';
+  }
+  if (name.endsWith('.zst')) {
+    if (!zstd) throw new SourceError(path, 'the name says .zst but the file does not start with a zstd frame');
+    return 'zstd';
+  }
+  if (name.endsWith('.tar')) {
+    if (!looksLikeTar(head)) throw new SourceError(path, 'the name says .tar but the file has no tar header');
+    return 'tar';
+  }
+  if (zstd) return 'zstd';
+  if (looksLikeTar(head)) return 'tar';
+  return 'raw';
+}
+
+/**
+ * Writes the raw disk held by `source` to `dest` (which must not exist) as a sparse file.
+ * On any failure `dest` is removed before the error propagates.
+ */
+export async function extractToRaw(source: string, dest: string, options: ExtractOptions = {}): Promise<ExtractResult> {
+  const format = await detectFormat(source);
+  if (format === 'raw') {
+    const size = await tryReflink(source, dest);
+    if (size !== undefined) return { format, size, method: 'reflink' };
+  }
+  const writer = await SparseWriter.create(dest);
+  try {
+    const size = await writeFormat(format, source, writer, options);
+    await writer.finish(size);
+    return { format, size, method: 'stream' };
+  } catch (error) {
+    await writer.discard();
+    throw explainWriteError(source, dest, error);
+  }
+}
+
+async function writeFormat(format: SourceFormat, source: string, writer: SparseWriter, options: ExtractOptions): Promise<number> {
+  const member = options.member ?? DEFAULT_MEMBER;
+  switch (format) {
+    case 'raw':
+      return writeAll(readChunks(source, options.onRead), writer);
+    case 'zstd':
+      return writeAll(zstdChunks(source, options.onRead), writer);
+    case 'tar':
+      return (await extractTarMember(readChunks(source, options.onRead), member, writer, source)).size;
+    case 'tar+zstd':
+      return (await extractTarMember(zstdChunks(source, options.onRead), member, writer, source)).size;
+  }
+}
+
+async function writeAll(chunks: AsyncIterable<Buffer>, writer: SparseWriter): Promise<number> {
+  let position = 0;
+  for await (const chunk of chunks) {
+    await writer.write(chunk, position);
+    position += chunk.length;
+  }
+  return position;
+}
+
+/** A reflink shares extents (holes included) in O(1); most filesystems refuse it, which is fine. */
+async function tryReflink(source: string, dest: string): Promise<number | undefined> {
+  try {
+    await copyFile(source, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
+  } catch (error) {
+    if (errnoCode(error) === 'EEXIST') throw error;
+    return undefined;
+  }
+  const file = await open(dest, 'r+');
+  try {
+    await file.sync();
+    return (await file.stat()).size;
+  } finally {
+    await file.close();
+  }
+}
+
+function explainWriteError(source: string, dest: string, error: unknown): unknown {
+  if (error instanceof SourceError) return error;
+  const code = errnoCode(error);
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new SourceError(source, `no space left on the device holding ${dest} while extracting`, { cause: error });
+  }
+  return new SourceError(source, `extraction failed: ${(error as Error).message}`, { cause: error });
+}

@@ -1,0 +1,41 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** Bumped when the on-disk format changes, so old and new layouts never read each other. */
+export const LAYOUT_VERSION = 'v1';
+
+export interface StoreLayout {
+  root: string;
+  bases: string;
+  locks: string;
+  leases: string;
+  tmp: string;
+  digests: string;
+}
+
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.BASECOW_CACHE_DIR) return resolve(env.BASECOW_CACHE_DIR);
+  const xdg = env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return resolve(xdg, 'basecow');
+}
+
+export function storeLayout(cacheDir: string): StoreLayout {
+  const root = join(resolve(cacheDir), LAYOUT_VERSION);
+  return {
+    root,
+    bases: join(root, 'bases'),
+    locks: join(root, 'locks'),
+    leases: join(root, 'leases'),
+    tmp: join(root, 'tmp'),
+    digests: join(root, 'digests'),
+  };
+}
+
+export const basePath = (layout: StoreLayout, key: string): string => join(layout.bases, `${key}.img`);
+export const sidecarPath = (layout: StoreLayout, key: string): string => join(layout.bases, `${key}.json`);
+export const lockPath = (layout: StoreLayout, key: string): string => join(layout.locks, key);
+/**
+ * Temp names put '+' after the key: keys cannot contain it, so sweeping one key's leftovers can
+ * never touch another key's files (key 'a' vs key 'a.b').
+ */
+export const tempPrefix = (key: string): string => `${key}+`;

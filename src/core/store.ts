@@ -1,0 +1,222 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SourceError } from './errors.js';
+import { extractToRaw, type SourceFormat } from './extract/index.js';
+import { sourceKey, validateKey } from './key.js';
+import { basePath, lockPath, sidecarPath, storeLayout, tempPrefix, type StoreLayout } from './layout.js';
+import { DEFAULT_LOCK_TIMING, tryLock, type HeldLock, type LockTiming } from './lock.js';
+import { TOOL_NAME, TOOL_VERSION } from './version.js';
+
+export type CacheHit = 'l1' | 'miss';
+
+export interface Progress {
+  phase: 'hash' | 'wait' | 'extract';
+  /** Source bytes read so far (hash, extract) or milliseconds waited (wait). */
+  done: number;
+  /** Source size in bytes (hash, extract); the wait bound in milliseconds (wait). */
+  total: number;
+}
+
+export interface EnsureBaseOptions {
+  source: string;
+  cacheDir: string;
+  /** A caller-given key; without it the key is the sha256 of the source bytes. */
+  key?: string;
+  /** The tar member that holds the disk. */
+  member?: string;
+  onProgress?: (progress: Progress) => void;
+  lockTiming?: Partial<LockTiming>;
+  /** How long to wait for another process that is building the same base. */
+  waitTimeoutMs?: number;
+}
+
+/** The sidecar next to each base: what it was made from and when. */
+export interface BaseSidecar {
+  schema: 1;
+  key: string;
+  source: { path: string; digest: string | null; format: SourceFormat; member: string | null; bytes: number };
+  apparentBytes: number;
+  allocatedBytes: number;
+  created: string;
+  tool: { name: string; version: string };
+}
+
+export interface BaseResult {
+  key: string;
+  /** Absolute path of the read-only raw base. */
+  base: string;
+  sidecar: string;
+  cacheHit: CacheHit;
+  apparentBytes: number;
+  allocatedBytes: number;
+  seconds: number;
+  timings: { hashSeconds: number; waitSeconds: number; extractSeconds: number };
+  /** The key came from the digest memo, so the source was not read to hash it. */
+  keyMemoized: boolean;
+}
+
+const DEFAULT_WAIT_TIMEOUT_MS = 30 * 60 * 1000;
+
+/**
+ * Returns the raw base for `source`, extracting it at most once per key across processes.
+ * A base appears under its final name only complete, fsynced and read-only, so its existence is
+ * the only signal a reader needs.
+ */
+export async function ensureBase(options: EnsureBaseOptions): Promise<BaseResult> {
+  const started = performance.now();
+  const source = resolve(options.source);
+  const layout = storeLayout(options.cacheDir);
+  const timing = { ...DEFAULT_LOCK_TIMING, ...options.lockTiming };
+  const progress = options.onProgress;
+  await Promise.all([layout.bases, layout.locks, layout.tmp].map((dir) => mkdir(dir, { recursive: true })));
+
+  const sourceBytes = await sourceSize(source);
+  const hashStarted = performance.now();
+  let key: string;
+  let keyMemoized = false;
+  if (options.key !== undefined) {
+    key = validateKey(options.key);
+  } else {
+    const found = await sourceKey(source, layout.digests, (done) => progress?.({ phase: 'hash', done, total: sourceBytes }));
+    key = found.key;
+    keyMemoized = found.memoized;
+  }
+  const hashSeconds = (performance.now() - hashStarted) / 1000;
+
+  const waitStarted = performance.now();
+  const waitTimeoutMs = options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
+  let lock: HeldLock | undefined;
+  for (;;) {
+    if (await isFile(basePath(layout, key))) {
+      const waitSeconds = (performance.now() - waitStarted) / 1000;
+      return describeBase(layout, key, 'l1', started, { hashSeconds, waitSeconds, extractSeconds: 0 }, keyMemoized);
+    }
+    lock = await tryLock(lockPath(layout, key), timing);
+    if (lock) break;
+    const waited = performance.now() - waitStarted;
+    if (waited > waitTimeoutMs) {
+      throw new SourceError(source, `gave up after ${Math.round(waited / 1000)} s waiting for another process to build base ${key} (lock ${lockPath(layout, key)})`);
+    }
+    progress?.({ phase: 'wait', done: waited, total: waitTimeoutMs });
+    await sleep(timing.pollMs);
+  }
+  const waitSeconds = (performance.now() - waitStarted) / 1000;
+
+  try {
+    // The previous holder may have published just before we locked.
+    if (await isFile(basePath(layout, key))) {
+      return describeBase(layout, key, 'l1', started, { hashSeconds, waitSeconds, extractSeconds: 0 }, keyMemoized);
+    }
+    await sweepTemps(layout, key);
+    const extractStarted = performance.now();
+    await buildBase(layout, key, source, sourceBytes, options, lock);
+    const extractSeconds = (performance.now() - extractStarted) / 1000;
+    return describeBase(layout, key, 'miss', started, { hashSeconds, waitSeconds, extractSeconds }, keyMemoized);
+  } finally {
+    await lock.release().catch(() => undefined);
+  }
+}
+
+async function buildBase(layout: StoreLayout, key: string, source: string, sourceBytes: number, options: EnsureBaseOptions, lock: HeldLock): Promise<void> {
+  const stem = join(layout.tmp, `${tempPrefix(key)}${process.pid}-${randomBytes(4).toString('hex')}`);
+  const tempImage = `${stem}.img`;
+  const tempSidecar = `${stem}.json`;
+  try {
+    const extracted = await extractToRaw(source, tempImage, {
+      member: options.member,
+      onRead: (done) => options.onProgress?.({ phase: 'extract', done, total: sourceBytes }),
+    });
+    const info = await stat(tempImage);
+    await chmod(tempImage, 0o444);
+    const sidecar: BaseSidecar = {
+      schema: 1,
+      key,
+      source: {
+        path: source,
+        digest: options.key === undefined ? key : null,
+        format: extracted.format,
+        member: extracted.format.startsWith('tar') ? (options.member ?? 'disk.img') : null,
+        bytes: sourceBytes,
+      },
+      apparentBytes: info.size,
+      allocatedBytes: info.blocks * 512,
+      created: new Date().toISOString(),
+      tool: { name: TOOL_NAME, version: TOOL_VERSION },
+    };
+    await writeFile(tempSidecar, `${JSON.stringify(sidecar, null, 2)}\n`, { mode: 0o644 });
+    if (lock.compromised) {
+      throw new SourceError(source, `lost the lock for base ${key} while extracting (${lock.compromised.message}); nothing was published`);
+    }
+    // The sidecar goes first: a sidecar without an image is harmless, an image without one is not.
+    await rename(tempSidecar, sidecarPath(layout, key));
+    await rename(tempImage, basePath(layout, key));
+    await fsyncDir(layout.bases);
+  } finally {
+    await rm(tempImage, { force: true });
+    await rm(tempSidecar, { force: true });
+  }
+}
+
+async function describeBase(
+  layout: StoreLayout,
+  key: string,
+  cacheHit: CacheHit,
+  started: number,
+  timings: BaseResult['timings'],
+  keyMemoized: boolean,
+): Promise<BaseResult> {
+  const base = basePath(layout, key);
+  const info = await stat(base);
+  return {
+    key,
+    base,
+    sidecar: sidecarPath(layout, key),
+    cacheHit,
+    apparentBytes: info.size,
+    allocatedBytes: info.blocks * 512,
+    seconds: (performance.now() - started) / 1000,
+    timings,
+    keyMemoized,
+  };
+}
+
+/** Leftovers of a holder that died: safe to remove because we now hold the key's lock. */
+async function sweepTemps(layout: StoreLayout, key: string): Promise<void> {
+  const prefix = tempPrefix(key);
+  const names = await readdir(layout.tmp);
+  await Promise.all(names.filter((name) => name.startsWith(prefix)).map((name) => rm(join(layout.tmp, name), { force: true })));
+}
+
+async function sourceSize(source: string): Promise<number> {
+  try {
+    const info = await stat(source);
+    if (!info.isFile()) throw new SourceError(source, 'is not a regular file');
+    return info.size;
+  } catch (error) {
+    if (error instanceof SourceError) throw error;
+    throw new SourceError(source, `cannot read the source image: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function readSidecar(path: string): Promise<BaseSidecar> {
+  return JSON.parse(await readFile(path, 'utf8')) as BaseSidecar;
+}

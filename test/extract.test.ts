@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { SourceError } from '../src/core/errors.js';
+import { detectFormat, extractToRaw } from '../src/core/extract/index.js';
+import { runTool } from '../src/core/tool.js';
+import { allocatedBytes, makeSparseFile, sha256File, tempDir } from './helpers.js';
+
+const MiB = 1024 * 1024;
+const dir = tempDir();
+const disk = join(dir, 'disk.img');
+// Regions straddle 4 KiB boundaries on purpose, and the file ends in a hole.
+await makeSparseFile(disk, 96 * MiB, [
+  { offset: 0, length: 1 * MiB },
+  { offset: 5 * MiB + 100, length: 3 * MiB + 7 },
+  { offset: 20 * MiB, length: 64 * 1024 },
+  { offset: 47 * MiB - 4096, length: 8 * MiB },
+]);
+const diskDigest = await sha256File(disk);
+
+async function zstdReference(input: string, name: string): Promise<string> {
+  const out = join(dir, `${name}.ref`);
+  await runTool(['zstd', '-q', '-d', '-f', input, '-o', out]);
+  return out;
+}
+
+test('.img.zst extracts byte-identical to zstd -d, with no more allocation', async () => {
+  const zst = join(dir, 'disk.img.zst');
+  await runTool(['zstd', '-q', '-3', '-f', disk, '-o', zst]);
+  const ref = await zstdReference(zst, 'single');
+  const out = join(dir, 'single.img');
+  const result = await extractToRaw(zst, out);
+  assert.equal(result.format, 'zstd');
+  assert.equal(result.size, 96 * MiB);
+  assert.equal(await sha256File(out), await sha256File(ref));
+  assert.equal(await sha256File(out), diskDigest);
+  assert.ok(allocatedBytes(out) <= allocatedBytes(ref), `ours ${allocatedBytes(out)} > zstd's ${allocatedBytes(ref)}`);
+  // The 96 MiB disk holds about 12 MiB of data: holes must survive.
+  assert.ok(allocatedBytes(out) < 14 * MiB, `allocated ${allocatedBytes(out)}`);
+});
+
+test('multi-frame zstd (concatenated frames, a skippable frame between) extracts every frame', async () => {
+  const first = join(dir, 'part1.img');
+  const second = join(dir, 'part2.img');
+  writeFileSync(first, readFileSync(disk).subarray(0, 40 * MiB));
+  writeFileSync(second, readFileSync(disk).subarray(40 * MiB));
+  await runTool(['zstd', '-q', '-f', first, '-o', `${first}.zst`]);
+  await runTool(['zstd', '-q', '-f', second, '-o', `${second}.zst`]);
+  const skippable = Buffer.alloc(8 + 5);
+  skippable.writeUInt32LE(0x184d2a53, 0);
+  skippable.writeUInt32LE(5, 4);
+  const multi = join(dir, 'multi.img.zst');
+  writeFileSync(multi, Buffer.concat([readFileSync(`${first}.zst`), skippable, readFileSync(`${second}.zst`)]));
+  const ref = await zstdReference(multi, 'multi');
+  const out = join(dir, 'multi.img');
+  await extractToRaw(multi, out);
+  assert.equal(await sha256File(out), diskDigest);
+  assert.equal(await sha256File(ref), diskDigest);
+  assert.ok(allocatedBytes(out) <= allocatedBytes(ref));
+});
+
+test('raw .img copies keep holes and content', async () => {
+  const out = join(dir, 'raw-copy.img');
+  const result = await extractToRaw(disk, out);
+  assert.equal(result.format, 'raw');
+  assert.equal(await sha256File(out), diskDigest);
+  assert.ok(allocatedBytes(out) <= allocatedBytes(disk), `copy ${allocatedBytes(out)} > source ${allocatedBytes(disk)}`);
+});
+
+test('a raw image whose zero blocks were allocated comes out with them as holes', async () => {
+  const dense = join(dir, 'dense.raw');
+  const data = Buffer.alloc(8 * MiB);
+  data.fill(7, 3 * MiB, 3 * MiB + 10);
+  writeFileSync(dense, data);
+  const out = join(dir, 'dense-copy.img');
+  await extractToRaw(dense, out);
+  assert.deepEqual(readFileSync(out), data);
+  assert.ok(allocatedBytes(out) <= 8192, `allocated ${allocatedBytes(out)}`);
+});
+
+test('format is checked against content, and mislabelled or unusable files fail clearly', async () => {
+  const fake = join(dir, 'fake.img.zst');
+  writeFileSync(fake, 'not zstd at all');
+  await assert.rejects(detectFormat(fake), (e: Error) => e instanceof SourceError && e.message.includes(fake) && /zstd frame/.test(e.message));
+  const qcow = join(dir, 'disk.qcow2');
+  await runTool(['qemu-img', 'create', '-q', '-f', 'qcow2', qcow, '16M']);
+  await assert.rejects(detectFormat(qcow), (e: Error) => e.message.includes(qcow) && /qcow2/.test(e.message));
+  const missing = join(dir, 'nope.img.zst');
+  await assert.rejects(detectFormat(missing), (e: Error) => e.message.includes(missing) && /ENOENT|no such file/i.test(e.message));
+});
+
+test('truncated and corrupt zstd fail naming the file, and leave no output behind', async () => {
+  const zst = join(dir, 'disk.img.zst');
+  const bytes = readFileSync(zst);
+  const truncated = join(dir, 'truncated.img.zst');
+  writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length / 2)));
+  const out1 = join(dir, 'truncated.out');
+  await assert.rejects(extractToRaw(truncated, out1), (e: Error) => e instanceof SourceError && e.message.startsWith(truncated) && /truncated/.test(e.message));
+  assert.throws(() => readFileSync(out1), /ENOENT/);
+
+  const corrupt = Buffer.from(bytes);
+  for (let i = 0; i < 64; i++) corrupt[Math.floor(corrupt.length / 3) + i * 101] ^= 0x5a;
+  const corruptPath = join(dir, 'corrupt.img.zst');
+  writeFileSync(corruptPath, corrupt);
+  const out2 = join(dir, 'corrupt.out');
+  await assert.rejects(extractToRaw(corruptPath, out2), (e: Error) => e instanceof SourceError && e.message.startsWith(corruptPath) && /corrupt|checksum/i.test(e.message));
+  assert.throws(() => readFileSync(out2), /ENOENT/);
+
+  const empty = join(dir, 'empty.img.zst');
+  writeFileSync(empty, '');
+  await assert.rejects(extractToRaw(empty, join(dir, 'empty.out')), (e: Error) => e.message.startsWith(empty));
+});

@@ -1,0 +1,255 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { SourceError } from '../src/core/errors.js';
+import { storeLayout, lockPath } from '../src/core/layout.js';
+import { tryLock } from '../src/core/lock.js';
+import { ensureBase, readSidecar, type BaseResult } from '../src/core/store.js';
+import { runTool } from '../src/core/tool.js';
+import { isRoot, listDir, makeSparseFile, sha256File, tempDir } from './helpers.js';
+
+const MiB = 1024 * 1024;
+const CHILD = fileURLToPath(new URL('./fixtures/ensure-base-child.js', import.meta.url));
+const FAST_LOCK = { staleMs: 2000, pollMs: 50 };
+
+const dir = tempDir();
+const disk = join(dir, 'disk.img');
+await makeSparseFile(disk, 64 * MiB, [
+  { offset: 0, length: 2 * MiB },
+  { offset: 30 * MiB + 512, length: 6 * MiB },
+]);
+const diskDigest = await sha256File(disk);
+const zst = join(dir, 'disk.img.zst');
+await runTool(['zstd', '-q', '-f', disk, '-o', zst]);
+
+/** A store is clean when nothing but finished bases and their sidecars is left. */
+function assertStoreClean(cacheDir: string): void {
+  const layout = storeLayout(cacheDir);
+  assert.deepEqual(listDir(layout.tmp), [], 'tmp/ is empty');
+  assert.deepEqual(listDir(layout.locks), [], 'no lock is left');
+  for (const name of listDir(layout.bases)) assert.match(name, /\.(img|json)$/);
+}
+
+function runChild(options: object): { done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>; pid: number; onLine: (fn: (line: string) => void) => void } {
+  const child = spawn(process.execPath, [CHILD, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const listeners: ((line: string) => void)[] = [];
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    for (const line of d.toString().split('\n')) if (line) listeners.forEach((fn) => fn(line));
+  });
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  return { done, pid: child.pid!, onLine: (fn) => listeners.push(fn) };
+}
+
+test('a miss extracts, publishes a read-only base with its sidecar, and the next call hits', async () => {
+  const cacheDir = join(dir, 'cache-basic');
+  const first = await ensureBase({ source: zst, cacheDir, lockTiming: FAST_LOCK });
+  assert.equal(first.cacheHit, 'miss');
+  assert.match(first.key, /^sha256-[0-9a-f]{64}$/);
+  assert.equal(first.key, `sha256-${await sha256File(zst)}`);
+  assert.equal(await sha256File(first.base), diskDigest);
+  assert.equal(statSync(first.base).mode & 0o777, 0o444);
+  assert.equal(first.apparentBytes, 64 * MiB);
+  const sidecar = await readSidecar(first.sidecar);
+  assert.equal(sidecar.key, first.key);
+  assert.equal(sidecar.source.format, 'zstd');
+  assert.equal(sidecar.source.digest, first.key);
+  assert.equal(sidecar.apparentBytes, 64 * MiB);
+
+  const second = await ensureBase({ source: zst, cacheDir, lockTiming: FAST_LOCK });
+  assert.equal(second.cacheHit, 'l1');
+  assert.equal(second.base, first.base);
+  assert.equal(second.keyMemoized, true, 'the second call reuses the digest memo');
+  assertStoreClean(cacheDir);
+});
+
+test('the digest memo is not trusted once the file changes', async () => {
+  const cacheDir = join(dir, 'cache-memo');
+  const copy = join(dir, 'memo-copy.img.zst');
+  writeFileSync(copy, readFileSync(zst));
+  const first = await ensureBase({ source: copy, cacheDir });
+  assert.equal(first.cacheHit, 'miss');
+  // Same size, mtime set back by hand: only ctime shows the change. A trusted memo would answer
+  // with the old key (an l1 hit); a re-hash finds the new bytes, whose zstd checksum fails.
+  const bytes = readFileSync(copy);
+  const { atime, mtime } = statSync(copy);
+  bytes[bytes.length - 1] ^= 1;
+  writeFileSync(copy, bytes);
+  utimesSync(copy, atime, mtime);
+  await assert.rejects(ensureBase({ source: copy, cacheDir }), (e: Error) => e instanceof SourceError && /checksum|corrupt/i.test(e.message));
+});
+
+test('a caller key is used as given and a malformed one is refused', async () => {
+  const cacheDir = join(dir, 'cache-key');
+  const result = await ensureBase({ source: zst, cacheDir, key: 'guestos-2026.11_rc-1' });
+  assert.equal(result.key, 'guestos-2026.11_rc-1');
+  assert.equal(result.base, join(storeLayout(cacheDir).bases, 'guestos-2026.11_rc-1.img'));
+  assert.equal((await readSidecar(result.sidecar)).source.digest, null);
+  for (const bad of ['../escape', 'a/b', '', 'x'.repeat(129), '..', 'has space', 'plus+sign']) {
+    await assert.rejects(ensureBase({ source: zst, cacheDir, key: bad }), /invalid key/);
+  }
+  assertStoreClean(cacheDir);
+});
+
+test('8 processes racing on one key: one extraction, everyone gets the same complete base', async () => {
+  const cacheDir = join(dir, 'cache-race');
+  const children = Array.from({ length: 8 }, () => runChild({ source: zst, cacheDir, lockTiming: FAST_LOCK }));
+  const outcomes = await Promise.all(children.map((c) => c.done));
+  const results = outcomes.map((o) => {
+    assert.equal(o.code, 0, o.stderr);
+    return JSON.parse(o.stdout.trim().split('\n').pop()!) as BaseResult;
+  });
+  assert.equal(results.filter((r) => r.cacheHit === 'miss').length, 1, 'exactly one process extracted');
+  assert.equal(new Set(results.map((r) => r.base)).size, 1);
+  assert.equal(await sha256File(results[0].base), diskDigest);
+  assertStoreClean(cacheDir);
+});
+
+test('a held lock on one key does not block another key', async () => {
+  const cacheDir = join(dir, 'cache-two-keys');
+  const layout = storeLayout(cacheDir);
+  mkdirSync(layout.locks, { recursive: true });
+  const held = await tryLock(lockPath(layout, 'key-one'), FAST_LOCK);
+  assert.ok(held);
+  try {
+    const other = await ensureBase({ source: zst, cacheDir, key: 'key-two', lockTiming: FAST_LOCK, waitTimeoutMs: 10_000 });
+    assert.equal(other.cacheHit, 'miss');
+    // The same key does wait while the lock is held, and says so when it gives up.
+    await assert.rejects(
+      ensureBase({ source: zst, cacheDir, key: 'key-one', lockTiming: FAST_LOCK, waitTimeoutMs: 300 }),
+      /waiting for another process/,
+    );
+  } finally {
+    await held.release();
+  }
+});
+
+test('kill -9 mid-extraction: nothing partial is visible, the next caller takes over and succeeds', async () => {
+  const cacheDir = join(dir, 'cache-kill');
+  // Large and incompressible enough that the extraction is still running when it is killed.
+  const big = join(dir, 'big.img');
+  await makeSparseFile(big, 768 * MiB, [{ offset: 0, length: 512 * MiB }]);
+  const bigZst = join(dir, 'big.img.zst');
+  await runTool(['zstd', '-q', '-1', '-f', big, '-o', bigZst]);
+  const child = runChild({ source: bigZst, cacheDir, key: 'big', lockTiming: FAST_LOCK });
+  await new Promise<void>((resolve) => child.onLine((line) => line === 'extracting' && resolve()));
+  await new Promise((r) => setTimeout(r, 150));
+  process.kill(child.pid, 'SIGKILL');
+  const outcome = await child.done;
+  assert.equal(outcome.signal, 'SIGKILL', 'the child was killed before it finished');
+  const layout = storeLayout(cacheDir);
+  assert.equal(existsSync(join(layout.bases, 'big.img')), false, 'no partial base under the final name');
+  assert.ok(listDir(layout.tmp).length > 0, 'the killed extraction left its temp file (to be swept)');
+
+  const started = Date.now();
+  const result = await ensureBase({ source: bigZst, cacheDir, key: 'big', lockTiming: FAST_LOCK });
+  const tookOverMs = Date.now() - started;
+  assert.equal(result.cacheHit, 'miss');
+  assert.equal(await sha256File(result.base), await sha256File(big));
+  assert.ok(tookOverMs < 2000 + 5000 + 30_000, `took over and finished in ${tookOverMs} ms`);
+  assertStoreClean(cacheDir);
+});
+
+test('the event loop (and so the lock heartbeat) keeps running during a long extraction', async () => {
+  const cacheDir = join(dir, 'cache-heartbeat');
+  const big = join(dir, 'big.img.zst');
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  const ticks: number[] = [];
+  const timer = setInterval(() => ticks.push(Date.now()), 100);
+  try {
+    await ensureBase({ source: big, cacheDir, key: 'heartbeat', lockTiming: FAST_LOCK });
+  } finally {
+    clearInterval(timer);
+    delay.disable();
+  }
+  const maxLagMs = delay.max / 1e6;
+  assert.ok(maxLagMs < FAST_LOCK.staleMs / 4, `event loop blocked for ${maxLagMs.toFixed(0)} ms`);
+  assert.ok(ticks.length >= 2, 'timers fired during the extraction');
+});
+
+const badInputs: { name: string; make: () => string; member?: string; cause: RegExp }[] = [
+  {
+    name: 'truncated zstd',
+    make: () => {
+      const p = join(dir, 'bad-truncated.img.zst');
+      const bytes = readFileSync(zst);
+      writeFileSync(p, bytes.subarray(0, bytes.length - 1000));
+      return p;
+    },
+    cause: /truncated/,
+  },
+  {
+    name: 'corrupt zstd',
+    make: () => {
+      const p = join(dir, 'bad-corrupt.img.zst');
+      const bytes = Buffer.from(readFileSync(zst));
+      for (let i = 100; i < bytes.length - 100; i += 997) bytes[i] ^= 0xff;
+      writeFileSync(p, bytes);
+      return p;
+    },
+    cause: /corrupt|checksum/i,
+  },
+  {
+    name: 'broken tar',
+    make: () => {
+      const p = join(dir, 'bad-broken.tar');
+      const bytes = Buffer.alloc(10 * 512, 0x41);
+      writeFileSync(p, Buffer.concat([Buffer.from('x'.repeat(257)), Buffer.from('ustar'), bytes]));
+      return p;
+    },
+    cause: /tar/,
+  },
+  {
+    name: 'missing member',
+    make: () => join(dir, 'disk-archive.tar'),
+    member: 'nope.img',
+    cause: /nope\.img/,
+  },
+  { name: 'missing file', make: () => join(dir, 'does-not-exist.img.zst'), cause: /ENOENT|no such file|cannot read/i },
+];
+
+test('each bad input fails naming the file and its cause, and leaves the store clean', async () => {
+  await runTool(['tar', '-C', dir, '-cf', join(dir, 'disk-archive.tar'), 'disk.img']);
+  for (const bad of badInputs) {
+    const cacheDir = join(dir, `cache-bad-${bad.name.replace(/ /g, '-')}`);
+    const source = bad.make();
+    await assert.rejects(
+      ensureBase({ source, cacheDir, member: bad.member, lockTiming: FAST_LOCK }),
+      (e: Error) => {
+        assert.ok(e instanceof SourceError, `${bad.name}: ${e.message}`);
+        assert.ok(e.message.includes(source), `${bad.name}: message names the file: ${e.message}`);
+        assert.match(e.message, bad.cause, bad.name);
+        return true;
+      },
+    );
+    assertStoreClean(cacheDir);
+    assert.deepEqual(listDir(storeLayout(cacheDir).bases), [], `${bad.name}: no base was published`);
+  }
+});
+
+test('out of space on the store filesystem fails clearly and leaves the store clean', { skip: !isRoot() && 'mounting a small tmpfs needs root' }, async () => {
+  const mount = join(dir, 'small-fs');
+  mkdirSync(mount);
+  await runTool(['mount', '-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mount]);
+  try {
+    await assert.rejects(ensureBase({ source: zst, cacheDir: mount, lockTiming: FAST_LOCK }), (e: Error) => {
+      assert.ok(e.message.includes(zst), e.message);
+      assert.match(e.message, /no space left/);
+      return true;
+    });
+    assertStoreClean(mount);
+    assert.deepEqual(listDir(storeLayout(mount).bases), []);
+  } finally {
+    await runTool(['umount', mount]);
+  }
+});
