@@ -86,17 +86,19 @@ fi
 
 # ---- daemon ---------------------------------------------------------------------------------
 answers() { timeout 10 virsh -c "$uri" list >/dev/null 2>&1; }
+# alive = exists and is not a zombie (PID 1 on this machine reaps orphans only every few seconds)
+alive() { local st; st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) && [[ $st != Z && $st != X ]]; }
 libvirtd_pid() {
   local pid
   pid=$(cat /run/libvirtd.pid 2>/dev/null) || return 1
-  [[ -n $pid && -d /proc/$pid && $(cat "/proc/$pid/comm" 2>/dev/null) == libvirtd ]] && echo "$pid"
+  [[ -n $pid ]] && alive "$pid" && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == libvirtd ]] && echo "$pid"
 }
 
 if pid=$(libvirtd_pid) && ((config_changed)); then
   log "restarting libvirtd (pid $pid) to apply the new qemu.conf"
   kill -TERM "$pid"
-  for _ in $(seq 1 100); do [[ -d /proc/$pid ]] || break; sleep 0.1; done
-  [[ ! -d /proc/$pid ]] || die "libvirtd (pid $pid) did not exit after SIGTERM"
+  for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
+  ! alive "$pid" || die "libvirtd (pid $pid) did not exit after SIGTERM"
 fi
 
 if answers; then

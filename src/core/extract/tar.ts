@@ -277,13 +277,15 @@ async function nextEntry(archive: ArchiveReader): Promise<Entry | undefined> {
   for (;;) {
     const at = archive.position;
     const block = await archive.read(BLOCK);
-    // GNU tar also accepts an archive that stops after a complete member without the end marker,
-    // and stops at the first zero block.
+    // Like GNU tar, end at the first zero block of the two-block end marker, and accept an archive
+    // that simply stops after a complete member.
     if (block.length === 0 || (block.length === BLOCK && block.equals(ZERO_BLOCK))) {
       if (metadataAt === undefined) return undefined;
       throw archive.error(`broken tar: the archive ends after the extended header at byte ${metadataAt}, without the member it describes`);
     }
-    if (block.length < BLOCK) throw archive.error(`broken tar: archive ends inside a header at byte ${at}`);
+    if (block.length < BLOCK) {
+      throw archive.error(at === 0 ? `not a tar archive (only ${block.length} bytes long)` : `broken tar: archive ends inside a header at byte ${at}`);
+    }
     const header = parseHeader(block, at, archive);
     switch (header.type) {
       case 'L':
@@ -293,7 +295,8 @@ async function nextEntry(archive: ArchiveReader): Promise<Entry | undefined> {
         metadata.longLink = cString(await readMetadata(archive, header));
         break;
       case 'x':
-        metadata.pax.push(...parsePaxRecords(await readMetadata(archive, header), header, archive));
+        // concat, not push(...): a sparse 0.0 header can hold more records than a call has arguments.
+        metadata.pax = metadata.pax.concat(parsePaxRecords(await readMetadata(archive, header), header, archive));
         break;
       case 'g':
         // Global PAX records carry defaults such as times and owners, nothing that changes the data.
