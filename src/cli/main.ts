@@ -2,6 +2,11 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../core/errors.js';
 import { defaultCacheDir } from '../core/layout.js';
 import { ensureBase, type BaseResult } from '../core/store.js';
+import { DEFAULT_QCOW2_OPTIONS } from '../core/overlay.js';
+import { parseSize } from '../core/size.js';
+import { down, up } from '../core/testnet.js';
+import { DEFAULT_CONNECT_URI } from '../core/virsh.js';
+import { parseNetwork, parseVmList } from '../core/vms.js';
 import { defaultImage } from './default-image.js';
 import { formatBytes, progressReporter } from './progress.js';
 
@@ -16,6 +21,27 @@ commands:
             --cache-dir <dir>   base store (default $BASECOW_CACHE_DIR or ~/.cache/basecow)
             --json              print one JSON object on stdout, logs on stderr
 
+  up        prepare the base, then give every VM a qcow2 overlay, its extra disks and a
+            libvirt domain XML, and write <work-dir>/manifest.json
+            --image, --key, --member, --cache-dir   as for prepare
+            --vms <n|a,b,c|vms.json>   VMs to make (default 3: vm1..vm3)
+            --work-dir <dir>    where overlays, XML and the manifest go (default ./.basecow/testnet)
+            --group <name>      prefix of the domain names (default derived from the work dir)
+            --template <file>   mustache domain template (default templates/domain.xml.mustache)
+            --min-size <size>   grow-only minimum disk size, e.g. 32G
+            --qcow2-options <o> overlay creation options (default ${DEFAULT_QCOW2_OPTIONS})
+            --recreate          replace existing overlays and extra disks (their writes are lost)
+            --domain-type <t>   auto (kvm when /dev/kvm is usable), kvm or qemu
+            --network <n>       none, bridge:<br>, network:<libvirt net> or tap:<dev> (default none)
+            --memory <MiB> --vcpus <n>
+            --kernel <f> --initrd <f> --cmdline <s>   direct kernel boot ({{vmName}} expands)
+            --uefi <OVMF_CODE.fd>   boot with this UEFI firmware
+            --start             start each domain with virsh create
+            --connect <uri>     libvirt URI (default ${DEFAULT_CONNECT_URI})
+            --json              print the manifest on stdout and nothing else
+  down      stop the domains of a work dir and remove their overlays, extra disks and XML
+            --work-dir <dir> --connect <uri> --json
+
 exit status: 0 on success, 1 on failure, 2 on bad usage`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -24,6 +50,10 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'prepare':
         return await prepare(rest);
+      case 'up':
+        return await upCommand(rest);
+      case 'down':
+        return await downCommand(rest);
       case undefined:
       case '-h':
       case '--help':
@@ -102,4 +132,99 @@ function prepareJson(result: BaseResult) {
     timings: result.timings,
     keyMemoized: result.keyMemoized,
   };
+}
+
+const DEFAULT_WORK_DIR = '.basecow/testnet';
+
+function positiveInt(value: unknown, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+async function upCommand(args: string[]): Promise<number> {
+  const { values } = parse(args, {
+    image: { type: 'string' },
+    key: { type: 'string' },
+    member: { type: 'string' },
+    'cache-dir': { type: 'string' },
+    vms: { type: 'string', default: '3' },
+    'work-dir': { type: 'string', default: DEFAULT_WORK_DIR },
+    group: { type: 'string' },
+    template: { type: 'string' },
+    'min-size': { type: 'string' },
+    'qcow2-options': { type: 'string' },
+    recreate: { type: 'boolean', default: false },
+    'domain-type': { type: 'string', default: 'auto' },
+    network: { type: 'string', default: 'none' },
+    memory: { type: 'string' },
+    vcpus: { type: 'string' },
+    kernel: { type: 'string' },
+    initrd: { type: 'string' },
+    cmdline: { type: 'string' },
+    uefi: { type: 'string' },
+    start: { type: 'boolean', default: false },
+    connect: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
+  const domainType = values['domain-type'] as string;
+  if (!['auto', 'kvm', 'qemu'].includes(domainType)) throw new UsageError(`--domain-type must be auto, kvm or qemu, got ${JSON.stringify(domainType)}`);
+  const progress = progressReporter(process.stderr);
+  let manifest;
+  try {
+    manifest = await up({
+      image: (values.image as string | undefined) ?? defaultImage(),
+      cacheDir: (values['cache-dir'] as string | undefined) ?? defaultCacheDir(),
+      key: values.key as string | undefined,
+      member: values.member as string | undefined,
+      onProgress: progress.report,
+      workDir: values['work-dir'] as string,
+      vms: parseVmList(values.vms as string),
+      group: values.group as string | undefined,
+      template: values.template as string | undefined,
+      minSizeBytes: values['min-size'] === undefined ? undefined : parseSize(values['min-size'] as string),
+      qcow2Options: values['qcow2-options'] as string | undefined,
+      recreate: values.recreate as boolean,
+      domainType: domainType as 'auto' | 'kvm' | 'qemu',
+      network: parseNetwork(values.network as string),
+      memoryMiB: positiveInt(values.memory, '--memory'),
+      vcpus: positiveInt(values.vcpus, '--vcpus'),
+      kernel: values.kernel as string | undefined,
+      initrd: values.initrd as string | undefined,
+      cmdline: values.cmdline as string | undefined,
+      uefiLoader: values.uefi as string | undefined,
+      start: values.start as boolean,
+      connect: values.connect as string | undefined,
+    });
+  } finally {
+    progress.end();
+  }
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
+    return 0;
+  }
+  const lines = [
+    `base:      ${manifest.base} (${manifest.cacheHit === 'miss' ? 'extracted now' : `cache hit: ${manifest.cacheHit}`})`,
+    `manifest:  ${manifest.workDir}/manifest.json`,
+    `domains:   ${manifest.domainType}${values.start ? ', started' : ' (not started; use --start or virsh create <xml>)'}`,
+    ...manifest.vms.map((vm) => `  ${vm.name.padEnd(12)} ${vm.mac}  ${vm.overlay}`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+async function downCommand(args: string[]): Promise<number> {
+  const { values } = parse(args, {
+    'work-dir': { type: 'string', default: DEFAULT_WORK_DIR },
+    connect: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
+  const result = await down({ workDir: values['work-dir'] as string, connect: values.connect as string | undefined });
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } else {
+    process.stdout.write(`${result.workDir}: stopped ${result.destroyed.length} domain(s), removed ${result.removed.length} file(s); the base stays in the store\n`);
+  }
+  return 0;
 }

@@ -1,0 +1,102 @@
+import { constants, existsSync } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Mustache from 'mustache';
+import { UsageError } from './errors.js';
+
+export type DomainType = 'kvm' | 'qemu';
+
+export interface DiskView {
+  /** libvirt user alias ('ua-' prefix), so teardown and tests can find a disk by role. */
+  alias: string;
+  role: 'primary' | 'extra';
+  path: string;
+  format: 'qcow2' | 'raw';
+  target: string;
+  cache: string;
+  discard: string;
+}
+
+export interface NicView {
+  type: 'bridge' | 'network' | 'ethernet';
+  mac: string;
+  alias: string;
+  bridge?: string;
+  network?: string;
+  tap?: string;
+}
+
+/** Everything a domain template can use; README.md documents it for caller templates. */
+export interface DomainView {
+  name: string;
+  vmName: string;
+  group: string;
+  index: number;
+  uuid: string;
+  mac: string;
+  domainType: DomainType;
+  arch: string;
+  machine: string;
+  memoryMiB: number;
+  vcpus: number;
+  hostCpu: boolean;
+  onReboot: 'restart' | 'destroy';
+  emulator?: string;
+  kernel?: string;
+  initrd?: string;
+  cmdline?: string;
+  loader?: { path: string; nvram?: string };
+  disks: DiskView[];
+  nics: NicView[];
+  consoleLog: string;
+}
+
+const XML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+
+/** Mustache escapes for HTML by default ('&#39;', '&#x2F;'); domain XML wants the five XML entities only. */
+export function xmlEscape(value: unknown): string {
+  return String(value).replace(/[&<>"']/g, (c) => XML_ENTITIES[c]);
+}
+
+export function renderDomain(template: string, view: DomainView): string {
+  return Mustache.render(template, view, {}, { escape: xmlEscape });
+}
+
+/** Expands {{vmName}}-style fields in a per-VM string (a kernel cmdline) without any escaping. */
+export function renderField(text: string, view: Partial<DomainView>): string {
+  return Mustache.render(text, view, {}, { escape: String });
+}
+
+/** The templates/ folder ships next to both the compiled tree and the bundle; find it upwards. */
+export function defaultTemplatePath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, 'templates', 'domain.xml.mustache');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error('default domain template templates/domain.xml.mustache not found next to basecow');
+}
+
+export async function loadTemplate(path?: string): Promise<{ path: string; text: string }> {
+  const resolved = path ?? defaultTemplatePath();
+  try {
+    const text = await readFile(resolved, 'utf8');
+    Mustache.parse(text);
+    return { path: resolved, text };
+  } catch (error) {
+    throw new UsageError(`domain template ${resolved}: ${(error as Error).message}`);
+  }
+}
+
+/** KVM when this process could open /dev/kvm; TCG emulation otherwise. */
+export async function resolveDomainType(requested: 'auto' | DomainType = 'auto'): Promise<DomainType> {
+  if (requested !== 'auto') return requested;
+  try {
+    await access('/dev/kvm', constants.R_OK | constants.W_OK);
+    return 'kvm';
+  } catch {
+    return 'qemu';
+  }
+}

@@ -1,0 +1,231 @@
+import { createHash } from 'node:crypto';
+import { mkdir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { UsageError } from './errors.js';
+import { extractToRaw } from './extract/index.js';
+import { loadTemplate, renderDomain, renderField, resolveDomainType, type DiskView, type DomainType, type DomainView, type NicView } from './domain.js';
+import { sanitizeVmName, sanitizeVmNames, validateGroup, vmIdentity } from './identity.js';
+import { readManifest, writeManifest, manifestPath, type Manifest, type ManifestVm } from './manifest.js';
+import { createOverlays, mapLimited } from './overlay.js';
+import { ensureBase, type EnsureBaseOptions } from './store.js';
+import { DEFAULT_CONNECT_URI, createDomain, destroyDomain, domainState } from './virsh.js';
+import { MissingToolError } from './tool.js';
+import type { NicSpec, VmSpec } from './vms.js';
+
+/** Config disks are padded so that every block device size is a whole number of 4 KiB sectors. */
+const EXTRA_DISK_ALIGN = 4096;
+
+export interface UpOptions extends Omit<EnsureBaseOptions, 'source'> {
+  image: string;
+  workDir: string;
+  vms: VmSpec[];
+  /** Keeps this testnet's domain names apart from others on the host; default from the work dir. */
+  group?: string;
+  template?: string;
+  minSizeBytes?: number;
+  qcow2Options?: string;
+  recreate?: boolean;
+  domainType?: 'auto' | DomainType;
+  network?: NicSpec;
+  memoryMiB?: number;
+  vcpus?: number;
+  kernel?: string;
+  initrd?: string;
+  cmdline?: string;
+  uefiLoader?: string;
+  machine?: string;
+  start?: boolean;
+  connect?: string;
+}
+
+export function defaultGroup(workDir: string): string {
+  return `bc${createHash('sha256').update(resolve(workDir)).digest('hex').slice(0, 8)}`;
+}
+
+const vmDir = (workDir: string, name: string): string => join(workDir, 'vms', name);
+
+/**
+ * Prepare the base, give every VM an overlay, its extra disks and a domain XML, record it all in
+ * manifest.json and, on request, start the domains. Running it again converges on the same state:
+ * existing overlays and disks are reused (after checks), running domains are left running.
+ */
+export async function up(options: UpOptions): Promise<Manifest> {
+  const workDir = resolve(options.workDir);
+  const names = sanitizeVmNames(options.vms.map((vm) => vm.name));
+  const group = validateGroup(options.group ?? defaultGroup(workDir));
+  const connect = options.connect ?? DEFAULT_CONNECT_URI;
+  const [domainType, template] = await Promise.all([resolveDomainType(options.domainType), loadTemplate(options.template)]);
+
+  const base = await ensureBase({ ...options, source: options.image });
+  const overlays = await createOverlays({
+    base: base.base,
+    overlays: names.map((name) => ({ path: join(vmDir(workDir, name), 'primary.qcow2') })),
+    minSizeBytes: options.minSizeBytes,
+    qcow2Options: options.qcow2Options,
+    recreate: options.recreate,
+  });
+
+  const vms = await mapLimited(options.vms, 8, async (spec, index): Promise<ManifestVm> => {
+    const name = names[index];
+    const dir = vmDir(workDir, name);
+    const identity = vmIdentity(group, name);
+    const extra = await prepareExtraDisks(dir, spec, options);
+    const disks: DiskView[] = [
+      { alias: 'ua-basecow-primary', role: 'primary', path: overlays[index].path, format: 'qcow2', target: 'vda', cache: 'unsafe', discard: 'unmap' },
+      ...extra.map((d, j): DiskView => ({ alias: `ua-basecow-${d.name}`, role: 'extra', path: d.path, format: 'raw', target: diskTarget(j + 1), cache: 'unsafe', discard: 'unmap' })),
+    ];
+    const nicSpecs = spec.nics ?? (options.network ? [options.network] : []);
+    const nics = nicSpecs.map((nic, j) => nicView(nic, j === 0 ? identity.mac : vmIdentity(group, `${name}#nic${j}`).mac, j));
+    const view: DomainView = {
+      name: identity.domain,
+      vmName: name,
+      group,
+      index,
+      uuid: identity.uuid,
+      mac: identity.mac,
+      domainType,
+      arch: 'x86_64',
+      machine: options.machine ?? 'q35',
+      memoryMiB: spec.memoryMiB ?? options.memoryMiB ?? 1024,
+      vcpus: spec.vcpus ?? options.vcpus ?? 1,
+      hostCpu: domainType === 'kvm',
+      onReboot: 'restart',
+      kernel: options.kernel && resolve(options.kernel),
+      initrd: options.initrd && resolve(options.initrd),
+      loader: options.uefiLoader ? { path: resolve(options.uefiLoader) } : undefined,
+      disks,
+      nics,
+      consoleLog: join(dir, 'console.log'),
+    };
+    const cmdline = spec.cmdline ?? options.cmdline;
+    if (cmdline !== undefined) view.cmdline = renderField(cmdline, view);
+    const xml = join(dir, 'domain.xml');
+    await writeFile(xml, renderDomain(template.text, view));
+    return {
+      name,
+      domain: identity.domain,
+      overlay: overlays[index].path,
+      xml,
+      mac: identity.mac,
+      uuid: identity.uuid,
+      consoleLog: view.consoleLog,
+      disks: disks.map(({ alias, role, path, format, target }) => ({ alias, role, path, format, target })),
+    };
+  });
+
+  const manifest: Manifest = { schema: 'basecow.manifest/v1', key: base.key, base: base.base, cacheHit: base.cacheHit, group, workDir, domainType, connect, vms };
+  await writeManifest(manifest);
+  if (options.start) await startDomains(manifest);
+  return manifest;
+}
+
+async function startDomains(manifest: Manifest): Promise<void> {
+  await mapLimited(manifest.vms, 4, async (vm) => {
+    if ((await domainState(manifest.connect, vm.domain)) === 'running') return;
+    await createDomain(manifest.connect, vm.xml);
+  });
+}
+
+interface PreparedDisk {
+  name: string;
+  path: string;
+}
+
+/**
+ * Each VM's own config disks: extracted under a temp name and renamed, so a disk is either whole or
+ * absent; an existing one is kept because the VM may have written to it.
+ */
+async function prepareExtraDisks(dir: string, spec: VmSpec, options: UpOptions): Promise<PreparedDisk[]> {
+  const disks = (spec.extraDisks ?? []).map((d, j) => ({ ...d, name: sanitizeVmName(d.name ?? `disk${j + 1}`) }));
+  const seen = new Set<string>();
+  for (const d of disks) {
+    if (d.name === 'primary' || seen.has(d.name)) throw new UsageError(`VM ${spec.name}: extra disk name '${d.name}' is used twice or reserved`);
+    seen.add(d.name);
+  }
+  await mkdir(dir, { recursive: true });
+  return Promise.all(
+    disks.map(async (d) => {
+      const path = join(dir, `${d.name}.img`);
+      if (!options.recreate && (await exists(path))) return { name: d.name, path };
+      const temp = `${path}.partial-${process.pid}`;
+      await rm(temp, { force: true });
+      try {
+        const { size } = await extractToRaw(d.source, temp, { member: d.member });
+        const padded = Math.ceil(size / EXTRA_DISK_ALIGN) * EXTRA_DISK_ALIGN;
+        if (padded !== size) await truncate(temp, padded);
+        await rename(temp, path);
+      } finally {
+        await rm(temp, { force: true });
+      }
+      return { name: d.name, path };
+    }),
+  );
+}
+
+function nicView(nic: NicSpec, mac: string, index: number): NicView {
+  const alias = `ua-basecow-nic${index}`;
+  switch (nic.type) {
+    case 'bridge':
+      return { type: 'bridge', mac, alias, bridge: nic.bridge };
+    case 'network':
+      return { type: 'network', mac, alias, network: nic.network };
+    case 'tap':
+      return { type: 'ethernet', mac, alias, tap: nic.tap };
+  }
+}
+
+/** vda, vdb, ..., vdz, vdaa: the kernel's naming for virtio disks. */
+function diskTarget(index: number): string {
+  let suffix = '';
+  let n = index;
+  do {
+    suffix = String.fromCharCode(97 + (n % 26)) + suffix;
+    n = Math.floor(n / 26) - 1;
+  } while (n >= 0);
+  return `vd${suffix}`;
+}
+
+/** Without virsh on the host, no domain of ours can be running, so there is nothing to stop. */
+async function destroyIfPresent(connect: string, domain: string): Promise<boolean> {
+  try {
+    return await destroyDomain(connect, domain);
+  } catch (error) {
+    if (error instanceof MissingToolError) return false;
+    throw error;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+export interface DownResult {
+  workDir: string;
+  destroyed: string[];
+  removed: string[];
+}
+
+/**
+ * Stops the testnet's domains and removes what `up` made for each VM (overlays, extra disks, domain
+ * XML). Console logs stay for post-mortems; the base stays in the store for the next job.
+ */
+export async function down(options: { workDir: string; connect?: string }): Promise<DownResult> {
+  const workDir = resolve(options.workDir);
+  const manifest = await readManifest(workDir);
+  if (!manifest) return { workDir, destroyed: [], removed: [] };
+  const connect = options.connect ?? manifest.connect;
+  const destroyed: string[] = [];
+  const removed: string[] = [];
+  await mapLimited(manifest.vms, 4, async (vm) => {
+    if (await destroyIfPresent(connect, vm.domain)) destroyed.push(vm.domain);
+    for (const path of [...vm.disks.map((d) => d.path), vm.xml]) {
+      if (await exists(path)) removed.push(path);
+      await rm(path, { force: true });
+    }
+  });
+  await rm(manifestPath(workDir), { force: true });
+  return { workDir, destroyed: destroyed.sort(), removed: removed.sort() };
+}

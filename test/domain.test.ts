@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadTemplate, renderDomain, xmlEscape, type DomainView } from '../src/core/domain.js';
+import { UsageError } from '../src/core/errors.js';
+import { sanitizeVmName, sanitizeVmNames, vmIdentity } from '../src/core/identity.js';
+import { runTool } from '../src/core/tool.js';
+import { tempDir } from './helpers.js';
+
+const dir = tempDir();
+const { text: template } = await loadTemplate();
+
+function view(overrides: Partial<DomainView> = {}): DomainView {
+  const id = vmIdentity('grp', 'vm1');
+  return {
+    name: id.domain,
+    vmName: 'vm1',
+    group: 'grp',
+    index: 0,
+    uuid: id.uuid,
+    mac: id.mac,
+    domainType: 'qemu',
+    arch: 'x86_64',
+    machine: 'q35',
+    memoryMiB: 256,
+    vcpus: 1,
+    hostCpu: false,
+    onReboot: 'restart',
+    disks: [{ alias: 'ua-basecow-primary', role: 'primary', path: '/w/vms/vm1/primary.qcow2', format: 'qcow2', target: 'vda', cache: 'unsafe', discard: 'unmap' }],
+    nics: [],
+    consoleLog: '/w/vms/vm1/console.log',
+    ...overrides,
+  };
+}
+
+async function validate(xml: string, name: string): Promise<string> {
+  const path = join(dir, `${name}.xml`);
+  writeFileSync(path, xml);
+  await runTool(['virt-xml-validate', path, 'domain']);
+  return path;
+}
+
+async function xpath(path: string, expr: string): Promise<string> {
+  return (await runTool(['xmllint', '--xpath', expr, path])).stdout.replace(/\n$/, '');
+}
+
+test('XML escaping uses the five XML entities, not HTML ones', () => {
+  assert.equal(xmlEscape(`a&b'c"d<e>f/g`), 'a&amp;b&apos;c&quot;d&lt;e&gt;f/g');
+});
+
+test('hostile paths render into valid XML that reads back as the same path', async () => {
+  const hostile = `/tmp/it's a "dir" & <more>/../x y/primary.qcow2`;
+  const log = `/tmp/log & 'quote'/console.log`;
+  const xml = renderDomain(template, view({ disks: [{ ...view().disks[0], path: hostile }], consoleLog: log, cmdline: `console=ttyS0 x="<&>"` , kernel: '/k & k/vmlinuz' }));
+  const path = await validate(xml, 'hostile');
+  assert.equal(await xpath(path, 'string(/domain/devices/disk/source/@file)'), hostile);
+  assert.equal(await xpath(path, 'string(/domain/devices/serial/source/@path)'), log);
+  assert.equal(await xpath(path, 'string(/domain/os/cmdline)'), `console=ttyS0 x="<&>"`);
+  assert.ok(!xml.includes('&#39;') && !xml.includes('&#x2F;'), 'no HTML entities');
+});
+
+test('every variant of the default template validates: kvm/qemu, kernel boot, UEFI, NICs, extra disks', async () => {
+  const variants: [string, Partial<DomainView>][] = [
+    ['kvm-disk-boot', { domainType: 'kvm', hostCpu: true }],
+    ['qemu-kernel', { kernel: '/boot/vmlinuz', initrd: '/boot/initrd.img', cmdline: 'console=ttyS0' }],
+    ['uefi', { loader: { path: '/usr/share/OVMF/OVMF_CODE.fd', nvram: '/w/vms/vm1/VARS.fd' } }],
+    [
+      'nics-and-disks',
+      {
+        nics: [
+          { type: 'bridge', bridge: 'br0', mac: '06:bc:00:00:00:01', alias: 'ua-basecow-nic0' },
+          { type: 'network', network: 'default', mac: '06:bc:00:00:00:02', alias: 'ua-basecow-nic1' },
+          { type: 'ethernet', tap: 'tap7', mac: '06:bc:00:00:00:03', alias: 'ua-basecow-nic2' },
+        ],
+        disks: [...view().disks, { alias: 'ua-basecow-config', role: 'extra', path: '/w/vms/vm1/config.img', format: 'raw', target: 'vdb', cache: 'unsafe', discard: 'unmap' }],
+      },
+    ],
+  ];
+  for (const [name, overrides] of variants) {
+    const path = await validate(renderDomain(template, view(overrides)), name);
+    if (name === 'nics-and-disks') {
+      assert.equal(await xpath(path, 'string(/domain/devices/disk[2]/driver/@type)'), 'raw');
+      assert.equal(await xpath(path, 'string(/domain/devices/disk[1]/driver/@type)'), 'qcow2');
+      assert.equal(await xpath(path, 'count(/domain/devices/interface)'), '3');
+    }
+  }
+});
+
+test('a caller template gets the same view', async () => {
+  const custom = join(dir, 'custom.mustache');
+  writeFileSync(custom, '<domain type="{{domainType}}"><name>{{name}}</name><uuid>{{uuid}}</uuid>{{#disks}}<d a="{{alias}}" p="{{path}}"/>{{/disks}}</domain>');
+  const { text } = await loadTemplate(custom);
+  const v = view({ disks: [{ ...view().disks[0], path: '/a&b' }] });
+  assert.equal(renderDomain(text, v), `<domain type="qemu"><name>${v.name}</name><uuid>${v.uuid}</uuid><d a="ua-basecow-primary" p="/a&amp;b"/></domain>`);
+  await assert.rejects(loadTemplate(join(dir, 'missing.mustache')), (e: Error) => e instanceof UsageError && e.message.includes('missing.mustache'));
+});
+
+test('identity: deterministic, locally administered unicast MAC, RFC 9562 v8 UUID, group-scoped', () => {
+  const a = vmIdentity('g1', 'node-1');
+  assert.deepEqual(vmIdentity('g1', 'node-1'), a);
+  assert.match(a.mac, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+  const first = parseInt(a.mac.slice(0, 2), 16);
+  assert.equal(first & 0b01, 0, 'unicast');
+  assert.equal(first & 0b10, 0b10, 'locally administered');
+  assert.match(a.uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  const b = vmIdentity('g2', 'node-1');
+  assert.notEqual(a.mac, b.mac);
+  assert.notEqual(a.uuid, b.uuid);
+  assert.equal(a.domain, 'g1-node-1');
+  const macs = new Set(Array.from({ length: 1000 }, (_, i) => vmIdentity('g', `vm${i}`).mac));
+  assert.equal(macs.size, 1000);
+});
+
+test('VM names are sanitized to a safe charset and clashes are refused', () => {
+  assert.equal(sanitizeVmName('node 1'), 'node-1');
+  assert.equal(sanitizeVmName('../etc/passwd'), 'etc-passwd');
+  assert.equal(sanitizeVmName(`it's <&> "x"`), 'it-s-x');
+  assert.equal(sanitizeVmName('..x'), 'x');
+  assert.throws(() => sanitizeVmName('..'), UsageError);
+  assert.throws(() => sanitizeVmName('///'), UsageError);
+  assert.throws(() => sanitizeVmNames(['node 1', 'node/1']), (e: Error) => e instanceof UsageError && /both become 'node-1'/.test(e.message));
+  assert.deepEqual(sanitizeVmNames(['a', 'b c']), ['a', 'b-c']);
+});
