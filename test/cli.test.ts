@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { runTool } from '../src/core/tool.js';
+import { listDir, sha256File, tempDir } from './helpers.js';
+
+const BIN = fileURLToPath(new URL('../../bin/basecow.js', import.meta.url));
+const dir = tempDir();
+const cacheDir = join(dir, 'cache');
+
+function basecow(args: string[], cwd = dir): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('prepare --json prints exactly one JSON object; the second run is an l1 hit', async () => {
+  const first = await basecow(['prepare', '--cache-dir', cacheDir, '--json']);
+  assert.equal(first.code, 0, first.stderr);
+  const result = JSON.parse(first.stdout);
+  assert.equal(first.stdout.trim().split('\n').length, 1);
+  assert.equal(result.cacheHit, 'miss');
+  assert.ok(result.base.startsWith('/') && existsSync(result.base));
+  for (const field of ['key', 'apparentBytes', 'allocatedBytes', 'seconds']) assert.ok(field in result, field);
+  assert.equal(result.apparentBytes, 64 * 1024 * 1024);
+  const second = await basecow(['prepare', '--cache-dir', cacheDir, '--json']);
+  assert.equal(JSON.parse(second.stdout).cacheHit, 'l1');
+});
+
+test('prepare reports failures on stderr with the file named, and exit codes tell usage from failure', async () => {
+  const missing = join(dir, 'nope.img.zst');
+  const failed = await basecow(['prepare', '--image', missing, '--cache-dir', cacheDir, '--json']);
+  assert.equal(failed.code, 1);
+  assert.equal(failed.stdout, '');
+  assert.ok(failed.stderr.includes(missing), failed.stderr);
+  const badKey = await basecow(['prepare', '--key', 'no/slash', '--cache-dir', cacheDir]);
+  assert.equal(badKey.code, 2);
+  assert.match(badKey.stderr, /invalid key/);
+  const badFlag = await basecow(['prepare', '--frobnicate']);
+  assert.equal(badFlag.code, 2);
+});
+
+test('up --json prints only the manifest; up is idempotent; down removes overlays and XML but not the base', async () => {
+  const workDir = join(dir, 'work');
+  const vmsFile = join(dir, 'vms.json');
+  const config = join(dir, 'config.raw');
+  writeFileSync(config, Buffer.alloc(5000, 1));
+  writeFileSync(vmsFile, JSON.stringify([{ name: 'alpha', extraDisks: [{ name: 'config', source: 'config.raw' }] }, 'beta', { name: 'gamma', memoryMiB: 512 }]));
+  const args = ['up', '--vms', vmsFile, '--work-dir', workDir, '--cache-dir', cacheDir, '--domain-type', 'qemu', '--json'];
+  const first = await basecow(args);
+  assert.equal(first.code, 0, first.stderr);
+  const manifest = JSON.parse(first.stdout);
+  assert.deepEqual(JSON.parse(readFileSync(join(workDir, 'manifest.json'), 'utf8')), manifest);
+  assert.equal(manifest.schema, 'basecow.manifest/v1');
+  assert.deepEqual(manifest.vms.map((vm: { name: string }) => vm.name), ['alpha', 'beta', 'gamma']);
+  const alpha = manifest.vms[0];
+  assert.deepEqual(alpha.disks.map((d: { format: string; target: string }) => [d.format, d.target]), [['qcow2', 'vda'], ['raw', 'vdb']]);
+  const configDisk = alpha.disks[1].path;
+  assert.equal(statSync(configDisk).size, 8192, 'extra disk padded to a 4096-byte multiple');
+  assert.equal(statSync(configDisk).mode & 0o777, 0o600);
+  assert.deepEqual(readFileSync(configDisk).subarray(0, 5000), Buffer.alloc(5000, 1));
+  for (const vm of manifest.vms) await runTool(['virt-xml-validate', vm.xml, 'domain']);
+
+  await runTool(['qemu-io', '-f', 'qcow2', '-c', 'write -P 0x42 1M 4k', alpha.overlay]);
+  const written = await sha256File(alpha.overlay);
+  const second = await basecow(args);
+  assert.equal(second.code, 0, second.stderr);
+  const again = JSON.parse(second.stdout);
+  assert.equal(again.cacheHit, 'l1');
+  assert.deepEqual({ ...again, cacheHit: 'miss' }, { ...manifest, cacheHit: 'miss' });
+  assert.equal(await sha256File(alpha.overlay), written, 'the second up reused the overlay with its writes');
+
+  const down = await basecow(['down', '--work-dir', workDir, '--json']);
+  assert.equal(down.code, 0, down.stderr);
+  for (const vm of manifest.vms) {
+    assert.equal(existsSync(vm.overlay), false);
+    assert.equal(existsSync(vm.xml), false);
+  }
+  assert.equal(existsSync(configDisk), false);
+  assert.equal(existsSync(join(workDir, 'manifest.json')), false);
+  assert.ok(existsSync(manifest.base), 'the base stays');
+  const downAgain = await basecow(['down', '--work-dir', workDir]);
+  assert.equal(downAgain.code, 0, 'down on a torn-down work dir is a no-op');
+});
+
+test('up refuses names that sanitize to the same VM, before touching anything', async () => {
+  const workDir = join(dir, 'clash');
+  const result = await basecow(['up', '--vms', 'node 1,node/1', '--work-dir', workDir, '--cache-dir', cacheDir]);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /both become 'node-1'/);
+  assert.deepEqual(listDir(workDir), []);
+});

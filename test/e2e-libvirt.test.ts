@@ -1,0 +1,121 @@
+// End to end through a real libvirtd and QEMU (TCG): a testnet of VMs boots from one shared base.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Manifest } from '../src/core/manifest.js';
+import { runTool } from '../src/core/tool.js';
+import { createDomain, domainState } from '../src/core/virsh.js';
+import { isRoot, sha256File, tempDir } from './helpers.js';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = join(REPO, 'bin/basecow.js');
+const GUEST_DIR = process.env.BASECOW_TEST_GUEST_DIR ?? join(REPO, '.basecow/test-guest');
+const URI = 'qemu:///system';
+const skip = !isRoot() && 'the e2e test starts a root libvirtd';
+
+interface Guest {
+  kernel: string;
+  initrd: string;
+  cmdline: string;
+  marker: string;
+  image: string;
+}
+
+function script(path: string, args: string[] = []): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(join(REPO, path), args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${path} exited with ${code}`))));
+  });
+}
+
+async function basecow(args: string[]): Promise<string> {
+  return (await runTool([process.execPath, BIN, ...args])).stdout;
+}
+
+async function waitUntilGone(domains: string[], timeoutMs = 180_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const states = await Promise.all(domains.map((d) => domainState(URI, d)));
+    if (states.every((s) => s === undefined)) return;
+    if (Date.now() > deadline) throw new Error(`domains still present after ${timeoutMs} ms: ${domains.filter((_, i) => states[i]).join(', ')}`);
+    await sleep(500);
+  }
+}
+
+/** Console lines without the carriage returns the guest tty adds and the firmware's escape codes. */
+function consoleLines(path: string): string[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .map((l) => l.replace(/\r/g, ''))
+    .map((l) => l.slice(Math.max(0, l.indexOf('basecow: '))))
+    .filter((l) => l.startsWith('basecow: '));
+}
+
+/** What the VM left at 1 MiB, read through the overlay (and so through to the base where it did not write). */
+async function readOverlayBlock(overlay: string, dir: string): Promise<string> {
+  const out = join(dir, `flat-${Math.random().toString(36).slice(2)}.raw`);
+  await runTool(['qemu-img', 'convert', '-f', 'qcow2', '-O', 'raw', overlay, out]);
+  const bytes = readFileSync(out).subarray(1024 * 1024, 1024 * 1024 + 4096);
+  rmSync(out);
+  const end = bytes.indexOf(0);
+  return bytes.subarray(0, end < 0 ? bytes.length : end).toString('latin1');
+}
+
+let guest: Guest;
+before(async () => {
+  if (skip) return;
+  await script('scripts/libvirtd-test-setup.sh');
+  await script('scripts/build-test-guest.sh', [GUEST_DIR]);
+  guest = JSON.parse(readFileSync(join(GUEST_DIR, 'guest.json'), 'utf8')) as Guest;
+});
+
+test('3 VMs boot concurrently from one base through libvirt, each writing only its own overlay', { skip, timeout: 600_000 }, async () => {
+  const dir = tempDir('basecow-e2e-');
+  const workDir = join(dir, 'work');
+  const cacheDir = join(dir, 'cache');
+  const common = ['--image', guest.image, '--cache-dir', cacheDir, '--work-dir', workDir];
+  const prepared = JSON.parse(await basecow(['prepare', '--image', guest.image, '--cache-dir', cacheDir, '--json']));
+  const baseDigest = await sha256File(prepared.base);
+
+  const manifest = JSON.parse(
+    await basecow([
+      'up', ...common, '--vms', 'node-a,node-b,node-c', '--domain-type', 'qemu', '--memory', '256',
+      '--kernel', guest.kernel, '--initrd', guest.initrd, '--cmdline', `${guest.cmdline}{{vmName}}`,
+      '--start', '--json',
+    ]),
+  ) as Manifest;
+  assert.equal(manifest.base, prepared.base);
+  assert.equal(manifest.cacheHit, 'l1');
+  await waitUntilGone(manifest.vms.map((vm) => vm.domain));
+
+  for (const vm of manifest.vms) {
+    const lines = consoleLines(vm.consoleLog);
+    assert.ok(lines.includes(`basecow: base-marker=${guest.marker}`), `${vm.name} read the base: ${lines.join(' | ')}`);
+    assert.ok(lines.includes(`basecow: wrote=BASECOW-VM:${vm.name}`), `${vm.name} wrote: ${lines.join(' | ')}`);
+    assert.ok(lines.includes('basecow: done'));
+    assert.equal(await readOverlayBlock(vm.overlay, dir), `BASECOW-VM:${vm.name}`, `${vm.overlay} holds its own VM's write`);
+  }
+  assert.equal(await sha256File(prepared.base), baseDigest, 'the shared base is unchanged');
+
+  // Restart one VM: its second boot must see what its first boot wrote.
+  const restarted = manifest.vms[1];
+  await createDomain(URI, restarted.xml);
+  await waitUntilGone([restarted.domain]);
+  assert.ok(consoleLines(restarted.consoleLog).includes(`basecow: previous-write=BASECOW-VM:${restarted.name}`));
+  assert.equal(await sha256File(prepared.base), baseDigest);
+
+  // Start them again and tear down while they may still be running.
+  await basecow(['up', ...common, '--vms', 'node-a,node-b,node-c', '--domain-type', 'qemu', '--memory', '256',
+    '--kernel', guest.kernel, '--initrd', guest.initrd, '--cmdline', `${guest.cmdline}{{vmName}}`, '--start']);
+  await basecow(['down', '--work-dir', workDir]);
+  const { stdout } = await runTool(['virsh', '-q', '-c', URI, 'list', '--all', '--name']);
+  for (const vm of manifest.vms) {
+    assert.ok(!stdout.split('\n').includes(vm.domain), `${vm.domain} is gone`);
+    assert.equal(existsSync(vm.overlay), false, `${vm.overlay} is removed`);
+  }
+  assert.equal(await sha256File(prepared.base), baseDigest);
+});
