@@ -1,4 +1,3 @@
 #!/usr/bin/env node
-import { main } from '../build/src/cli/main.js';
-
-process.exitCode = await main(process.argv.slice(2));
+// Runs the compiled tree of a checkout (npm install builds it); dist/cli.js is the bundled twin.
+import '../build/src/cli/index.js';

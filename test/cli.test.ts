@@ -8,12 +8,13 @@ import { runTool } from '../src/core/tool.js';
 import { listDir, sha256File, tempDir } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/basecow.js', import.meta.url));
+const BUNDLE = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const dir = tempDir();
 const cacheDir = join(dir, 'cache');
 
-function basecow(args: string[], cwd = dir): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function basecow(args: string[], cwd = dir, entry = BIN): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [entry, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -97,4 +98,13 @@ test('up refuses names that sanitize to the same VM, before touching anything', 
   assert.equal(result.code, 2);
   assert.match(result.stderr, /both become 'node-1'/);
   assert.deepEqual(listDir(workDir), []);
+});
+
+test('the bundled dist/cli.js runs on its own, compiled zstd addon included', async () => {
+  const bundleCache = join(dir, 'bundle-cache');
+  const result = await basecow(['prepare', '--cache-dir', bundleCache, '--json'], dir, BUNDLE);
+  assert.equal(result.code, 0, result.stderr);
+  const prepared = JSON.parse(result.stdout);
+  assert.equal(prepared.cacheHit, 'miss', 'the bundle decompressed the demo image itself');
+  assert.equal(prepared.apparentBytes, 64 * 1024 * 1024);
 });

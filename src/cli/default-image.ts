@@ -1,6 +1,7 @@
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../core/package-root.js';
 
 /** The demo disk shipped in the repository, so that the main command needs no arguments. */
 export function defaultImage(): string {
-  return fileURLToPath(new URL('../../../images/demo.img.zst', import.meta.url));
+  return join(packageRoot(), 'images', 'demo.img.zst');
 }

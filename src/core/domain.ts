@@ -1,9 +1,9 @@
-import { constants, existsSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import Mustache from 'mustache';
 import { UsageError } from './errors.js';
+import { packageRoot } from './package-root.js';
 
 export type DomainType = 'kvm' | 'qemu';
 
@@ -68,15 +68,8 @@ export function renderField(text: string, view: Partial<DomainView>): string {
   return Mustache.render(text, view, {}, { escape: String });
 }
 
-/** The templates/ folder ships next to both the compiled tree and the bundle; find it upwards. */
 export function defaultTemplatePath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const candidate = join(dir, 'templates', 'domain.xml.mustache');
-    if (existsSync(candidate)) return candidate;
-    dir = dirname(dir);
-  }
-  throw new Error('default domain template templates/domain.xml.mustache not found next to basecow');
+  return join(packageRoot(), 'templates', 'domain.xml.mustache');
 }
 
 export async function loadTemplate(path?: string): Promise<{ path: string; text: string }> {

@@ -1,0 +1,3997 @@
+import { createRequire as __basecowRequire } from 'node:module';
+const require = __basecowRequire(import.meta.url);
+var __create = Object.create;
+var __defProp = Object.defineProperty;
+var __getOwnPropDesc = Object.getOwnPropertyDescriptor;
+var __getOwnPropNames = Object.getOwnPropertyNames;
+var __getProtoOf = Object.getPrototypeOf;
+var __hasOwnProp = Object.prototype.hasOwnProperty;
+var __require = /* @__PURE__ */ ((x) => typeof require !== "undefined" ? require : typeof Proxy !== "undefined" ? new Proxy(x, {
+  get: (a, b) => (typeof require !== "undefined" ? require : a)[b]
+}) : x)(function(x) {
+  if (typeof require !== "undefined") return require.apply(this, arguments);
+  throw Error('Dynamic require of "' + x + '" is not supported');
+});
+var __commonJS = (cb, mod) => function __require2() {
+  try {
+    return mod || (0, cb[__getOwnPropNames(cb)[0]])((mod = { exports: {} }).exports, mod), mod.exports;
+  } catch (e) {
+    throw mod = 0, e;
+  }
+};
+var __copyProps = (to, from, except, desc) => {
+  if (from && typeof from === "object" || typeof from === "function") {
+    for (let key of __getOwnPropNames(from))
+      if (!__hasOwnProp.call(to, key) && key !== except)
+        __defProp(to, key, { get: () => from[key], enumerable: !(desc = __getOwnPropDesc(from, key)) || desc.enumerable });
+  }
+  return to;
+};
+var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__getProtoOf(mod)) : {}, __copyProps(
+  // If the importer is in node compatibility mode or this is not an ESM
+  // file that has been converted to a CommonJS file using a Babel-
+  // compatible transform (i.e. "__esModule" has not been set), then set
+  // "default" to the CommonJS "module.exports" for node compatibility.
+  isNodeMode || !mod || !mod.__esModule ? __defProp(target, "default", { value: mod, enumerable: true }) : target,
+  mod
+));
+
+// node_modules/graceful-fs/polyfills.js
+var require_polyfills = __commonJS({
+  "node_modules/graceful-fs/polyfills.js"(exports, module) {
+    var constants4 = __require("constants");
+    var origCwd = process.cwd;
+    var cwd = null;
+    var platform = process.env.GRACEFUL_FS_PLATFORM || process.platform;
+    process.cwd = function() {
+      if (!cwd)
+        cwd = origCwd.call(process);
+      return cwd;
+    };
+    try {
+      process.cwd();
+    } catch (er) {
+    }
+    if (typeof process.chdir === "function") {
+      chdir = process.chdir;
+      process.chdir = function(d) {
+        cwd = null;
+        chdir.call(process, d);
+      };
+      if (Object.setPrototypeOf) Object.setPrototypeOf(process.chdir, chdir);
+    }
+    var chdir;
+    module.exports = patch;
+    function patch(fs) {
+      if (constants4.hasOwnProperty("O_SYMLINK") && process.version.match(/^v0\.6\.[0-2]|^v0\.5\./)) {
+        patchLchmod(fs);
+      }
+      if (!fs.lutimes) {
+        patchLutimes(fs);
+      }
+      fs.chown = chownFix(fs.chown);
+      fs.fchown = chownFix(fs.fchown);
+      fs.lchown = chownFix(fs.lchown);
+      fs.chmod = chmodFix(fs.chmod);
+      fs.fchmod = chmodFix(fs.fchmod);
+      fs.lchmod = chmodFix(fs.lchmod);
+      fs.chownSync = chownFixSync(fs.chownSync);
+      fs.fchownSync = chownFixSync(fs.fchownSync);
+      fs.lchownSync = chownFixSync(fs.lchownSync);
+      fs.chmodSync = chmodFixSync(fs.chmodSync);
+      fs.fchmodSync = chmodFixSync(fs.fchmodSync);
+      fs.lchmodSync = chmodFixSync(fs.lchmodSync);
+      fs.stat = statFix(fs.stat);
+      fs.fstat = statFix(fs.fstat);
+      fs.lstat = statFix(fs.lstat);
+      fs.statSync = statFixSync(fs.statSync);
+      fs.fstatSync = statFixSync(fs.fstatSync);
+      fs.lstatSync = statFixSync(fs.lstatSync);
+      if (fs.chmod && !fs.lchmod) {
+        fs.lchmod = function(path, mode, cb) {
+          if (cb) process.nextTick(cb);
+        };
+        fs.lchmodSync = function() {
+        };
+      }
+      if (fs.chown && !fs.lchown) {
+        fs.lchown = function(path, uid, gid, cb) {
+          if (cb) process.nextTick(cb);
+        };
+        fs.lchownSync = function() {
+        };
+      }
+      if (platform === "win32") {
+        fs.rename = typeof fs.rename !== "function" ? fs.rename : (function(fs$rename) {
+          function rename5(from, to, cb) {
+            var start = Date.now();
+            var backoff = 0;
+            fs$rename(from, to, function CB(er) {
+              if (er && (er.code === "EACCES" || er.code === "EPERM" || er.code === "EBUSY") && Date.now() - start < 6e4) {
+                setTimeout(function() {
+                  fs.stat(to, function(stater, st) {
+                    if (stater && stater.code === "ENOENT")
+                      fs$rename(from, to, CB);
+                    else
+                      cb(er);
+                  });
+                }, backoff);
+                if (backoff < 100)
+                  backoff += 10;
+                return;
+              }
+              if (cb) cb(er);
+            });
+          }
+          if (Object.setPrototypeOf) Object.setPrototypeOf(rename5, fs$rename);
+          return rename5;
+        })(fs.rename);
+      }
+      fs.read = typeof fs.read !== "function" ? fs.read : (function(fs$read) {
+        function read(fd, buffer, offset, length, position, callback_) {
+          var callback;
+          if (callback_ && typeof callback_ === "function") {
+            var eagCounter = 0;
+            callback = function(er, _, __) {
+              if (er && er.code === "EAGAIN" && eagCounter < 10) {
+                eagCounter++;
+                return fs$read.call(fs, fd, buffer, offset, length, position, callback);
+              }
+              callback_.apply(this, arguments);
+            };
+          }
+          return fs$read.call(fs, fd, buffer, offset, length, position, callback);
+        }
+        if (Object.setPrototypeOf) Object.setPrototypeOf(read, fs$read);
+        return read;
+      })(fs.read);
+      fs.readSync = typeof fs.readSync !== "function" ? fs.readSync : /* @__PURE__ */ (function(fs$readSync) {
+        return function(fd, buffer, offset, length, position) {
+          var eagCounter = 0;
+          while (true) {
+            try {
+              return fs$readSync.call(fs, fd, buffer, offset, length, position);
+            } catch (er) {
+              if (er.code === "EAGAIN" && eagCounter < 10) {
+                eagCounter++;
+                continue;
+              }
+              throw er;
+            }
+          }
+        };
+      })(fs.readSync);
+      function patchLchmod(fs2) {
+        fs2.lchmod = function(path, mode, callback) {
+          fs2.open(
+            path,
+            constants4.O_WRONLY | constants4.O_SYMLINK,
+            mode,
+            function(err, fd) {
+              if (err) {
+                if (callback) callback(err);
+                return;
+              }
+              fs2.fchmod(fd, mode, function(err2) {
+                fs2.close(fd, function(err22) {
+                  if (callback) callback(err2 || err22);
+                });
+              });
+            }
+          );
+        };
+        fs2.lchmodSync = function(path, mode) {
+          var fd = fs2.openSync(path, constants4.O_WRONLY | constants4.O_SYMLINK, mode);
+          var threw = true;
+          var ret;
+          try {
+            ret = fs2.fchmodSync(fd, mode);
+            threw = false;
+          } finally {
+            if (threw) {
+              try {
+                fs2.closeSync(fd);
+              } catch (er) {
+              }
+            } else {
+              fs2.closeSync(fd);
+            }
+          }
+          return ret;
+        };
+      }
+      function patchLutimes(fs2) {
+        if (constants4.hasOwnProperty("O_SYMLINK") && fs2.futimes) {
+          fs2.lutimes = function(path, at, mt, cb) {
+            fs2.open(path, constants4.O_SYMLINK, function(er, fd) {
+              if (er) {
+                if (cb) cb(er);
+                return;
+              }
+              fs2.futimes(fd, at, mt, function(er2) {
+                fs2.close(fd, function(er22) {
+                  if (cb) cb(er2 || er22);
+                });
+              });
+            });
+          };
+          fs2.lutimesSync = function(path, at, mt) {
+            var fd = fs2.openSync(path, constants4.O_SYMLINK);
+            var ret;
+            var threw = true;
+            try {
+              ret = fs2.futimesSync(fd, at, mt);
+              threw = false;
+            } finally {
+              if (threw) {
+                try {
+                  fs2.closeSync(fd);
+                } catch (er) {
+                }
+              } else {
+                fs2.closeSync(fd);
+              }
+            }
+            return ret;
+          };
+        } else if (fs2.futimes) {
+          fs2.lutimes = function(_a, _b, _c, cb) {
+            if (cb) process.nextTick(cb);
+          };
+          fs2.lutimesSync = function() {
+          };
+        }
+      }
+      function chmodFix(orig) {
+        if (!orig) return orig;
+        return function(target, mode, cb) {
+          return orig.call(fs, target, mode, function(er) {
+            if (chownErOk(er)) er = null;
+            if (cb) cb.apply(this, arguments);
+          });
+        };
+      }
+      function chmodFixSync(orig) {
+        if (!orig) return orig;
+        return function(target, mode) {
+          try {
+            return orig.call(fs, target, mode);
+          } catch (er) {
+            if (!chownErOk(er)) throw er;
+          }
+        };
+      }
+      function chownFix(orig) {
+        if (!orig) return orig;
+        return function(target, uid, gid, cb) {
+          return orig.call(fs, target, uid, gid, function(er) {
+            if (chownErOk(er)) er = null;
+            if (cb) cb.apply(this, arguments);
+          });
+        };
+      }
+      function chownFixSync(orig) {
+        if (!orig) return orig;
+        return function(target, uid, gid) {
+          try {
+            return orig.call(fs, target, uid, gid);
+          } catch (er) {
+            if (!chownErOk(er)) throw er;
+          }
+        };
+      }
+      function statFix(orig) {
+        if (!orig) return orig;
+        return function(target, options, cb) {
+          if (typeof options === "function") {
+            cb = options;
+            options = null;
+          }
+          function callback(er, stats) {
+            if (stats) {
+              if (stats.uid < 0) stats.uid += 4294967296;
+              if (stats.gid < 0) stats.gid += 4294967296;
+            }
+            if (cb) cb.apply(this, arguments);
+          }
+          return options ? orig.call(fs, target, options, callback) : orig.call(fs, target, callback);
+        };
+      }
+      function statFixSync(orig) {
+        if (!orig) return orig;
+        return function(target, options) {
+          var stats = options ? orig.call(fs, target, options) : orig.call(fs, target);
+          if (stats) {
+            if (stats.uid < 0) stats.uid += 4294967296;
+            if (stats.gid < 0) stats.gid += 4294967296;
+          }
+          return stats;
+        };
+      }
+      function chownErOk(er) {
+        if (!er)
+          return true;
+        if (er.code === "ENOSYS")
+          return true;
+        var nonroot = !process.getuid || process.getuid() !== 0;
+        if (nonroot) {
+          if (er.code === "EINVAL" || er.code === "EPERM")
+            return true;
+        }
+        return false;
+      }
+    }
+  }
+});
+
+// node_modules/graceful-fs/legacy-streams.js
+var require_legacy_streams = __commonJS({
+  "node_modules/graceful-fs/legacy-streams.js"(exports, module) {
+    var Stream = __require("stream").Stream;
+    module.exports = legacy;
+    function legacy(fs) {
+      return {
+        ReadStream,
+        WriteStream
+      };
+      function ReadStream(path, options) {
+        if (!(this instanceof ReadStream)) return new ReadStream(path, options);
+        Stream.call(this);
+        var self = this;
+        this.path = path;
+        this.fd = null;
+        this.readable = true;
+        this.paused = false;
+        this.flags = "r";
+        this.mode = 438;
+        this.bufferSize = 64 * 1024;
+        options = options || {};
+        var keys = Object.keys(options);
+        for (var index = 0, length = keys.length; index < length; index++) {
+          var key = keys[index];
+          this[key] = options[key];
+        }
+        if (this.encoding) this.setEncoding(this.encoding);
+        if (this.start !== void 0) {
+          if ("number" !== typeof this.start) {
+            throw TypeError("start must be a Number");
+          }
+          if (this.end === void 0) {
+            this.end = Infinity;
+          } else if ("number" !== typeof this.end) {
+            throw TypeError("end must be a Number");
+          }
+          if (this.start > this.end) {
+            throw new Error("start must be <= end");
+          }
+          this.pos = this.start;
+        }
+        if (this.fd !== null) {
+          process.nextTick(function() {
+            self._read();
+          });
+          return;
+        }
+        fs.open(this.path, this.flags, this.mode, function(err, fd) {
+          if (err) {
+            self.emit("error", err);
+            self.readable = false;
+            return;
+          }
+          self.fd = fd;
+          self.emit("open", fd);
+          self._read();
+        });
+      }
+      function WriteStream(path, options) {
+        if (!(this instanceof WriteStream)) return new WriteStream(path, options);
+        Stream.call(this);
+        this.path = path;
+        this.fd = null;
+        this.writable = true;
+        this.flags = "w";
+        this.encoding = "binary";
+        this.mode = 438;
+        this.bytesWritten = 0;
+        options = options || {};
+        var keys = Object.keys(options);
+        for (var index = 0, length = keys.length; index < length; index++) {
+          var key = keys[index];
+          this[key] = options[key];
+        }
+        if (this.start !== void 0) {
+          if ("number" !== typeof this.start) {
+            throw TypeError("start must be a Number");
+          }
+          if (this.start < 0) {
+            throw new Error("start must be >= zero");
+          }
+          this.pos = this.start;
+        }
+        this.busy = false;
+        this._queue = [];
+        if (this.fd === null) {
+          this._open = fs.open;
+          this._queue.push([this._open, this.path, this.flags, this.mode, void 0]);
+          this.flush();
+        }
+      }
+    }
+  }
+});
+
+// node_modules/graceful-fs/clone.js
+var require_clone = __commonJS({
+  "node_modules/graceful-fs/clone.js"(exports, module) {
+    "use strict";
+    module.exports = clone;
+    var getPrototypeOf = Object.getPrototypeOf || function(obj) {
+      return obj.__proto__;
+    };
+    function clone(obj) {
+      if (obj === null || typeof obj !== "object")
+        return obj;
+      if (obj instanceof Object)
+        var copy = { __proto__: getPrototypeOf(obj) };
+      else
+        var copy = /* @__PURE__ */ Object.create(null);
+      Object.getOwnPropertyNames(obj).forEach(function(key) {
+        Object.defineProperty(copy, key, Object.getOwnPropertyDescriptor(obj, key));
+      });
+      return copy;
+    }
+  }
+});
+
+// node_modules/graceful-fs/graceful-fs.js
+var require_graceful_fs = __commonJS({
+  "node_modules/graceful-fs/graceful-fs.js"(exports, module) {
+    var fs = __require("fs");
+    var polyfills = require_polyfills();
+    var legacy = require_legacy_streams();
+    var clone = require_clone();
+    var util = __require("util");
+    var gracefulQueue;
+    var previousSymbol;
+    if (typeof Symbol === "function" && typeof Symbol.for === "function") {
+      gracefulQueue = /* @__PURE__ */ Symbol.for("graceful-fs.queue");
+      previousSymbol = /* @__PURE__ */ Symbol.for("graceful-fs.previous");
+    } else {
+      gracefulQueue = "___graceful-fs.queue";
+      previousSymbol = "___graceful-fs.previous";
+    }
+    function noop() {
+    }
+    function publishQueue(context, queue2) {
+      Object.defineProperty(context, gracefulQueue, {
+        get: function() {
+          return queue2;
+        }
+      });
+    }
+    var debug = noop;
+    if (util.debuglog)
+      debug = util.debuglog("gfs4");
+    else if (/\bgfs4\b/i.test(process.env.NODE_DEBUG || ""))
+      debug = function() {
+        var m = util.format.apply(util, arguments);
+        m = "GFS4: " + m.split(/\n/).join("\nGFS4: ");
+        console.error(m);
+      };
+    if (!fs[gracefulQueue]) {
+      queue = global[gracefulQueue] || [];
+      publishQueue(fs, queue);
+      fs.close = (function(fs$close) {
+        function close(fd, cb) {
+          return fs$close.call(fs, fd, function(err) {
+            if (!err) {
+              resetQueue();
+            }
+            if (typeof cb === "function")
+              cb.apply(this, arguments);
+          });
+        }
+        Object.defineProperty(close, previousSymbol, {
+          value: fs$close
+        });
+        return close;
+      })(fs.close);
+      fs.closeSync = (function(fs$closeSync) {
+        function closeSync(fd) {
+          fs$closeSync.apply(fs, arguments);
+          resetQueue();
+        }
+        Object.defineProperty(closeSync, previousSymbol, {
+          value: fs$closeSync
+        });
+        return closeSync;
+      })(fs.closeSync);
+      if (/\bgfs4\b/i.test(process.env.NODE_DEBUG || "")) {
+        process.on("exit", function() {
+          debug(fs[gracefulQueue]);
+          __require("assert").equal(fs[gracefulQueue].length, 0);
+        });
+      }
+    }
+    var queue;
+    if (!global[gracefulQueue]) {
+      publishQueue(global, fs[gracefulQueue]);
+    }
+    module.exports = patch(clone(fs));
+    if (process.env.TEST_GRACEFUL_FS_GLOBAL_PATCH && !fs.__patched) {
+      module.exports = patch(fs);
+      fs.__patched = true;
+    }
+    function patch(fs2) {
+      polyfills(fs2);
+      fs2.gracefulify = patch;
+      fs2.createReadStream = createReadStream;
+      fs2.createWriteStream = createWriteStream;
+      var fs$readFile = fs2.readFile;
+      fs2.readFile = readFile5;
+      function readFile5(path, options, cb) {
+        if (typeof options === "function")
+          cb = options, options = null;
+        return go$readFile(path, options, cb);
+        function go$readFile(path2, options2, cb2, startTime) {
+          return fs$readFile(path2, options2, function(err) {
+            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
+              enqueue([go$readFile, [path2, options2, cb2], err, startTime || Date.now(), Date.now()]);
+            else {
+              if (typeof cb2 === "function")
+                cb2.apply(this, arguments);
+            }
+          });
+        }
+      }
+      var fs$writeFile = fs2.writeFile;
+      fs2.writeFile = writeFile5;
+      function writeFile5(path, data, options, cb) {
+        if (typeof options === "function")
+          cb = options, options = null;
+        return go$writeFile(path, data, options, cb);
+        function go$writeFile(path2, data2, options2, cb2, startTime) {
+          return fs$writeFile(path2, data2, options2, function(err) {
+            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
+              enqueue([go$writeFile, [path2, data2, options2, cb2], err, startTime || Date.now(), Date.now()]);
+            else {
+              if (typeof cb2 === "function")
+                cb2.apply(this, arguments);
+            }
+          });
+        }
+      }
+      var fs$appendFile = fs2.appendFile;
+      if (fs$appendFile)
+        fs2.appendFile = appendFile;
+      function appendFile(path, data, options, cb) {
+        if (typeof options === "function")
+          cb = options, options = null;
+        return go$appendFile(path, data, options, cb);
+        function go$appendFile(path2, data2, options2, cb2, startTime) {
+          return fs$appendFile(path2, data2, options2, function(err) {
+            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
+              enqueue([go$appendFile, [path2, data2, options2, cb2], err, startTime || Date.now(), Date.now()]);
+            else {
+              if (typeof cb2 === "function")
+                cb2.apply(this, arguments);
+            }
+          });
+        }
+      }
+      var fs$copyFile = fs2.copyFile;
+      if (fs$copyFile)
+        fs2.copyFile = copyFile3;
+      function copyFile3(src, dest, flags, cb) {
+        if (typeof flags === "function") {
+          cb = flags;
+          flags = 0;
+        }
+        return go$copyFile(src, dest, flags, cb);
+        function go$copyFile(src2, dest2, flags2, cb2, startTime) {
+          return fs$copyFile(src2, dest2, flags2, function(err) {
+            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
+              enqueue([go$copyFile, [src2, dest2, flags2, cb2], err, startTime || Date.now(), Date.now()]);
+            else {
+              if (typeof cb2 === "function")
+                cb2.apply(this, arguments);
+            }
+          });
+        }
+      }
+      var fs$readdir = fs2.readdir;
+      fs2.readdir = readdir2;
+      var noReaddirOptionVersions = /^v[0-5]\./;
+      function readdir2(path, options, cb) {
+        if (typeof options === "function")
+          cb = options, options = null;
+        var go$readdir = noReaddirOptionVersions.test(process.version) ? function go$readdir2(path2, options2, cb2, startTime) {
+          return fs$readdir(path2, fs$readdirCallback(
+            path2,
+            options2,
+            cb2,
+            startTime
+          ));
+        } : function go$readdir2(path2, options2, cb2, startTime) {
+          return fs$readdir(path2, options2, fs$readdirCallback(
+            path2,
+            options2,
+            cb2,
+            startTime
+          ));
+        };
+        return go$readdir(path, options, cb);
+        function fs$readdirCallback(path2, options2, cb2, startTime) {
+          return function(err, files) {
+            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
+              enqueue([
+                go$readdir,
+                [path2, options2, cb2],
+                err,
+                startTime || Date.now(),
+                Date.now()
+              ]);
+            else {
+              if (files && files.sort)
+                files.sort();
+              if (typeof cb2 === "function")
+                cb2.call(this, err, files);
+            }
+          };
+        }
+      }
+      if (process.version.substr(0, 4) === "v0.8") {
+        var legStreams = legacy(fs2);
+        ReadStream = legStreams.ReadStream;
+        WriteStream = legStreams.WriteStream;
+      }
+      var fs$ReadStream = fs2.ReadStream;
+      if (fs$ReadStream) {
+        ReadStream.prototype = Object.create(fs$ReadStream.prototype);
+        ReadStream.prototype.open = ReadStream$open;
+      }
+      var fs$WriteStream = fs2.WriteStream;
+      if (fs$WriteStream) {
+        WriteStream.prototype = Object.create(fs$WriteStream.prototype);
+        WriteStream.prototype.open = WriteStream$open;
+      }
+      Object.defineProperty(fs2, "ReadStream", {
+        get: function() {
+          return ReadStream;
+        },
+        set: function(val) {
+          ReadStream = val;
+        },
+        enumerable: true,
+        configurable: true
+      });
+      Object.defineProperty(fs2, "WriteStream", {
+        get: function() {
+          return WriteStream;
+        },
+        set: function(val) {
+          WriteStream = val;
+        },
+        enumerable: true,
+        configurable: true
+      });
+      var FileReadStream = ReadStream;
+      Object.defineProperty(fs2, "FileReadStream", {
+        get: function() {
+          return FileReadStream;
+        },
+        set: function(val) {
+          FileReadStream = val;
+        },
+        enumerable: true,
+        configurable: true
+      });
+      var FileWriteStream = WriteStream;
+      Object.defineProperty(fs2, "FileWriteStream", {
+        get: function() {
+          return FileWriteStream;
+        },
+        set: function(val) {
+          FileWriteStream = val;
+        },
+        enumerable: true,
+        configurable: true
+      });
+      function ReadStream(path, options) {
+        if (this instanceof ReadStream)
+          return fs$ReadStream.apply(this, arguments), this;
+        else
+          return ReadStream.apply(Object.create(ReadStream.prototype), arguments);
+      }
+      function ReadStream$open() {
+        var that = this;
+        open6(that.path, that.flags, that.mode, function(err, fd) {
+          if (err) {
+            if (that.autoClose)
+              that.destroy();
+            that.emit("error", err);
+          } else {
+            that.fd = fd;
+            that.emit("open", fd);
+            that.read();
+          }
+        });
+      }
+      function WriteStream(path, options) {
+        if (this instanceof WriteStream)
+          return fs$WriteStream.apply(this, arguments), this;
+        else
+          return WriteStream.apply(Object.create(WriteStream.prototype), arguments);
+      }
+      function WriteStream$open() {
+        var that = this;
+        open6(that.path, that.flags, that.mode, function(err, fd) {
+          if (err) {
+            that.destroy();
+            that.emit("error", err);
+          } else {
+            that.fd = fd;
+            that.emit("open", fd);
+          }
+        });
+      }
+      function createReadStream(path, options) {
+        return new fs2.ReadStream(path, options);
+      }
+      function createWriteStream(path, options) {
+        return new fs2.WriteStream(path, options);
+      }
+      var fs$open = fs2.open;
+      fs2.open = open6;
+      function open6(path, flags, mode, cb) {
+        if (typeof mode === "function")
+          cb = mode, mode = null;
+        return go$open(path, flags, mode, cb);
+        function go$open(path2, flags2, mode2, cb2, startTime) {
+          return fs$open(path2, flags2, mode2, function(err, fd) {
+            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
+              enqueue([go$open, [path2, flags2, mode2, cb2], err, startTime || Date.now(), Date.now()]);
+            else {
+              if (typeof cb2 === "function")
+                cb2.apply(this, arguments);
+            }
+          });
+        }
+      }
+      return fs2;
+    }
+    function enqueue(elem) {
+      debug("ENQUEUE", elem[0].name, elem[1]);
+      fs[gracefulQueue].push(elem);
+      retry();
+    }
+    var retryTimer;
+    function resetQueue() {
+      var now = Date.now();
+      for (var i = 0; i < fs[gracefulQueue].length; ++i) {
+        if (fs[gracefulQueue][i].length > 2) {
+          fs[gracefulQueue][i][3] = now;
+          fs[gracefulQueue][i][4] = now;
+        }
+      }
+      retry();
+    }
+    function retry() {
+      clearTimeout(retryTimer);
+      retryTimer = void 0;
+      if (fs[gracefulQueue].length === 0)
+        return;
+      var elem = fs[gracefulQueue].shift();
+      var fn = elem[0];
+      var args = elem[1];
+      var err = elem[2];
+      var startTime = elem[3];
+      var lastTime = elem[4];
+      if (startTime === void 0) {
+        debug("RETRY", fn.name, args);
+        fn.apply(null, args);
+      } else if (Date.now() - startTime >= 6e4) {
+        debug("TIMEOUT", fn.name, args);
+        var cb = args.pop();
+        if (typeof cb === "function")
+          cb.call(null, err);
+      } else {
+        var sinceAttempt = Date.now() - lastTime;
+        var sinceStart = Math.max(lastTime - startTime, 1);
+        var desiredDelay = Math.min(sinceStart * 1.2, 100);
+        if (sinceAttempt >= desiredDelay) {
+          debug("RETRY", fn.name, args);
+          fn.apply(null, args.concat([startTime]));
+        } else {
+          fs[gracefulQueue].push(elem);
+        }
+      }
+      if (retryTimer === void 0) {
+        retryTimer = setTimeout(retry, 0);
+      }
+    }
+  }
+});
+
+// node_modules/retry/lib/retry_operation.js
+var require_retry_operation = __commonJS({
+  "node_modules/retry/lib/retry_operation.js"(exports, module) {
+    function RetryOperation(timeouts, options) {
+      if (typeof options === "boolean") {
+        options = { forever: options };
+      }
+      this._originalTimeouts = JSON.parse(JSON.stringify(timeouts));
+      this._timeouts = timeouts;
+      this._options = options || {};
+      this._maxRetryTime = options && options.maxRetryTime || Infinity;
+      this._fn = null;
+      this._errors = [];
+      this._attempts = 1;
+      this._operationTimeout = null;
+      this._operationTimeoutCb = null;
+      this._timeout = null;
+      this._operationStart = null;
+      if (this._options.forever) {
+        this._cachedTimeouts = this._timeouts.slice(0);
+      }
+    }
+    module.exports = RetryOperation;
+    RetryOperation.prototype.reset = function() {
+      this._attempts = 1;
+      this._timeouts = this._originalTimeouts;
+    };
+    RetryOperation.prototype.stop = function() {
+      if (this._timeout) {
+        clearTimeout(this._timeout);
+      }
+      this._timeouts = [];
+      this._cachedTimeouts = null;
+    };
+    RetryOperation.prototype.retry = function(err) {
+      if (this._timeout) {
+        clearTimeout(this._timeout);
+      }
+      if (!err) {
+        return false;
+      }
+      var currentTime = (/* @__PURE__ */ new Date()).getTime();
+      if (err && currentTime - this._operationStart >= this._maxRetryTime) {
+        this._errors.unshift(new Error("RetryOperation timeout occurred"));
+        return false;
+      }
+      this._errors.push(err);
+      var timeout = this._timeouts.shift();
+      if (timeout === void 0) {
+        if (this._cachedTimeouts) {
+          this._errors.splice(this._errors.length - 1, this._errors.length);
+          this._timeouts = this._cachedTimeouts.slice(0);
+          timeout = this._timeouts.shift();
+        } else {
+          return false;
+        }
+      }
+      var self = this;
+      var timer = setTimeout(function() {
+        self._attempts++;
+        if (self._operationTimeoutCb) {
+          self._timeout = setTimeout(function() {
+            self._operationTimeoutCb(self._attempts);
+          }, self._operationTimeout);
+          if (self._options.unref) {
+            self._timeout.unref();
+          }
+        }
+        self._fn(self._attempts);
+      }, timeout);
+      if (this._options.unref) {
+        timer.unref();
+      }
+      return true;
+    };
+    RetryOperation.prototype.attempt = function(fn, timeoutOps) {
+      this._fn = fn;
+      if (timeoutOps) {
+        if (timeoutOps.timeout) {
+          this._operationTimeout = timeoutOps.timeout;
+        }
+        if (timeoutOps.cb) {
+          this._operationTimeoutCb = timeoutOps.cb;
+        }
+      }
+      var self = this;
+      if (this._operationTimeoutCb) {
+        this._timeout = setTimeout(function() {
+          self._operationTimeoutCb();
+        }, self._operationTimeout);
+      }
+      this._operationStart = (/* @__PURE__ */ new Date()).getTime();
+      this._fn(this._attempts);
+    };
+    RetryOperation.prototype.try = function(fn) {
+      console.log("Using RetryOperation.try() is deprecated");
+      this.attempt(fn);
+    };
+    RetryOperation.prototype.start = function(fn) {
+      console.log("Using RetryOperation.start() is deprecated");
+      this.attempt(fn);
+    };
+    RetryOperation.prototype.start = RetryOperation.prototype.try;
+    RetryOperation.prototype.errors = function() {
+      return this._errors;
+    };
+    RetryOperation.prototype.attempts = function() {
+      return this._attempts;
+    };
+    RetryOperation.prototype.mainError = function() {
+      if (this._errors.length === 0) {
+        return null;
+      }
+      var counts = {};
+      var mainError = null;
+      var mainErrorCount = 0;
+      for (var i = 0; i < this._errors.length; i++) {
+        var error = this._errors[i];
+        var message = error.message;
+        var count = (counts[message] || 0) + 1;
+        counts[message] = count;
+        if (count >= mainErrorCount) {
+          mainError = error;
+          mainErrorCount = count;
+        }
+      }
+      return mainError;
+    };
+  }
+});
+
+// node_modules/retry/lib/retry.js
+var require_retry = __commonJS({
+  "node_modules/retry/lib/retry.js"(exports) {
+    var RetryOperation = require_retry_operation();
+    exports.operation = function(options) {
+      var timeouts = exports.timeouts(options);
+      return new RetryOperation(timeouts, {
+        forever: options && options.forever,
+        unref: options && options.unref,
+        maxRetryTime: options && options.maxRetryTime
+      });
+    };
+    exports.timeouts = function(options) {
+      if (options instanceof Array) {
+        return [].concat(options);
+      }
+      var opts = {
+        retries: 10,
+        factor: 2,
+        minTimeout: 1 * 1e3,
+        maxTimeout: Infinity,
+        randomize: false
+      };
+      for (var key in options) {
+        opts[key] = options[key];
+      }
+      if (opts.minTimeout > opts.maxTimeout) {
+        throw new Error("minTimeout is greater than maxTimeout");
+      }
+      var timeouts = [];
+      for (var i = 0; i < opts.retries; i++) {
+        timeouts.push(this.createTimeout(i, opts));
+      }
+      if (options && options.forever && !timeouts.length) {
+        timeouts.push(this.createTimeout(i, opts));
+      }
+      timeouts.sort(function(a, b) {
+        return a - b;
+      });
+      return timeouts;
+    };
+    exports.createTimeout = function(attempt, opts) {
+      var random = opts.randomize ? Math.random() + 1 : 1;
+      var timeout = Math.round(random * opts.minTimeout * Math.pow(opts.factor, attempt));
+      timeout = Math.min(timeout, opts.maxTimeout);
+      return timeout;
+    };
+    exports.wrap = function(obj, options, methods) {
+      if (options instanceof Array) {
+        methods = options;
+        options = null;
+      }
+      if (!methods) {
+        methods = [];
+        for (var key in obj) {
+          if (typeof obj[key] === "function") {
+            methods.push(key);
+          }
+        }
+      }
+      for (var i = 0; i < methods.length; i++) {
+        var method = methods[i];
+        var original = obj[method];
+        obj[method] = function retryWrapper(original2) {
+          var op = exports.operation(options);
+          var args = Array.prototype.slice.call(arguments, 1);
+          var callback = args.pop();
+          args.push(function(err) {
+            if (op.retry(err)) {
+              return;
+            }
+            if (err) {
+              arguments[0] = op.mainError();
+            }
+            callback.apply(this, arguments);
+          });
+          op.attempt(function() {
+            original2.apply(obj, args);
+          });
+        }.bind(obj, original);
+        obj[method].options = options;
+      }
+    };
+  }
+});
+
+// node_modules/retry/index.js
+var require_retry2 = __commonJS({
+  "node_modules/retry/index.js"(exports, module) {
+    module.exports = require_retry();
+  }
+});
+
+// node_modules/signal-exit/signals.js
+var require_signals = __commonJS({
+  "node_modules/signal-exit/signals.js"(exports, module) {
+    module.exports = [
+      "SIGABRT",
+      "SIGALRM",
+      "SIGHUP",
+      "SIGINT",
+      "SIGTERM"
+    ];
+    if (process.platform !== "win32") {
+      module.exports.push(
+        "SIGVTALRM",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGUSR2",
+        "SIGTRAP",
+        "SIGSYS",
+        "SIGQUIT",
+        "SIGIOT"
+        // should detect profiler and enable/disable accordingly.
+        // see #21
+        // 'SIGPROF'
+      );
+    }
+    if (process.platform === "linux") {
+      module.exports.push(
+        "SIGIO",
+        "SIGPOLL",
+        "SIGPWR",
+        "SIGSTKFLT",
+        "SIGUNUSED"
+      );
+    }
+  }
+});
+
+// node_modules/signal-exit/index.js
+var require_signal_exit = __commonJS({
+  "node_modules/signal-exit/index.js"(exports, module) {
+    var process2 = global.process;
+    var processOk = function(process3) {
+      return process3 && typeof process3 === "object" && typeof process3.removeListener === "function" && typeof process3.emit === "function" && typeof process3.reallyExit === "function" && typeof process3.listeners === "function" && typeof process3.kill === "function" && typeof process3.pid === "number" && typeof process3.on === "function";
+    };
+    if (!processOk(process2)) {
+      module.exports = function() {
+        return function() {
+        };
+      };
+    } else {
+      assert = __require("assert");
+      signals = require_signals();
+      isWin = /^win/i.test(process2.platform);
+      EE = __require("events");
+      if (typeof EE !== "function") {
+        EE = EE.EventEmitter;
+      }
+      if (process2.__signal_exit_emitter__) {
+        emitter = process2.__signal_exit_emitter__;
+      } else {
+        emitter = process2.__signal_exit_emitter__ = new EE();
+        emitter.count = 0;
+        emitter.emitted = {};
+      }
+      if (!emitter.infinite) {
+        emitter.setMaxListeners(Infinity);
+        emitter.infinite = true;
+      }
+      module.exports = function(cb, opts) {
+        if (!processOk(global.process)) {
+          return function() {
+          };
+        }
+        assert.equal(typeof cb, "function", "a callback must be provided for exit handler");
+        if (loaded === false) {
+          load();
+        }
+        var ev = "exit";
+        if (opts && opts.alwaysLast) {
+          ev = "afterexit";
+        }
+        var remove = function() {
+          emitter.removeListener(ev, cb);
+          if (emitter.listeners("exit").length === 0 && emitter.listeners("afterexit").length === 0) {
+            unload();
+          }
+        };
+        emitter.on(ev, cb);
+        return remove;
+      };
+      unload = function unload2() {
+        if (!loaded || !processOk(global.process)) {
+          return;
+        }
+        loaded = false;
+        signals.forEach(function(sig) {
+          try {
+            process2.removeListener(sig, sigListeners[sig]);
+          } catch (er) {
+          }
+        });
+        process2.emit = originalProcessEmit;
+        process2.reallyExit = originalProcessReallyExit;
+        emitter.count -= 1;
+      };
+      module.exports.unload = unload;
+      emit = function emit2(event, code, signal) {
+        if (emitter.emitted[event]) {
+          return;
+        }
+        emitter.emitted[event] = true;
+        emitter.emit(event, code, signal);
+      };
+      sigListeners = {};
+      signals.forEach(function(sig) {
+        sigListeners[sig] = function listener() {
+          if (!processOk(global.process)) {
+            return;
+          }
+          var listeners = process2.listeners(sig);
+          if (listeners.length === emitter.count) {
+            unload();
+            emit("exit", null, sig);
+            emit("afterexit", null, sig);
+            if (isWin && sig === "SIGHUP") {
+              sig = "SIGINT";
+            }
+            process2.kill(process2.pid, sig);
+          }
+        };
+      });
+      module.exports.signals = function() {
+        return signals;
+      };
+      loaded = false;
+      load = function load2() {
+        if (loaded || !processOk(global.process)) {
+          return;
+        }
+        loaded = true;
+        emitter.count += 1;
+        signals = signals.filter(function(sig) {
+          try {
+            process2.on(sig, sigListeners[sig]);
+            return true;
+          } catch (er) {
+            return false;
+          }
+        });
+        process2.emit = processEmit;
+        process2.reallyExit = processReallyExit;
+      };
+      module.exports.load = load;
+      originalProcessReallyExit = process2.reallyExit;
+      processReallyExit = function processReallyExit2(code) {
+        if (!processOk(global.process)) {
+          return;
+        }
+        process2.exitCode = code || /* istanbul ignore next */
+        0;
+        emit("exit", process2.exitCode, null);
+        emit("afterexit", process2.exitCode, null);
+        originalProcessReallyExit.call(process2, process2.exitCode);
+      };
+      originalProcessEmit = process2.emit;
+      processEmit = function processEmit2(ev, arg) {
+        if (ev === "exit" && processOk(global.process)) {
+          if (arg !== void 0) {
+            process2.exitCode = arg;
+          }
+          var ret = originalProcessEmit.apply(this, arguments);
+          emit("exit", process2.exitCode, null);
+          emit("afterexit", process2.exitCode, null);
+          return ret;
+        } else {
+          return originalProcessEmit.apply(this, arguments);
+        }
+      };
+    }
+    var assert;
+    var signals;
+    var isWin;
+    var EE;
+    var emitter;
+    var unload;
+    var emit;
+    var sigListeners;
+    var loaded;
+    var load;
+    var originalProcessReallyExit;
+    var processReallyExit;
+    var originalProcessEmit;
+    var processEmit;
+  }
+});
+
+// node_modules/proper-lockfile/lib/mtime-precision.js
+var require_mtime_precision = __commonJS({
+  "node_modules/proper-lockfile/lib/mtime-precision.js"(exports, module) {
+    "use strict";
+    var cacheSymbol = /* @__PURE__ */ Symbol();
+    function probe(file, fs, callback) {
+      const cachedPrecision = fs[cacheSymbol];
+      if (cachedPrecision) {
+        return fs.stat(file, (err, stat5) => {
+          if (err) {
+            return callback(err);
+          }
+          callback(null, stat5.mtime, cachedPrecision);
+        });
+      }
+      const mtime = new Date(Math.ceil(Date.now() / 1e3) * 1e3 + 5);
+      fs.utimes(file, mtime, mtime, (err) => {
+        if (err) {
+          return callback(err);
+        }
+        fs.stat(file, (err2, stat5) => {
+          if (err2) {
+            return callback(err2);
+          }
+          const precision = stat5.mtime.getTime() % 1e3 === 0 ? "s" : "ms";
+          Object.defineProperty(fs, cacheSymbol, { value: precision });
+          callback(null, stat5.mtime, precision);
+        });
+      });
+    }
+    function getMtime(precision) {
+      let now = Date.now();
+      if (precision === "s") {
+        now = Math.ceil(now / 1e3) * 1e3;
+      }
+      return new Date(now);
+    }
+    module.exports.probe = probe;
+    module.exports.getMtime = getMtime;
+  }
+});
+
+// node_modules/proper-lockfile/lib/lockfile.js
+var require_lockfile = __commonJS({
+  "node_modules/proper-lockfile/lib/lockfile.js"(exports, module) {
+    "use strict";
+    var path = __require("path");
+    var fs = require_graceful_fs();
+    var retry = require_retry2();
+    var onExit = require_signal_exit();
+    var mtimePrecision = require_mtime_precision();
+    var locks = {};
+    function getLockFile(file, options) {
+      return options.lockfilePath || `${file}.lock`;
+    }
+    function resolveCanonicalPath(file, options, callback) {
+      if (!options.realpath) {
+        return callback(null, path.resolve(file));
+      }
+      options.fs.realpath(file, callback);
+    }
+    function acquireLock(file, options, callback) {
+      const lockfilePath = getLockFile(file, options);
+      options.fs.mkdir(lockfilePath, (err) => {
+        if (!err) {
+          return mtimePrecision.probe(lockfilePath, options.fs, (err2, mtime, mtimePrecision2) => {
+            if (err2) {
+              options.fs.rmdir(lockfilePath, () => {
+              });
+              return callback(err2);
+            }
+            callback(null, mtime, mtimePrecision2);
+          });
+        }
+        if (err.code !== "EEXIST") {
+          return callback(err);
+        }
+        if (options.stale <= 0) {
+          return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file }));
+        }
+        options.fs.stat(lockfilePath, (err2, stat5) => {
+          if (err2) {
+            if (err2.code === "ENOENT") {
+              return acquireLock(file, { ...options, stale: 0 }, callback);
+            }
+            return callback(err2);
+          }
+          if (!isLockStale(stat5, options)) {
+            return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file }));
+          }
+          removeLock(file, options, (err3) => {
+            if (err3) {
+              return callback(err3);
+            }
+            acquireLock(file, { ...options, stale: 0 }, callback);
+          });
+        });
+      });
+    }
+    function isLockStale(stat5, options) {
+      return stat5.mtime.getTime() < Date.now() - options.stale;
+    }
+    function removeLock(file, options, callback) {
+      options.fs.rmdir(getLockFile(file, options), (err) => {
+        if (err && err.code !== "ENOENT") {
+          return callback(err);
+        }
+        callback();
+      });
+    }
+    function updateLock(file, options) {
+      const lock2 = locks[file];
+      if (lock2.updateTimeout) {
+        return;
+      }
+      lock2.updateDelay = lock2.updateDelay || options.update;
+      lock2.updateTimeout = setTimeout(() => {
+        lock2.updateTimeout = null;
+        options.fs.stat(lock2.lockfilePath, (err, stat5) => {
+          const isOverThreshold = lock2.lastUpdate + options.stale < Date.now();
+          if (err) {
+            if (err.code === "ENOENT" || isOverThreshold) {
+              return setLockAsCompromised(file, lock2, Object.assign(err, { code: "ECOMPROMISED" }));
+            }
+            lock2.updateDelay = 1e3;
+            return updateLock(file, options);
+          }
+          const isMtimeOurs = lock2.mtime.getTime() === stat5.mtime.getTime();
+          if (!isMtimeOurs) {
+            return setLockAsCompromised(
+              file,
+              lock2,
+              Object.assign(
+                new Error("Unable to update lock within the stale threshold"),
+                { code: "ECOMPROMISED" }
+              )
+            );
+          }
+          const mtime = mtimePrecision.getMtime(lock2.mtimePrecision);
+          options.fs.utimes(lock2.lockfilePath, mtime, mtime, (err2) => {
+            const isOverThreshold2 = lock2.lastUpdate + options.stale < Date.now();
+            if (lock2.released) {
+              return;
+            }
+            if (err2) {
+              if (err2.code === "ENOENT" || isOverThreshold2) {
+                return setLockAsCompromised(file, lock2, Object.assign(err2, { code: "ECOMPROMISED" }));
+              }
+              lock2.updateDelay = 1e3;
+              return updateLock(file, options);
+            }
+            lock2.mtime = mtime;
+            lock2.lastUpdate = Date.now();
+            lock2.updateDelay = null;
+            updateLock(file, options);
+          });
+        });
+      }, lock2.updateDelay);
+      if (lock2.updateTimeout.unref) {
+        lock2.updateTimeout.unref();
+      }
+    }
+    function setLockAsCompromised(file, lock2, err) {
+      lock2.released = true;
+      if (lock2.updateTimeout) {
+        clearTimeout(lock2.updateTimeout);
+      }
+      if (locks[file] === lock2) {
+        delete locks[file];
+      }
+      lock2.options.onCompromised(err);
+    }
+    function lock(file, options, callback) {
+      options = {
+        stale: 1e4,
+        update: null,
+        realpath: true,
+        retries: 0,
+        fs,
+        onCompromised: (err) => {
+          throw err;
+        },
+        ...options
+      };
+      options.retries = options.retries || 0;
+      options.retries = typeof options.retries === "number" ? { retries: options.retries } : options.retries;
+      options.stale = Math.max(options.stale || 0, 2e3);
+      options.update = options.update == null ? options.stale / 2 : options.update || 0;
+      options.update = Math.max(Math.min(options.update, options.stale / 2), 1e3);
+      resolveCanonicalPath(file, options, (err, file2) => {
+        if (err) {
+          return callback(err);
+        }
+        const operation = retry.operation(options.retries);
+        operation.attempt(() => {
+          acquireLock(file2, options, (err2, mtime, mtimePrecision2) => {
+            if (operation.retry(err2)) {
+              return;
+            }
+            if (err2) {
+              return callback(operation.mainError());
+            }
+            const lock2 = locks[file2] = {
+              lockfilePath: getLockFile(file2, options),
+              mtime,
+              mtimePrecision: mtimePrecision2,
+              options,
+              lastUpdate: Date.now()
+            };
+            updateLock(file2, options);
+            callback(null, (releasedCallback) => {
+              if (lock2.released) {
+                return releasedCallback && releasedCallback(Object.assign(new Error("Lock is already released"), { code: "ERELEASED" }));
+              }
+              unlock(file2, { ...options, realpath: false }, releasedCallback);
+            });
+          });
+        });
+      });
+    }
+    function unlock(file, options, callback) {
+      options = {
+        fs,
+        realpath: true,
+        ...options
+      };
+      resolveCanonicalPath(file, options, (err, file2) => {
+        if (err) {
+          return callback(err);
+        }
+        const lock2 = locks[file2];
+        if (!lock2) {
+          return callback(Object.assign(new Error("Lock is not acquired/owned by you"), { code: "ENOTACQUIRED" }));
+        }
+        lock2.updateTimeout && clearTimeout(lock2.updateTimeout);
+        lock2.released = true;
+        delete locks[file2];
+        removeLock(file2, options, callback);
+      });
+    }
+    function check(file, options, callback) {
+      options = {
+        stale: 1e4,
+        realpath: true,
+        fs,
+        ...options
+      };
+      options.stale = Math.max(options.stale || 0, 2e3);
+      resolveCanonicalPath(file, options, (err, file2) => {
+        if (err) {
+          return callback(err);
+        }
+        options.fs.stat(getLockFile(file2, options), (err2, stat5) => {
+          if (err2) {
+            return err2.code === "ENOENT" ? callback(null, false) : callback(err2);
+          }
+          return callback(null, !isLockStale(stat5, options));
+        });
+      });
+    }
+    function getLocks() {
+      return locks;
+    }
+    onExit(() => {
+      for (const file in locks) {
+        const options = locks[file].options;
+        try {
+          options.fs.rmdirSync(getLockFile(file, options));
+        } catch (e) {
+        }
+      }
+    });
+    module.exports.lock = lock;
+    module.exports.unlock = unlock;
+    module.exports.check = check;
+    module.exports.getLocks = getLocks;
+  }
+});
+
+// node_modules/proper-lockfile/lib/adapter.js
+var require_adapter = __commonJS({
+  "node_modules/proper-lockfile/lib/adapter.js"(exports, module) {
+    "use strict";
+    var fs = require_graceful_fs();
+    function createSyncFs(fs2) {
+      const methods = ["mkdir", "realpath", "stat", "rmdir", "utimes"];
+      const newFs = { ...fs2 };
+      methods.forEach((method) => {
+        newFs[method] = (...args) => {
+          const callback = args.pop();
+          let ret;
+          try {
+            ret = fs2[`${method}Sync`](...args);
+          } catch (err) {
+            return callback(err);
+          }
+          callback(null, ret);
+        };
+      });
+      return newFs;
+    }
+    function toPromise(method) {
+      return (...args) => new Promise((resolve5, reject) => {
+        args.push((err, result) => {
+          if (err) {
+            reject(err);
+          } else {
+            resolve5(result);
+          }
+        });
+        method(...args);
+      });
+    }
+    function toSync(method) {
+      return (...args) => {
+        let err;
+        let result;
+        args.push((_err, _result) => {
+          err = _err;
+          result = _result;
+        });
+        method(...args);
+        if (err) {
+          throw err;
+        }
+        return result;
+      };
+    }
+    function toSyncOptions(options) {
+      options = { ...options };
+      options.fs = createSyncFs(options.fs || fs);
+      if (typeof options.retries === "number" && options.retries > 0 || options.retries && typeof options.retries.retries === "number" && options.retries.retries > 0) {
+        throw Object.assign(new Error("Cannot use retries with the sync api"), { code: "ESYNC" });
+      }
+      return options;
+    }
+    module.exports = {
+      toPromise,
+      toSync,
+      toSyncOptions
+    };
+  }
+});
+
+// node_modules/proper-lockfile/index.js
+var require_proper_lockfile = __commonJS({
+  "node_modules/proper-lockfile/index.js"(exports, module) {
+    "use strict";
+    var lockfile2 = require_lockfile();
+    var { toPromise, toSync, toSyncOptions } = require_adapter();
+    async function lock(file, options) {
+      const release = await toPromise(lockfile2.lock)(file, options);
+      return toPromise(release);
+    }
+    function lockSync(file, options) {
+      const release = toSync(lockfile2.lock)(file, toSyncOptions(options));
+      return toSync(release);
+    }
+    function unlock(file, options) {
+      return toPromise(lockfile2.unlock)(file, options);
+    }
+    function unlockSync(file, options) {
+      return toSync(lockfile2.unlock)(file, toSyncOptions(options));
+    }
+    function check(file, options) {
+      return toPromise(lockfile2.check)(file, options);
+    }
+    function checkSync(file, options) {
+      return toSync(lockfile2.check)(file, toSyncOptions(options));
+    }
+    module.exports = lock;
+    module.exports.lock = lock;
+    module.exports.unlock = unlock;
+    module.exports.lockSync = lockSync;
+    module.exports.unlockSync = unlockSync;
+    module.exports.check = check;
+    module.exports.checkSync = checkSync;
+  }
+});
+
+// src/cli/main.ts
+import { parseArgs } from "node:util";
+
+// src/core/errors.ts
+var SourceError = class extends Error {
+  constructor(source, reason, options) {
+    super(`${source}: ${reason}`, options);
+    this.source = source;
+    this.reason = reason;
+    this.name = "SourceError";
+  }
+  source;
+  reason;
+};
+var UsageError = class extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "UsageError";
+  }
+};
+function errnoCode(error) {
+  return error?.code;
+}
+
+// src/core/layout.ts
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+var LAYOUT_VERSION = "v1";
+function defaultCacheDir(env = process.env) {
+  if (env.BASECOW_CACHE_DIR) return resolve(env.BASECOW_CACHE_DIR);
+  const xdg = env.XDG_CACHE_HOME || join(homedir(), ".cache");
+  return resolve(xdg, "basecow");
+}
+function storeLayout(cacheDir) {
+  const root = join(resolve(cacheDir), LAYOUT_VERSION);
+  return {
+    root,
+    bases: join(root, "bases"),
+    locks: join(root, "locks"),
+    leases: join(root, "leases"),
+    tmp: join(root, "tmp"),
+    digests: join(root, "digests")
+  };
+}
+var basePath = (layout, key) => join(layout.bases, `${key}.img`);
+var sidecarPath = (layout, key) => join(layout.bases, `${key}.json`);
+var lockPath = (layout, key) => join(layout.locks, key);
+var tempPrefix = (key) => `${key}+`;
+
+// src/core/store.ts
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir as mkdir2, open as open5, readdir, readFile as readFile2, rename as rename2, rm, stat as stat2, writeFile as writeFile2 } from "node:fs/promises";
+import { join as join5, resolve as resolve2 } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+// src/core/extract/index.ts
+import { constants } from "node:fs";
+import { copyFile, open as open3 } from "node:fs/promises";
+import { basename } from "node:path";
+
+// src/core/extract/chunks.ts
+import { open } from "node:fs/promises";
+
+// zstd-addon:zstd-napi-binding
+import { createRequire } from "node:module";
+var zstd_napi_binding_default = createRequire(import.meta.url)("./zstd-napi.node");
+
+// src/core/extract/chunks.ts
+var READ_SIZE = 4 * 1024 * 1024;
+var ZSTD_OUT_SIZE = 4 * 1024 * 1024;
+var ZSTD_MAGIC = 4247762216;
+var ZSTD_SKIPPABLE_MASK = 4294967280;
+var ZSTD_SKIPPABLE_START = 407710288;
+async function* readChunks(path, onRead) {
+  const file = await open(path, "r");
+  try {
+    let position = 0;
+    const readAt = async (at) => {
+      const buf = Buffer.allocUnsafe(READ_SIZE);
+      const { bytesRead } = await file.read(buf, 0, READ_SIZE, at);
+      return buf.subarray(0, bytesRead);
+    };
+    let pending = readAt(position);
+    for (; ; ) {
+      const chunk = await pending;
+      if (chunk.length === 0) return;
+      position += chunk.length;
+      pending = readAt(position);
+      onRead?.(position);
+      yield chunk;
+    }
+  } finally {
+    await file.close();
+  }
+}
+function startsWithZstdFrame(head) {
+  if (head.length < 4) return false;
+  const magic = head.readUInt32LE(0);
+  return magic === ZSTD_MAGIC || (magic & ZSTD_SKIPPABLE_MASK) === ZSTD_SKIPPABLE_START;
+}
+async function* zstdChunks(path, onRead) {
+  const dctx = new zstd_napi_binding_default.DCtx();
+  let out = Buffer.allocUnsafe(ZSTD_OUT_SIZE);
+  let outFilled = 0;
+  let sawInput = false;
+  let frameOpen = false;
+  let consumedTotal = 0;
+  for await (const input of readChunks(path, onRead)) {
+    sawInput = true;
+    let src = input;
+    while (src.length > 0 || outFilled === out.length) {
+      if (outFilled === out.length) {
+        yield out;
+        out = Buffer.allocUnsafe(ZSTD_OUT_SIZE);
+        outFilled = 0;
+      }
+      let result;
+      try {
+        result = dctx.decompressStream(out.subarray(outFilled), src);
+      } catch (error) {
+        throw new SourceError(path, `corrupt zstd data near compressed byte ${consumedTotal}: ${error.message}`, { cause: error });
+      }
+      const [hint, produced, consumed] = result;
+      if (produced === 0 && consumed === 0) break;
+      outFilled += produced;
+      consumedTotal += consumed;
+      src = src.subarray(consumed);
+      frameOpen = hint !== 0;
+    }
+  }
+  while (frameOpen) {
+    if (outFilled === out.length) {
+      yield out;
+      out = Buffer.allocUnsafe(ZSTD_OUT_SIZE);
+      outFilled = 0;
+    }
+    const [hint, produced] = dctx.decompressStream(out.subarray(outFilled), Buffer.alloc(0));
+    if (produced === 0) break;
+    outFilled += produced;
+    frameOpen = hint !== 0;
+  }
+  if (!sawInput) throw new SourceError(path, "file is empty, expected zstd-compressed data");
+  if (frameOpen) throw new SourceError(path, `truncated zstd data: the input ends inside a frame after ${consumedTotal} compressed bytes`);
+  if (outFilled > 0) yield out.subarray(0, outFilled);
+}
+
+// src/core/extract/sparse-writer.ts
+import { open as open2, unlink } from "node:fs/promises";
+var HOLE_BLOCK = 4096;
+var ZERO_SPAN = 64 * 1024;
+var ZEROS = Buffer.alloc(ZERO_SPAN);
+var MAX_IN_FLIGHT = 8;
+function isZero(buf, start, end) {
+  for (let at = start; at < end; at += ZERO_SPAN) {
+    const stop = Math.min(end, at + ZERO_SPAN);
+    if (ZEROS.compare(buf, at, stop, 0, stop - at) !== 0) return false;
+  }
+  return true;
+}
+var SparseWriter = class _SparseWriter {
+  constructor(path, file) {
+    this.path = path;
+    this.file = file;
+  }
+  path;
+  file;
+  inFlight = /* @__PURE__ */ new Set();
+  failure;
+  closed = false;
+  /** Bytes actually handed to the kernel (data, not holes). */
+  dataBytes = 0;
+  /** Creates `path` exclusively (it must not exist), mode 0600 until the caller publishes it. */
+  static async create(path) {
+    return new _SparseWriter(path, await open2(path, "wx", 384));
+  }
+  async write(buf, position) {
+    this.throwIfFailed();
+    let runStart = -1;
+    let at = 0;
+    while (at < buf.length) {
+      const next = Math.min(buf.length, at + HOLE_BLOCK - (position + at) % HOLE_BLOCK);
+      if (isZero(buf, at, next)) {
+        if (runStart >= 0) await this.enqueue(buf, runStart, at, position + runStart);
+        runStart = -1;
+      } else if (runStart < 0) {
+        runStart = at;
+      }
+      at = next;
+    }
+    if (runStart >= 0) await this.enqueue(buf, runStart, buf.length, position + runStart);
+  }
+  /** Waits for every write, sets the final length (trailing holes included) and makes it durable. */
+  async finish(size) {
+    await this.drain();
+    this.throwIfFailed();
+    await this.file.truncate(size);
+    await this.file.sync();
+    await this.close();
+  }
+  /** Closes and removes the partial file; never throws, because it runs on error paths. */
+  async discard() {
+    await Promise.allSettled([...this.inFlight]);
+    await this.close().catch(() => void 0);
+    await unlink(this.path).catch(() => void 0);
+  }
+  async close() {
+    if (this.closed) return;
+    this.closed = true;
+    await this.file.close();
+  }
+  async enqueue(buf, start, end, position) {
+    while (this.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.inFlight);
+    this.throwIfFailed();
+    const length = end - start;
+    const op = this.writeFully(buf, start, length, position).then(
+      () => {
+        this.dataBytes += length;
+        this.inFlight.delete(op);
+      },
+      (error) => {
+        this.failure ??= error;
+        this.inFlight.delete(op);
+      }
+    );
+    this.inFlight.add(op);
+  }
+  async writeFully(buf, start, length, position) {
+    let done = 0;
+    while (done < length) {
+      const { bytesWritten } = await this.file.write(buf, start + done, length - done, position + done);
+      done += bytesWritten;
+    }
+  }
+  async drain() {
+    while (this.inFlight.size > 0) await Promise.race(this.inFlight);
+  }
+  throwIfFailed() {
+    if (this.failure !== void 0) throw this.failure;
+  }
+};
+
+// src/core/extract/tar.ts
+var BLOCK = 512;
+var ZERO_BLOCK = Buffer.alloc(BLOCK);
+var EMPTY = Buffer.alloc(0);
+var MAX_METADATA = 64 * 1024 * 1024;
+var MAX_LISTED_MEMBERS = 10;
+var MAX_DECIMAL_DIGITS = 16;
+var NAME = [0, 100];
+var SIZE = [124, 12];
+var CHECKSUM = [148, 8];
+var TYPEFLAG = 156;
+var LINKNAME = [157, 100];
+var MAGIC = [257, 6];
+var PREFIX = [345, 155];
+var GNU_REALSIZE = [483, 12];
+var SPARSE_IN_HEADER = { start: 386, count: 4, isExtended: 482 };
+var SPARSE_IN_EXTENSION = { start: 0, count: 21, isExtended: 504 };
+var REGULAR_TYPES = /* @__PURE__ */ new Set(["0", "7", "S"]);
+var TYPE_NAMES = {
+  "1": "a hard link",
+  "2": "a symbolic link",
+  "3": "a character device",
+  "4": "a block device",
+  "5": "a directory",
+  "6": "a FIFO",
+  D: "a directory",
+  M: "the continuation of a multi-volume member",
+  V: "a volume label"
+};
+async function extractTarMember(chunks, member, writer, source) {
+  const archive = new ArchiveReader(chunks, source);
+  try {
+    const wanted = requestedKey(member, archive);
+    const seen = new SeenMembers();
+    let found;
+    for (let entry = await nextEntry(archive); entry; entry = await nextEntry(archive)) {
+      if (!isWanted(entry, wanted, archive)) {
+        seen.add(entry.name);
+        await new EntryData(archive, entry.name, entry.dataSize).finish();
+        continue;
+      }
+      if (found) {
+        throw archive.error(`member '${member}' appears more than once in the archive (at bytes ${found.at} and ${entry.at})`);
+      }
+      found = { result: await extractEntry(archive, entry, writer), at: entry.at };
+    }
+    await archive.drain();
+    if (!found) throw archive.error(`member '${member}' not found in the archive (${seen.describe()})`);
+    return found.result;
+  } catch (error) {
+    await archive.abandon();
+    throw error;
+  }
+}
+var ArchiveReader = class {
+  constructor(chunks, source) {
+    this.source = source;
+    this.iterator = chunks[Symbol.asyncIterator]();
+  }
+  source;
+  /** Archive offset of the next unread byte. */
+  position = 0;
+  chunk = EMPTY;
+  ended = false;
+  iterator;
+  error(reason) {
+    return new SourceError(this.source, reason);
+  }
+  /** Up to `max` bytes without copying; empty only at the end of the stream. */
+  async take(max) {
+    if (this.chunk.length === 0 && !await this.advance()) return EMPTY;
+    const piece = this.chunk.subarray(0, max);
+    this.chunk = this.chunk.subarray(piece.length);
+    this.position += piece.length;
+    return piece;
+  }
+  /** Exactly `length` bytes, or fewer at the end of the stream. */
+  async read(length) {
+    const pieces = [];
+    let got = 0;
+    while (got < length) {
+      const piece = await this.take(length - got);
+      if (piece.length === 0) break;
+      pieces.push(piece);
+      got += piece.length;
+    }
+    return pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, got);
+  }
+  /** Reads to the end, so that the producer still checks (e.g. decompresses) everything after the archive. */
+  async drain() {
+    do {
+      this.position += this.chunk.length;
+      this.chunk = EMPTY;
+    } while (await this.advance());
+  }
+  /** Lets the producer release its file when we stop early. Its own failure would hide the error that stopped us. */
+  async abandon() {
+    if (this.ended) return;
+    this.ended = true;
+    try {
+      await this.iterator.return?.();
+    } catch {
+    }
+  }
+  async advance() {
+    while (!this.ended) {
+      const next = await this.iterator.next();
+      if (next.done) {
+        this.ended = true;
+      } else if (next.value.length > 0) {
+        this.chunk = next.value;
+        return true;
+      }
+    }
+    return false;
+  }
+};
+var EntryData = class {
+  constructor(archive, name, size) {
+    this.archive = archive;
+    this.name = name;
+    this.size = size;
+  }
+  archive;
+  name;
+  size;
+  consumed = 0;
+  get remaining() {
+    return this.size - this.consumed;
+  }
+  /** Hands the next `length` bytes to `sink` as slices of the chunks, each with its offset within those bytes. */
+  async pipe(length, sink) {
+    let done = 0;
+    while (done < length) {
+      const piece = await this.archive.take(length - done);
+      if (piece.length === 0) throw this.truncated();
+      if (sink) await sink(piece, done);
+      done += piece.length;
+      this.consumed += piece.length;
+    }
+  }
+  async read(length) {
+    const bytes = await this.archive.read(length);
+    this.consumed += bytes.length;
+    if (bytes.length < length) throw this.truncated();
+    return bytes;
+  }
+  /** Skips the rest of the data and the padding, leaving the archive at the next header. */
+  async finish() {
+    await this.pipe(this.remaining);
+    const padding = (BLOCK - this.size % BLOCK) % BLOCK;
+    if ((await this.archive.read(padding)).length < padding) {
+      throw this.archive.error(`broken tar: archive ends inside the padding after member '${this.name}'`);
+    }
+  }
+  truncated() {
+    return this.archive.error(`broken tar: archive ends inside member '${this.name}' (got ${this.consumed} of ${this.size} bytes)`);
+  }
+};
+var SeenMembers = class {
+  names = [];
+  count = 0;
+  add(name) {
+    this.count++;
+    if (this.names.length < MAX_LISTED_MEMBERS) this.names.push(name);
+  }
+  describe() {
+    if (this.count === 0) return "the archive has no members";
+    const more = this.count - this.names.length;
+    return `members seen: ${this.names.join(", ")}${more > 0 ? `, and ${more} more` : ""}`;
+  }
+};
+async function nextEntry(archive) {
+  const metadata = { pax: [] };
+  let metadataAt;
+  for (; ; ) {
+    const at = archive.position;
+    const block = await archive.read(BLOCK);
+    if (block.length === 0 || block.length === BLOCK && block.equals(ZERO_BLOCK)) {
+      if (metadataAt === void 0) return void 0;
+      throw archive.error(`broken tar: the archive ends after the extended header at byte ${metadataAt}, without the member it describes`);
+    }
+    if (block.length < BLOCK) {
+      throw archive.error(at === 0 ? `not a tar archive (only ${block.length} bytes long)` : `broken tar: archive ends inside a header at byte ${at}`);
+    }
+    const header = parseHeader(block, at, archive);
+    switch (header.type) {
+      case "L":
+        metadata.longName = cString(await readMetadata(archive, header));
+        break;
+      case "K":
+        metadata.longLink = cString(await readMetadata(archive, header));
+        break;
+      case "x":
+        metadata.pax = metadata.pax.concat(parsePaxRecords(await readMetadata(archive, header), header, archive));
+        break;
+      case "g":
+        await new EntryData(archive, header.name, header.size).finish();
+        continue;
+      default:
+        return buildEntry(archive, header, metadata);
+    }
+    metadataAt ??= at;
+  }
+}
+function parseHeader(block, at, archive) {
+  verifyChecksum(block, at, archive);
+  const name = cString(field(block, NAME));
+  const prefix = field(block, MAGIC).toString("latin1") === "ustar\0" ? cString(field(block, PREFIX)) : "";
+  return {
+    name: prefix ? `${prefix}/${name}` : name,
+    linkName: cString(field(block, LINKNAME)),
+    type: block[TYPEFLAG] === 0 ? "0" : String.fromCharCode(block[TYPEFLAG]),
+    size: readNumber(block, SIZE, "size", at, archive),
+    at,
+    block
+  };
+}
+function verifyChecksum(block, at, archive) {
+  const [start, length] = CHECKSUM;
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    const byte = i >= start && i < start + length ? 32 : block[i];
+    unsigned += byte;
+    signed += byte < 128 ? byte : byte - 256;
+  }
+  const recorded = /^ *([0-7]+)(?:[ \0]|$)/.exec(field(block, CHECKSUM).toString("latin1"));
+  const sum = recorded ? Number.parseInt(recorded[1], 8) : NaN;
+  if (sum === unsigned || sum === signed) return;
+  const reason = `header checksum mismatch at byte ${at}`;
+  throw archive.error(at === 0 ? `not a tar archive (${reason})` : `broken tar: ${reason}`);
+}
+function readNumber(block, where, what, at, archive) {
+  const bytes = field(block, where);
+  const invalid = (problem) => archive.error(`broken tar: ${problem} ${what} field in the header at byte ${at}`);
+  if (bytes[0] & 128) {
+    if (bytes[0] & 64) throw invalid("negative");
+    let value = bytes[0] & 63;
+    for (let i = 1; i < bytes.length; i++) value = value * 256 + bytes[i];
+    if (!Number.isSafeInteger(value)) throw invalid("too large a");
+    return value;
+  }
+  const digits = /^ *([0-7]*)(?:[ \0]|$)/.exec(bytes.toString("latin1"));
+  if (!digits) throw invalid("invalid");
+  return digits[1] ? Number.parseInt(digits[1], 8) : 0;
+}
+function field(block, [start, length]) {
+  return block.subarray(start, start + length);
+}
+function cString(bytes) {
+  const end = bytes.indexOf(0);
+  return bytes.toString("utf8", 0, end < 0 ? bytes.length : end);
+}
+async function readMetadata(archive, header) {
+  if (header.size > MAX_METADATA) {
+    throw archive.error(`broken tar: the extended header at byte ${header.at} claims an implausible ${header.size} bytes`);
+  }
+  const data = new EntryData(archive, header.name, header.size);
+  const bytes = await data.read(header.size);
+  await data.finish();
+  return bytes;
+}
+function parsePaxRecords(data, header, archive) {
+  const records = [];
+  for (let at = 0; at < data.length; ) {
+    const space = data.indexOf(32, at);
+    const length = space > at ? decimal(data.toString("latin1", at, space)) : void 0;
+    const end = at + (length ?? 0);
+    const equals = data.indexOf(61, space + 1);
+    const wellFormed = length !== void 0 && end <= data.length && data[end - 1] === 10 && equals > space && equals < end;
+    if (!wellFormed) {
+      throw archive.error(`broken tar: malformed PAX record at byte ${at} of the extended header at byte ${header.at}`);
+    }
+    records.push([data.toString("utf8", space + 1, equals), data.toString("utf8", equals + 1, end - 1)]);
+    at = end;
+  }
+  return records;
+}
+async function buildEntry(archive, header, metadata) {
+  const pax = interpretPax(metadata.pax, header, archive);
+  const entry = {
+    name: pax.sparseName ?? pax.path ?? metadata.longName ?? header.name,
+    linkName: pax.linkPath ?? metadata.longLink ?? header.linkName,
+    type: header.type,
+    // GNU tar reads no data after hard links and directories, whatever their size field says.
+    dataSize: header.type === "1" || header.type === "5" ? 0 : pax.size ?? header.size,
+    at: header.at
+  };
+  if (header.type === "S") entry.sparse = await readOldGnuSparseMap(archive, header);
+  else if (pax.sparse && REGULAR_TYPES.has(header.type)) entry.sparse = pax.sparse;
+  return entry;
+}
+function interpretPax(records, header, archive) {
+  const fields = {};
+  const parse4 = (key, value) => {
+    const parsed = decimal(value);
+    if (parsed === void 0) throw archive.error(`broken tar: invalid PAX record ${key}=${value} for the member at byte ${header.at}`);
+    return parsed;
+  };
+  const offsets = [];
+  const sizes = [];
+  let map;
+  let realSize;
+  let major;
+  for (const [key, value] of records) {
+    if (value === "") continue;
+    switch (key) {
+      case "path":
+        fields.path = value;
+        break;
+      case "linkpath":
+        fields.linkPath = value;
+        break;
+      case "size":
+        fields.size = parse4(key, value);
+        break;
+      case "GNU.sparse.name":
+        fields.sparseName = value;
+        break;
+      case "GNU.sparse.size":
+      case "GNU.sparse.realsize":
+        realSize = parse4(key, value);
+        break;
+      case "GNU.sparse.major":
+        major = value;
+        break;
+      case "GNU.sparse.offset":
+        offsets.push(parse4(key, value));
+        break;
+      case "GNU.sparse.numbytes":
+        sizes.push(parse4(key, value));
+        break;
+      case "GNU.sparse.map":
+        map = value.split(",").map((item) => parse4(key, item));
+        break;
+    }
+  }
+  if (major === void 0 && map === void 0 && offsets.length === 0 && realSize === void 0) return fields;
+  const broken = (problem) => archive.error(`broken tar: ${problem} in the PAX sparse header of the member at byte ${header.at}`);
+  if (major !== void 0 && major !== "0" && major !== "1") throw broken(`unsupported sparse format ${major}`);
+  if (realSize === void 0) throw broken("no real size");
+  if (major === "1") return { ...fields, sparse: { realSize } };
+  if (map === void 0 && offsets.length !== sizes.length) throw broken("unpaired GNU.sparse.offset/numbytes records");
+  const pairs = map ?? offsets.flatMap((offset, i) => [offset, sizes[i]]);
+  if (pairs.length % 2 !== 0) throw broken("an odd number of values in GNU.sparse.map");
+  const regions = [];
+  for (let i = 0; i < pairs.length; i += 2) regions.push({ offset: pairs[i], size: pairs[i + 1] });
+  return { ...fields, sparse: { realSize, regions } };
+}
+function decimal(text) {
+  const value = /^[0-9]+$/.test(text) ? Number(text) : NaN;
+  return Number.isSafeInteger(value) ? value : void 0;
+}
+async function readOldGnuSparseMap(archive, header) {
+  const realSize = readNumber(header.block, GNU_REALSIZE, "realsize", header.at, archive);
+  const regions = [];
+  let block = header.block;
+  let at = header.at;
+  let slots = SPARSE_IN_HEADER;
+  let mapEnded = false;
+  for (; ; ) {
+    mapEnded ||= collectSparseSlots(block, slots, at, regions, archive);
+    if (block[slots.isExtended] === 0) return { realSize, regions };
+    at = archive.position;
+    block = await archive.read(BLOCK);
+    if (block.length < BLOCK) throw archive.error(`broken tar: archive ends inside the sparse map of member '${header.name}'`);
+    slots = SPARSE_IN_EXTENSION;
+  }
+}
+function collectSparseSlots(block, slots, at, regions, archive) {
+  for (let i = 0; i < slots.count; i++) {
+    const offsetField = slots.start + i * 24;
+    if (block[offsetField + 12] === 0) return true;
+    regions.push({
+      offset: readNumber(block, [offsetField, 12], "sparse offset", at, archive),
+      size: readNumber(block, [offsetField + 12, 12], "sparse numbytes", at, archive)
+    });
+  }
+  return false;
+}
+async function readSparseMapFromData(data, entry, archive) {
+  const broken = (problem) => archive.error(`broken tar: ${problem} in the sparse map of member '${entry.name}'`);
+  const numbers = [];
+  let wanted = 1;
+  let partial = "";
+  while (numbers.length < wanted) {
+    if (data.remaining < BLOCK) throw broken("the map runs past the member data");
+    const lines = (partial + (await data.read(BLOCK)).toString("latin1")).split("\n");
+    partial = lines.pop() ?? "";
+    for (const line of lines) {
+      if (numbers.length === wanted) break;
+      const value = decimal(line);
+      if (value === void 0) throw broken(`'${line.slice(0, 40)}' is not a number`);
+      numbers.push(value);
+      if (numbers.length === 1) wanted = 1 + 2 * value;
+    }
+    if (numbers.length < wanted && partial.length > MAX_DECIMAL_DIGITS) throw broken("a line is too long");
+  }
+  const regions = [];
+  for (let i = 1; i < numbers.length; i += 2) regions.push({ offset: numbers[i], size: numbers[i + 1] });
+  return regions;
+}
+function checkSparseMap(regions, realSize, storedSize, entry, archive) {
+  const broken = (problem) => archive.error(`broken tar: the sparse map of member '${entry.name}' ${problem}`);
+  let end = 0;
+  let stored = 0;
+  for (const region of regions) {
+    if (region.offset < end) throw broken(`has regions out of order or overlapping (offset ${region.offset} after data up to ${end})`);
+    end = region.offset + region.size;
+    stored += region.size;
+    if (end > realSize) throw broken(`reaches byte ${end}, beyond the member's size of ${realSize} bytes`);
+  }
+  if (stored !== storedSize) throw broken(`covers ${stored} bytes but the archive stores ${storedSize}`);
+}
+function memberKey(name) {
+  const segments = name.split("/");
+  const lastParent = segments.lastIndexOf("..");
+  return {
+    key: segments.slice(lastParent + 1).filter((segment) => segment !== "" && segment !== ".").join("/"),
+    unsafe: name.startsWith("/") || lastParent >= 0
+  };
+}
+function requestedKey(member, archive) {
+  const { key, unsafe } = memberKey(member);
+  if (unsafe) throw archive.error(`member '${member}' has an unsafe path (absolute or containing '..')`);
+  if (key === "") throw archive.error(`member name '${member}' names no file`);
+  return key;
+}
+function isWanted(entry, wanted, archive) {
+  const { key, unsafe } = memberKey(entry.name);
+  if (key !== wanted) return false;
+  if (unsafe) throw archive.error(`member '${entry.name}' has an unsafe path (absolute or containing '..')`);
+  return true;
+}
+async function extractEntry(archive, entry, writer) {
+  rejectNonRegular(entry, archive);
+  const data = new EntryData(archive, entry.name, entry.dataSize);
+  const toWriter = (base) => (piece, offset) => writer.write(piece, base + offset);
+  if (!entry.sparse) {
+    await data.pipe(entry.dataSize, toWriter(0));
+    await data.finish();
+    return { size: entry.dataSize };
+  }
+  const { realSize } = entry.sparse;
+  const regions = entry.sparse.regions ?? await readSparseMapFromData(data, entry, archive);
+  checkSparseMap(regions, realSize, data.remaining, entry, archive);
+  for (const region of regions) await data.pipe(region.size, toWriter(region.offset));
+  await data.finish();
+  return { size: realSize };
+}
+function rejectNonRegular(entry, archive) {
+  if (REGULAR_TYPES.has(entry.type)) return;
+  const kind = TYPE_NAMES[entry.type] ?? `an entry of unknown type '${entry.type}'`;
+  const target = entry.type === "1" || entry.type === "2" ? ` to '${entry.linkName}'` : "";
+  throw archive.error(`member '${entry.name}' is ${kind}${target}, expected a regular file`);
+}
+
+// src/core/extract/index.ts
+var DEFAULT_MEMBER = "disk.img";
+var QCOW2_MAGIC = Buffer.from("QFI\xFB", "latin1");
+async function readHead(path, length) {
+  const file = await open3(path, "r");
+  try {
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await file.read(buf, 0, length, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await file.close();
+  }
+}
+function looksLikeTar(head) {
+  return head.length >= 263 && head.toString("latin1", 257, 262) === "ustar";
+}
+async function detectFormat(path) {
+  let head;
+  try {
+    head = await readHead(path, 512);
+  } catch (error) {
+    throw new SourceError(path, `cannot read the source image: ${error.message}`, { cause: error });
+  }
+  const name = basename(path).toLowerCase();
+  const zstd = startsWithZstdFrame(head);
+  if (head.subarray(0, 4).equals(QCOW2_MAGIC)) {
+    throw new SourceError(path, "is a qcow2 image; basecow bases are raw: convert it first with `qemu-img convert -O raw`");
+  }
+  if (/\.(tar\.zst|tzst)$/.test(name)) {
+    if (!zstd) throw new SourceError(path, "the name says .tar.zst but the file does not start with a zstd frame");
+    return "tar+zstd";
+  }
+  if (name.endsWith(".zst")) {
+    if (!zstd) throw new SourceError(path, "the name says .zst but the file does not start with a zstd frame");
+    return "zstd";
+  }
+  if (name.endsWith(".tar")) {
+    if (!looksLikeTar(head)) throw new SourceError(path, "the name says .tar but the file has no tar header");
+    return "tar";
+  }
+  if (zstd) return "zstd";
+  if (looksLikeTar(head)) return "tar";
+  return "raw";
+}
+async function extractToRaw(source, dest, options = {}) {
+  const format = await detectFormat(source);
+  if (format === "raw") {
+    const size = await tryReflink(source, dest);
+    if (size !== void 0) return { format, size, method: "reflink" };
+  }
+  const writer = await SparseWriter.create(dest);
+  try {
+    const size = await writeFormat(format, source, writer, options);
+    await writer.finish(size);
+    return { format, size, method: "stream" };
+  } catch (error) {
+    await writer.discard();
+    throw explainWriteError(source, dest, error);
+  }
+}
+async function writeFormat(format, source, writer, options) {
+  const member = options.member ?? DEFAULT_MEMBER;
+  switch (format) {
+    case "raw":
+      return writeAll(readChunks(source, options.onRead), writer);
+    case "zstd":
+      return writeAll(zstdChunks(source, options.onRead), writer);
+    case "tar":
+      return (await extractTarMember(readChunks(source, options.onRead), member, writer, source)).size;
+    case "tar+zstd":
+      return (await extractTarMember(zstdChunks(source, options.onRead), member, writer, source)).size;
+  }
+}
+async function writeAll(chunks, writer) {
+  let position = 0;
+  for await (const chunk of chunks) {
+    await writer.write(chunk, position);
+    position += chunk.length;
+  }
+  return position;
+}
+async function tryReflink(source, dest) {
+  try {
+    await copyFile(source, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
+  } catch (error) {
+    if (errnoCode(error) === "EEXIST") throw error;
+    return void 0;
+  }
+  const file = await open3(dest, "r+");
+  try {
+    await file.sync();
+    return (await file.stat()).size;
+  } finally {
+    await file.close();
+  }
+}
+function explainWriteError(source, dest, error) {
+  if (error instanceof SourceError) return error;
+  const code = errnoCode(error);
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    return new SourceError(source, `no space left on the device holding ${dest} while extracting`, { cause: error });
+  }
+  return new SourceError(source, `extraction failed: ${error.message}`, { cause: error });
+}
+
+// src/core/key.ts
+import { createHash } from "node:crypto";
+import { mkdir, open as open4, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { join as join2 } from "node:path";
+var CALLER_KEY = /^[A-Za-z0-9._-]{1,128}$/;
+var DIGEST_KEY = /^sha256-[0-9a-f]{64}$/;
+var HASH_READ_SIZE = 8 * 1024 * 1024;
+function validateKey(key) {
+  if (DIGEST_KEY.test(key) || CALLER_KEY.test(key) && key !== "." && key !== "..") return key;
+  throw new UsageError(
+    `invalid key ${JSON.stringify(key)}: a key is 'sha256-<64 hex>' or 1 to 128 characters of A-Z a-z 0-9 . _ - (and not '.' or '..')`
+  );
+}
+async function hashFile(path, onRead) {
+  const hash = createHash("sha256");
+  const file = await open4(path, "r");
+  try {
+    const buffers = [Buffer.allocUnsafe(HASH_READ_SIZE), Buffer.allocUnsafe(HASH_READ_SIZE)];
+    let position = 0;
+    let turn = 0;
+    let pending = file.read(buffers[turn], 0, HASH_READ_SIZE, position);
+    for (; ; ) {
+      const { bytesRead, buffer } = await pending;
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      turn ^= 1;
+      pending = file.read(buffers[turn], 0, HASH_READ_SIZE, position);
+      hash.update(buffer.subarray(0, bytesRead));
+      onRead?.(position);
+    }
+  } finally {
+    await file.close();
+  }
+  return `sha256-${hash.digest("hex")}`;
+}
+async function sourceKey(source, memoDir, onRead) {
+  let info;
+  try {
+    info = await stat(source, { bigint: true });
+  } catch (error) {
+    throw new SourceError(source, `cannot read the source image: ${error.message}`, { cause: error });
+  }
+  if (!info.isFile()) throw new SourceError(source, "is not a regular file");
+  const memoPath = join2(memoDir, `${info.dev}-${info.ino}.json`);
+  const identity = { size: String(info.size), mtimeNs: String(info.mtimeNs), ctimeNs: String(info.ctimeNs) };
+  const memo = await readMemo(memoPath);
+  if (memo && memo.size === identity.size && memo.mtimeNs === identity.mtimeNs && memo.ctimeNs === identity.ctimeNs) {
+    return { key: memo.key, memoized: true };
+  }
+  let key;
+  try {
+    key = await hashFile(source, onRead);
+  } catch (error) {
+    throw new SourceError(source, `cannot read the source image: ${error.message}`, { cause: error });
+  }
+  await writeMemo(memoDir, memoPath, { ...identity, key });
+  return { key, memoized: false };
+}
+async function readMemo(path) {
+  try {
+    const memo = JSON.parse(await readFile(path, "utf8"));
+    return DIGEST_KEY.test(memo.key) ? memo : void 0;
+  } catch {
+    return void 0;
+  }
+}
+async function writeMemo(memoDir, path, memo) {
+  await mkdir(memoDir, { recursive: true });
+  const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  await writeFile(temp, JSON.stringify(memo));
+  await rename(temp, path);
+}
+
+// src/core/lock.ts
+var import_proper_lockfile = __toESM(require_proper_lockfile(), 1);
+var DEFAULT_LOCK_TIMING = { staleMs: 1e4, pollMs: 250 };
+async function tryLock(lockPath2, timing) {
+  let compromised;
+  let release;
+  try {
+    release = await import_proper_lockfile.default.lock(lockPath2, {
+      // The lock guards a name that does not exist yet, so it cannot be resolved.
+      realpath: false,
+      lockfilePath: lockPath2,
+      stale: timing.staleMs,
+      update: Math.max(1e3, Math.floor(timing.staleMs / 4)),
+      retries: 0,
+      onCompromised: (error) => {
+        compromised = error;
+      }
+    });
+  } catch (error) {
+    if (errnoCode(error) === "ELOCKED") return void 0;
+    throw error;
+  }
+  return {
+    get compromised() {
+      return compromised;
+    },
+    async release() {
+      if (compromised) return;
+      await release();
+    }
+  };
+}
+
+// src/core/version.ts
+import { readFileSync as readFileSync2 } from "node:fs";
+import { join as join4 } from "node:path";
+
+// src/core/package-root.ts
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join as join3 } from "node:path";
+import { fileURLToPath } from "node:url";
+var cached;
+function packageRoot() {
+  if (cached) return cached;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (; ; ) {
+    const manifest = join3(dir, "package.json");
+    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, "utf8")).name === "basecow") {
+      cached = dir;
+      return dir;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`cannot find basecow's package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+}
+
+// src/core/version.ts
+var TOOL_NAME = "basecow";
+var TOOL_VERSION = JSON.parse(readFileSync2(join4(packageRoot(), "package.json"), "utf8")).version;
+
+// src/core/store.ts
+var DEFAULT_WAIT_TIMEOUT_MS = 30 * 60 * 1e3;
+async function ensureBase(options) {
+  const started = performance.now();
+  const source = resolve2(options.source);
+  const layout = storeLayout(options.cacheDir);
+  const timing = { ...DEFAULT_LOCK_TIMING, ...options.lockTiming };
+  const progress = options.onProgress;
+  await Promise.all([layout.bases, layout.locks, layout.tmp].map((dir) => mkdir2(dir, { recursive: true })));
+  const sourceBytes = await sourceSize(source);
+  const hashStarted = performance.now();
+  let key;
+  let keyMemoized = false;
+  if (options.key !== void 0) {
+    key = validateKey(options.key);
+  } else {
+    const found = await sourceKey(source, layout.digests, (done) => progress?.({ phase: "hash", done, total: sourceBytes }));
+    key = found.key;
+    keyMemoized = found.memoized;
+  }
+  const hashSeconds = (performance.now() - hashStarted) / 1e3;
+  const waitStarted = performance.now();
+  const waitTimeoutMs = options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
+  let lock;
+  for (; ; ) {
+    if (await isFile(basePath(layout, key))) {
+      const waitSeconds2 = (performance.now() - waitStarted) / 1e3;
+      return describeBase(layout, key, "l1", started, { hashSeconds, waitSeconds: waitSeconds2, extractSeconds: 0 }, keyMemoized);
+    }
+    lock = await tryLock(lockPath(layout, key), timing);
+    if (lock) break;
+    const waited = performance.now() - waitStarted;
+    if (waited > waitTimeoutMs) {
+      throw new SourceError(source, `gave up after ${Math.round(waited / 1e3)} s waiting for another process to build base ${key} (lock ${lockPath(layout, key)})`);
+    }
+    progress?.({ phase: "wait", done: waited, total: waitTimeoutMs });
+    await sleep(timing.pollMs);
+  }
+  const waitSeconds = (performance.now() - waitStarted) / 1e3;
+  try {
+    if (await isFile(basePath(layout, key))) {
+      return describeBase(layout, key, "l1", started, { hashSeconds, waitSeconds, extractSeconds: 0 }, keyMemoized);
+    }
+    await sweepTemps(layout, key);
+    const extractStarted = performance.now();
+    await buildBase(layout, key, source, sourceBytes, options, lock);
+    const extractSeconds = (performance.now() - extractStarted) / 1e3;
+    return describeBase(layout, key, "miss", started, { hashSeconds, waitSeconds, extractSeconds }, keyMemoized);
+  } finally {
+    await lock.release().catch(() => void 0);
+  }
+}
+async function buildBase(layout, key, source, sourceBytes, options, lock) {
+  const stem = join5(layout.tmp, `${tempPrefix(key)}${process.pid}-${randomBytes(4).toString("hex")}`);
+  const tempImage = `${stem}.img`;
+  const tempSidecar = `${stem}.json`;
+  try {
+    const extracted = await extractToRaw(source, tempImage, {
+      member: options.member,
+      onRead: (done) => options.onProgress?.({ phase: "extract", done, total: sourceBytes })
+    });
+    const info = await stat2(tempImage);
+    await chmod(tempImage, 292);
+    const sidecar = {
+      schema: 1,
+      key,
+      source: {
+        path: source,
+        digest: options.key === void 0 ? key : null,
+        format: extracted.format,
+        member: extracted.format.startsWith("tar") ? options.member ?? "disk.img" : null,
+        bytes: sourceBytes
+      },
+      apparentBytes: info.size,
+      allocatedBytes: info.blocks * 512,
+      created: (/* @__PURE__ */ new Date()).toISOString(),
+      tool: { name: TOOL_NAME, version: TOOL_VERSION }
+    };
+    await writeFile2(tempSidecar, `${JSON.stringify(sidecar, null, 2)}
+`, { mode: 420 });
+    if (lock.compromised) {
+      throw new SourceError(source, `lost the lock for base ${key} while extracting (${lock.compromised.message}); nothing was published`);
+    }
+    await rename2(tempSidecar, sidecarPath(layout, key));
+    await rename2(tempImage, basePath(layout, key));
+    await fsyncDir(layout.bases);
+  } finally {
+    await rm(tempImage, { force: true });
+    await rm(tempSidecar, { force: true });
+  }
+}
+async function describeBase(layout, key, cacheHit, started, timings, keyMemoized) {
+  const base = basePath(layout, key);
+  const info = await stat2(base);
+  return {
+    key,
+    base,
+    sidecar: sidecarPath(layout, key),
+    cacheHit,
+    apparentBytes: info.size,
+    allocatedBytes: info.blocks * 512,
+    seconds: (performance.now() - started) / 1e3,
+    timings,
+    keyMemoized
+  };
+}
+async function sweepTemps(layout, key) {
+  const prefix = tempPrefix(key);
+  const names = await readdir(layout.tmp);
+  await Promise.all(names.filter((name) => name.startsWith(prefix)).map((name) => rm(join5(layout.tmp, name), { force: true })));
+}
+async function sourceSize(source) {
+  try {
+    const info = await stat2(source);
+    if (!info.isFile()) throw new SourceError(source, "is not a regular file");
+    return info.size;
+  } catch (error) {
+    if (error instanceof SourceError) throw error;
+    throw new SourceError(source, `cannot read the source image: ${error.message}`, { cause: error });
+  }
+}
+async function isFile(path) {
+  try {
+    return (await stat2(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+async function fsyncDir(dir) {
+  const handle = await open5(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+// src/core/overlay.ts
+import { constants as constants2 } from "node:fs";
+import { access, chmod as chmod2, copyFile as copyFile2, mkdir as mkdir3, rm as rm2, stat as stat3 } from "node:fs/promises";
+import { dirname as dirname2, isAbsolute } from "node:path";
+
+// src/core/tool.ts
+import { spawn } from "node:child_process";
+var ToolError = class extends Error {
+  constructor(command, exitCode, signal, stderr) {
+    const status = signal ? `signal ${signal}` : `exit status ${exitCode}`;
+    const detail = stderr.trim() ? `: ${stderr.trim()}` : "";
+    super(`${command.join(" ")} failed with ${status}${detail}`);
+    this.command = command;
+    this.exitCode = exitCode;
+    this.signal = signal;
+    this.stderr = stderr;
+    this.name = "ToolError";
+  }
+  command;
+  exitCode;
+  signal;
+  stderr;
+};
+var MissingToolError = class extends Error {
+  constructor(tool, debianPackage) {
+    super(`'${tool}' was not found on PATH; install it with: apt-get install -y ${debianPackage}`);
+    this.tool = tool;
+    this.debianPackage = debianPackage;
+    this.name = "MissingToolError";
+  }
+  tool;
+  debianPackage;
+};
+var PACKAGE_OF = {
+  "qemu-img": "qemu-utils",
+  virsh: "libvirt-clients",
+  "virt-xml-validate": "libxml2-utils",
+  tar: "tar",
+  zstd: "zstd"
+};
+function runTool(command, options = {}) {
+  const [file, ...args] = command;
+  return new Promise((resolve5, reject) => {
+    const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"], env: options.env ?? process.env });
+    const out = [];
+    const err = [];
+    child.stdout.on("data", (d) => out.push(d));
+    child.stderr.on("data", (d) => err.push(d));
+    child.on("error", (e) => {
+      if (e.code === "ENOENT") reject(new MissingToolError(file, PACKAGE_OF[file] ?? file));
+      else reject(e);
+    });
+    child.on("close", (code, signal) => {
+      const stdout = Buffer.concat(out).toString("utf8");
+      const stderr = Buffer.concat(err).toString("utf8");
+      if (code === 0) resolve5({ stdout, stderr });
+      else reject(new ToolError(command, code, signal, stderr));
+    });
+    child.stdin.on("error", () => void 0);
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+// src/core/qemu-img.ts
+async function imageInfo(path, format) {
+  const args = ["qemu-img", "info", "--output=json", "-U"];
+  if (format) args.push("-f", format);
+  const { stdout } = await runTool([...args, path]);
+  return JSON.parse(stdout);
+}
+async function createOverlayImage(path, params) {
+  const args = ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", params.base];
+  if (params.options) args.push("-o", params.options);
+  args.push(path);
+  if (params.sizeBytes !== void 0) args.push(String(params.sizeBytes));
+  await runTool(args);
+}
+
+// src/core/overlay.ts
+var DEFAULT_QCOW2_OPTIONS = "extended_l2=on,cluster_size=128k,lazy_refcounts=on";
+var OverlayError = class extends Error {
+  constructor(path, reason) {
+    super(`${path}: ${reason}`);
+    this.path = path;
+    this.name = "OverlayError";
+  }
+  path;
+};
+async function createOverlays(spec) {
+  const baseSize = await checkBase(spec.base);
+  const virtualSize = Math.max(baseSize, spec.minSizeBytes ?? 0);
+  const sizeBytes = virtualSize > baseSize ? virtualSize : void 0;
+  const options = spec.qcow2Options ?? DEFAULT_QCOW2_OPTIONS;
+  const results = new Array(spec.overlays.length);
+  const toCreate = [];
+  await mapLimited(spec.overlays, 8, async ({ path }, index) => {
+    const present = await exists(path);
+    if (present && !spec.recreate) {
+      results[index] = { path, status: "reused", virtualSize: await checkReusable(path, spec.base, virtualSize) };
+      return;
+    }
+    if (present) await rm2(path, { force: true });
+    toCreate.push(path);
+    results[index] = { path, status: "created", virtualSize };
+  });
+  if (toCreate.length > 0) {
+    await Promise.all(toCreate.map((path) => mkdir3(dirname2(path), { recursive: true })));
+    const [first, ...rest] = toCreate;
+    await createOverlayImage(first, { base: spec.base, sizeBytes, options });
+    await chmod2(first, 384);
+    await Promise.all(
+      rest.map(async (path) => {
+        await copyFile2(first, path, constants2.COPYFILE_EXCL);
+        await chmod2(path, 384);
+      })
+    );
+  }
+  return results;
+}
+async function checkBase(base) {
+  if (!isAbsolute(base)) throw new UsageError(`base path must be absolute, got ${JSON.stringify(base)}: overlays record it`);
+  try {
+    await access(base, constants2.R_OK);
+  } catch (error) {
+    const why = errnoCode(error) === "ENOENT" ? "does not exist" : `is not readable (${errnoCode(error)})`;
+    throw new OverlayError(base, `base image ${why}`);
+  }
+  const info = await imageInfo(base);
+  if (info["backing-filename"]) {
+    throw new OverlayError(base, `base image has its own backing file ${info["backing-filename"]}; a base must be a standalone raw image`);
+  }
+  if (info.format !== "raw") throw new OverlayError(base, `base image is ${info.format}, expected raw`);
+  return info["virtual-size"];
+}
+async function checkReusable(path, base, wantedSize) {
+  const info = await imageInfo(path);
+  const backing = info["full-backing-filename"] ?? info["backing-filename"];
+  if (info.format !== "qcow2") {
+    throw new OverlayError(path, `existing overlay is ${info.format}, not qcow2; use --recreate to replace it (its data is lost)`);
+  }
+  if (backing !== base) {
+    throw new OverlayError(path, `existing overlay is backed by ${backing ?? "nothing"}, not by ${base}; use --recreate to replace it (its data is lost)`);
+  }
+  if (info["backing-filename-format"] !== "raw") {
+    throw new OverlayError(path, `existing overlay declares backing format ${info["backing-filename-format"] ?? "none"}, not raw; use --recreate to replace it`);
+  }
+  if (info["virtual-size"] < wantedSize) {
+    throw new OverlayError(path, `existing overlay is ${info["virtual-size"]} bytes, smaller than the requested ${wantedSize}; use --recreate to replace it`);
+  }
+  return info["virtual-size"];
+}
+async function exists(path) {
+  try {
+    await stat3(path);
+    return true;
+  } catch (error) {
+    if (errnoCode(error) === "ENOENT") return false;
+    throw error;
+  }
+}
+async function mapLimited(items, limit, fn) {
+  const results = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index], index);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+// src/core/size.ts
+var UNITS = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+function parseSize(text) {
+  const match = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
+  if (!match) throw new UsageError(`invalid size ${JSON.stringify(text)}: use bytes or a number with K, M, G or T (e.g. 32G)`);
+  const bytes = Math.ceil(Number(match[1]) * UNITS[match[2].toUpperCase()]);
+  if (!Number.isSafeInteger(bytes)) throw new UsageError(`size ${JSON.stringify(text)} is too large`);
+  return bytes;
+}
+
+// src/core/testnet.ts
+import { createHash as createHash3 } from "node:crypto";
+import { mkdir as mkdir4, rename as rename4, rm as rm3, stat as stat4, truncate, writeFile as writeFile4 } from "node:fs/promises";
+import { join as join8, resolve as resolve3 } from "node:path";
+
+// src/core/domain.ts
+import { constants as constants3 } from "node:fs";
+import { access as access2, readFile as readFile3 } from "node:fs/promises";
+import { join as join6 } from "node:path";
+
+// node_modules/mustache/mustache.mjs
+var objectToString = Object.prototype.toString;
+var isArray = Array.isArray || function isArrayPolyfill(object) {
+  return objectToString.call(object) === "[object Array]";
+};
+function isFunction(object) {
+  return typeof object === "function";
+}
+function typeStr(obj) {
+  return isArray(obj) ? "array" : typeof obj;
+}
+function escapeRegExp(string) {
+  return string.replace(/[\-\[\]{}()*+?.,\\\^$|#\s]/g, "\\$&");
+}
+function hasProperty(obj, propName) {
+  return obj != null && typeof obj === "object" && propName in obj;
+}
+function primitiveHasOwnProperty(primitive, propName) {
+  return primitive != null && typeof primitive !== "object" && primitive.hasOwnProperty && primitive.hasOwnProperty(propName);
+}
+var regExpTest = RegExp.prototype.test;
+function testRegExp(re, string) {
+  return regExpTest.call(re, string);
+}
+var nonSpaceRe = /\S/;
+function isWhitespace(string) {
+  return !testRegExp(nonSpaceRe, string);
+}
+var entityMap = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+  "/": "&#x2F;",
+  "`": "&#x60;",
+  "=": "&#x3D;"
+};
+function escapeHtml(string) {
+  return String(string).replace(/[&<>"'`=\/]/g, function fromEntityMap(s) {
+    return entityMap[s];
+  });
+}
+var whiteRe = /\s*/;
+var spaceRe = /\s+/;
+var equalsRe = /\s*=/;
+var curlyRe = /\s*\}/;
+var tagRe = /#|\^|\/|>|\{|&|=|!/;
+function parseTemplate(template, tags) {
+  if (!template)
+    return [];
+  var lineHasNonSpace = false;
+  var sections = [];
+  var tokens = [];
+  var spaces = [];
+  var hasTag = false;
+  var nonSpace = false;
+  var indentation = "";
+  var tagIndex = 0;
+  function stripSpace() {
+    if (hasTag && !nonSpace) {
+      while (spaces.length)
+        delete tokens[spaces.pop()];
+    } else {
+      spaces = [];
+    }
+    hasTag = false;
+    nonSpace = false;
+  }
+  var openingTagRe, closingTagRe, closingCurlyRe;
+  function compileTags(tagsToCompile) {
+    if (typeof tagsToCompile === "string")
+      tagsToCompile = tagsToCompile.split(spaceRe, 2);
+    if (!isArray(tagsToCompile) || tagsToCompile.length !== 2)
+      throw new Error("Invalid tags: " + tagsToCompile);
+    openingTagRe = new RegExp(escapeRegExp(tagsToCompile[0]) + "\\s*");
+    closingTagRe = new RegExp("\\s*" + escapeRegExp(tagsToCompile[1]));
+    closingCurlyRe = new RegExp("\\s*" + escapeRegExp("}" + tagsToCompile[1]));
+  }
+  compileTags(tags || mustache.tags);
+  var scanner = new Scanner(template);
+  var start, type, value, chr, token, openSection;
+  while (!scanner.eos()) {
+    start = scanner.pos;
+    value = scanner.scanUntil(openingTagRe);
+    if (value) {
+      for (var i = 0, valueLength = value.length; i < valueLength; ++i) {
+        chr = value.charAt(i);
+        if (isWhitespace(chr)) {
+          spaces.push(tokens.length);
+          indentation += chr;
+        } else {
+          nonSpace = true;
+          lineHasNonSpace = true;
+          indentation += " ";
+        }
+        tokens.push(["text", chr, start, start + 1]);
+        start += 1;
+        if (chr === "\n") {
+          stripSpace();
+          indentation = "";
+          tagIndex = 0;
+          lineHasNonSpace = false;
+        }
+      }
+    }
+    if (!scanner.scan(openingTagRe))
+      break;
+    hasTag = true;
+    type = scanner.scan(tagRe) || "name";
+    scanner.scan(whiteRe);
+    if (type === "=") {
+      value = scanner.scanUntil(equalsRe);
+      scanner.scan(equalsRe);
+      scanner.scanUntil(closingTagRe);
+    } else if (type === "{") {
+      value = scanner.scanUntil(closingCurlyRe);
+      scanner.scan(curlyRe);
+      scanner.scanUntil(closingTagRe);
+      type = "&";
+    } else {
+      value = scanner.scanUntil(closingTagRe);
+    }
+    if (!scanner.scan(closingTagRe))
+      throw new Error("Unclosed tag at " + scanner.pos);
+    if (type == ">") {
+      token = [type, value, start, scanner.pos, indentation, tagIndex, lineHasNonSpace];
+    } else {
+      token = [type, value, start, scanner.pos];
+    }
+    tagIndex++;
+    tokens.push(token);
+    if (type === "#" || type === "^") {
+      sections.push(token);
+    } else if (type === "/") {
+      openSection = sections.pop();
+      if (!openSection)
+        throw new Error('Unopened section "' + value + '" at ' + start);
+      if (openSection[1] !== value)
+        throw new Error('Unclosed section "' + openSection[1] + '" at ' + start);
+    } else if (type === "name" || type === "{" || type === "&") {
+      nonSpace = true;
+    } else if (type === "=") {
+      compileTags(value);
+    }
+  }
+  stripSpace();
+  openSection = sections.pop();
+  if (openSection)
+    throw new Error('Unclosed section "' + openSection[1] + '" at ' + scanner.pos);
+  return nestTokens(squashTokens(tokens));
+}
+function squashTokens(tokens) {
+  var squashedTokens = [];
+  var token, lastToken;
+  for (var i = 0, numTokens = tokens.length; i < numTokens; ++i) {
+    token = tokens[i];
+    if (token) {
+      if (token[0] === "text" && lastToken && lastToken[0] === "text") {
+        lastToken[1] += token[1];
+        lastToken[3] = token[3];
+      } else {
+        squashedTokens.push(token);
+        lastToken = token;
+      }
+    }
+  }
+  return squashedTokens;
+}
+function nestTokens(tokens) {
+  var nestedTokens = [];
+  var collector = nestedTokens;
+  var sections = [];
+  var token, section;
+  for (var i = 0, numTokens = tokens.length; i < numTokens; ++i) {
+    token = tokens[i];
+    switch (token[0]) {
+      case "#":
+      case "^":
+        collector.push(token);
+        sections.push(token);
+        collector = token[4] = [];
+        break;
+      case "/":
+        section = sections.pop();
+        section[5] = token[2];
+        collector = sections.length > 0 ? sections[sections.length - 1][4] : nestedTokens;
+        break;
+      default:
+        collector.push(token);
+    }
+  }
+  return nestedTokens;
+}
+function Scanner(string) {
+  this.string = string;
+  this.tail = string;
+  this.pos = 0;
+}
+Scanner.prototype.eos = function eos() {
+  return this.tail === "";
+};
+Scanner.prototype.scan = function scan(re) {
+  var match = this.tail.match(re);
+  if (!match || match.index !== 0)
+    return "";
+  var string = match[0];
+  this.tail = this.tail.substring(string.length);
+  this.pos += string.length;
+  return string;
+};
+Scanner.prototype.scanUntil = function scanUntil(re) {
+  var index = this.tail.search(re), match;
+  switch (index) {
+    case -1:
+      match = this.tail;
+      this.tail = "";
+      break;
+    case 0:
+      match = "";
+      break;
+    default:
+      match = this.tail.substring(0, index);
+      this.tail = this.tail.substring(index);
+  }
+  this.pos += match.length;
+  return match;
+};
+function Context(view, parentContext) {
+  this.view = view;
+  this.cache = { ".": this.view };
+  this.parent = parentContext;
+}
+Context.prototype.push = function push(view) {
+  return new Context(view, this);
+};
+Context.prototype.lookup = function lookup(name) {
+  var cache = this.cache;
+  var value;
+  if (cache.hasOwnProperty(name)) {
+    value = cache[name];
+  } else {
+    var context = this, intermediateValue, names, index, lookupHit = false;
+    while (context) {
+      if (name.indexOf(".") > 0) {
+        intermediateValue = context.view;
+        names = name.split(".");
+        index = 0;
+        while (intermediateValue != null && index < names.length) {
+          if (index === names.length - 1)
+            lookupHit = hasProperty(intermediateValue, names[index]) || primitiveHasOwnProperty(intermediateValue, names[index]);
+          intermediateValue = intermediateValue[names[index++]];
+        }
+      } else {
+        intermediateValue = context.view[name];
+        lookupHit = hasProperty(context.view, name);
+      }
+      if (lookupHit) {
+        value = intermediateValue;
+        break;
+      }
+      context = context.parent;
+    }
+    cache[name] = value;
+  }
+  if (isFunction(value))
+    value = value.call(this.view);
+  return value;
+};
+function Writer() {
+  this.templateCache = {
+    _cache: {},
+    set: function set(key, value) {
+      this._cache[key] = value;
+    },
+    get: function get(key) {
+      return this._cache[key];
+    },
+    clear: function clear() {
+      this._cache = {};
+    }
+  };
+}
+Writer.prototype.clearCache = function clearCache() {
+  if (typeof this.templateCache !== "undefined") {
+    this.templateCache.clear();
+  }
+};
+Writer.prototype.parse = function parse(template, tags) {
+  var cache = this.templateCache;
+  var cacheKey = template + ":" + (tags || mustache.tags).join(":");
+  var isCacheEnabled = typeof cache !== "undefined";
+  var tokens = isCacheEnabled ? cache.get(cacheKey) : void 0;
+  if (tokens == void 0) {
+    tokens = parseTemplate(template, tags);
+    isCacheEnabled && cache.set(cacheKey, tokens);
+  }
+  return tokens;
+};
+Writer.prototype.render = function render(template, view, partials, config) {
+  var tags = this.getConfigTags(config);
+  var tokens = this.parse(template, tags);
+  var context = view instanceof Context ? view : new Context(view, void 0);
+  return this.renderTokens(tokens, context, partials, template, config);
+};
+Writer.prototype.renderTokens = function renderTokens(tokens, context, partials, originalTemplate, config) {
+  var buffer = "";
+  var token, symbol, value;
+  for (var i = 0, numTokens = tokens.length; i < numTokens; ++i) {
+    value = void 0;
+    token = tokens[i];
+    symbol = token[0];
+    if (symbol === "#") value = this.renderSection(token, context, partials, originalTemplate, config);
+    else if (symbol === "^") value = this.renderInverted(token, context, partials, originalTemplate, config);
+    else if (symbol === ">") value = this.renderPartial(token, context, partials, config);
+    else if (symbol === "&") value = this.unescapedValue(token, context);
+    else if (symbol === "name") value = this.escapedValue(token, context, config);
+    else if (symbol === "text") value = this.rawValue(token);
+    if (value !== void 0)
+      buffer += value;
+  }
+  return buffer;
+};
+Writer.prototype.renderSection = function renderSection(token, context, partials, originalTemplate, config) {
+  var self = this;
+  var buffer = "";
+  var value = context.lookup(token[1]);
+  function subRender(template) {
+    return self.render(template, context, partials, config);
+  }
+  if (!value) return;
+  if (isArray(value)) {
+    for (var j = 0, valueLength = value.length; j < valueLength; ++j) {
+      buffer += this.renderTokens(token[4], context.push(value[j]), partials, originalTemplate, config);
+    }
+  } else if (typeof value === "object" || typeof value === "string" || typeof value === "number") {
+    buffer += this.renderTokens(token[4], context.push(value), partials, originalTemplate, config);
+  } else if (isFunction(value)) {
+    if (typeof originalTemplate !== "string")
+      throw new Error("Cannot use higher-order sections without the original template");
+    value = value.call(context.view, originalTemplate.slice(token[3], token[5]), subRender);
+    if (value != null)
+      buffer += value;
+  } else {
+    buffer += this.renderTokens(token[4], context, partials, originalTemplate, config);
+  }
+  return buffer;
+};
+Writer.prototype.renderInverted = function renderInverted(token, context, partials, originalTemplate, config) {
+  var value = context.lookup(token[1]);
+  if (!value || isArray(value) && value.length === 0)
+    return this.renderTokens(token[4], context, partials, originalTemplate, config);
+};
+Writer.prototype.indentPartial = function indentPartial(partial, indentation, lineHasNonSpace) {
+  var filteredIndentation = indentation.replace(/[^ \t]/g, "");
+  var partialByNl = partial.split("\n");
+  for (var i = 0; i < partialByNl.length; i++) {
+    if (partialByNl[i].length && (i > 0 || !lineHasNonSpace)) {
+      partialByNl[i] = filteredIndentation + partialByNl[i];
+    }
+  }
+  return partialByNl.join("\n");
+};
+Writer.prototype.renderPartial = function renderPartial(token, context, partials, config) {
+  if (!partials) return;
+  var tags = this.getConfigTags(config);
+  var value = isFunction(partials) ? partials(token[1]) : partials[token[1]];
+  if (value != null) {
+    var lineHasNonSpace = token[6];
+    var tagIndex = token[5];
+    var indentation = token[4];
+    var indentedValue = value;
+    if (tagIndex == 0 && indentation) {
+      indentedValue = this.indentPartial(value, indentation, lineHasNonSpace);
+    }
+    var tokens = this.parse(indentedValue, tags);
+    return this.renderTokens(tokens, context, partials, indentedValue, config);
+  }
+};
+Writer.prototype.unescapedValue = function unescapedValue(token, context) {
+  var value = context.lookup(token[1]);
+  if (value != null)
+    return value;
+};
+Writer.prototype.escapedValue = function escapedValue(token, context, config) {
+  var escape = this.getConfigEscape(config) || mustache.escape;
+  var value = context.lookup(token[1]);
+  if (value != null)
+    return typeof value === "number" && escape === mustache.escape ? String(value) : escape(value);
+};
+Writer.prototype.rawValue = function rawValue(token) {
+  return token[1];
+};
+Writer.prototype.getConfigTags = function getConfigTags(config) {
+  if (isArray(config)) {
+    return config;
+  } else if (config && typeof config === "object") {
+    return config.tags;
+  } else {
+    return void 0;
+  }
+};
+Writer.prototype.getConfigEscape = function getConfigEscape(config) {
+  if (config && typeof config === "object" && !isArray(config)) {
+    return config.escape;
+  } else {
+    return void 0;
+  }
+};
+var mustache = {
+  name: "mustache.js",
+  version: "4.2.0",
+  tags: ["{{", "}}"],
+  clearCache: void 0,
+  escape: void 0,
+  parse: void 0,
+  render: void 0,
+  Scanner: void 0,
+  Context: void 0,
+  Writer: void 0,
+  /**
+   * Allows a user to override the default caching strategy, by providing an
+   * object with set, get and clear methods. This can also be used to disable
+   * the cache by setting it to the literal `undefined`.
+   */
+  set templateCache(cache) {
+    defaultWriter.templateCache = cache;
+  },
+  /**
+   * Gets the default or overridden caching object from the default writer.
+   */
+  get templateCache() {
+    return defaultWriter.templateCache;
+  }
+};
+var defaultWriter = new Writer();
+mustache.clearCache = function clearCache2() {
+  return defaultWriter.clearCache();
+};
+mustache.parse = function parse2(template, tags) {
+  return defaultWriter.parse(template, tags);
+};
+mustache.render = function render2(template, view, partials, config) {
+  if (typeof template !== "string") {
+    throw new TypeError('Invalid template! Template should be a "string" but "' + typeStr(template) + '" was given as the first argument for mustache#render(template, view, partials)');
+  }
+  return defaultWriter.render(template, view, partials, config);
+};
+mustache.escape = escapeHtml;
+mustache.Scanner = Scanner;
+mustache.Context = Context;
+mustache.Writer = Writer;
+var mustache_default = mustache;
+
+// src/core/domain.ts
+var XML_ENTITIES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" };
+function xmlEscape(value) {
+  return String(value).replace(/[&<>"']/g, (c) => XML_ENTITIES[c]);
+}
+function renderDomain(template, view) {
+  return mustache_default.render(template, view, {}, { escape: xmlEscape });
+}
+function renderField(text, view) {
+  return mustache_default.render(text, view, {}, { escape: String });
+}
+function defaultTemplatePath() {
+  return join6(packageRoot(), "templates", "domain.xml.mustache");
+}
+async function loadTemplate(path) {
+  const resolved = path ?? defaultTemplatePath();
+  try {
+    const text = await readFile3(resolved, "utf8");
+    mustache_default.parse(text);
+    return { path: resolved, text };
+  } catch (error) {
+    throw new UsageError(`domain template ${resolved}: ${error.message}`);
+  }
+}
+async function resolveDomainType(requested = "auto") {
+  if (requested !== "auto") return requested;
+  try {
+    await access2("/dev/kvm", constants3.R_OK | constants3.W_OK);
+    return "kvm";
+  } catch {
+    return "qemu";
+  }
+}
+
+// src/core/identity.ts
+import { createHash as createHash2 } from "node:crypto";
+var NAME_CHARSET = /[^A-Za-z0-9_.-]+/g;
+var MAX_NAME_LENGTH = 63;
+function sanitizeVmName(name) {
+  const cleaned = name.replace(NAME_CHARSET, "-").replace(/^[.-]+/, "").replace(/-+$/, "").slice(0, MAX_NAME_LENGTH);
+  if (cleaned === "") throw new UsageError(`VM name ${JSON.stringify(name)} has no usable characters (allowed: A-Z a-z 0-9 _ . -)`);
+  return cleaned;
+}
+function sanitizeVmNames(names) {
+  const seen = /* @__PURE__ */ new Map();
+  return names.map((name) => {
+    const clean = sanitizeVmName(name);
+    const earlier = seen.get(clean);
+    if (earlier !== void 0) {
+      throw new UsageError(`VM names ${JSON.stringify(earlier)} and ${JSON.stringify(name)} both become '${clean}'; rename one of them`);
+    }
+    seen.set(clean, name);
+    return clean;
+  });
+}
+function seed(group, name) {
+  return createHash2("sha256").update(`basecow-vm-identity-v1\0${group}\0${name}`).digest();
+}
+function vmIdentity(group, name) {
+  const bytes = seed(group, name);
+  const macBytes = [6, 188, bytes[0], bytes[1], bytes[2], bytes[3]];
+  const mac = macBytes.map((b) => b.toString(16).padStart(2, "0")).join(":");
+  const u = Buffer.from(bytes.subarray(4, 20));
+  u[6] = u[6] & 15 | 128;
+  u[8] = u[8] & 63 | 128;
+  const hex = u.toString("hex");
+  const uuid = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return { domain: `${group}-${name}`, mac, uuid };
+}
+function validateGroup(group) {
+  if (!/^[A-Za-z0-9_.-]{1,40}$/.test(group) || /^[.-]/.test(group)) {
+    throw new UsageError(`invalid group ${JSON.stringify(group)}: 1 to 40 characters of A-Z a-z 0-9 _ . - not starting with . or -`);
+  }
+  return group;
+}
+
+// src/core/manifest.ts
+import { readFile as readFile4, rename as rename3, writeFile as writeFile3 } from "node:fs/promises";
+import { join as join7 } from "node:path";
+var MANIFEST_SCHEMA = "basecow.manifest/v1";
+var MANIFEST_FILE = "manifest.json";
+var manifestPath = (workDir) => join7(workDir, MANIFEST_FILE);
+async function writeManifest(manifest) {
+  const path = manifestPath(manifest.workDir);
+  const temp = `${path}.${process.pid}.tmp`;
+  await writeFile3(temp, `${JSON.stringify(manifest, null, 2)}
+`);
+  await rename3(temp, path);
+  return path;
+}
+async function readManifest(workDir) {
+  let text;
+  try {
+    text = await readFile4(manifestPath(workDir), "utf8");
+  } catch {
+    return void 0;
+  }
+  const manifest = JSON.parse(text);
+  if (manifest.schema !== MANIFEST_SCHEMA) {
+    throw new Error(`${manifestPath(workDir)}: unknown manifest schema ${JSON.stringify(manifest.schema)}, expected ${MANIFEST_SCHEMA}`);
+  }
+  return manifest;
+}
+
+// src/core/virsh.ts
+var DEFAULT_CONNECT_URI = "qemu:///system";
+async function createDomain(uri, xmlPath) {
+  await runTool(["virsh", "-q", "-c", uri, "create", xmlPath]);
+}
+async function domainState(uri, domain) {
+  try {
+    const { stdout } = await runTool(["virsh", "-q", "-c", uri, "domstate", domain]);
+    return stdout.trim();
+  } catch (error) {
+    if (error instanceof ToolError && /failed to get domain|Domain not found/i.test(error.stderr)) return void 0;
+    throw error;
+  }
+}
+async function destroyDomain(uri, domain) {
+  try {
+    await runTool(["virsh", "-q", "-c", uri, "destroy", domain]);
+    return true;
+  } catch (error) {
+    if (error instanceof ToolError && /failed to get domain|Domain not found|domain is not running/i.test(error.stderr)) return false;
+    throw error;
+  }
+}
+
+// src/core/testnet.ts
+var EXTRA_DISK_ALIGN = 4096;
+function defaultGroup(workDir) {
+  return `bc${createHash3("sha256").update(resolve3(workDir)).digest("hex").slice(0, 8)}`;
+}
+var vmDir = (workDir, name) => join8(workDir, "vms", name);
+async function up(options) {
+  const workDir = resolve3(options.workDir);
+  const names = sanitizeVmNames(options.vms.map((vm) => vm.name));
+  const group = validateGroup(options.group ?? defaultGroup(workDir));
+  const connect = options.connect ?? DEFAULT_CONNECT_URI;
+  const [domainType, template] = await Promise.all([resolveDomainType(options.domainType), loadTemplate(options.template)]);
+  const base = await ensureBase({ ...options, source: options.image });
+  const overlays = await createOverlays({
+    base: base.base,
+    overlays: names.map((name) => ({ path: join8(vmDir(workDir, name), "primary.qcow2") })),
+    minSizeBytes: options.minSizeBytes,
+    qcow2Options: options.qcow2Options,
+    recreate: options.recreate
+  });
+  const vms = await mapLimited(options.vms, 8, async (spec, index) => {
+    const name = names[index];
+    const dir = vmDir(workDir, name);
+    const identity = vmIdentity(group, name);
+    const extra = await prepareExtraDisks(dir, spec, options);
+    const disks = [
+      { alias: "ua-basecow-primary", role: "primary", path: overlays[index].path, format: "qcow2", target: "vda", cache: "unsafe", discard: "unmap" },
+      ...extra.map((d, j) => ({ alias: `ua-basecow-${d.name}`, role: "extra", path: d.path, format: "raw", target: diskTarget(j + 1), cache: "unsafe", discard: "unmap" }))
+    ];
+    const nicSpecs = spec.nics ?? (options.network ? [options.network] : []);
+    const nics = nicSpecs.map((nic, j) => nicView(nic, j === 0 ? identity.mac : vmIdentity(group, `${name}#nic${j}`).mac, j));
+    const view = {
+      name: identity.domain,
+      vmName: name,
+      group,
+      index,
+      uuid: identity.uuid,
+      mac: identity.mac,
+      domainType,
+      arch: "x86_64",
+      machine: options.machine ?? "q35",
+      memoryMiB: spec.memoryMiB ?? options.memoryMiB ?? 1024,
+      vcpus: spec.vcpus ?? options.vcpus ?? 1,
+      hostCpu: domainType === "kvm",
+      onReboot: "restart",
+      kernel: options.kernel && resolve3(options.kernel),
+      initrd: options.initrd && resolve3(options.initrd),
+      loader: options.uefiLoader ? { path: resolve3(options.uefiLoader) } : void 0,
+      disks,
+      nics,
+      consoleLog: join8(dir, "console.log")
+    };
+    const cmdline = spec.cmdline ?? options.cmdline;
+    if (cmdline !== void 0) view.cmdline = renderField(cmdline, view);
+    const xml = join8(dir, "domain.xml");
+    await writeFile4(xml, renderDomain(template.text, view));
+    return {
+      name,
+      domain: identity.domain,
+      overlay: overlays[index].path,
+      xml,
+      mac: identity.mac,
+      uuid: identity.uuid,
+      consoleLog: view.consoleLog,
+      disks: disks.map(({ alias, role, path, format, target }) => ({ alias, role, path, format, target }))
+    };
+  });
+  const manifest = { schema: "basecow.manifest/v1", key: base.key, base: base.base, cacheHit: base.cacheHit, group, workDir, domainType, connect, vms };
+  await writeManifest(manifest);
+  if (options.start) await startDomains(manifest);
+  return manifest;
+}
+async function startDomains(manifest) {
+  await mapLimited(manifest.vms, 4, async (vm) => {
+    if (await domainState(manifest.connect, vm.domain) === "running") return;
+    await createDomain(manifest.connect, vm.xml);
+  });
+}
+async function prepareExtraDisks(dir, spec, options) {
+  const disks = (spec.extraDisks ?? []).map((d, j) => ({ ...d, name: sanitizeVmName(d.name ?? `disk${j + 1}`) }));
+  const seen = /* @__PURE__ */ new Set();
+  for (const d of disks) {
+    if (d.name === "primary" || seen.has(d.name)) throw new UsageError(`VM ${spec.name}: extra disk name '${d.name}' is used twice or reserved`);
+    seen.add(d.name);
+  }
+  await mkdir4(dir, { recursive: true });
+  return Promise.all(
+    disks.map(async (d) => {
+      const path = join8(dir, `${d.name}.img`);
+      if (!options.recreate && await exists2(path)) return { name: d.name, path };
+      const temp = `${path}.partial-${process.pid}`;
+      await rm3(temp, { force: true });
+      try {
+        const { size } = await extractToRaw(d.source, temp, { member: d.member });
+        const padded = Math.ceil(size / EXTRA_DISK_ALIGN) * EXTRA_DISK_ALIGN;
+        if (padded !== size) await truncate(temp, padded);
+        await rename4(temp, path);
+      } finally {
+        await rm3(temp, { force: true });
+      }
+      return { name: d.name, path };
+    })
+  );
+}
+function nicView(nic, mac, index) {
+  const alias = `ua-basecow-nic${index}`;
+  switch (nic.type) {
+    case "bridge":
+      return { type: "bridge", mac, alias, bridge: nic.bridge };
+    case "network":
+      return { type: "network", mac, alias, network: nic.network };
+    case "tap":
+      return { type: "ethernet", mac, alias, tap: nic.tap };
+  }
+}
+function diskTarget(index) {
+  let suffix = "";
+  let n = index;
+  do {
+    suffix = String.fromCharCode(97 + n % 26) + suffix;
+    n = Math.floor(n / 26) - 1;
+  } while (n >= 0);
+  return `vd${suffix}`;
+}
+async function destroyIfPresent(connect, domain) {
+  try {
+    return await destroyDomain(connect, domain);
+  } catch (error) {
+    if (error instanceof MissingToolError) return false;
+    throw error;
+  }
+}
+async function exists2(path) {
+  return stat4(path).then(
+    () => true,
+    () => false
+  );
+}
+async function down(options) {
+  const workDir = resolve3(options.workDir);
+  const manifest = await readManifest(workDir);
+  if (!manifest) return { workDir, destroyed: [], removed: [] };
+  const connect = options.connect ?? manifest.connect;
+  const destroyed = [];
+  const removed = [];
+  await mapLimited(manifest.vms, 4, async (vm) => {
+    if (await destroyIfPresent(connect, vm.domain)) destroyed.push(vm.domain);
+    for (const path of [...vm.disks.map((d) => d.path), vm.xml]) {
+      if (await exists2(path)) removed.push(path);
+      await rm3(path, { force: true });
+    }
+  });
+  await rm3(manifestPath(workDir), { force: true });
+  return { workDir, destroyed: destroyed.sort(), removed: removed.sort() };
+}
+
+// src/core/vms.ts
+import { readFileSync as readFileSync3 } from "node:fs";
+import { dirname as dirname3, resolve as resolve4 } from "node:path";
+var MAX_VMS = 1024;
+function parseVmList(arg, cwd = process.cwd()) {
+  const text = arg.trim();
+  if (/^\d+$/.test(text)) {
+    const count = Number(text);
+    if (count < 1 || count > MAX_VMS) throw new UsageError(`--vms ${text}: the count must be between 1 and ${MAX_VMS}`);
+    return Array.from({ length: count }, (_, i) => ({ name: `vm${i + 1}` }));
+  }
+  if (text.endsWith(".json")) return readVmFile(resolve4(cwd, text));
+  const names = text.split(",").map((n) => n.trim());
+  if (names.some((n) => n === "")) throw new UsageError(`--vms ${JSON.stringify(arg)}: empty VM name in the list`);
+  return names.map((name) => ({ name }));
+}
+function readVmFile(path) {
+  let data;
+  try {
+    data = JSON.parse(readFileSync3(path, "utf8"));
+  } catch (error) {
+    throw new UsageError(`${path}: cannot read the VM list: ${error.message}`);
+  }
+  const list = Array.isArray(data) ? data : data?.vms;
+  if (!Array.isArray(list) || list.length === 0) throw new UsageError(`${path}: expected a non-empty array of VMs or { "vms": [...] }`);
+  return list.map((entry, i) => checkVm(entry, `${path}: vms[${i}]`, dirname3(path)));
+}
+function checkVm(entry, where, baseDir) {
+  if (typeof entry === "string") return { name: entry };
+  if (typeof entry !== "object" || entry === null) throw new UsageError(`${where}: expected a name or an object`);
+  const vm = entry;
+  if (typeof vm.name !== "string" || vm.name === "") throw new UsageError(`${where}: "name" must be a non-empty string`);
+  const positive = (key) => {
+    const value = vm[key];
+    if (value === void 0) return void 0;
+    if (!Number.isInteger(value) || value < 1) throw new UsageError(`${where}: "${key}" must be a positive integer`);
+    return value;
+  };
+  const extraDisks = vm.extraDisks === void 0 ? void 0 : checkArray(vm.extraDisks, `${where}.extraDisks`).map((d, j) => {
+    const disk = d;
+    if (typeof disk?.source !== "string") throw new UsageError(`${where}.extraDisks[${j}]: "source" must be a path`);
+    return {
+      source: resolve4(baseDir, disk.source),
+      name: optionalString(disk.name, `${where}.extraDisks[${j}].name`),
+      member: optionalString(disk.member, `${where}.extraDisks[${j}].member`)
+    };
+  });
+  const nics = vm.nics === void 0 ? void 0 : checkArray(vm.nics, `${where}.nics`).map((n, j) => parseNic(n, `${where}.nics[${j}]`));
+  return {
+    name: vm.name,
+    memoryMiB: positive("memoryMiB"),
+    vcpus: positive("vcpus"),
+    cmdline: optionalString(vm.cmdline, `${where}.cmdline`),
+    extraDisks,
+    nics
+  };
+}
+function checkArray(value, where) {
+  if (!Array.isArray(value)) throw new UsageError(`${where}: expected an array`);
+  return value;
+}
+function optionalString(value, where) {
+  if (value === void 0) return void 0;
+  if (typeof value !== "string") throw new UsageError(`${where}: expected a string`);
+  return value;
+}
+function parseNic(value, where) {
+  if (typeof value === "string") return parseNetwork(value, where) ?? invalidNic(where);
+  const nic = value;
+  if (nic?.type === "bridge" && typeof nic.bridge === "string") return { type: "bridge", bridge: nic.bridge };
+  if (nic?.type === "network" && typeof nic.network === "string") return { type: "network", network: nic.network };
+  if (nic?.type === "tap" && typeof nic.tap === "string") return { type: "tap", tap: nic.tap };
+  return invalidNic(where);
+}
+function invalidNic(where) {
+  throw new UsageError(`${where}: a NIC is "bridge:<name>", "network:<name>", "tap:<dev>" or an object with type and that field`);
+}
+function parseNetwork(text, where = "--network") {
+  const [kind, name] = [text.slice(0, text.indexOf(":")), text.slice(text.indexOf(":") + 1)];
+  if (text === "none") return void 0;
+  if (text.includes(":") && name !== "" && /^[A-Za-z0-9_.:-]+$/.test(name)) {
+    if (kind === "bridge") return { type: "bridge", bridge: name };
+    if (kind === "network") return { type: "network", network: name };
+    if (kind === "tap") return { type: "tap", tap: name };
+  }
+  throw new UsageError(`${where} ${JSON.stringify(text)}: use none, bridge:<bridge>, network:<libvirt network> or tap:<device>`);
+}
+
+// src/cli/default-image.ts
+import { join as join9 } from "node:path";
+function defaultImage() {
+  return join9(packageRoot(), "images", "demo.img.zst");
+}
+
+// src/cli/progress.ts
+var PHASE_LABEL = {
+  hash: "hashing",
+  wait: "waiting for another process",
+  extract: "extracting"
+};
+function formatBytes(bytes) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+function progressReporter(stream, plainEveryMs = 5e3) {
+  const tty = stream.isTTY === true;
+  let phase;
+  let phaseStarted = 0;
+  let lastPrinted = 0;
+  let lineOpen = false;
+  const interval = tty ? 200 : plainEveryMs;
+  return {
+    report(p) {
+      const now = performance.now();
+      if (p.phase !== phase) {
+        phase = p.phase;
+        phaseStarted = now;
+        lastPrinted = now;
+      }
+      const finished = p.done >= p.total && lastPrinted > phaseStarted;
+      if (now - lastPrinted < interval && !finished) return;
+      lastPrinted = now;
+      const line = describe(p, (now - phaseStarted) / 1e3);
+      if (tty) {
+        stream.write(`\r\x1B[2K${line}`);
+        lineOpen = true;
+      } else {
+        stream.write(`${line}
+`);
+      }
+    },
+    end() {
+      if (lineOpen) stream.write("\n");
+      lineOpen = false;
+    }
+  };
+}
+function describe(p, elapsed) {
+  if (p.phase === "wait") return `basecow: ${PHASE_LABEL.wait} (${elapsed.toFixed(0)} s)`;
+  const rate = elapsed > 0 ? p.done / elapsed : 0;
+  const eta = rate > 0 ? (p.total - p.done) / rate : 0;
+  const percent = p.total > 0 ? (100 * p.done / p.total).toFixed(0) : "100";
+  return `basecow: ${PHASE_LABEL[p.phase]} ${formatBytes(p.done)} / ${formatBytes(p.total)} (${percent}%, ${formatBytes(rate)}/s, ETA ${eta.toFixed(0)} s)`;
+}
+
+// src/cli/main.ts
+var USAGE = `usage: basecow <command> [options]
+
+commands:
+  prepare   extract a source image once into the base store and print its path
+            --image <path>      .img.zst/.zst, .tar.zst/.tzst/.tar, or raw .img/.raw
+                                (default: the embedded demo image)
+            --key <key>         use this key instead of the sha256 of the source
+            --member <name>     tar member holding the disk (default disk.img)
+            --cache-dir <dir>   base store (default $BASECOW_CACHE_DIR or ~/.cache/basecow)
+            --json              print one JSON object on stdout, logs on stderr
+
+  up        prepare the base, then give every VM a qcow2 overlay, its extra disks and a
+            libvirt domain XML, and write <work-dir>/manifest.json
+            --image, --key, --member, --cache-dir   as for prepare
+            --vms <n|a,b,c|vms.json>   VMs to make (default 3: vm1..vm3)
+            --work-dir <dir>    where overlays, XML and the manifest go (default ./.basecow/testnet)
+            --group <name>      prefix of the domain names (default derived from the work dir)
+            --template <file>   mustache domain template (default templates/domain.xml.mustache)
+            --min-size <size>   grow-only minimum disk size, e.g. 32G
+            --qcow2-options <o> overlay creation options (default ${DEFAULT_QCOW2_OPTIONS})
+            --recreate          replace existing overlays and extra disks (their writes are lost)
+            --domain-type <t>   auto (kvm when /dev/kvm is usable), kvm or qemu
+            --network <n>       none, bridge:<br>, network:<libvirt net> or tap:<dev> (default none)
+            --memory <MiB> --vcpus <n>
+            --kernel <f> --initrd <f> --cmdline <s>   direct kernel boot ({{vmName}} expands)
+            --uefi <OVMF_CODE.fd>   boot with this UEFI firmware
+            --start             start each domain with virsh create
+            --connect <uri>     libvirt URI (default ${DEFAULT_CONNECT_URI})
+            --json              print the manifest on stdout and nothing else
+  down      stop the domains of a work dir and remove their overlays, extra disks and XML
+            --work-dir <dir> --connect <uri> --json
+
+exit status: 0 on success, 1 on failure, 2 on bad usage`;
+async function main(argv) {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "prepare":
+        return await prepare(rest);
+      case "up":
+        return await upCommand(rest);
+      case "down":
+        return await downCommand(rest);
+      case void 0:
+      case "-h":
+      case "--help":
+      case "help":
+        process.stdout.write(`${USAGE}
+`);
+        return command === void 0 ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command '${command}'`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`basecow: ${error.message}
+
+${USAGE}
+`);
+      return 2;
+    }
+    process.stderr.write(`basecow: error: ${error.message}
+`);
+    if (process.env.BASECOW_DEBUG) process.stderr.write(`${error.stack}
+`);
+    return 1;
+  }
+}
+function parse3(args, options) {
+  try {
+    return parseArgs({ args, options, allowPositionals: false, strict: true });
+  } catch (error) {
+    throw new UsageError(error.message);
+  }
+}
+async function prepare(args) {
+  const { values } = parse3(args, {
+    image: { type: "string" },
+    key: { type: "string" },
+    member: { type: "string" },
+    "cache-dir": { type: "string" },
+    json: { type: "boolean", default: false }
+  });
+  const image = values.image ?? defaultImage();
+  const progress = progressReporter(process.stderr);
+  let result;
+  try {
+    result = await ensureBase({
+      source: image,
+      cacheDir: values["cache-dir"] ?? defaultCacheDir(),
+      key: values.key,
+      member: values.member,
+      onProgress: progress.report
+    });
+  } finally {
+    progress.end();
+  }
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(prepareJson(result))}
+`);
+  } else {
+    process.stdout.write(
+      [
+        `base:      ${result.base}`,
+        `key:       ${result.key}`,
+        `cache:     ${result.cacheHit === "miss" ? "miss (extracted now)" : `hit (${result.cacheHit})`}`,
+        `size:      ${formatBytes(result.apparentBytes)} apparent, ${formatBytes(result.allocatedBytes)} allocated`,
+        `time:      ${result.seconds.toFixed(3)} s (hash ${result.timings.hashSeconds.toFixed(3)} s${result.keyMemoized ? ", memoized" : ""}, wait ${result.timings.waitSeconds.toFixed(3)} s, extract ${result.timings.extractSeconds.toFixed(3)} s)`
+      ].join("\n") + "\n"
+    );
+  }
+  return 0;
+}
+function prepareJson(result) {
+  return {
+    key: result.key,
+    base: result.base,
+    sidecar: result.sidecar,
+    cacheHit: result.cacheHit,
+    apparentBytes: result.apparentBytes,
+    allocatedBytes: result.allocatedBytes,
+    seconds: result.seconds,
+    timings: result.timings,
+    keyMemoized: result.keyMemoized
+  };
+}
+var DEFAULT_WORK_DIR = ".basecow/testnet";
+function positiveInt(value, flag) {
+  if (value === void 0) return void 0;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+async function upCommand(args) {
+  const { values } = parse3(args, {
+    image: { type: "string" },
+    key: { type: "string" },
+    member: { type: "string" },
+    "cache-dir": { type: "string" },
+    vms: { type: "string", default: "3" },
+    "work-dir": { type: "string", default: DEFAULT_WORK_DIR },
+    group: { type: "string" },
+    template: { type: "string" },
+    "min-size": { type: "string" },
+    "qcow2-options": { type: "string" },
+    recreate: { type: "boolean", default: false },
+    "domain-type": { type: "string", default: "auto" },
+    network: { type: "string", default: "none" },
+    memory: { type: "string" },
+    vcpus: { type: "string" },
+    kernel: { type: "string" },
+    initrd: { type: "string" },
+    cmdline: { type: "string" },
+    uefi: { type: "string" },
+    start: { type: "boolean", default: false },
+    connect: { type: "string" },
+    json: { type: "boolean", default: false }
+  });
+  const domainType = values["domain-type"];
+  if (!["auto", "kvm", "qemu"].includes(domainType)) throw new UsageError(`--domain-type must be auto, kvm or qemu, got ${JSON.stringify(domainType)}`);
+  const progress = progressReporter(process.stderr);
+  let manifest;
+  try {
+    manifest = await up({
+      image: values.image ?? defaultImage(),
+      cacheDir: values["cache-dir"] ?? defaultCacheDir(),
+      key: values.key,
+      member: values.member,
+      onProgress: progress.report,
+      workDir: values["work-dir"],
+      vms: parseVmList(values.vms),
+      group: values.group,
+      template: values.template,
+      minSizeBytes: values["min-size"] === void 0 ? void 0 : parseSize(values["min-size"]),
+      qcow2Options: values["qcow2-options"],
+      recreate: values.recreate,
+      domainType,
+      network: parseNetwork(values.network),
+      memoryMiB: positiveInt(values.memory, "--memory"),
+      vcpus: positiveInt(values.vcpus, "--vcpus"),
+      kernel: values.kernel,
+      initrd: values.initrd,
+      cmdline: values.cmdline,
+      uefiLoader: values.uefi,
+      start: values.start,
+      connect: values.connect
+    });
+  } finally {
+    progress.end();
+  }
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(manifest, null, 2)}
+`);
+    return 0;
+  }
+  const lines = [
+    `base:      ${manifest.base} (${manifest.cacheHit === "miss" ? "extracted now" : `cache hit: ${manifest.cacheHit}`})`,
+    `manifest:  ${manifest.workDir}/manifest.json`,
+    `domains:   ${manifest.domainType}${values.start ? ", started" : " (not started; use --start or virsh create <xml>)"}`,
+    ...manifest.vms.map((vm) => `  ${vm.name.padEnd(12)} ${vm.mac}  ${vm.overlay}`)
+  ];
+  process.stdout.write(`${lines.join("\n")}
+`);
+  return 0;
+}
+async function downCommand(args) {
+  const { values } = parse3(args, {
+    "work-dir": { type: "string", default: DEFAULT_WORK_DIR },
+    connect: { type: "string" },
+    json: { type: "boolean", default: false }
+  });
+  const result = await down({ workDir: values["work-dir"], connect: values.connect });
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(result)}
+`);
+  } else {
+    process.stdout.write(`${result.workDir}: stopped ${result.destroyed.length} domain(s), removed ${result.removed.length} file(s); the base stays in the store
+`);
+  }
+  return 0;
+}
+
+// src/cli/index.ts
+process.exitCode = await main(process.argv.slice(2));
