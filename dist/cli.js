@@ -497,14 +497,14 @@ var require_graceful_fs = __commonJS({
         return close;
       })(fs.close);
       fs.closeSync = (function(fs$closeSync) {
-        function closeSync(fd) {
+        function closeSync2(fd) {
           fs$closeSync.apply(fs, arguments);
           resetQueue();
         }
-        Object.defineProperty(closeSync, previousSymbol, {
+        Object.defineProperty(closeSync2, previousSymbol, {
           value: fs$closeSync
         });
-        return closeSync;
+        return closeSync2;
       })(fs.closeSync);
       if (/\bgfs4\b/i.test(process.env.NODE_DEBUG || "")) {
         process.on("exit", function() {
@@ -705,7 +705,7 @@ var require_graceful_fs = __commonJS({
       }
       function ReadStream$open() {
         var that = this;
-        open6(that.path, that.flags, that.mode, function(err, fd) {
+        open5(that.path, that.flags, that.mode, function(err, fd) {
           if (err) {
             if (that.autoClose)
               that.destroy();
@@ -725,7 +725,7 @@ var require_graceful_fs = __commonJS({
       }
       function WriteStream$open() {
         var that = this;
-        open6(that.path, that.flags, that.mode, function(err, fd) {
+        open5(that.path, that.flags, that.mode, function(err, fd) {
           if (err) {
             that.destroy();
             that.emit("error", err);
@@ -742,8 +742,8 @@ var require_graceful_fs = __commonJS({
         return new fs2.WriteStream(path, options);
       }
       var fs$open = fs2.open;
-      fs2.open = open6;
-      function open6(path, flags, mode, cb) {
+      fs2.open = open5;
+      function open5(path, flags, mode, cb) {
         if (typeof mode === "function")
           cb = mode, mode = null;
         return go$open(path, flags, mode, cb);
@@ -1664,25 +1664,18 @@ var tempPrefix = (key) => `${key}+`;
 
 // src/core/store.ts
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir as mkdir2, open as open5, readdir, readFile as readFile2, rename as rename2, rm, stat as stat2, writeFile as writeFile2 } from "node:fs/promises";
+import { chmod, mkdir as mkdir2, open as open4, readdir, readFile as readFile2, rename as rename2, rm, stat as stat2, writeFile as writeFile2 } from "node:fs/promises";
 import { join as join5, resolve as resolve2 } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
 // src/core/extract/index.ts
 import { constants } from "node:fs";
-import { copyFile, open as open3 } from "node:fs/promises";
+import { copyFile, open as open2 } from "node:fs/promises";
 import { basename } from "node:path";
 
 // src/core/extract/chunks.ts
 import { open } from "node:fs/promises";
-
-// zstd-addon:zstd-napi-binding
-import { createRequire } from "node:module";
-var zstd_napi_binding_default = createRequire(import.meta.url)("./zstd-napi.node");
-
-// src/core/extract/chunks.ts
 var READ_SIZE = 4 * 1024 * 1024;
-var ZSTD_OUT_SIZE = 4 * 1024 * 1024;
 var ZSTD_MAGIC = 4247762216;
 var ZSTD_SKIPPABLE_MASK = 4294967280;
 var ZSTD_SKIPPABLE_START = 407710288;
@@ -1713,58 +1706,14 @@ function startsWithZstdFrame(head) {
   const magic = head.readUInt32LE(0);
   return magic === ZSTD_MAGIC || (magic & ZSTD_SKIPPABLE_MASK) === ZSTD_SKIPPABLE_START;
 }
-async function* zstdChunks(path, onRead) {
-  const dctx = new zstd_napi_binding_default.DCtx();
-  let out = Buffer.allocUnsafe(ZSTD_OUT_SIZE);
-  let outFilled = 0;
-  let sawInput = false;
-  let frameOpen = false;
-  let consumedTotal = 0;
-  for await (const input of readChunks(path, onRead)) {
-    sawInput = true;
-    let src = input;
-    while (src.length > 0 || outFilled === out.length) {
-      if (outFilled === out.length) {
-        yield out;
-        out = Buffer.allocUnsafe(ZSTD_OUT_SIZE);
-        outFilled = 0;
-      }
-      let result;
-      try {
-        result = dctx.decompressStream(out.subarray(outFilled), src);
-      } catch (error) {
-        throw new SourceError(path, `corrupt zstd data near compressed byte ${consumedTotal}: ${error.message}`, { cause: error });
-      }
-      const [hint, produced, consumed] = result;
-      if (produced === 0 && consumed === 0) break;
-      outFilled += produced;
-      consumedTotal += consumed;
-      src = src.subarray(consumed);
-      frameOpen = hint !== 0;
-    }
-  }
-  while (frameOpen) {
-    if (outFilled === out.length) {
-      yield out;
-      out = Buffer.allocUnsafe(ZSTD_OUT_SIZE);
-      outFilled = 0;
-    }
-    const [hint, produced] = dctx.decompressStream(out.subarray(outFilled), Buffer.alloc(0));
-    if (produced === 0) break;
-    outFilled += produced;
-    frameOpen = hint !== 0;
-  }
-  if (!sawInput) throw new SourceError(path, "file is empty, expected zstd-compressed data");
-  if (frameOpen) throw new SourceError(path, `truncated zstd data: the input ends inside a frame after ${consumedTotal} compressed bytes`);
-  if (outFilled > 0) yield out.subarray(0, outFilled);
-}
 
 // src/core/extract/sparse-writer.ts
-import { open as open2, unlink } from "node:fs/promises";
+import { closeSync, fsync, ftruncateSync, openSync, unlinkSync, writeSync } from "node:fs";
+import { promisify } from "node:util";
 var HOLE_BLOCK = 4096;
 var ZERO_SPAN = 64 * 1024;
 var ZEROS = Buffer.alloc(ZERO_SPAN);
-var MAX_IN_FLIGHT = 8;
+var fsyncAsync = promisify(fsync);
 function isZero(buf, start, end) {
   for (let at = start; at < end; at += ZERO_SPAN) {
     const stop = Math.min(end, at + ZERO_SPAN);
@@ -1773,84 +1722,61 @@ function isZero(buf, start, end) {
   return true;
 }
 var SparseWriter = class _SparseWriter {
-  constructor(path, file) {
+  constructor(path, fd) {
     this.path = path;
-    this.file = file;
+    this.fd = fd;
   }
   path;
-  file;
-  inFlight = /* @__PURE__ */ new Set();
-  failure;
-  closed = false;
-  /** Bytes actually handed to the kernel (data, not holes). */
+  fd;
+  /** Bytes actually written (data, not holes). */
   dataBytes = 0;
+  closed = false;
   /** Creates `path` exclusively (it must not exist), mode 0600 until the caller publishes it. */
   static async create(path) {
-    return new _SparseWriter(path, await open2(path, "wx", 384));
+    return new _SparseWriter(path, openSync(path, "wx", 384));
   }
   async write(buf, position) {
-    this.throwIfFailed();
     let runStart = -1;
     let at = 0;
     while (at < buf.length) {
       const next = Math.min(buf.length, at + HOLE_BLOCK - (position + at) % HOLE_BLOCK);
       if (isZero(buf, at, next)) {
-        if (runStart >= 0) await this.enqueue(buf, runStart, at, position + runStart);
+        if (runStart >= 0) this.writeRun(buf, runStart, at, position + runStart);
         runStart = -1;
       } else if (runStart < 0) {
         runStart = at;
       }
       at = next;
     }
-    if (runStart >= 0) await this.enqueue(buf, runStart, buf.length, position + runStart);
+    if (runStart >= 0) this.writeRun(buf, runStart, buf.length, position + runStart);
   }
-  /** Waits for every write, sets the final length (trailing holes included) and makes it durable. */
+  /** Sets the final length (trailing holes included) and makes the file durable. */
   async finish(size) {
-    await this.drain();
-    this.throwIfFailed();
-    await this.file.truncate(size);
-    await this.file.sync();
-    await this.close();
+    ftruncateSync(this.fd, size);
+    await fsyncAsync(this.fd);
+    this.close();
   }
   /** Closes and removes the partial file; never throws, because it runs on error paths. */
   async discard() {
-    await Promise.allSettled([...this.inFlight]);
-    await this.close().catch(() => void 0);
-    await unlink(this.path).catch(() => void 0);
-  }
-  async close() {
-    if (this.closed) return;
-    this.closed = true;
-    await this.file.close();
-  }
-  async enqueue(buf, start, end, position) {
-    while (this.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.inFlight);
-    this.throwIfFailed();
-    const length = end - start;
-    const op = this.writeFully(buf, start, length, position).then(
-      () => {
-        this.dataBytes += length;
-        this.inFlight.delete(op);
-      },
-      (error) => {
-        this.failure ??= error;
-        this.inFlight.delete(op);
-      }
-    );
-    this.inFlight.add(op);
-  }
-  async writeFully(buf, start, length, position) {
-    let done = 0;
-    while (done < length) {
-      const { bytesWritten } = await this.file.write(buf, start + done, length - done, position + done);
-      done += bytesWritten;
+    try {
+      this.close();
+    } catch {
+    }
+    try {
+      unlinkSync(this.path);
+    } catch {
     }
   }
-  async drain() {
-    while (this.inFlight.size > 0) await Promise.race(this.inFlight);
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
   }
-  throwIfFailed() {
-    if (this.failure !== void 0) throw this.failure;
+  writeRun(buf, start, end, position) {
+    let done = 0;
+    const length = end - start;
+    while (done < length) done += writeSync(this.fd, buf, start + done, length - done, position + done);
+    this.dataBytes += length;
   }
 };
 
@@ -2312,11 +2238,93 @@ function rejectNonRegular(entry, archive) {
   throw archive.error(`member '${entry.name}' is ${kind}${target}, expected a regular file`);
 }
 
+// src/core/extract/zstd-stream.ts
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { MessageChannel, Worker } from "node:worker_threads";
+var INPUT_SIZE = 4 * 1024 * 1024;
+var OUTPUT_SIZE = 4 * 1024 * 1024;
+var MAX_AHEAD = 4;
+var TURN_EVERY_MS = 20;
+var ZstdStream = class {
+  constructor(path, onRead) {
+    this.path = path;
+    this.onRead = onRead;
+    this.channel.port2.unref();
+  }
+  path;
+  onRead;
+  channel = new MessageChannel();
+  release(chunk) {
+    if (chunk.byteOffset === 0 && chunk.buffer.byteLength === OUTPUT_SIZE) {
+      const buffer = chunk.buffer;
+      this.channel.port2.postMessage(buffer, [buffer]);
+    }
+  }
+  [Symbol.asyncIterator]() {
+    return this.chunks();
+  }
+  async *chunks() {
+    const { path, onRead } = this;
+    const ahead = new SharedArrayBuffer(4);
+    const counter = new Int32Array(ahead);
+    const recycled = this.channel.port1;
+    const data = { path, ahead, maxAhead: MAX_AHEAD, inputSize: INPUT_SIZE, outputSize: OUTPUT_SIZE, recycled };
+    const worker = new Worker(new URL("./zstd-worker.js", import.meta.url), { workerData: data, transferList: [recycled] });
+    const queue = [];
+    let wake;
+    const push2 = (m) => {
+      queue.push(m);
+      wake?.();
+    };
+    worker.on("message", push2);
+    worker.on("error", (error) => push2({ kind: "crash", error }));
+    worker.on("exit", (code) => push2({ kind: "crash", error: new Error(`decompression worker exited with code ${code}`) }));
+    let sawInput = false;
+    let lastTurn = performance.now();
+    try {
+      for (; ; ) {
+        while (queue.length === 0) await new Promise((resolve5) => wake = resolve5);
+        const message = queue.shift();
+        switch (message.kind) {
+          case "read":
+            sawInput = true;
+            onRead?.(message.position);
+            break;
+          case "data":
+            if (performance.now() - lastTurn > TURN_EVERY_MS) {
+              await nextTurn();
+              lastTurn = performance.now();
+            }
+            Atomics.sub(counter, 0, 1);
+            Atomics.notify(counter, 0);
+            yield Buffer.from(message.chunk.buffer, message.chunk.byteOffset, message.chunk.byteLength);
+            break;
+          case "end":
+            if (!sawInput) throw new SourceError(path, "file is empty, expected zstd-compressed data");
+            if (message.frameOpen) {
+              throw new SourceError(path, `truncated zstd data: the input ends inside a frame after ${message.consumed} compressed bytes`);
+            }
+            return;
+          case "corrupt":
+            throw new SourceError(path, `corrupt zstd data near compressed byte ${message.consumed}: ${message.message}`);
+          case "failed":
+            throw new SourceError(path, `cannot read the source image: ${message.message}`);
+          case "crash":
+            throw new SourceError(path, `zstd decompression stopped: ${message.error.message}`, { cause: message.error });
+        }
+      }
+    } finally {
+      await worker.terminate();
+      this.channel.port2.close();
+    }
+  }
+};
+
 // src/core/extract/index.ts
 var DEFAULT_MEMBER = "disk.img";
 var QCOW2_MAGIC = Buffer.from("QFI\xFB", "latin1");
 async function readHead(path, length) {
-  const file = await open3(path, "r");
+  const file = await open2(path, "r");
   try {
     const buf = Buffer.alloc(length);
     const { bytesRead } = await file.read(buf, 0, length, 0);
@@ -2378,11 +2386,11 @@ async function writeFormat(format, source, writer, options) {
     case "raw":
       return writeAll(readChunks(source, options.onRead), writer);
     case "zstd":
-      return writeAll(zstdChunks(source, options.onRead), writer);
+      return writeAll(new ZstdStream(source, options.onRead), writer);
     case "tar":
       return (await extractTarMember(readChunks(source, options.onRead), member, writer, source)).size;
     case "tar+zstd":
-      return (await extractTarMember(zstdChunks(source, options.onRead), member, writer, source)).size;
+      return (await extractTarMember(new ZstdStream(source, options.onRead), member, writer, source)).size;
   }
 }
 async function writeAll(chunks, writer) {
@@ -2390,6 +2398,7 @@ async function writeAll(chunks, writer) {
   for await (const chunk of chunks) {
     await writer.write(chunk, position);
     position += chunk.length;
+    chunks.release?.(chunk);
   }
   return position;
 }
@@ -2400,7 +2409,7 @@ async function tryReflink(source, dest) {
     if (errnoCode(error) === "EEXIST") throw error;
     return void 0;
   }
-  const file = await open3(dest, "r+");
+  const file = await open2(dest, "r+");
   try {
     await file.sync();
     return (await file.stat()).size;
@@ -2419,7 +2428,7 @@ function explainWriteError(source, dest, error) {
 
 // src/core/key.ts
 import { createHash } from "node:crypto";
-import { mkdir, open as open4, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { mkdir, open as open3, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { join as join2 } from "node:path";
 var CALLER_KEY = /^[A-Za-z0-9._-]{1,128}$/;
 var DIGEST_KEY = /^sha256-[0-9a-f]{64}$/;
@@ -2432,7 +2441,7 @@ function validateKey(key) {
 }
 async function hashFile(path, onRead) {
   const hash = createHash("sha256");
-  const file = await open4(path, "r");
+  const file = await open3(path, "r");
   try {
     const buffers = [Buffer.allocUnsafe(HASH_READ_SIZE), Buffer.allocUnsafe(HASH_READ_SIZE)];
     let position = 0;
@@ -2680,7 +2689,7 @@ async function isFile(path) {
   }
 }
 async function fsyncDir(dir) {
-  const handle = await open5(dir, "r");
+  const handle = await open4(dir, "r");
   try {
     await handle.sync();
   } finally {

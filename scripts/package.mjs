@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
 const ADDON = 'zstd-napi.node';
-const entries = { cli: 'src/cli/index.ts' };
+// The decompression worker is its own entry: zstd-stream.ts starts it from beside the bundle.
+const entries = { cli: 'src/cli/index.ts', 'zstd-worker': 'src/core/extract/zstd-worker.ts' };
 
 // zstd-napi picks its addon with a computed require() that no bundler can follow; point it at the
 // copy shipped beside the bundle instead.

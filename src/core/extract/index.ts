@@ -2,9 +2,10 @@ import { constants } from 'node:fs';
 import { copyFile, open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { SourceError, errnoCode } from '../errors.js';
-import { readChunks, startsWithZstdFrame, zstdChunks, type ProgressSink } from './chunks.js';
+import { readChunks, startsWithZstdFrame, type ProgressSink } from './chunks.js';
 import { SparseWriter } from './sparse-writer.js';
 import { extractTarMember } from './tar.js';
+import { ZstdStream } from './zstd-stream.js';
 
 export type SourceFormat = 'raw' | 'zstd' | 'tar' | 'tar+zstd';
 
@@ -102,19 +103,21 @@ async function writeFormat(format: SourceFormat, source: string, writer: SparseW
     case 'raw':
       return writeAll(readChunks(source, options.onRead), writer);
     case 'zstd':
-      return writeAll(zstdChunks(source, options.onRead), writer);
+      return writeAll(new ZstdStream(source, options.onRead), writer);
     case 'tar':
       return (await extractTarMember(readChunks(source, options.onRead), member, writer, source)).size;
     case 'tar+zstd':
-      return (await extractTarMember(zstdChunks(source, options.onRead), member, writer, source)).size;
+      return (await extractTarMember(new ZstdStream(source, options.onRead), member, writer, source)).size;
   }
 }
 
-async function writeAll(chunks: AsyncIterable<Buffer>, writer: SparseWriter): Promise<number> {
+/** A raw stream lands at consecutive offsets; zstd buffers go back to the decoder once written. */
+async function writeAll(chunks: AsyncIterable<Buffer> & { release?: (chunk: Buffer) => void }, writer: SparseWriter): Promise<number> {
   let position = 0;
   for await (const chunk of chunks) {
     await writer.write(chunk, position);
     position += chunk.length;
+    chunks.release?.(chunk);
   }
   return position;
 }

@@ -1,0 +1,85 @@
+import { createRequire as __basecowRequire } from 'node:module';
+const require = __basecowRequire(import.meta.url);
+
+// src/core/extract/zstd-worker.ts
+import { closeSync, openSync, readSync } from "node:fs";
+import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
+
+// zstd-addon:zstd-napi-binding
+import { createRequire } from "node:module";
+var zstd_napi_binding_default = createRequire(import.meta.url)("./zstd-napi.node");
+
+// src/core/extract/zstd-worker.ts
+var { path, ahead, maxAhead, inputSize, outputSize, recycled } = workerData;
+var outstanding = new Int32Array(ahead);
+var port = parentPort;
+var post = (message, transfer = []) => port.postMessage(message, transfer);
+function outputBuffer() {
+  const returned = receiveMessageOnPort(recycled)?.message;
+  return returned ? Buffer.from(returned) : Buffer.allocUnsafe(outputSize);
+}
+function emit(out) {
+  post({ kind: "data", chunk: out }, [out.buffer]);
+  let pending = Atomics.add(outstanding, 0, 1) + 1;
+  while (pending >= maxAhead) {
+    Atomics.wait(outstanding, 0, pending);
+    pending = Atomics.load(outstanding, 0);
+  }
+}
+function run() {
+  const dctx = new zstd_napi_binding_default.DCtx();
+  const fd = openSync(path, "r");
+  let out = outputBuffer();
+  let outFilled = 0;
+  let consumed = 0;
+  let frameOpen = false;
+  const input = Buffer.allocUnsafe(inputSize);
+  try {
+    for (; ; ) {
+      const bytesRead = readSync(fd, input, 0, inputSize, consumed);
+      if (bytesRead === 0) break;
+      post({ kind: "read", position: consumed + bytesRead });
+      let src = input.subarray(0, bytesRead);
+      while (src.length > 0 || outFilled === out.length) {
+        if (outFilled === out.length) {
+          emit(out);
+          out = outputBuffer();
+          outFilled = 0;
+        }
+        let result;
+        try {
+          result = dctx.decompressStream(out.subarray(outFilled), src);
+        } catch (error) {
+          post({ kind: "corrupt", consumed, message: error.message });
+          return;
+        }
+        const [hint, produced, used] = result;
+        if (produced === 0 && used === 0) break;
+        outFilled += produced;
+        consumed += used;
+        src = src.subarray(used);
+        frameOpen = hint !== 0;
+      }
+    }
+    while (frameOpen) {
+      if (outFilled === out.length) {
+        emit(out);
+        out = outputBuffer();
+        outFilled = 0;
+      }
+      const [hint, produced] = dctx.decompressStream(out.subarray(outFilled), Buffer.alloc(0));
+      if (produced === 0) break;
+      outFilled += produced;
+      frameOpen = hint !== 0;
+    }
+    if (outFilled > 0 && !frameOpen) emit(out.subarray(0, outFilled));
+    post({ kind: "end", consumed, frameOpen });
+  } finally {
+    closeSync(fd);
+  }
+}
+try {
+  run();
+} catch (error) {
+  post({ kind: "failed", message: error.message, code: error.code });
+}

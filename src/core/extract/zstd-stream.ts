@@ -1,0 +1,117 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { SourceError } from '../errors.js';
+import type { ProgressSink } from './chunks.js';
+
+const INPUT_SIZE = 4 * 1024 * 1024;
+const OUTPUT_SIZE = 4 * 1024 * 1024;
+/** Decompressed buffers the worker may run ahead of the consumer: bounds memory at 16 MiB. */
+const MAX_AHEAD = 4;
+/**
+ * Chunks reach the consumer in microtasks and message callbacks, and a consumer that writes
+ * synchronously would then never let timers run (the lock heartbeat among them). Turning the event
+ * loop this often bounds that.
+ */
+const TURN_EVERY_MS = 20;
+
+export interface ZstdWorkerData {
+  path: string;
+  /** One Int32: buffers posted and not yet taken by the consumer. */
+  ahead: SharedArrayBuffer;
+  maxAhead: number;
+  inputSize: number;
+  outputSize: number;
+  /** Buffers the consumer is done with, for the worker to decompress into again. */
+  recycled: MessagePort;
+}
+
+export type ZstdMessage =
+  | { kind: 'read'; position: number }
+  | { kind: 'data'; chunk: Uint8Array }
+  | { kind: 'end'; consumed: number; frameOpen: boolean }
+  | { kind: 'corrupt'; consumed: number; message: string }
+  | { kind: 'failed'; message: string; code?: string };
+
+/**
+ * Decompresses every zstd frame of a file (skippable frames included) in constant memory. The
+ * decoding runs on a worker thread; iterating hands its output buffers to the consumer, which owns
+ * each one, and may give one back with release() once nothing refers to it any more. The main
+ * thread's event loop, and with it the lock heartbeat, stays free.
+ */
+export class ZstdStream implements AsyncIterable<Buffer> {
+  private readonly channel = new MessageChannel();
+
+  constructor(readonly path: string, private readonly onRead?: ProgressSink) {
+    this.channel.port2.unref();
+  }
+
+  release(chunk: Buffer): void {
+    if (chunk.byteOffset === 0 && chunk.buffer.byteLength === OUTPUT_SIZE) {
+      const buffer = chunk.buffer as ArrayBuffer;
+      this.channel.port2.postMessage(buffer, [buffer]);
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<Buffer> {
+    return this.chunks();
+  }
+
+  private async *chunks(): AsyncGenerator<Buffer> {
+    const { path, onRead } = this;
+    const ahead = new SharedArrayBuffer(4);
+    const counter = new Int32Array(ahead);
+    const recycled = this.channel.port1;
+    const data: ZstdWorkerData = { path, ahead, maxAhead: MAX_AHEAD, inputSize: INPUT_SIZE, outputSize: OUTPUT_SIZE, recycled };
+    const worker = new Worker(new URL('./zstd-worker.js', import.meta.url), { workerData: data, transferList: [recycled] });
+    const queue: (ZstdMessage | { kind: 'crash'; error: Error })[] = [];
+    let wake: (() => void) | undefined;
+    const push = (m: (typeof queue)[number]): void => {
+      queue.push(m);
+      wake?.();
+    };
+    worker.on('message', push);
+    worker.on('error', (error) => push({ kind: 'crash', error }));
+    // Only reached as a message when the worker died without saying 'end' (killed, out of memory).
+    worker.on('exit', (code) => push({ kind: 'crash', error: new Error(`decompression worker exited with code ${code}`) }));
+    let sawInput = false;
+    let lastTurn = performance.now();
+    try {
+      for (;;) {
+        // A wake-up from a message is no turn of the event loop: Node delivers port messages in a
+        // loop for as long as they keep coming, so only setImmediate below lets timers run.
+        while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+        const message = queue.shift()!;
+        switch (message.kind) {
+          case 'read':
+            sawInput = true;
+            onRead?.(message.position);
+            break;
+          case 'data':
+            if (performance.now() - lastTurn > TURN_EVERY_MS) {
+              await nextTurn();
+              lastTurn = performance.now();
+            }
+            Atomics.sub(counter, 0, 1);
+            Atomics.notify(counter, 0);
+            yield Buffer.from(message.chunk.buffer, message.chunk.byteOffset, message.chunk.byteLength);
+            break;
+          case 'end':
+            if (!sawInput) throw new SourceError(path, 'file is empty, expected zstd-compressed data');
+            if (message.frameOpen) {
+              throw new SourceError(path, `truncated zstd data: the input ends inside a frame after ${message.consumed} compressed bytes`);
+            }
+            return;
+          case 'corrupt':
+            throw new SourceError(path, `corrupt zstd data near compressed byte ${message.consumed}: ${message.message}`);
+          case 'failed':
+            throw new SourceError(path, `cannot read the source image: ${message.message}`);
+          case 'crash':
+            throw new SourceError(path, `zstd decompression stopped: ${message.error.message}`, { cause: message.error });
+        }
+      }
+    } finally {
+      await worker.terminate();
+      this.channel.port2.close();
+    }
+  }
+}
