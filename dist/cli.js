@@ -1708,12 +1708,14 @@ function startsWithZstdFrame(head) {
 }
 
 // src/core/extract/sparse-writer.ts
-import { closeSync, fsync, ftruncateSync, openSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fdatasync, fsync, ftruncateSync, openSync, unlinkSync, writeSync } from "node:fs";
 import { promisify } from "node:util";
 var HOLE_BLOCK = 4096;
 var ZERO_SPAN = 64 * 1024;
 var ZEROS = Buffer.alloc(ZERO_SPAN);
 var fsyncAsync = promisify(fsync);
+var fdatasyncAsync = promisify(fdatasync);
+var FLUSH_EVERY = 128 * 1024 * 1024;
 function isZero(buf, start, end) {
   for (let at = start; at < end; at += ZERO_SPAN) {
     const stop = Math.min(end, at + ZERO_SPAN);
@@ -1731,11 +1733,15 @@ var SparseWriter = class _SparseWriter {
   /** Bytes actually written (data, not holes). */
   dataBytes = 0;
   closed = false;
+  flushedUpTo = 0;
+  flushing;
+  flushFailure;
   /** Creates `path` exclusively (it must not exist), mode 0600 until the caller publishes it. */
   static async create(path) {
     return new _SparseWriter(path, openSync(path, "wx", 384));
   }
   async write(buf, position) {
+    if (this.flushFailure !== void 0) throw this.flushFailure;
     let runStart = -1;
     let at = 0;
     while (at < buf.length) {
@@ -1752,12 +1758,15 @@ var SparseWriter = class _SparseWriter {
   }
   /** Sets the final length (trailing holes included) and makes the file durable. */
   async finish(size) {
+    await this.flushing;
+    if (this.flushFailure !== void 0) throw this.flushFailure;
     ftruncateSync(this.fd, size);
     await fsyncAsync(this.fd);
     this.close();
   }
   /** Closes and removes the partial file; never throws, because it runs on error paths. */
   async discard() {
+    await this.flushing;
     try {
       this.close();
     } catch {
@@ -1777,6 +1786,19 @@ var SparseWriter = class _SparseWriter {
     const length = end - start;
     while (done < length) done += writeSync(this.fd, buf, start + done, length - done, position + done);
     this.dataBytes += length;
+    if (!this.flushing && this.dataBytes - this.flushedUpTo >= FLUSH_EVERY) this.startFlush();
+  }
+  startFlush() {
+    this.flushedUpTo = this.dataBytes;
+    this.flushing = fdatasyncAsync(this.fd).then(
+      () => {
+        this.flushing = void 0;
+      },
+      (error) => {
+        this.flushFailure ??= error;
+        this.flushing = void 0;
+      }
+    );
   }
 };
 
@@ -2242,8 +2264,8 @@ function rejectNonRegular(entry, archive) {
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { MessageChannel, Worker } from "node:worker_threads";
 var INPUT_SIZE = 4 * 1024 * 1024;
-var OUTPUT_SIZE = 4 * 1024 * 1024;
-var MAX_AHEAD = 4;
+var OUTPUT_SIZE = 512 * 1024;
+var MAX_AHEAD = 8;
 var TURN_EVERY_MS = 20;
 var ZstdStream = class {
   constructor(path, onRead) {

@@ -108,3 +108,17 @@ test('the bundled dist/cli.js runs on its own, compiled zstd addon included', as
   assert.equal(prepared.cacheHit, 'miss', 'the bundle decompressed the demo image itself');
   assert.equal(prepared.apparentBytes, 64 * 1024 * 1024);
 });
+
+test('a work dir full of quotes, ampersands and angle brackets still gives valid, faithful XML', async () => {
+  const workDir = join(dir, `it's a "work" dir & <more>`);
+  const result = await basecow(['up', '--vms', `n'1,n&2`, '--work-dir', workDir, '--cache-dir', cacheDir, '--domain-type', 'qemu', '--json']);
+  assert.equal(result.code, 0, result.stderr);
+  const manifest = JSON.parse(result.stdout);
+  assert.deepEqual(manifest.vms.map((vm: { name: string }) => vm.name), ['n-1', 'n-2']);
+  for (const vm of manifest.vms) {
+    await runTool(['virt-xml-validate', vm.xml, 'domain']);
+    const { stdout } = await runTool(['xmllint', '--xpath', 'string(/domain/devices/disk/source/@file)', vm.xml]);
+    assert.equal(stdout.trim(), vm.overlay);
+    assert.ok(vm.overlay.startsWith(workDir));
+  }
+});

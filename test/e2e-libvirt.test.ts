@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { before, test } from 'node:test';
@@ -13,7 +14,9 @@ import { isRoot, sha256File, tempDir } from './helpers.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(REPO, 'bin/basecow.js');
-const GUEST_DIR = process.env.BASECOW_TEST_GUEST_DIR ?? join(REPO, '.basecow/test-guest');
+// Outside the checkout, so that CI runs on the same machine reuse the guest (the script's stamp
+// decides when to rebuild it).
+const GUEST_DIR = process.env.BASECOW_TEST_GUEST_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'basecow-test-guest');
 const URI = 'qemu:///system';
 const skip = !isRoot() && 'the e2e test starts a root libvirtd';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { test } from 'node:test';
@@ -215,11 +215,26 @@ const badInputs: { name: string; make: () => string; member?: string; cause: Reg
     member: 'nope.img',
     cause: /nope\.img/,
   },
+  {
+    name: 'symlink member',
+    make: () => join(dir, 'link-archive.tar'),
+    cause: /symbolic link/,
+  },
+  {
+    name: 'unsafe member path',
+    make: () => join(dir, 'disk-archive.tar'),
+    member: '../disk.img',
+    cause: /unsafe/,
+  },
   { name: 'missing file', make: () => join(dir, 'does-not-exist.img.zst'), cause: /ENOENT|no such file|cannot read/i },
 ];
 
 test('each bad input fails naming the file and its cause, and leaves the store clean', async () => {
   await runTool(['tar', '-C', dir, '-cf', join(dir, 'disk-archive.tar'), 'disk.img']);
+  const linkDir = join(dir, 'link-src');
+  mkdirSync(linkDir);
+  symlinkSync('/etc/hostname', join(linkDir, 'disk.img'));
+  await runTool(['tar', '-C', linkDir, '-cf', join(dir, 'link-archive.tar'), 'disk.img']);
   for (const bad of badInputs) {
     const cacheDir = join(dir, `cache-bad-${bad.name.replace(/ /g, '-')}`);
     const source = bad.make();

@@ -1,4 +1,4 @@
-import { closeSync, fsync, ftruncateSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fsync, ftruncateSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 /** Filesystem block size that decides what becomes a hole: an all-zero aligned block is never written. */
@@ -6,6 +6,13 @@ export const HOLE_BLOCK = 4096;
 const ZERO_SPAN = 64 * 1024;
 const ZEROS = Buffer.alloc(ZERO_SPAN);
 const fsyncAsync = promisify(fsync);
+const fdatasyncAsync = promisify(fdatasync);
+/**
+ * Data written between background flushes. The file must be durable before it is published, and
+ * flushing as we go (on a pool thread) overlaps the disk writes with decompression instead of
+ * leaving all of it to the final fsync: measured 1.49 s against 1.68 s for the 1.6 GiB bench image.
+ */
+const FLUSH_EVERY = 128 * 1024 * 1024;
 
 function isZero(buf: Buffer, start: number, end: number): boolean {
   for (let at = start; at < end; at += ZERO_SPAN) {
@@ -24,13 +31,16 @@ function isZero(buf: Buffer, start: number, end: number): boolean {
  * to spend its time in pwrite(), and a buffer is reusable as soon as write() returns. Measured
  * against asynchronous writes through the libuv pool, this was faster and steadier: a pool thread
  * makes a third busy thread on a two-core runner, and several pool writes to one file contend for
- * its inode lock. One chunk (4 MiB) blocks the event loop for milliseconds, far below the lock's
- * stale period.
+ * its inode lock. One chunk (at most 4 MiB) blocks the event loop for milliseconds, far below the
+ * lock's stale period.
  */
 export class SparseWriter {
   /** Bytes actually written (data, not holes). */
   dataBytes = 0;
   private closed = false;
+  private flushedUpTo = 0;
+  private flushing: Promise<void> | undefined;
+  private flushFailure: unknown;
 
   private constructor(readonly path: string, private readonly fd: number) {}
 
@@ -40,6 +50,7 @@ export class SparseWriter {
   }
 
   async write(buf: Buffer, position: number): Promise<void> {
+    if (this.flushFailure !== undefined) throw this.flushFailure;
     let runStart = -1;
     let at = 0;
     while (at < buf.length) {
@@ -58,6 +69,8 @@ export class SparseWriter {
 
   /** Sets the final length (trailing holes included) and makes the file durable. */
   async finish(size: number): Promise<void> {
+    await this.flushing;
+    if (this.flushFailure !== undefined) throw this.flushFailure;
     ftruncateSync(this.fd, size);
     // Off the event loop: flushing a multi-GiB file can take seconds.
     await fsyncAsync(this.fd);
@@ -66,6 +79,7 @@ export class SparseWriter {
 
   /** Closes and removes the partial file; never throws, because it runs on error paths. */
   async discard(): Promise<void> {
+    await this.flushing;
     try {
       this.close();
     } catch {
@@ -89,5 +103,19 @@ export class SparseWriter {
     const length = end - start;
     while (done < length) done += writeSync(this.fd, buf, start + done, length - done, position + done);
     this.dataBytes += length;
+    if (!this.flushing && this.dataBytes - this.flushedUpTo >= FLUSH_EVERY) this.startFlush();
+  }
+
+  private startFlush(): void {
+    this.flushedUpTo = this.dataBytes;
+    this.flushing = fdatasyncAsync(this.fd).then(
+      () => {
+        this.flushing = undefined;
+      },
+      (error: unknown) => {
+        this.flushFailure ??= error;
+        this.flushing = undefined;
+      },
+    );
   }
 }

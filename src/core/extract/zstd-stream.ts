@@ -4,9 +4,14 @@ import { SourceError } from '../errors.js';
 import type { ProgressSink } from './chunks.js';
 
 const INPUT_SIZE = 4 * 1024 * 1024;
-const OUTPUT_SIZE = 4 * 1024 * 1024;
-/** Decompressed buffers the worker may run ahead of the consumer: bounds memory at 16 MiB. */
-const MAX_AHEAD = 4;
+/**
+ * Output buffers small enough that the ones in flight (MAX_AHEAD of them, 4 MiB) stay in the CPU's
+ * last-level cache between the worker writing them and pwrite() copying them: measured against 4 MiB
+ * buffers, this cut the writing thread's system time by half and the wall time by a fifth.
+ */
+const OUTPUT_SIZE = 512 * 1024;
+/** Decompressed buffers the worker may run ahead of the consumer. */
+const MAX_AHEAD = 8;
 /**
  * Chunks reach the consumer in microtasks and message callbacks, and a consumer that writes
  * synchronously would then never let timers run (the lock heartbeat among them). Turning the event
