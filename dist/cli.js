@@ -2652,7 +2652,7 @@ async function buildBase(layout, key, source, sourceBytes, options, lock) {
         path: source,
         digest: options.key === void 0 ? key : null,
         format: extracted.format,
-        member: extracted.format.startsWith("tar") ? options.member ?? "disk.img" : null,
+        member: extracted.format.startsWith("tar") ? options.member ?? DEFAULT_MEMBER : null,
         bytes: sourceBytes
       },
       apparentBytes: info.size,
@@ -3506,7 +3506,7 @@ async function up(options) {
   const group = validateGroup(options.group ?? defaultGroup(workDir));
   const connect = options.connect ?? DEFAULT_CONNECT_URI;
   const [domainType, template] = await Promise.all([resolveDomainType(options.domainType), loadTemplate(options.template)]);
-  const base = await ensureBase({ ...options, source: options.image });
+  const base = await ensureBase(options);
   const overlays = await createOverlays({
     base: base.base,
     overlays: names.map((name) => ({ path: join8(vmDir(workDir, name), "primary.qcow2") })),
@@ -3877,25 +3877,27 @@ function parse3(args, options) {
     throw new UsageError(error.message);
   }
 }
+var SOURCE_OPTIONS = {
+  image: { type: "string" },
+  key: { type: "string" },
+  member: { type: "string" },
+  "cache-dir": { type: "string" },
+  json: { type: "boolean", default: false }
+};
+function sourceOptions(values) {
+  return {
+    source: values.image ?? defaultImage(),
+    cacheDir: values["cache-dir"] ?? defaultCacheDir(),
+    key: values.key,
+    member: values.member
+  };
+}
 async function prepare(args) {
-  const { values } = parse3(args, {
-    image: { type: "string" },
-    key: { type: "string" },
-    member: { type: "string" },
-    "cache-dir": { type: "string" },
-    json: { type: "boolean", default: false }
-  });
-  const image = values.image ?? defaultImage();
+  const { values } = parse3(args, SOURCE_OPTIONS);
   const progress = progressReporter(process.stderr);
   let result;
   try {
-    result = await ensureBase({
-      source: image,
-      cacheDir: values["cache-dir"] ?? defaultCacheDir(),
-      key: values.key,
-      member: values.member,
-      onProgress: progress.report
-    });
+    result = await ensureBase({ ...sourceOptions(values), onProgress: progress.report });
   } finally {
     progress.end();
   }
@@ -3937,10 +3939,7 @@ function positiveInt(value, flag) {
 }
 async function upCommand(args) {
   const { values } = parse3(args, {
-    image: { type: "string" },
-    key: { type: "string" },
-    member: { type: "string" },
-    "cache-dir": { type: "string" },
+    ...SOURCE_OPTIONS,
     vms: { type: "string", default: "3" },
     "work-dir": { type: "string", default: DEFAULT_WORK_DIR },
     group: { type: "string" },
@@ -3957,8 +3956,7 @@ async function upCommand(args) {
     cmdline: { type: "string" },
     uefi: { type: "string" },
     start: { type: "boolean", default: false },
-    connect: { type: "string" },
-    json: { type: "boolean", default: false }
+    connect: { type: "string" }
   });
   const domainType = values["domain-type"];
   if (!["auto", "kvm", "qemu"].includes(domainType)) throw new UsageError(`--domain-type must be auto, kvm or qemu, got ${JSON.stringify(domainType)}`);
@@ -3966,10 +3964,7 @@ async function upCommand(args) {
   let manifest;
   try {
     manifest = await up({
-      image: values.image ?? defaultImage(),
-      cacheDir: values["cache-dir"] ?? defaultCacheDir(),
-      key: values.key,
-      member: values.member,
+      ...sourceOptions(values),
       onProgress: progress.report,
       workDir: values["work-dir"],
       vms: parseVmList(values.vms),

@@ -82,25 +82,30 @@ function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>)
   }
 }
 
+/** The options that pick a base: shared by prepare and up. */
+const SOURCE_OPTIONS = {
+  image: { type: 'string' },
+  key: { type: 'string' },
+  member: { type: 'string' },
+  'cache-dir': { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const;
+
+function sourceOptions(values: Record<string, unknown>) {
+  return {
+    source: (values.image as string | undefined) ?? defaultImage(),
+    cacheDir: (values['cache-dir'] as string | undefined) ?? defaultCacheDir(),
+    key: values.key as string | undefined,
+    member: values.member as string | undefined,
+  };
+}
+
 async function prepare(args: string[]): Promise<number> {
-  const { values } = parse(args, {
-    image: { type: 'string' },
-    key: { type: 'string' },
-    member: { type: 'string' },
-    'cache-dir': { type: 'string' },
-    json: { type: 'boolean', default: false },
-  });
-  const image = (values.image as string | undefined) ?? defaultImage();
+  const { values } = parse(args, SOURCE_OPTIONS);
   const progress = progressReporter(process.stderr);
   let result: BaseResult;
   try {
-    result = await ensureBase({
-      source: image,
-      cacheDir: (values['cache-dir'] as string | undefined) ?? defaultCacheDir(),
-      key: values.key as string | undefined,
-      member: values.member as string | undefined,
-      onProgress: progress.report,
-    });
+    result = await ensureBase({ ...sourceOptions(values), onProgress: progress.report });
   } finally {
     progress.end();
   }
@@ -145,10 +150,7 @@ function positiveInt(value: unknown, flag: string): number | undefined {
 
 async function upCommand(args: string[]): Promise<number> {
   const { values } = parse(args, {
-    image: { type: 'string' },
-    key: { type: 'string' },
-    member: { type: 'string' },
-    'cache-dir': { type: 'string' },
+    ...SOURCE_OPTIONS,
     vms: { type: 'string', default: '3' },
     'work-dir': { type: 'string', default: DEFAULT_WORK_DIR },
     group: { type: 'string' },
@@ -166,7 +168,6 @@ async function upCommand(args: string[]): Promise<number> {
     uefi: { type: 'string' },
     start: { type: 'boolean', default: false },
     connect: { type: 'string' },
-    json: { type: 'boolean', default: false },
   });
   const domainType = values['domain-type'] as string;
   if (!['auto', 'kvm', 'qemu'].includes(domainType)) throw new UsageError(`--domain-type must be auto, kvm or qemu, got ${JSON.stringify(domainType)}`);
@@ -174,10 +175,7 @@ async function upCommand(args: string[]): Promise<number> {
   let manifest;
   try {
     manifest = await up({
-      image: (values.image as string | undefined) ?? defaultImage(),
-      cacheDir: (values['cache-dir'] as string | undefined) ?? defaultCacheDir(),
-      key: values.key as string | undefined,
-      member: values.member as string | undefined,
+      ...sourceOptions(values),
       onProgress: progress.report,
       workDir: values['work-dir'] as string,
       vms: parseVmList(values.vms as string),

@@ -3,7 +3,7 @@ import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } fr
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SourceError } from './errors.js';
-import { extractToRaw, type SourceFormat } from './extract/index.js';
+import { DEFAULT_MEMBER, extractToRaw, type SourceFormat } from './extract/index.js';
 import { sourceKey, validateKey } from './key.js';
 import { basePath, lockPath, sidecarPath, storeLayout, tempPrefix, type StoreLayout } from './layout.js';
 import { DEFAULT_LOCK_TIMING, tryLock, type HeldLock, type LockTiming } from './lock.js';
@@ -137,7 +137,7 @@ async function buildBase(layout: StoreLayout, key: string, source: string, sourc
         path: source,
         digest: options.key === undefined ? key : null,
         format: extracted.format,
-        member: extracted.format.startsWith('tar') ? (options.member ?? 'disk.img') : null,
+        member: extracted.format.startsWith('tar') ? (options.member ?? DEFAULT_MEMBER) : null,
         bytes: sourceBytes,
       },
       apparentBytes: info.size,

@@ -15,8 +15,7 @@ import type { NicSpec, VmSpec } from './vms.js';
 /** Config disks are padded so that every block device size is a whole number of 4 KiB sectors. */
 const EXTRA_DISK_ALIGN = 4096;
 
-export interface UpOptions extends Omit<EnsureBaseOptions, 'source'> {
-  image: string;
+export interface UpOptions extends EnsureBaseOptions {
   workDir: string;
   vms: VmSpec[];
   /** Keeps this testnet's domain names apart from others on the host; default from the work dir. */
@@ -56,7 +55,7 @@ export async function up(options: UpOptions): Promise<Manifest> {
   const connect = options.connect ?? DEFAULT_CONNECT_URI;
   const [domainType, template] = await Promise.all([resolveDomainType(options.domainType), loadTemplate(options.template)]);
 
-  const base = await ensureBase({ ...options, source: options.image });
+  const base = await ensureBase(options);
   const overlays = await createOverlays({
     base: base.base,
     overlays: names.map((name) => ({ path: join(vmDir(workDir, name), 'primary.qcow2') })),
