@@ -35,9 +35,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# zstd-napi compiles its addon at install time; a tree installed without scripts lacks it.
-if [ ! -d node_modules ] || [ ! -f node_modules/zstd-napi/build/Release/binding.node ]; then
+# zstd-napi compiles its addon at install time (about 45 s); a tree installed without scripts lacks it.
+addon=node_modules/zstd-napi/build/Release/binding.node
+if [ ! -d node_modules ] || [ ! -f "$addon" ]; then
   echo "basecow: installing npm packages" >&2
   npm ci --no-audit --no-fund >&2
 fi
+if [ ! -f "$addon" ]; then
+  echo "basecow: building zstd-napi's native addon (npm's install scripts did not run)" >&2
+  npm rebuild zstd-napi >&2
+fi
+[ -f "$addon" ] || { echo "basecow: $addon is missing; it needs python3, make and a C++ compiler (apt-get install -y python3 make g++)" >&2; exit 1; }
 npm run --silent build >&2
