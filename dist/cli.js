@@ -1241,11 +1241,11 @@ var require_mtime_precision = __commonJS({
     function probe(file, fs, callback) {
       const cachedPrecision = fs[cacheSymbol];
       if (cachedPrecision) {
-        return fs.stat(file, (err, stat5) => {
+        return fs.stat(file, (err, stat4) => {
           if (err) {
             return callback(err);
           }
-          callback(null, stat5.mtime, cachedPrecision);
+          callback(null, stat4.mtime, cachedPrecision);
         });
       }
       const mtime = new Date(Math.ceil(Date.now() / 1e3) * 1e3 + 5);
@@ -1253,13 +1253,13 @@ var require_mtime_precision = __commonJS({
         if (err) {
           return callback(err);
         }
-        fs.stat(file, (err2, stat5) => {
+        fs.stat(file, (err2, stat4) => {
           if (err2) {
             return callback(err2);
           }
-          const precision = stat5.mtime.getTime() % 1e3 === 0 ? "s" : "ms";
+          const precision = stat4.mtime.getTime() % 1e3 === 0 ? "s" : "ms";
           Object.defineProperty(fs, cacheSymbol, { value: precision });
-          callback(null, stat5.mtime, precision);
+          callback(null, stat4.mtime, precision);
         });
       });
     }
@@ -1313,14 +1313,14 @@ var require_lockfile = __commonJS({
         if (options.stale <= 0) {
           return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file }));
         }
-        options.fs.stat(lockfilePath, (err2, stat5) => {
+        options.fs.stat(lockfilePath, (err2, stat4) => {
           if (err2) {
             if (err2.code === "ENOENT") {
               return acquireLock(file, { ...options, stale: 0 }, callback);
             }
             return callback(err2);
           }
-          if (!isLockStale(stat5, options)) {
+          if (!isLockStale(stat4, options)) {
             return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file }));
           }
           removeLock(file, options, (err3) => {
@@ -1332,8 +1332,8 @@ var require_lockfile = __commonJS({
         });
       });
     }
-    function isLockStale(stat5, options) {
-      return stat5.mtime.getTime() < Date.now() - options.stale;
+    function isLockStale(stat4, options) {
+      return stat4.mtime.getTime() < Date.now() - options.stale;
     }
     function removeLock(file, options, callback) {
       options.fs.rmdir(getLockFile(file, options), (err) => {
@@ -1351,7 +1351,7 @@ var require_lockfile = __commonJS({
       lock2.updateDelay = lock2.updateDelay || options.update;
       lock2.updateTimeout = setTimeout(() => {
         lock2.updateTimeout = null;
-        options.fs.stat(lock2.lockfilePath, (err, stat5) => {
+        options.fs.stat(lock2.lockfilePath, (err, stat4) => {
           const isOverThreshold = lock2.lastUpdate + options.stale < Date.now();
           if (err) {
             if (err.code === "ENOENT" || isOverThreshold) {
@@ -1360,7 +1360,7 @@ var require_lockfile = __commonJS({
             lock2.updateDelay = 1e3;
             return updateLock(file, options);
           }
-          const isMtimeOurs = lock2.mtime.getTime() === stat5.mtime.getTime();
+          const isMtimeOurs = lock2.mtime.getTime() === stat4.mtime.getTime();
           if (!isMtimeOurs) {
             return setLockAsCompromised(
               file,
@@ -1485,11 +1485,11 @@ var require_lockfile = __commonJS({
         if (err) {
           return callback(err);
         }
-        options.fs.stat(getLockFile(file2, options), (err2, stat5) => {
+        options.fs.stat(getLockFile(file2, options), (err2, stat4) => {
           if (err2) {
             return err2.code === "ENOENT" ? callback(null, false) : callback(err2);
           }
-          return callback(null, !isLockStale(stat5, options));
+          return callback(null, !isLockStale(stat4, options));
         });
       });
     }
@@ -2483,7 +2483,7 @@ async function hashFile(path, onRead) {
   }
   return `sha256-${hash.digest("hex")}`;
 }
-async function sourceKey(source, memoDir, onRead) {
+async function statSource(source) {
   let info;
   try {
     info = await stat(source, { bigint: true });
@@ -2491,6 +2491,9 @@ async function sourceKey(source, memoDir, onRead) {
     throw new SourceError(source, `cannot read the source image: ${error.message}`, { cause: error });
   }
   if (!info.isFile()) throw new SourceError(source, "is not a regular file");
+  return info;
+}
+async function sourceKey(source, info, memoDir, onRead) {
   const memoPath = join2(memoDir, `${info.dev}-${info.ino}.json`);
   const identity = { size: String(info.size), mtimeNs: String(info.mtimeNs), ctimeNs: String(info.ctimeNs) };
   const memo = await readMemo(memoPath);
@@ -2591,14 +2594,15 @@ async function ensureBase(options) {
   const timing = { ...DEFAULT_LOCK_TIMING, ...options.lockTiming };
   const progress = options.onProgress;
   await Promise.all([layout.bases, layout.locks, layout.tmp].map((dir) => mkdir2(dir, { recursive: true })));
-  const sourceBytes = await sourceSize(source);
+  const sourceInfo = await statSource(source);
+  const sourceBytes = Number(sourceInfo.size);
   const hashStarted = performance.now();
   let key;
   let keyMemoized = false;
   if (options.key !== void 0) {
     key = validateKey(options.key);
   } else {
-    const found = await sourceKey(source, layout.digests, (done) => progress?.({ phase: "hash", done, total: sourceBytes }));
+    const found = await sourceKey(source, sourceInfo, layout.digests, (done) => progress?.({ phase: "hash", done, total: sourceBytes }));
     key = found.key;
     keyMemoized = found.memoized;
   }
@@ -2693,16 +2697,6 @@ async function sweepTemps(layout, key) {
   const names = await readdir(layout.tmp);
   await Promise.all(names.filter((name) => name.startsWith(prefix)).map((name) => rm(join5(layout.tmp, name), { force: true })));
 }
-async function sourceSize(source) {
-  try {
-    const info = await stat2(source);
-    if (!info.isFile()) throw new SourceError(source, "is not a regular file");
-    return info.size;
-  } catch (error) {
-    if (error instanceof SourceError) throw error;
-    throw new SourceError(source, `cannot read the source image: ${error.message}`, { cause: error });
-  }
-}
 async function isFile(path) {
   try {
     return (await stat2(path)).isFile();
@@ -2721,8 +2715,32 @@ async function fsyncDir(dir) {
 
 // src/core/overlay.ts
 import { constants as constants2 } from "node:fs";
-import { access, chmod as chmod2, copyFile as copyFile2, mkdir as mkdir3, rm as rm2, stat as stat3 } from "node:fs/promises";
+import { access, chmod as chmod2, copyFile as copyFile2, mkdir as mkdir3, rm as rm2 } from "node:fs/promises";
 import { dirname as dirname2, isAbsolute } from "node:path";
+
+// src/core/fs-util.ts
+import { stat as stat3 } from "node:fs/promises";
+async function pathExists(path) {
+  try {
+    await stat3(path);
+    return true;
+  } catch (error) {
+    if (errnoCode(error) === "ENOENT") return false;
+    throw error;
+  }
+}
+async function mapLimited(items, limit, fn) {
+  const results = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index], index);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
 
 // src/core/tool.ts
 import { spawn } from "node:child_process";
@@ -2815,7 +2833,7 @@ async function createOverlays(spec) {
   const results = new Array(spec.overlays.length);
   const toCreate = [];
   await mapLimited(spec.overlays, 8, async ({ path }, index) => {
-    const present = await exists(path);
+    const present = await pathExists(path);
     if (present && !spec.recreate) {
       results[index] = { path, status: "reused", virtualSize: await checkReusable(path, spec.base, virtualSize) };
       return;
@@ -2870,27 +2888,6 @@ async function checkReusable(path, base, wantedSize) {
   }
   return info["virtual-size"];
 }
-async function exists(path) {
-  try {
-    await stat3(path);
-    return true;
-  } catch (error) {
-    if (errnoCode(error) === "ENOENT") return false;
-    throw error;
-  }
-}
-async function mapLimited(items, limit, fn) {
-  const results = new Array(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index], index);
-    }
-  });
-  await Promise.all(workers);
-  return results;
-}
 
 // src/core/size.ts
 var UNITS = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
@@ -2904,7 +2901,7 @@ function parseSize(text) {
 
 // src/core/testnet.ts
 import { createHash as createHash3 } from "node:crypto";
-import { mkdir as mkdir4, rename as rename4, rm as rm3, stat as stat4, truncate, writeFile as writeFile4 } from "node:fs/promises";
+import { mkdir as mkdir4, rename as rename4, rm as rm3, truncate, writeFile as writeFile4 } from "node:fs/promises";
 import { join as join8, resolve as resolve3 } from "node:path";
 
 // src/core/domain.ts
@@ -3583,7 +3580,7 @@ async function prepareExtraDisks(dir, spec, options) {
   return Promise.all(
     disks.map(async (d) => {
       const path = join8(dir, `${d.name}.img`);
-      if (!options.recreate && await exists2(path)) return { name: d.name, path };
+      if (!options.recreate && await pathExists(path)) return { name: d.name, path };
       const temp = `${path}.partial-${process.pid}`;
       await rm3(temp, { force: true });
       try {
@@ -3626,12 +3623,6 @@ async function destroyIfPresent(connect, domain) {
     throw error;
   }
 }
-async function exists2(path) {
-  return stat4(path).then(
-    () => true,
-    () => false
-  );
-}
 async function down(options) {
   const workDir = resolve3(options.workDir);
   const manifest = await readManifest(workDir);
@@ -3642,7 +3633,7 @@ async function down(options) {
   await mapLimited(manifest.vms, 4, async (vm) => {
     if (await destroyIfPresent(connect, vm.domain)) destroyed.push(vm.domain);
     for (const path of [...vm.disks.map((d) => d.path), vm.xml]) {
-      if (await exists2(path)) removed.push(path);
+      if (await pathExists(path)) removed.push(path);
       await rm3(path, { force: true });
     }
   });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { BigIntStats } from 'node:fs';
 import { mkdir, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SourceError, UsageError } from './errors.js';
@@ -53,19 +54,24 @@ export interface SourceKey {
   memoized: boolean;
 }
 
-/**
- * The content key of a source, remembered per inode. A memo entry is trusted only while size,
- * mtime and ctime are unchanged; ctime is included because mtime can be set back by hand (touch -d)
- * while ctime cannot.
- */
-export async function sourceKey(source: string, memoDir: string, onRead?: ProgressSink): Promise<SourceKey> {
-  let info;
+/** The source's identity for the digest memo; also the one place a missing or odd source is reported. */
+export async function statSource(source: string): Promise<BigIntStats> {
+  let info: BigIntStats;
   try {
     info = await stat(source, { bigint: true });
   } catch (error) {
     throw new SourceError(source, `cannot read the source image: ${(error as Error).message}`, { cause: error });
   }
   if (!info.isFile()) throw new SourceError(source, 'is not a regular file');
+  return info;
+}
+
+/**
+ * The content key of a source (`info` from statSource), remembered per inode. A memo entry is trusted only while size,
+ * mtime and ctime are unchanged; ctime is included because mtime can be set back by hand (touch -d)
+ * while ctime cannot.
+ */
+export async function sourceKey(source: string, info: BigIntStats, memoDir: string, onRead?: ProgressSink): Promise<SourceKey> {
   const memoPath = join(memoDir, `${info.dev}-${info.ino}.json`);
   const identity = { size: String(info.size), mtimeNs: String(info.mtimeNs), ctimeNs: String(info.ctimeNs) };
   const memo = await readMemo(memoPath);

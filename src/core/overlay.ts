@@ -1,7 +1,8 @@
 import { constants } from 'node:fs';
-import { access, chmod, copyFile, mkdir, rm, stat } from 'node:fs/promises';
+import { access, chmod, copyFile, mkdir, rm } from 'node:fs/promises';
 import { dirname, isAbsolute } from 'node:path';
 import { UsageError, errnoCode } from './errors.js';
+import { mapLimited, pathExists } from './fs-util.js';
 import { createOverlayImage, imageInfo } from './qemu-img.js';
 
 /**
@@ -55,7 +56,7 @@ export async function createOverlays(spec: OverlaySpec): Promise<OverlayResult[]
   const results: OverlayResult[] = new Array(spec.overlays.length);
   const toCreate: string[] = [];
   await mapLimited(spec.overlays, 8, async ({ path }, index) => {
-    const present = await exists(path);
+    const present = await pathExists(path);
     if (present && !spec.recreate) {
       results[index] = { path, status: 'reused', virtualSize: await checkReusable(path, spec.base, virtualSize) };
       return;
@@ -114,27 +115,4 @@ async function checkReusable(path: string, base: string, wantedSize: number): Pr
     throw new OverlayError(path, `existing overlay is ${info['virtual-size']} bytes, smaller than the requested ${wantedSize}; use --recreate to replace it`);
   }
   return info['virtual-size'];
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return false;
-    throw error;
-  }
-}
-
-export async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index], index);
-    }
-  });
-  await Promise.all(workers);
-  return results;
 }

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SourceError } from './errors.js';
 import { DEFAULT_MEMBER, extractToRaw, type SourceFormat } from './extract/index.js';
-import { sourceKey, validateKey } from './key.js';
+import { sourceKey, statSource, validateKey } from './key.js';
 import { basePath, lockPath, sidecarPath, storeLayout, tempPrefix, type StoreLayout } from './layout.js';
 import { DEFAULT_LOCK_TIMING, tryLock, type HeldLock, type LockTiming } from './lock.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
@@ -72,14 +72,15 @@ export async function ensureBase(options: EnsureBaseOptions): Promise<BaseResult
   const progress = options.onProgress;
   await Promise.all([layout.bases, layout.locks, layout.tmp].map((dir) => mkdir(dir, { recursive: true })));
 
-  const sourceBytes = await sourceSize(source);
+  const sourceInfo = await statSource(source);
+  const sourceBytes = Number(sourceInfo.size);
   const hashStarted = performance.now();
   let key: string;
   let keyMemoized = false;
   if (options.key !== undefined) {
     key = validateKey(options.key);
   } else {
-    const found = await sourceKey(source, layout.digests, (done) => progress?.({ phase: 'hash', done, total: sourceBytes }));
+    const found = await sourceKey(source, sourceInfo, layout.digests, (done) => progress?.({ phase: 'hash', done, total: sourceBytes }));
     key = found.key;
     keyMemoized = found.memoized;
   }
@@ -187,17 +188,6 @@ async function sweepTemps(layout: StoreLayout, key: string): Promise<void> {
   const prefix = tempPrefix(key);
   const names = await readdir(layout.tmp);
   await Promise.all(names.filter((name) => name.startsWith(prefix)).map((name) => rm(join(layout.tmp, name), { force: true })));
-}
-
-async function sourceSize(source: string): Promise<number> {
-  try {
-    const info = await stat(source);
-    if (!info.isFile()) throw new SourceError(source, 'is not a regular file');
-    return info.size;
-  } catch (error) {
-    if (error instanceof SourceError) throw error;
-    throw new SourceError(source, `cannot read the source image: ${(error as Error).message}`, { cause: error });
-  }
 }
 
 async function isFile(path: string): Promise<boolean> {

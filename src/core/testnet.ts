@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
-import { mkdir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UsageError } from './errors.js';
 import { extractToRaw } from './extract/index.js';
 import { loadTemplate, renderDomain, renderField, resolveDomainType, type DiskView, type DomainType, type DomainView, type NicView } from './domain.js';
 import { sanitizeVmName, sanitizeVmNames, validateGroup, vmIdentity } from './identity.js';
 import { readManifest, writeManifest, manifestPath, type Manifest, type ManifestVm } from './manifest.js';
-import { createOverlays, mapLimited } from './overlay.js';
+import { mapLimited, pathExists } from './fs-util.js';
+import { createOverlays } from './overlay.js';
 import { ensureBase, type EnsureBaseOptions } from './store.js';
 import { DEFAULT_CONNECT_URI, createDomain, destroyDomain, domainState } from './virsh.js';
 import { MissingToolError } from './tool.js';
@@ -145,7 +146,7 @@ async function prepareExtraDisks(dir: string, spec: VmSpec, options: UpOptions):
   return Promise.all(
     disks.map(async (d) => {
       const path = join(dir, `${d.name}.img`);
-      if (!options.recreate && (await exists(path))) return { name: d.name, path };
+      if (!options.recreate && (await pathExists(path))) return { name: d.name, path };
       const temp = `${path}.partial-${process.pid}`;
       await rm(temp, { force: true });
       try {
@@ -194,13 +195,6 @@ async function destroyIfPresent(connect: string, domain: string): Promise<boolea
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 export interface DownResult {
   workDir: string;
   destroyed: string[];
@@ -221,7 +215,7 @@ export async function down(options: { workDir: string; connect?: string }): Prom
   await mapLimited(manifest.vms, 4, async (vm) => {
     if (await destroyIfPresent(connect, vm.domain)) destroyed.push(vm.domain);
     for (const path of [...vm.disks.map((d) => d.path), vm.xml]) {
-      if (await exists(path)) removed.push(path);
+      if (await pathExists(path)) removed.push(path);
       await rm(path, { force: true });
     }
   });
