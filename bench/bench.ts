@@ -78,6 +78,8 @@ interface Scenario {
   run: (dir: string) => string;
   /** What counts as this scenario's disk use. */
   disk: (dir: string) => string[];
+  /** Reads what a run reported about itself, before its directory is removed. */
+  after?: (dir: string) => void;
 }
 
 const scenarios: Scenario[] = [
@@ -132,6 +134,7 @@ async function measure(scenario: Scenario): Promise<Sample> {
     await settle();
     const { wall, cpu } = await sh(scenario.run(dir));
     samples.push({ wall, cpu, disk: await du(...scenario.disk(dir)) });
+    scenario.after?.(dir);
     rmSync(dir, { recursive: true, force: true });
   }
   return { wall: median(samples.map((s) => s.wall)), cpu: median(samples.map((s) => s.cpu)), disk: median(samples.map((s) => s.disk)) };
@@ -168,11 +171,20 @@ async function main(): Promise<void> {
   const zstdAlone = await measure({ id: 'zstd', label: '', run: (dir) => `zstd -q -d -f ${q(imgZst)} -o ${q(join(dir, 'x.img'))}`, disk: (dir) => [dir] });
   // basecow must fsync before it publishes a base; this is zstd with the same durability.
   const zstdDurable = await measure({ id: 'zstd-sync', label: '', run: (dir) => `zstd -q -d -f ${q(imgZst)} -o ${q(join(dir, 'x.img'))}\nsync ${q(join(dir, 'x.img'))}`, disk: (dir) => [dir] });
-  const basecowAlone = await measure({ id: 'bc', label: '', run: (dir) => `${basecow} prepare --image ${q(imgZst)} --key bench --cache-dir ${q(dir)} > /dev/null`, disk: (dir) => [dir] });
+  const extractSteps: number[] = [];
+  const basecowAlone = await measure({
+    id: 'bc',
+    label: '',
+    run: (dir) => `${basecow} prepare --image ${q(imgZst)} --key bench --cache-dir ${q(join(dir, 'cache'))} --json > ${q(join(dir, 'prepare.json'))}`,
+    disk: (dir) => [join(dir, 'cache')],
+    after: (dir) => extractSteps.push(JSON.parse(readFileSync(join(dir, 'prepare.json'), 'utf8')).timings.extractSeconds),
+  });
+  const extractStep = median(extractSteps);
   console.log(`  zstd -d -o              wall ${zstdAlone.wall.toFixed(2)} s  cpu ${zstdAlone.cpu.toFixed(2)} s  disk ${gib(zstdAlone.disk)}`);
   console.log(`  zstd -d -o; sync file   wall ${zstdDurable.wall.toFixed(2)} s  cpu ${zstdDurable.cpu.toFixed(2)} s  disk ${gib(zstdDurable.disk)}`);
   console.log(`  basecow prepare         wall ${basecowAlone.wall.toFixed(2)} s  cpu ${basecowAlone.cpu.toFixed(2)} s  disk ${gib(basecowAlone.disk)}  (caller key: no hashing; process start, fsync and publish included)`);
-  console.log(`  ratio basecow / zstd -d: wall ${ratio(basecowAlone.wall, zstdAlone.wall)}; / zstd -d + sync: wall ${ratio(basecowAlone.wall, zstdDurable.wall)}; disk ${ratio(basecowAlone.disk, zstdAlone.disk)}`);
+  console.log(`  basecow extraction step ${extractStep.toFixed(2)} s (timings.extractSeconds: worker start, decompression, writes, fsync, publish; no process start)`);
+  console.log(`  ratio basecow / zstd -d: process ${ratio(basecowAlone.wall, zstdAlone.wall)}, extraction step ${ratio(extractStep, zstdAlone.wall)}; / zstd -d + sync: process ${ratio(basecowAlone.wall, zstdDurable.wall)}; disk ${ratio(basecowAlone.disk, zstdAlone.disk)}`);
 
   console.log('\nsource hashing (sha256 of the .img.zst):');
   const hashRuns: number[] = [];

@@ -2,7 +2,7 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 
 // src/core/extract/zstd-worker.ts
-import { closeSync, openSync, readSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 
 // zstd-addon:zstd-napi-binding
@@ -26,20 +26,26 @@ function emit(out) {
     pending = Atomics.load(outstanding, 0);
   }
 }
-function run() {
+async function run() {
   const dctx = new zstd_napi_binding_default.DCtx();
-  const fd = openSync(path, "r");
+  const file = await open(path, "r");
+  const inputs = [Buffer.allocUnsafe(inputSize), Buffer.allocUnsafe(inputSize)];
+  let turn = 0;
+  let readPosition = 0;
   let out = outputBuffer();
   let outFilled = 0;
   let consumed = 0;
   let frameOpen = false;
-  const input = Buffer.allocUnsafe(inputSize);
   try {
+    let pending = file.read(inputs[turn], 0, inputSize, 0);
     for (; ; ) {
-      const bytesRead = readSync(fd, input, 0, inputSize, consumed);
+      const { bytesRead, buffer } = await pending;
       if (bytesRead === 0) break;
-      post({ kind: "read", position: consumed + bytesRead });
-      let src = input.subarray(0, bytesRead);
+      readPosition += bytesRead;
+      turn ^= 1;
+      pending = file.read(inputs[turn], 0, inputSize, readPosition);
+      post({ kind: "read", position: readPosition });
+      let src = buffer.subarray(0, bytesRead);
       while (src.length > 0 || outFilled === out.length) {
         if (outFilled === out.length) {
           emit(out);
@@ -54,7 +60,13 @@ function run() {
           return;
         }
         const [hint, produced, used] = result;
-        if (produced === 0 && used === 0) break;
+        if (produced === 0 && used === 0) {
+          if (src.length > 0) {
+            post({ kind: "corrupt", consumed, message: "the decoder stopped making progress" });
+            return;
+          }
+          break;
+        }
         outFilled += produced;
         consumed += used;
         src = src.subarray(used);
@@ -75,11 +87,9 @@ function run() {
     if (outFilled > 0 && !frameOpen) emit(out.subarray(0, outFilled));
     post({ kind: "end", consumed, frameOpen });
   } finally {
-    closeSync(fd);
+    await file.close();
   }
 }
-try {
-  run();
-} catch (error) {
+run().catch((error) => {
   post({ kind: "failed", message: error.message, code: error.code });
-}
+});

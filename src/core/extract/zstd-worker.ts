@@ -1,7 +1,7 @@
 // Decompresses one zstd file on a worker thread, so decompression (the slowest step) runs on one
 // core while the main thread finds holes and issues writes on the other. Output buffers are
 // transferred, not copied. Protocol: see ZstdMessage in zstd-stream.ts.
-import { closeSync, openSync, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import binding from 'zstd-napi/binding.js';
 import type { ZstdMessage, ZstdWorkerData } from './zstd-stream.js';
@@ -30,20 +30,30 @@ function emit(out: Buffer): void {
   }
 }
 
-function run(): void {
+/**
+ * Reads run one chunk ahead on a pool thread: copying the next 4 MiB in (or waiting for the disk)
+ * overlaps the decoding of the current one, which is the slowest step of the whole extraction.
+ */
+async function run(): Promise<void> {
   const dctx = new binding.DCtx();
-  const fd = openSync(path, 'r');
+  const file = await open(path, 'r');
+  const inputs = [Buffer.allocUnsafe(inputSize), Buffer.allocUnsafe(inputSize)];
+  let turn = 0;
+  let readPosition = 0;
   let out = outputBuffer();
   let outFilled = 0;
   let consumed = 0;
   let frameOpen = false;
-  const input = Buffer.allocUnsafe(inputSize);
   try {
+    let pending = file.read(inputs[turn], 0, inputSize, 0);
     for (;;) {
-      const bytesRead = readSync(fd, input, 0, inputSize, consumed);
+      const { bytesRead, buffer } = await pending;
       if (bytesRead === 0) break;
-      post({ kind: 'read', position: consumed + bytesRead });
-      let src = input.subarray(0, bytesRead);
+      readPosition += bytesRead;
+      turn ^= 1;
+      pending = file.read(inputs[turn], 0, inputSize, readPosition);
+      post({ kind: 'read', position: readPosition });
+      let src = buffer.subarray(0, bytesRead);
       while (src.length > 0 || outFilled === out.length) {
         if (outFilled === out.length) {
           emit(out);
@@ -60,7 +70,13 @@ function run(): void {
         const [hint, produced, used] = result;
         // A call that moves nothing says nothing about the frame: after a frame ends, the decoder
         // already asks for the next frame's header.
-        if (produced === 0 && used === 0) break;
+        if (produced === 0 && used === 0) {
+          if (src.length > 0) {
+            post({ kind: 'corrupt', consumed, message: 'the decoder stopped making progress' });
+            return;
+          }
+          break;
+        }
         outFilled += produced;
         consumed += used;
         src = src.subarray(used);
@@ -82,12 +98,10 @@ function run(): void {
     if (outFilled > 0 && !frameOpen) emit(out.subarray(0, outFilled));
     post({ kind: 'end', consumed, frameOpen });
   } finally {
-    closeSync(fd);
+    await file.close();
   }
 }
 
-try {
-  run();
-} catch (error) {
+run().catch((error: unknown) => {
   post({ kind: 'failed', message: (error as Error).message, code: (error as NodeJS.ErrnoException).code });
-}
+});
