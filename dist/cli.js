@@ -1715,7 +1715,7 @@ var ZERO_SPAN = 64 * 1024;
 var ZEROS = Buffer.alloc(ZERO_SPAN);
 var fsyncAsync = promisify(fsync);
 var fdatasyncAsync = promisify(fdatasync);
-var FLUSH_EVERY = 128 * 1024 * 1024;
+var FLUSH_EVERY = 32 * 1024 * 1024;
 function isZero(buf, start, end) {
   for (let at = start; at < end; at += ZERO_SPAN) {
     const stop = Math.min(end, at + ZERO_SPAN);
