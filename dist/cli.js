@@ -2390,13 +2390,13 @@ async function extractToRaw(source, dest, options = {}) {
   const format = await detectFormat(source);
   if (format === "raw") {
     const size = await tryReflink(source, dest);
-    if (size !== void 0) return { format, size, method: "reflink" };
+    if (size !== void 0) return { format, size };
   }
   const writer = await SparseWriter.create(dest);
   try {
     const size = await writeFormat(format, source, writer, options);
     await writer.finish(size);
-    return { format, size, method: "stream" };
+    return { format, size };
   } catch (error) {
     await writer.discard();
     throw explainWriteError(source, dest, error);

@@ -21,8 +21,6 @@ export interface ExtractResult {
   format: SourceFormat;
   /** Apparent size of the raw disk written. */
   size: number;
-  /** How the bytes got there: a reflink shares the source's extents, a copy writes new ones. */
-  method: 'stream' | 'reflink';
 }
 
 const QCOW2_MAGIC = Buffer.from('QFI\xfb', 'latin1');
@@ -84,13 +82,13 @@ export async function extractToRaw(source: string, dest: string, options: Extrac
   const format = await detectFormat(source);
   if (format === 'raw') {
     const size = await tryReflink(source, dest);
-    if (size !== undefined) return { format, size, method: 'reflink' };
+    if (size !== undefined) return { format, size };
   }
   const writer = await SparseWriter.create(dest);
   try {
     const size = await writeFormat(format, source, writer, options);
     await writer.finish(size);
-    return { format, size, method: 'stream' };
+    return { format, size };
   } catch (error) {
     await writer.discard();
     throw explainWriteError(source, dest, error);
