@@ -142,7 +142,7 @@ test('kill -9 mid-extraction: nothing partial is visible, the next caller takes 
   await runTool(['zstd', '-q', '-1', '-f', big, '-o', bigZst]);
   const child = runChild({ source: bigZst, cacheDir, key: 'big', lockTiming: FAST_LOCK });
   await new Promise<void>((resolve) => child.onLine((line) => line === 'extracting' && resolve()));
-  await new Promise((r) => setTimeout(r, 150));
+  await new Promise((r) => setTimeout(r, 50));
   process.kill(child.pid, 'SIGKILL');
   const outcome = await child.done;
   assert.equal(outcome.signal, 'SIGKILL', 'the child was killed before it finished');

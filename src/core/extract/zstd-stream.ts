@@ -41,7 +41,7 @@ export type ZstdMessage =
  * Decompresses every zstd frame of a file (skippable frames included) in constant memory. The
  * decoding runs on a worker thread; iterating hands its output buffers to the consumer, which owns
  * each one, and may give one back with release() once nothing refers to it any more. The main
- * thread's event loop, and with it the lock heartbeat, stays free.
+ * thread's event loop, and with it the lock heartbeat, stays free. A stream is iterated once.
  */
 export class ZstdStream implements AsyncIterable<Buffer> {
   private readonly channel = new MessageChannel();
