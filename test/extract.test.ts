@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SourceError } from '../src/core/errors.js';
@@ -58,6 +58,27 @@ test('multi-frame zstd (concatenated frames, a skippable frame between) extracts
   assert.equal(await sha256File(out), diskDigest);
   assert.equal(await sha256File(ref), diskDigest);
   assert.ok(allocatedBytes(out) <= allocatedBytes(ref));
+});
+
+test('.tar.zst (GNU sparse and PAX 1.0 members, other members around) matches GNU tar -x', async () => {
+  const src = join(dir, 'tar-src');
+  mkdirSync(src);
+  writeFileSync(join(src, 'notes.txt'), 'x'.repeat(700_000));
+  await runTool(['cp', '--sparse=always', disk, join(src, 'disk.img')]);
+  for (const [name, format] of [['gnu', ['--format=gnu']], ['pax1', ['--format=posix', '--sparse-version=1.0']]] as const) {
+    const tar = join(dir, `${name}.tar`);
+    await runTool(['tar', '--sparse', ...format, '-C', src, '-cf', tar, 'notes.txt', 'disk.img']);
+    await runTool(['zstd', '-q', '-f', tar, '-o', `${tar}.zst`]);
+    const ref = join(dir, `${name}-ref`);
+    mkdirSync(ref);
+    await runTool(['tar', '-xf', `${tar}.zst`, '-C', ref]);
+    const out = join(dir, `${name}.img`);
+    const result = await extractToRaw(`${tar}.zst`, out);
+    assert.equal(result.format, 'tar+zstd');
+    assert.equal(await sha256File(out), diskDigest, name);
+    assert.equal(await sha256File(join(ref, 'disk.img')), diskDigest);
+    assert.ok(allocatedBytes(out) <= allocatedBytes(join(ref, 'disk.img')), `${name}: ours ${allocatedBytes(out)} > tar's`);
+  }
 });
 
 test('raw .img copies keep holes and content', async () => {
