@@ -1860,13 +1860,17 @@ var ArchiveReader = class {
   constructor(chunks, source) {
     this.source = source;
     this.iterator = chunks[Symbol.asyncIterator]();
+    this.release = chunks.release?.bind(chunks);
   }
   source;
   /** Archive offset of the next unread byte. */
   position = 0;
   chunk = EMPTY;
+  /** The producer's whole buffer that `chunk` is the unread rest of. */
+  whole;
   ended = false;
   iterator;
+  release;
   error(reason) {
     return new SourceError(this.source, reason);
   }
@@ -1878,7 +1882,11 @@ var ArchiveReader = class {
     this.position += piece.length;
     return piece;
   }
-  /** Exactly `length` bytes, or fewer at the end of the stream. */
+  /**
+   * Exactly `length` bytes, or fewer at the end of the stream. Always a copy: a chunk goes back to
+   * the producer once consumed, and what read() returns (headers, maps) is kept longer than that.
+   * Only pipe() hands out slices, and its sink is done with each one before the next is taken.
+   */
   async read(length) {
     const pieces = [];
     let got = 0;
@@ -1888,7 +1896,7 @@ var ArchiveReader = class {
       pieces.push(piece);
       got += piece.length;
     }
-    return pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, got);
+    return Buffer.concat(pieces, got);
   }
   /** Reads to the end, so that the producer still checks (e.g. decompresses) everything after the archive. */
   async drain() {
@@ -1907,12 +1915,15 @@ var ArchiveReader = class {
     }
   }
   async advance() {
+    if (this.whole) this.release?.(this.whole);
+    this.whole = void 0;
     while (!this.ended) {
       const next = await this.iterator.next();
       if (next.done) {
         this.ended = true;
       } else if (next.value.length > 0) {
         this.chunk = next.value;
+        this.whole = next.value;
         return true;
       }
     }

@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdtempSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { closeSync, fsyncSync, mkdtempSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,8 +52,9 @@ export async function sha256File(path: string): Promise<string> {
 }
 
 /**
- * Allocation after writeback: ext4 adds extent-tree blocks only when delayed allocation is
- * flushed, so comparing a synced file with an unsynced one would be unfair to either side.
+ * Bytes of data blocks the file occupies, from its extent map (filefrag, FIEMAP) after writeback.
+ * stat's block count also holds extent-tree blocks, whose number depends on how fragmented the
+ * free space happened to be, so comparing it between two files can be off by a block either way.
  */
 export function allocatedBytes(path: string): number {
   const fd = openSync(path, 'r');
@@ -60,7 +63,12 @@ export function allocatedBytes(path: string): number {
   } finally {
     closeSync(fd);
   }
-  return statSync(path).blocks * 512;
+  const report = execFileSync('filefrag', ['-v', path], { encoding: 'utf8' });
+  const blockSize = Number(/blocks of (\d+) bytes/.exec(report)?.[1]);
+  let blocks = 0;
+  for (const match of report.matchAll(/^\s*\d+:\s+\d+\.\.\s*\d+:\s+\d+\.\.\s*\d+:\s+(\d+):/gm)) blocks += Number(match[1]);
+  assert.ok(blockSize > 0, `filefrag gave no block size for ${path}`);
+  return blocks * blockSize;
 }
 
 export const listDir = (dir: string): string[] => {

@@ -103,8 +103,11 @@ interface PaxFields {
 
 type Sink = (piece: Buffer, offset: number) => Promise<void>;
 
+/** Chunks, and optionally a way to hand a fully consumed chunk back to its producer for reuse. */
+export type TarChunks = AsyncIterable<Buffer> & { release?: (chunk: Buffer) => void };
+
 export async function extractTarMember(
-  chunks: AsyncIterable<Buffer>,
+  chunks: TarChunks,
   member: string,
   writer: SparseWriter,
   source: string,
@@ -142,11 +145,15 @@ class ArchiveReader {
   /** Archive offset of the next unread byte. */
   position = 0;
   private chunk: Buffer = EMPTY;
+  /** The producer's whole buffer that `chunk` is the unread rest of. */
+  private whole: Buffer | undefined;
   private ended = false;
   private readonly iterator: AsyncIterator<Buffer>;
+  private readonly release?: (chunk: Buffer) => void;
 
-  constructor(chunks: AsyncIterable<Buffer>, readonly source: string) {
+  constructor(chunks: TarChunks, readonly source: string) {
     this.iterator = chunks[Symbol.asyncIterator]();
+    this.release = chunks.release?.bind(chunks);
   }
 
   error(reason: string): SourceError {
@@ -162,7 +169,11 @@ class ArchiveReader {
     return piece;
   }
 
-  /** Exactly `length` bytes, or fewer at the end of the stream. */
+  /**
+   * Exactly `length` bytes, or fewer at the end of the stream. Always a copy: a chunk goes back to
+   * the producer once consumed, and what read() returns (headers, maps) is kept longer than that.
+   * Only pipe() hands out slices, and its sink is done with each one before the next is taken.
+   */
   async read(length: number): Promise<Buffer> {
     const pieces: Buffer[] = [];
     let got = 0;
@@ -172,7 +183,7 @@ class ArchiveReader {
       pieces.push(piece);
       got += piece.length;
     }
-    return pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, got);
+    return Buffer.concat(pieces, got);
   }
 
   /** Reads to the end, so that the producer still checks (e.g. decompresses) everything after the archive. */
@@ -195,12 +206,15 @@ class ArchiveReader {
   }
 
   private async advance(): Promise<boolean> {
+    if (this.whole) this.release?.(this.whole);
+    this.whole = undefined;
     while (!this.ended) {
       const next = await this.iterator.next();
       if (next.done) {
         this.ended = true;
       } else if (next.value.length > 0) {
         this.chunk = next.value;
+        this.whole = next.value;
         return true;
       }
     }
