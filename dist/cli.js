@@ -1730,7 +1730,7 @@ var SparseWriter = class _SparseWriter {
   }
   path;
   fd;
-  /** Bytes actually written (data, not holes). */
+  /** Bytes actually written (data, not holes): what the background flushes are paced by. */
   dataBytes = 0;
   closed = false;
   flushedUpTo = 0;

@@ -91,5 +91,5 @@ async function run() {
   }
 }
 run().catch((error) => {
-  post({ kind: "failed", message: error.message, code: error.code });
+  post({ kind: "failed", message: error.message });
 });

@@ -5,6 +5,8 @@ import { test } from 'node:test';
 import { loadTemplate, renderDomain, xmlEscape, type DomainView } from '../src/core/domain.js';
 import { UsageError } from '../src/core/errors.js';
 import { sanitizeVmName, sanitizeVmNames, vmIdentity } from '../src/core/identity.js';
+import { parseSize } from '../src/core/size.js';
+import { parseNetwork, parseVmList } from '../src/core/vms.js';
 import { runTool } from '../src/core/tool.js';
 import { tempDir } from './helpers.js';
 
@@ -121,4 +123,31 @@ test('VM names are sanitized to a safe charset and clashes are refused', () => {
   assert.throws(() => sanitizeVmName('///'), UsageError);
   assert.throws(() => sanitizeVmNames(['node 1', 'node/1']), (e: Error) => e instanceof UsageError && /both become 'node-1'/.test(e.message));
   assert.deepEqual(sanitizeVmNames(['a', 'b c']), ['a', 'b-c']);
+});
+
+test('sizes parse as qemu-img writes them, and nonsense is refused', () => {
+  assert.equal(parseSize('32G'), 32 * 1024 ** 3);
+  assert.equal(parseSize('512M'), 512 * 1024 ** 2);
+  assert.equal(parseSize('1.5K'), 1536);
+  assert.equal(parseSize('4096'), 4096);
+  assert.equal(parseSize('2GiB'), 2 * 1024 ** 3);
+  for (const bad of ['', 'G', '-1G', '12X', '1e3']) assert.throws(() => parseSize(bad), UsageError, bad);
+});
+
+test('--vms takes a count, a list or a JSON file; --network takes none, bridge, network or tap', () => {
+  assert.deepEqual(parseVmList('2'), [{ name: 'vm1' }, { name: 'vm2' }]);
+  assert.deepEqual(parseVmList('a, b'), [{ name: 'a' }, { name: 'b' }]);
+  assert.throws(() => parseVmList('0'), UsageError);
+  assert.throws(() => parseVmList('a,,b'), UsageError);
+  const file = join(dir, 'vms.json');
+  writeFileSync(file, JSON.stringify({ vms: [{ name: 'n1', vcpus: 2, extraDisks: [{ source: 'cfg.img' }], nics: ['bridge:br0', { type: 'tap', tap: 'tap3' }] }] }));
+  const [vm] = parseVmList(file);
+  assert.equal(vm.vcpus, 2);
+  assert.equal(vm.extraDisks?.[0].source, join(dir, 'cfg.img'), 'relative to the file');
+  assert.deepEqual(vm.nics, [{ type: 'bridge', bridge: 'br0' }, { type: 'tap', tap: 'tap3' }]);
+  writeFileSync(file, JSON.stringify([{ name: 'n1', vcpus: 0 }]));
+  assert.throws(() => parseVmList(file), (e: Error) => e instanceof UsageError && e.message.includes(file) && /vcpus/.test(e.message));
+  assert.equal(parseNetwork('none'), undefined);
+  assert.deepEqual(parseNetwork('network:default'), { type: 'network', network: 'default' });
+  for (const bad of ['bridge:', 'wifi:x', 'bridge:a b', 'br0']) assert.throws(() => parseNetwork(bad), UsageError, bad);
 });

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { closeSync, fsyncSync, mkdtempSync, openSync, readdirSync, rmSync } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
@@ -78,9 +78,5 @@ export const listDir = (dir: string): string[] => {
     return [];
   }
 };
-
-export async function readText(path: string): Promise<string> {
-  return readFile(path, 'utf8');
-}
 
 export const isRoot = (): boolean => process.getuid?.() === 0;

@@ -2,7 +2,7 @@ import { closeSync, fdatasync, fsync, ftruncateSync, openSync, unlinkSync, write
 import { promisify } from 'node:util';
 
 /** Filesystem block size that decides what becomes a hole: an all-zero aligned block is never written. */
-export const HOLE_BLOCK = 4096;
+const HOLE_BLOCK = 4096;
 const ZERO_SPAN = 64 * 1024;
 const ZEROS = Buffer.alloc(ZERO_SPAN);
 const fsyncAsync = promisify(fsync);
@@ -37,8 +37,8 @@ function isZero(buf: Buffer, start: number, end: number): boolean {
  * lock's stale period.
  */
 export class SparseWriter {
-  /** Bytes actually written (data, not holes). */
-  dataBytes = 0;
+  /** Bytes actually written (data, not holes): what the background flushes are paced by. */
+  private dataBytes = 0;
   private closed = false;
   private flushedUpTo = 0;
   private flushing: Promise<void> | undefined;

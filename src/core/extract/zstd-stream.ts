@@ -35,7 +35,7 @@ export type ZstdMessage =
   | { kind: 'data'; chunk: Uint8Array }
   | { kind: 'end'; consumed: number; frameOpen: boolean }
   | { kind: 'corrupt'; consumed: number; message: string }
-  | { kind: 'failed'; message: string; code?: string };
+  | { kind: 'failed'; message: string };
 
 /**
  * Decompresses every zstd frame of a file (skippable frames included) in constant memory. The

@@ -103,5 +103,5 @@ async function run(): Promise<void> {
 }
 
 run().catch((error: unknown) => {
-  post({ kind: 'failed', message: (error as Error).message, code: (error as NodeJS.ErrnoException).code });
+  post({ kind: 'failed', message: (error as Error).message });
 });
