@@ -3480,24 +3480,45 @@ async function readManifest(workDir) {
 
 // src/core/virsh.ts
 var DEFAULT_CONNECT_URI = "qemu:///system";
-async function createDomain(uri, xmlPath) {
-  await runTool(["virsh", "-q", "-c", uri, "create", xmlPath]);
-}
-async function domainState(uri, domain) {
+var LibvirtUnreachableError = class extends Error {
+  constructor(uri, detail) {
+    super(`cannot reach libvirt at ${uri}: ${detail}; is libvirtd running (systemctl start libvirtd)?`);
+    this.uri = uri;
+    this.name = "LibvirtUnreachableError";
+  }
+  uri;
+};
+var UNREACHABLE = /failed to connect to the hypervisor/i;
+var NO_SUCH_DOMAIN = /failed to get domain|Domain not found|domain is not running/i;
+async function virsh(uri, args) {
   try {
-    const { stdout } = await runTool(["virsh", "-q", "-c", uri, "domstate", domain]);
-    return stdout.trim();
+    return (await runTool(["virsh", "-q", "-c", uri, ...args])).stdout;
   } catch (error) {
-    if (error instanceof ToolError && /failed to get domain|Domain not found/i.test(error.stderr)) return void 0;
+    if (error instanceof ToolError && UNREACHABLE.test(error.stderr)) {
+      const detail = error.stderr.trim().split("\n").filter(Boolean).at(-1) ?? "connection failed";
+      throw new LibvirtUnreachableError(uri, detail.replace(/^error:\s*/, ""));
+    }
+    throw error;
+  }
+}
+async function createDomain(uri, xmlPath) {
+  await virsh(uri, ["create", xmlPath]);
+}
+async function listDomains(uri, options = {}) {
+  try {
+    const stdout = await virsh(uri, ["list", options.runningOnly ? "--state-running" : "--all", "--name"]);
+    return new Set(stdout.split("\n").map((line) => line.trim()).filter(Boolean));
+  } catch (error) {
+    if (error instanceof MissingToolError) return /* @__PURE__ */ new Set();
     throw error;
   }
 }
 async function destroyDomain(uri, domain) {
   try {
-    await runTool(["virsh", "-q", "-c", uri, "destroy", domain]);
+    await virsh(uri, ["destroy", domain]);
     return true;
   } catch (error) {
-    if (error instanceof ToolError && /failed to get domain|Domain not found|domain is not running/i.test(error.stderr)) return false;
+    if (error instanceof ToolError && NO_SUCH_DOMAIN.test(error.stderr)) return false;
     throw error;
   }
 }
@@ -3569,16 +3590,19 @@ async function up(options) {
       disks: disks.map(({ alias, role, path, format, target }) => ({ alias, role, path, format, target }))
     };
   });
-  const manifest = { schema: "basecow.manifest/v1", key: base.key, base: base.base, cacheHit: base.cacheHit, group, workDir, domainType, connect, vms };
+  const started = Boolean(options.start) || Boolean((await readManifest(workDir).catch(() => void 0))?.started);
+  const manifest = { schema: "basecow.manifest/v1", key: base.key, base: base.base, cacheHit: base.cacheHit, group, workDir, domainType, connect, started, vms };
   await writeManifest(manifest);
   if (options.start) await startDomains(manifest);
   return manifest;
 }
 async function startDomains(manifest) {
-  await mapLimited(manifest.vms, 4, async (vm) => {
-    if (await domainState(manifest.connect, vm.domain) === "running") return;
-    await createDomain(manifest.connect, vm.xml);
-  });
+  const running = await listDomains(manifest.connect, { runningOnly: true });
+  await mapLimited(
+    manifest.vms.filter((vm) => !running.has(vm.domain)),
+    4,
+    (vm) => createDomain(manifest.connect, vm.xml)
+  );
 }
 async function prepareExtraDisks(dir, spec, options) {
   const disks = (spec.extraDisks ?? []).map((d, j) => ({ ...d, name: sanitizeVmName(d.name ?? `disk${j + 1}`) }));
@@ -3626,30 +3650,36 @@ function diskTarget(index) {
   } while (n >= 0);
   return `vd${suffix}`;
 }
-async function destroyIfPresent(connect, domain) {
+async function presentDomains(manifest, connect, warnings) {
   try {
-    return await destroyDomain(connect, domain);
+    return await listDomains(connect);
   } catch (error) {
-    if (error instanceof MissingToolError) return false;
-    throw error;
+    if (!(error instanceof LibvirtUnreachableError)) throw error;
+    if (manifest.started) {
+      throw new Error(`${manifestPath(manifest.workDir)}: basecow started these domains, but ${error.message}. Nothing was removed; run down again once libvirt is reachable.`);
+    }
+    warnings.push(`${error.message}; the domains were never started by basecow, so their disks are removed anyway`);
+    return /* @__PURE__ */ new Set();
   }
 }
 async function down(options) {
   const workDir = resolve3(options.workDir);
   const manifest = await readManifest(workDir);
-  if (!manifest) return { workDir, destroyed: [], removed: [] };
+  if (!manifest) return { workDir, destroyed: [], removed: [], warnings: [] };
   const connect = options.connect ?? manifest.connect;
   const destroyed = [];
   const removed = [];
+  const warnings = [];
+  const present = await presentDomains(manifest, connect, warnings);
   await mapLimited(manifest.vms, 4, async (vm) => {
-    if (await destroyIfPresent(connect, vm.domain)) destroyed.push(vm.domain);
+    if (present.has(vm.domain) && await destroyDomain(connect, vm.domain)) destroyed.push(vm.domain);
     for (const path of [...vm.disks.map((d) => d.path), vm.xml]) {
       if (await pathExists(path)) removed.push(path);
       await rm3(path, { force: true });
     }
   });
   await rm3(manifestPath(workDir), { force: true });
-  return { workDir, destroyed: destroyed.sort(), removed: removed.sort() };
+  return { workDir, destroyed: destroyed.sort(), removed: removed.sort(), warnings };
 }
 
 // src/core/vms.ts
@@ -4011,6 +4041,8 @@ async function downCommand(args) {
     json: { type: "boolean", default: false }
   });
   const result = await down({ workDir: values["work-dir"], connect: values.connect });
+  for (const warning of result.warnings) process.stderr.write(`basecow: warning: ${warning}
+`);
   if (values.json) {
     process.stdout.write(`${JSON.stringify(result)}
 `);

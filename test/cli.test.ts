@@ -92,6 +92,32 @@ test('up --json prints only the manifest; up is idempotent; down removes overlay
   assert.equal(downAgain.code, 0, 'down on a torn-down work dir is a no-op');
 });
 
+test('down with libvirt unreachable: goes on with a warning for never-started domains, refuses after --start', async () => {
+  const nowhere = 'qemu+unix:///system?socket=/nonexistent/basecow-test.sock';
+  const workDir = join(dir, 'unreachable');
+  const args = ['up', '--vms', '2', '--work-dir', workDir, '--cache-dir', cacheDir, '--domain-type', 'qemu', '--connect', nowhere, '--json'];
+  const manifest = JSON.parse((await basecow(args)).stdout);
+  assert.equal(manifest.started, false);
+  const down = await basecow(['down', '--work-dir', workDir]);
+  assert.equal(down.code, 0, down.stderr);
+  assert.match(down.stderr, /warning: cannot reach libvirt at qemu\+unix:\/\/\/system\?socket=\/nonexistent\/basecow-test\.sock/);
+  for (const vm of manifest.vms) assert.equal(existsSync(vm.overlay), false);
+
+  const upAgain = await basecow(args);
+  assert.equal(upAgain.code, 0, upAgain.stderr);
+  const manifestFile = join(workDir, 'manifest.json');
+  // What `up --start` records once its domains are running; starting them here needs no libvirt.
+  writeFileSync(manifestFile, JSON.stringify({ ...JSON.parse(upAgain.stdout), started: true }));
+  const refused = await basecow(['down', '--work-dir', workDir]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /manifest\.json: basecow started these domains, but cannot reach libvirt at .*Nothing was removed/);
+  for (const vm of manifest.vms) assert.ok(existsSync(vm.overlay), `${vm.overlay} kept`);
+  assert.ok(existsSync(manifestFile));
+  const started = await basecow(['up', ...args.slice(1, -1)]);
+  assert.equal(started.code, 0, started.stderr);
+  assert.equal(JSON.parse(readFileSync(manifestFile, 'utf8')).started, true, 'a later up without --start keeps started');
+});
+
 test('up refuses names that sanitize to the same VM, before touching anything', async () => {
   const workDir = join(dir, 'clash');
   const result = await basecow(['up', '--vms', 'node 1,node/1', '--work-dir', workDir, '--cache-dir', cacheDir]);

@@ -9,7 +9,7 @@ import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Manifest } from '../src/core/manifest.js';
 import { runTool } from '../src/core/tool.js';
-import { createDomain, domainState } from '../src/core/virsh.js';
+import { createDomain, listDomains } from '../src/core/virsh.js';
 import { isRoot, sha256File, tempDir } from './helpers.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -42,9 +42,10 @@ async function basecow(args: string[]): Promise<string> {
 async function waitUntilGone(domains: string[], timeoutMs = 180_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const states = await Promise.all(domains.map((d) => domainState(URI, d)));
-    if (states.every((s) => s === undefined)) return;
-    if (Date.now() > deadline) throw new Error(`domains still present after ${timeoutMs} ms: ${domains.filter((_, i) => states[i]).join(', ')}`);
+    const known = await listDomains(URI);
+    const present = domains.filter((d) => known.has(d));
+    if (present.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`domains still present after ${timeoutMs} ms: ${present.join(', ')}`);
     await sleep(500);
   }
 }
@@ -93,6 +94,7 @@ test('3 VMs boot concurrently from one base through libvirt, each writing only i
   ) as Manifest;
   assert.equal(manifest.base, prepared.base);
   assert.equal(manifest.cacheHit, 'l1');
+  assert.equal(manifest.started, true);
   await waitUntilGone(manifest.vms.map((vm) => vm.domain));
 
   for (const vm of manifest.vms) {

@@ -219,6 +219,7 @@ async function downCommand(args: string[]): Promise<number> {
     json: { type: 'boolean', default: false },
   });
   const result = await down({ workDir: values['work-dir'] as string, connect: values.connect as string | undefined });
+  for (const warning of result.warnings) process.stderr.write(`basecow: warning: ${warning}\n`);
   if (values.json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } else {

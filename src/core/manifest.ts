@@ -35,6 +35,8 @@ export interface Manifest {
   workDir: string;
   domainType: DomainType;
   connect: string;
+  /** True once `up --start` has started the domains; `down` then insists on reaching libvirt. */
+  started: boolean;
   vms: ManifestVm[];
 }
 

@@ -9,8 +9,7 @@ import { readManifest, writeManifest, manifestPath, type Manifest, type Manifest
 import { mapLimited, pathExists } from './fs-util.js';
 import { createOverlays } from './overlay.js';
 import { ensureBase, type EnsureBaseOptions } from './store.js';
-import { DEFAULT_CONNECT_URI, createDomain, destroyDomain, domainState } from './virsh.js';
-import { MissingToolError } from './tool.js';
+import { DEFAULT_CONNECT_URI, LibvirtUnreachableError, createDomain, destroyDomain, listDomains } from './virsh.js';
 import type { NicSpec, VmSpec } from './vms.js';
 
 /** Config disks are padded so that every block device size is a whole number of 4 KiB sectors. */
@@ -113,17 +112,21 @@ export async function up(options: UpOptions): Promise<Manifest> {
     };
   });
 
-  const manifest: Manifest = { schema: 'basecow.manifest/v1', key: base.key, base: base.base, cacheHit: base.cacheHit, group, workDir, domainType, connect, vms };
+  // `started` stays true once set, so a later `up` without --start cannot make `down` forget it.
+  const started = Boolean(options.start) || Boolean((await readManifest(workDir).catch(() => undefined))?.started);
+  const manifest: Manifest = { schema: 'basecow.manifest/v1', key: base.key, base: base.base, cacheHit: base.cacheHit, group, workDir, domainType, connect, started, vms };
   await writeManifest(manifest);
   if (options.start) await startDomains(manifest);
   return manifest;
 }
 
 async function startDomains(manifest: Manifest): Promise<void> {
-  await mapLimited(manifest.vms, 4, async (vm) => {
-    if ((await domainState(manifest.connect, vm.domain)) === 'running') return;
-    await createDomain(manifest.connect, vm.xml);
-  });
+  const running = await listDomains(manifest.connect, { runningOnly: true });
+  await mapLimited(
+    manifest.vms.filter((vm) => !running.has(vm.domain)),
+    4,
+    (vm) => createDomain(manifest.connect, vm.xml),
+  );
 }
 
 interface PreparedDisk {
@@ -185,20 +188,30 @@ function diskTarget(index: number): string {
   return `vd${suffix}`;
 }
 
-/** Without virsh on the host, no domain of ours can be running, so there is nothing to stop. */
-async function destroyIfPresent(connect: string, domain: string): Promise<boolean> {
-  try {
-    return await destroyDomain(connect, domain);
-  } catch (error) {
-    if (error instanceof MissingToolError) return false;
-    throw error;
-  }
-}
-
 export interface DownResult {
   workDir: string;
   destroyed: string[];
   removed: string[];
+  /** Things a person should know that did not stop the teardown, e.g. libvirt being unreachable. */
+  warnings: string[];
+}
+
+/**
+ * The testnet's domains that libvirt knows. When libvirt cannot be reached and basecow never started
+ * these domains, nothing of ours can be running there, so teardown goes on with a warning; when it
+ * did start them, removing their disks could pull them from under live VMs, so that is an error.
+ */
+async function presentDomains(manifest: Manifest, connect: string, warnings: string[]): Promise<Set<string>> {
+  try {
+    return await listDomains(connect);
+  } catch (error) {
+    if (!(error instanceof LibvirtUnreachableError)) throw error;
+    if (manifest.started) {
+      throw new Error(`${manifestPath(manifest.workDir)}: basecow started these domains, but ${error.message}. Nothing was removed; run down again once libvirt is reachable.`);
+    }
+    warnings.push(`${error.message}; the domains were never started by basecow, so their disks are removed anyway`);
+    return new Set();
+  }
 }
 
 /**
@@ -208,17 +221,19 @@ export interface DownResult {
 export async function down(options: { workDir: string; connect?: string }): Promise<DownResult> {
   const workDir = resolve(options.workDir);
   const manifest = await readManifest(workDir);
-  if (!manifest) return { workDir, destroyed: [], removed: [] };
+  if (!manifest) return { workDir, destroyed: [], removed: [], warnings: [] };
   const connect = options.connect ?? manifest.connect;
   const destroyed: string[] = [];
   const removed: string[] = [];
+  const warnings: string[] = [];
+  const present = await presentDomains(manifest, connect, warnings);
   await mapLimited(manifest.vms, 4, async (vm) => {
-    if (await destroyIfPresent(connect, vm.domain)) destroyed.push(vm.domain);
+    if (present.has(vm.domain) && (await destroyDomain(connect, vm.domain))) destroyed.push(vm.domain);
     for (const path of [...vm.disks.map((d) => d.path), vm.xml]) {
       if (await pathExists(path)) removed.push(path);
       await rm(path, { force: true });
     }
   });
   await rm(manifestPath(workDir), { force: true });
-  return { workDir, destroyed: destroyed.sort(), removed: removed.sort() };
+  return { workDir, destroyed: destroyed.sort(), removed: removed.sort(), warnings };
 }

@@ -1,30 +1,56 @@
-import { ToolError, runTool } from './tool.js';
+import { MissingToolError, ToolError, runTool } from './tool.js';
 
 export const DEFAULT_CONNECT_URI = 'qemu:///system';
 
-/** Starts a transient domain: it disappears when it powers off, so nothing is left defined. */
-export async function createDomain(uri: string, xmlPath: string): Promise<void> {
-  await runTool(['virsh', '-q', '-c', uri, 'create', xmlPath]);
+/** libvirt could not be reached at all, as opposed to a domain-level failure. */
+export class LibvirtUnreachableError extends Error {
+  constructor(readonly uri: string, detail: string) {
+    super(`cannot reach libvirt at ${uri}: ${detail}; is libvirtd running (systemctl start libvirtd)?`);
+    this.name = 'LibvirtUnreachableError';
+  }
 }
 
-/** The domain's state ('running', 'shut off', ...) or undefined when libvirt does not know it. */
-export async function domainState(uri: string, domain: string): Promise<string | undefined> {
+const UNREACHABLE = /failed to connect to the hypervisor/i;
+const NO_SUCH_DOMAIN = /failed to get domain|Domain not found|domain is not running/i;
+
+async function virsh(uri: string, args: string[]): Promise<string> {
   try {
-    const { stdout } = await runTool(['virsh', '-q', '-c', uri, 'domstate', domain]);
-    return stdout.trim();
+    return (await runTool(['virsh', '-q', '-c', uri, ...args])).stdout;
   } catch (error) {
-    if (error instanceof ToolError && /failed to get domain|Domain not found/i.test(error.stderr)) return undefined;
+    if (error instanceof ToolError && UNREACHABLE.test(error.stderr)) {
+      const detail = error.stderr.trim().split('\n').filter(Boolean).at(-1) ?? 'connection failed';
+      throw new LibvirtUnreachableError(uri, detail.replace(/^error:\s*/, ''));
+    }
     throw error;
   }
 }
 
-/** Stops a domain if it exists; a domain that is already gone is what the caller wanted. */
+/** Starts a transient domain: it disappears when it powers off, so nothing is left defined. */
+export async function createDomain(uri: string, xmlPath: string): Promise<void> {
+  await virsh(uri, ['create', xmlPath]);
+}
+
+/**
+ * Names of the domains libvirt knows at `uri` (running ones only with `runningOnly`). A host without
+ * virsh cannot have domains of ours, so that is an empty list rather than an error.
+ */
+export async function listDomains(uri: string, options: { runningOnly?: boolean } = {}): Promise<Set<string>> {
+  try {
+    const stdout = await virsh(uri, ['list', options.runningOnly ? '--state-running' : '--all', '--name']);
+    return new Set(stdout.split('\n').map((line) => line.trim()).filter(Boolean));
+  } catch (error) {
+    if (error instanceof MissingToolError) return new Set();
+    throw error;
+  }
+}
+
+/** Stops a domain; one that went away meanwhile is what the caller wanted, so that is `false`. */
 export async function destroyDomain(uri: string, domain: string): Promise<boolean> {
   try {
-    await runTool(['virsh', '-q', '-c', uri, 'destroy', domain]);
+    await virsh(uri, ['destroy', domain]);
     return true;
   } catch (error) {
-    if (error instanceof ToolError && /failed to get domain|Domain not found|domain is not running/i.test(error.stderr)) return false;
+    if (error instanceof ToolError && NO_SUCH_DOMAIN.test(error.stderr)) return false;
     throw error;
   }
 }
