@@ -12,12 +12,24 @@ var __require = /* @__PURE__ */ ((x) => typeof require !== "undefined" ? require
   if (typeof require !== "undefined") return require.apply(this, arguments);
   throw Error('Dynamic require of "' + x + '" is not supported');
 });
+var __esm = (fn, res, err) => function __init() {
+  if (err) throw err[0];
+  try {
+    return fn && (res = (0, fn[__getOwnPropNames(fn)[0]])(fn = 0)), res;
+  } catch (e) {
+    throw err = [e], e;
+  }
+};
 var __commonJS = (cb, mod) => function __require2() {
   try {
     return mod || (0, cb[__getOwnPropNames(cb)[0]])((mod = { exports: {} }).exports, mod), mod.exports;
   } catch (e) {
     throw mod = 0, e;
   }
+};
+var __export = (target, all) => {
+  for (var name in all)
+    __defProp(target, name, { get: all[name], enumerable: true });
 };
 var __copyProps = (to, from, except, desc) => {
   if (from && typeof from === "object" || typeof from === "function") {
@@ -35,6 +47,974 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
   isNodeMode || !mod || !mod.__esModule ? __defProp(target, "default", { value: mod, enumerable: true }) : target,
   mod
 ));
+
+// src/core/errors.ts
+function errnoCode(error) {
+  return error?.code;
+}
+var SourceError, UsageError;
+var init_errors = __esm({
+  "src/core/errors.ts"() {
+    "use strict";
+    SourceError = class extends Error {
+      constructor(source, reason, options) {
+        super(`${source}: ${reason}`, options);
+        this.source = source;
+        this.reason = reason;
+        this.name = "SourceError";
+      }
+      source;
+      reason;
+    };
+    UsageError = class extends Error {
+      constructor(message) {
+        super(message);
+        this.name = "UsageError";
+      }
+    };
+  }
+});
+
+// src/core/layout.ts
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+function defaultCacheDir(env = process.env) {
+  if (env.BASECOW_CACHE_DIR) return resolve(env.BASECOW_CACHE_DIR);
+  const xdg = env.XDG_CACHE_HOME || join(homedir(), ".cache");
+  return resolve(xdg, "basecow");
+}
+function storeLayout(cacheDir) {
+  const root = join(resolve(cacheDir), LAYOUT_VERSION);
+  return {
+    root,
+    bases: join(root, "bases"),
+    locks: join(root, "locks"),
+    leases: join(root, "leases"),
+    tmp: join(root, "tmp"),
+    digests: join(root, "digests")
+  };
+}
+var LAYOUT_VERSION, basePath, sidecarPath, lockPath, tempPrefix;
+var init_layout = __esm({
+  "src/core/layout.ts"() {
+    "use strict";
+    LAYOUT_VERSION = "v1";
+    basePath = (layout, key) => join(layout.bases, `${key}.img`);
+    sidecarPath = (layout, key) => join(layout.bases, `${key}.json`);
+    lockPath = (layout, key) => join(layout.locks, key);
+    tempPrefix = (key) => `${key}+`;
+  }
+});
+
+// src/core/extract/chunks.ts
+import { open } from "node:fs/promises";
+async function* readChunks(path, onRead) {
+  const file = await open(path, "r");
+  try {
+    let position = 0;
+    const readAt = async (at) => {
+      const buf = Buffer.allocUnsafe(READ_SIZE);
+      const { bytesRead } = await file.read(buf, 0, READ_SIZE, at);
+      return buf.subarray(0, bytesRead);
+    };
+    let pending = readAt(position);
+    for (; ; ) {
+      const chunk = await pending;
+      if (chunk.length === 0) return;
+      position += chunk.length;
+      pending = readAt(position);
+      onRead?.(position);
+      yield chunk;
+    }
+  } finally {
+    await file.close();
+  }
+}
+function startsWithZstdFrame(head) {
+  if (head.length < 4) return false;
+  const magic = head.readUInt32LE(0);
+  return magic === ZSTD_MAGIC || (magic & ZSTD_SKIPPABLE_MASK) === ZSTD_SKIPPABLE_START;
+}
+var READ_SIZE, ZSTD_MAGIC, ZSTD_SKIPPABLE_MASK, ZSTD_SKIPPABLE_START;
+var init_chunks = __esm({
+  "src/core/extract/chunks.ts"() {
+    "use strict";
+    READ_SIZE = 4 * 1024 * 1024;
+    ZSTD_MAGIC = 4247762216;
+    ZSTD_SKIPPABLE_MASK = 4294967280;
+    ZSTD_SKIPPABLE_START = 407710288;
+  }
+});
+
+// src/core/extract/sparse-writer.ts
+import { closeSync, fdatasync, fsync, ftruncateSync, openSync, unlinkSync, writeSync } from "node:fs";
+import { promisify } from "node:util";
+function isZero(buf, start, end) {
+  if (buf[start] !== 0 || buf[end - 1] !== 0 || buf[start + end >>> 1] !== 0) return false;
+  for (let at = start; at < end; at += ZERO_SPAN) {
+    const stop = Math.min(end, at + ZERO_SPAN);
+    if (ZEROS.compare(buf, at, stop, 0, stop - at) !== 0) return false;
+  }
+  return true;
+}
+var HOLE_BLOCK, ZERO_SPAN, ZEROS, fsyncAsync, fdatasyncAsync, FLUSH_EVERY, SparseWriter;
+var init_sparse_writer = __esm({
+  "src/core/extract/sparse-writer.ts"() {
+    "use strict";
+    HOLE_BLOCK = 4096;
+    ZERO_SPAN = 64 * 1024;
+    ZEROS = Buffer.alloc(ZERO_SPAN);
+    fsyncAsync = promisify(fsync);
+    fdatasyncAsync = promisify(fdatasync);
+    FLUSH_EVERY = 32 * 1024 * 1024;
+    SparseWriter = class _SparseWriter {
+      constructor(path, fd) {
+        this.path = path;
+        this.fd = fd;
+      }
+      path;
+      fd;
+      /** Bytes actually written (data, not holes): what the background flushes are paced by. */
+      dataBytes = 0;
+      closed = false;
+      flushedUpTo = 0;
+      flushing;
+      flushFailure;
+      /** Creates `path` exclusively (it must not exist), mode 0600 until the caller publishes it. */
+      static async create(path) {
+        return new _SparseWriter(path, openSync(path, "wx", 384));
+      }
+      async write(buf, position) {
+        if (this.flushFailure !== void 0) throw this.flushFailure;
+        let runStart = -1;
+        let at = 0;
+        while (at < buf.length) {
+          const next = Math.min(buf.length, at + HOLE_BLOCK - (position + at) % HOLE_BLOCK);
+          if (isZero(buf, at, next)) {
+            if (runStart >= 0) this.writeRun(buf, runStart, at, position + runStart);
+            runStart = -1;
+          } else if (runStart < 0) {
+            runStart = at;
+          }
+          at = next;
+        }
+        if (runStart >= 0) this.writeRun(buf, runStart, buf.length, position + runStart);
+      }
+      /** Sets the final length (trailing holes included) and makes the file durable. */
+      async finish(size) {
+        await this.flushing;
+        if (this.flushFailure !== void 0) throw this.flushFailure;
+        ftruncateSync(this.fd, size);
+        await fsyncAsync(this.fd);
+        this.close();
+      }
+      /** Closes and removes the partial file; never throws, because it runs on error paths. */
+      async discard() {
+        await this.flushing;
+        try {
+          this.close();
+        } catch {
+        }
+        try {
+          unlinkSync(this.path);
+        } catch {
+        }
+      }
+      close() {
+        if (this.closed) return;
+        this.closed = true;
+        closeSync(this.fd);
+      }
+      writeRun(buf, start, end, position) {
+        let done = 0;
+        const length = end - start;
+        while (done < length) done += writeSync(this.fd, buf, start + done, length - done, position + done);
+        this.dataBytes += length;
+        if (!this.flushing && this.dataBytes - this.flushedUpTo >= FLUSH_EVERY) this.startFlush();
+      }
+      startFlush() {
+        this.flushedUpTo = this.dataBytes;
+        this.flushing = fdatasyncAsync(this.fd).then(
+          () => {
+            this.flushing = void 0;
+          },
+          (error) => {
+            this.flushFailure ??= error;
+            this.flushing = void 0;
+          }
+        );
+      }
+    };
+  }
+});
+
+// src/core/extract/tar.ts
+async function extractTarMember(chunks, member, writer, source) {
+  const archive = new ArchiveReader(chunks, source);
+  try {
+    const wanted = requestedKey(member, archive);
+    const seen = new SeenMembers();
+    let found;
+    for (let entry = await nextEntry(archive); entry; entry = await nextEntry(archive)) {
+      if (!isWanted(entry, wanted, archive)) {
+        seen.add(entry.name);
+        await new EntryData(archive, entry.name, entry.dataSize).finish();
+        continue;
+      }
+      if (found) {
+        throw archive.error(`member '${member}' appears more than once in the archive (at bytes ${found.at} and ${entry.at})`);
+      }
+      found = { result: await extractEntry(archive, entry, writer), at: entry.at };
+    }
+    await archive.drain();
+    if (!found) throw archive.error(`member '${member}' not found in the archive (${seen.describe()})`);
+    return found.result;
+  } catch (error) {
+    await archive.abandon();
+    throw error;
+  }
+}
+async function nextEntry(archive) {
+  const metadata = { pax: [] };
+  let metadataAt;
+  for (; ; ) {
+    const at = archive.position;
+    const block = await archive.read(BLOCK);
+    if (block.length === 0 || block.length === BLOCK && block.equals(ZERO_BLOCK)) {
+      if (metadataAt === void 0) return void 0;
+      throw archive.error(`broken tar: the archive ends after the extended header at byte ${metadataAt}, without the member it describes`);
+    }
+    if (block.length < BLOCK) {
+      throw archive.error(at === 0 ? `not a tar archive (only ${block.length} bytes long)` : `broken tar: archive ends inside a header at byte ${at}`);
+    }
+    const header = parseHeader(block, at, archive);
+    switch (header.type) {
+      case "L":
+        metadata.longName = cString(await readMetadata(archive, header));
+        break;
+      case "K":
+        metadata.longLink = cString(await readMetadata(archive, header));
+        break;
+      case "x":
+        metadata.pax = metadata.pax.concat(parsePaxRecords(await readMetadata(archive, header), header, archive));
+        break;
+      case "g":
+        await new EntryData(archive, header.name, header.size).finish();
+        continue;
+      default:
+        return buildEntry(archive, header, metadata);
+    }
+    metadataAt ??= at;
+  }
+}
+function parseHeader(block, at, archive) {
+  verifyChecksum(block, at, archive);
+  const name = cString(field(block, NAME));
+  const prefix = field(block, MAGIC).toString("latin1") === "ustar\0" ? cString(field(block, PREFIX)) : "";
+  return {
+    name: prefix ? `${prefix}/${name}` : name,
+    linkName: cString(field(block, LINKNAME)),
+    type: block[TYPEFLAG] === 0 ? "0" : String.fromCharCode(block[TYPEFLAG]),
+    size: readNumber(block, SIZE, "size", at, archive),
+    at,
+    block
+  };
+}
+function verifyChecksum(block, at, archive) {
+  const [start, length] = CHECKSUM;
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    const byte = i >= start && i < start + length ? 32 : block[i];
+    unsigned += byte;
+    signed += byte < 128 ? byte : byte - 256;
+  }
+  const recorded = /^ *([0-7]+)(?:[ \0]|$)/.exec(field(block, CHECKSUM).toString("latin1"));
+  const sum = recorded ? Number.parseInt(recorded[1], 8) : NaN;
+  if (sum === unsigned || sum === signed) return;
+  const reason = `header checksum mismatch at byte ${at}`;
+  throw archive.error(at === 0 ? `not a tar archive (${reason})` : `broken tar: ${reason}`);
+}
+function readNumber(block, where, what, at, archive) {
+  const bytes = field(block, where);
+  const invalid = (problem) => archive.error(`broken tar: ${problem} ${what} field in the header at byte ${at}`);
+  if (bytes[0] & 128) {
+    if (bytes[0] & 64) throw invalid("negative");
+    let value = bytes[0] & 63;
+    for (let i = 1; i < bytes.length; i++) value = value * 256 + bytes[i];
+    if (!Number.isSafeInteger(value)) throw invalid("too large a");
+    return value;
+  }
+  const digits = /^ *([0-7]*)(?:[ \0]|$)/.exec(bytes.toString("latin1"));
+  if (!digits) throw invalid("invalid");
+  return digits[1] ? Number.parseInt(digits[1], 8) : 0;
+}
+function field(block, [start, length]) {
+  return block.subarray(start, start + length);
+}
+function cString(bytes) {
+  const end = bytes.indexOf(0);
+  return bytes.toString("utf8", 0, end < 0 ? bytes.length : end);
+}
+async function readMetadata(archive, header) {
+  if (header.size > MAX_METADATA) {
+    throw archive.error(`broken tar: the extended header at byte ${header.at} claims an implausible ${header.size} bytes`);
+  }
+  const data = new EntryData(archive, header.name, header.size);
+  const bytes = await data.read(header.size);
+  await data.finish();
+  return bytes;
+}
+function parsePaxRecords(data, header, archive) {
+  const records = [];
+  for (let at = 0; at < data.length; ) {
+    const space = data.indexOf(32, at);
+    const length = space > at ? decimal(data.toString("latin1", at, space)) : void 0;
+    const end = at + (length ?? 0);
+    const equals = data.indexOf(61, space + 1);
+    const wellFormed = length !== void 0 && end <= data.length && data[end - 1] === 10 && equals > space && equals < end;
+    if (!wellFormed) {
+      throw archive.error(`broken tar: malformed PAX record at byte ${at} of the extended header at byte ${header.at}`);
+    }
+    records.push([data.toString("utf8", space + 1, equals), data.toString("utf8", equals + 1, end - 1)]);
+    at = end;
+  }
+  return records;
+}
+async function buildEntry(archive, header, metadata) {
+  const pax = interpretPax(metadata.pax, header, archive);
+  const entry = {
+    name: pax.sparseName ?? pax.path ?? metadata.longName ?? header.name,
+    linkName: pax.linkPath ?? metadata.longLink ?? header.linkName,
+    type: header.type,
+    // GNU tar reads no data after hard links and directories, whatever their size field says.
+    dataSize: header.type === "1" || header.type === "5" ? 0 : pax.size ?? header.size,
+    at: header.at
+  };
+  if (header.type === "S") entry.sparse = await readOldGnuSparseMap(archive, header);
+  else if (pax.sparse && REGULAR_TYPES.has(header.type)) entry.sparse = pax.sparse;
+  return entry;
+}
+function interpretPax(records, header, archive) {
+  const fields = {};
+  const parse4 = (key, value) => {
+    const parsed = decimal(value);
+    if (parsed === void 0) throw archive.error(`broken tar: invalid PAX record ${key}=${value} for the member at byte ${header.at}`);
+    return parsed;
+  };
+  const offsets = [];
+  const sizes = [];
+  let map;
+  let realSize;
+  let major;
+  for (const [key, value] of records) {
+    if (value === "") continue;
+    switch (key) {
+      case "path":
+        fields.path = value;
+        break;
+      case "linkpath":
+        fields.linkPath = value;
+        break;
+      case "size":
+        fields.size = parse4(key, value);
+        break;
+      case "GNU.sparse.name":
+        fields.sparseName = value;
+        break;
+      case "GNU.sparse.size":
+      case "GNU.sparse.realsize":
+        realSize = parse4(key, value);
+        break;
+      case "GNU.sparse.major":
+        major = value;
+        break;
+      case "GNU.sparse.offset":
+        offsets.push(parse4(key, value));
+        break;
+      case "GNU.sparse.numbytes":
+        sizes.push(parse4(key, value));
+        break;
+      case "GNU.sparse.map":
+        map = value.split(",").map((item) => parse4(key, item));
+        break;
+    }
+  }
+  if (major === void 0 && map === void 0 && offsets.length === 0 && realSize === void 0) return fields;
+  const broken = (problem) => archive.error(`broken tar: ${problem} in the PAX sparse header of the member at byte ${header.at}`);
+  if (major !== void 0 && major !== "0" && major !== "1") throw broken(`unsupported sparse format ${major}`);
+  if (realSize === void 0) throw broken("no real size");
+  if (major === "1") return { ...fields, sparse: { realSize } };
+  if (map === void 0 && offsets.length !== sizes.length) throw broken("unpaired GNU.sparse.offset/numbytes records");
+  const pairs = map ?? offsets.flatMap((offset, i) => [offset, sizes[i]]);
+  if (pairs.length % 2 !== 0) throw broken("an odd number of values in GNU.sparse.map");
+  const regions = [];
+  for (let i = 0; i < pairs.length; i += 2) regions.push({ offset: pairs[i], size: pairs[i + 1] });
+  return { ...fields, sparse: { realSize, regions } };
+}
+function decimal(text) {
+  const value = /^[0-9]+$/.test(text) ? Number(text) : NaN;
+  return Number.isSafeInteger(value) ? value : void 0;
+}
+async function readOldGnuSparseMap(archive, header) {
+  const realSize = readNumber(header.block, GNU_REALSIZE, "realsize", header.at, archive);
+  const regions = [];
+  let block = header.block;
+  let at = header.at;
+  let slots = SPARSE_IN_HEADER;
+  let mapEnded = false;
+  for (; ; ) {
+    mapEnded ||= collectSparseSlots(block, slots, at, regions, archive);
+    if (block[slots.isExtended] === 0) return { realSize, regions };
+    at = archive.position;
+    block = await archive.read(BLOCK);
+    if (block.length < BLOCK) throw archive.error(`broken tar: archive ends inside the sparse map of member '${header.name}'`);
+    slots = SPARSE_IN_EXTENSION;
+  }
+}
+function collectSparseSlots(block, slots, at, regions, archive) {
+  for (let i = 0; i < slots.count; i++) {
+    const offsetField = slots.start + i * 24;
+    if (block[offsetField + 12] === 0) return true;
+    regions.push({
+      offset: readNumber(block, [offsetField, 12], "sparse offset", at, archive),
+      size: readNumber(block, [offsetField + 12, 12], "sparse numbytes", at, archive)
+    });
+  }
+  return false;
+}
+async function readSparseMapFromData(data, entry, archive) {
+  const broken = (problem) => archive.error(`broken tar: ${problem} in the sparse map of member '${entry.name}'`);
+  const numbers = [];
+  let wanted = 1;
+  let partial = "";
+  while (numbers.length < wanted) {
+    if (data.remaining < BLOCK) throw broken("the map runs past the member data");
+    const lines = (partial + (await data.read(BLOCK)).toString("latin1")).split("\n");
+    partial = lines.pop() ?? "";
+    for (const line of lines) {
+      if (numbers.length === wanted) break;
+      const value = decimal(line);
+      if (value === void 0) throw broken(`'${line.slice(0, 40)}' is not a number`);
+      numbers.push(value);
+      if (numbers.length === 1) wanted = 1 + 2 * value;
+    }
+    if (numbers.length < wanted && partial.length > MAX_DECIMAL_DIGITS) throw broken("a line is too long");
+  }
+  const regions = [];
+  for (let i = 1; i < numbers.length; i += 2) regions.push({ offset: numbers[i], size: numbers[i + 1] });
+  return regions;
+}
+function checkSparseMap(regions, realSize, storedSize, entry, archive) {
+  const broken = (problem) => archive.error(`broken tar: the sparse map of member '${entry.name}' ${problem}`);
+  let end = 0;
+  let stored = 0;
+  for (const region of regions) {
+    if (region.offset < end) throw broken(`has regions out of order or overlapping (offset ${region.offset} after data up to ${end})`);
+    end = region.offset + region.size;
+    stored += region.size;
+    if (end > realSize) throw broken(`reaches byte ${end}, beyond the member's size of ${realSize} bytes`);
+  }
+  if (stored !== storedSize) throw broken(`covers ${stored} bytes but the archive stores ${storedSize}`);
+}
+function memberKey(name) {
+  const segments = name.split("/");
+  const lastParent = segments.lastIndexOf("..");
+  return {
+    key: segments.slice(lastParent + 1).filter((segment) => segment !== "" && segment !== ".").join("/"),
+    unsafe: name.startsWith("/") || lastParent >= 0
+  };
+}
+function requestedKey(member, archive) {
+  const { key, unsafe } = memberKey(member);
+  if (unsafe) throw archive.error(`member '${member}' has an unsafe path (absolute or containing '..')`);
+  if (key === "") throw archive.error(`member name '${member}' names no file`);
+  return key;
+}
+function isWanted(entry, wanted, archive) {
+  const { key, unsafe } = memberKey(entry.name);
+  if (key !== wanted) return false;
+  if (unsafe) throw archive.error(`member '${entry.name}' has an unsafe path (absolute or containing '..')`);
+  return true;
+}
+async function extractEntry(archive, entry, writer) {
+  rejectNonRegular(entry, archive);
+  const data = new EntryData(archive, entry.name, entry.dataSize);
+  const toWriter = (base) => (piece, offset) => writer.write(piece, base + offset);
+  if (!entry.sparse) {
+    await data.pipe(entry.dataSize, toWriter(0));
+    await data.finish();
+    return { size: entry.dataSize };
+  }
+  const { realSize } = entry.sparse;
+  const regions = entry.sparse.regions ?? await readSparseMapFromData(data, entry, archive);
+  checkSparseMap(regions, realSize, data.remaining, entry, archive);
+  for (const region of regions) await data.pipe(region.size, toWriter(region.offset));
+  await data.finish();
+  return { size: realSize };
+}
+function rejectNonRegular(entry, archive) {
+  if (REGULAR_TYPES.has(entry.type)) return;
+  const kind = TYPE_NAMES[entry.type] ?? `an entry of unknown type '${entry.type}'`;
+  const target = entry.type === "1" || entry.type === "2" ? ` to '${entry.linkName}'` : "";
+  throw archive.error(`member '${entry.name}' is ${kind}${target}, expected a regular file`);
+}
+var BLOCK, ZERO_BLOCK, EMPTY, MAX_METADATA, MAX_LISTED_MEMBERS, MAX_DECIMAL_DIGITS, NAME, SIZE, CHECKSUM, TYPEFLAG, LINKNAME, MAGIC, PREFIX, GNU_REALSIZE, SPARSE_IN_HEADER, SPARSE_IN_EXTENSION, REGULAR_TYPES, TYPE_NAMES, ArchiveReader, EntryData, SeenMembers;
+var init_tar = __esm({
+  "src/core/extract/tar.ts"() {
+    "use strict";
+    init_errors();
+    BLOCK = 512;
+    ZERO_BLOCK = Buffer.alloc(BLOCK);
+    EMPTY = Buffer.alloc(0);
+    MAX_METADATA = 64 * 1024 * 1024;
+    MAX_LISTED_MEMBERS = 10;
+    MAX_DECIMAL_DIGITS = 16;
+    NAME = [0, 100];
+    SIZE = [124, 12];
+    CHECKSUM = [148, 8];
+    TYPEFLAG = 156;
+    LINKNAME = [157, 100];
+    MAGIC = [257, 6];
+    PREFIX = [345, 155];
+    GNU_REALSIZE = [483, 12];
+    SPARSE_IN_HEADER = { start: 386, count: 4, isExtended: 482 };
+    SPARSE_IN_EXTENSION = { start: 0, count: 21, isExtended: 504 };
+    REGULAR_TYPES = /* @__PURE__ */ new Set(["0", "7", "S"]);
+    TYPE_NAMES = {
+      "1": "a hard link",
+      "2": "a symbolic link",
+      "3": "a character device",
+      "4": "a block device",
+      "5": "a directory",
+      "6": "a FIFO",
+      D: "a directory",
+      M: "the continuation of a multi-volume member",
+      V: "a volume label"
+    };
+    ArchiveReader = class {
+      constructor(chunks, source) {
+        this.source = source;
+        this.iterator = chunks[Symbol.asyncIterator]();
+        this.release = chunks.release?.bind(chunks);
+      }
+      source;
+      /** Archive offset of the next unread byte. */
+      position = 0;
+      chunk = EMPTY;
+      /** The producer's whole buffer that `chunk` is the unread rest of. */
+      whole;
+      ended = false;
+      iterator;
+      release;
+      error(reason) {
+        return new SourceError(this.source, reason);
+      }
+      /** Up to `max` bytes without copying; empty only at the end of the stream. */
+      async take(max) {
+        if (this.chunk.length === 0 && !await this.advance()) return EMPTY;
+        const piece = this.chunk.subarray(0, max);
+        this.chunk = this.chunk.subarray(piece.length);
+        this.position += piece.length;
+        return piece;
+      }
+      /**
+       * Exactly `length` bytes, or fewer at the end of the stream. Always a copy: a chunk goes back to
+       * the producer once consumed, and what read() returns (headers, maps) is kept longer than that.
+       * Only pipe() hands out slices, and its sink is done with each one before the next is taken.
+       */
+      async read(length) {
+        const pieces = [];
+        let got = 0;
+        while (got < length) {
+          const piece = await this.take(length - got);
+          if (piece.length === 0) break;
+          pieces.push(piece);
+          got += piece.length;
+        }
+        return Buffer.concat(pieces, got);
+      }
+      /** Reads to the end, so that the producer still checks (e.g. decompresses) everything after the archive. */
+      async drain() {
+        do {
+          this.position += this.chunk.length;
+          this.chunk = EMPTY;
+        } while (await this.advance());
+      }
+      /** Lets the producer release its file when we stop early. Its own failure would hide the error that stopped us. */
+      async abandon() {
+        if (this.ended) return;
+        this.ended = true;
+        try {
+          await this.iterator.return?.();
+        } catch {
+        }
+      }
+      async advance() {
+        if (this.whole) this.release?.(this.whole);
+        this.whole = void 0;
+        while (!this.ended) {
+          const next = await this.iterator.next();
+          if (next.done) {
+            this.ended = true;
+          } else if (next.value.length > 0) {
+            this.chunk = next.value;
+            this.whole = next.value;
+            return true;
+          }
+        }
+        return false;
+      }
+    };
+    EntryData = class {
+      constructor(archive, name, size) {
+        this.archive = archive;
+        this.name = name;
+        this.size = size;
+      }
+      archive;
+      name;
+      size;
+      consumed = 0;
+      get remaining() {
+        return this.size - this.consumed;
+      }
+      /** Hands the next `length` bytes to `sink` as slices of the chunks, each with its offset within those bytes. */
+      async pipe(length, sink) {
+        let done = 0;
+        while (done < length) {
+          const piece = await this.archive.take(length - done);
+          if (piece.length === 0) throw this.truncated();
+          if (sink) await sink(piece, done);
+          done += piece.length;
+          this.consumed += piece.length;
+        }
+      }
+      async read(length) {
+        const bytes = await this.archive.read(length);
+        this.consumed += bytes.length;
+        if (bytes.length < length) throw this.truncated();
+        return bytes;
+      }
+      /** Skips the rest of the data and the padding, leaving the archive at the next header. */
+      async finish() {
+        await this.pipe(this.remaining);
+        const padding = (BLOCK - this.size % BLOCK) % BLOCK;
+        if ((await this.archive.read(padding)).length < padding) {
+          throw this.archive.error(`broken tar: archive ends inside the padding after member '${this.name}'`);
+        }
+      }
+      truncated() {
+        return this.archive.error(`broken tar: archive ends inside member '${this.name}' (got ${this.consumed} of ${this.size} bytes)`);
+      }
+    };
+    SeenMembers = class {
+      names = [];
+      count = 0;
+      add(name) {
+        this.count++;
+        if (this.names.length < MAX_LISTED_MEMBERS) this.names.push(name);
+      }
+      describe() {
+        if (this.count === 0) return "the archive has no members";
+        const more = this.count - this.names.length;
+        return `members seen: ${this.names.join(", ")}${more > 0 ? `, and ${more} more` : ""}`;
+      }
+    };
+  }
+});
+
+// src/core/extract/zstd-stream.ts
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { MessageChannel, Worker } from "node:worker_threads";
+var INPUT_SIZE, OUTPUT_SIZE, MAX_AHEAD, TURN_EVERY_MS, ZstdStream;
+var init_zstd_stream = __esm({
+  "src/core/extract/zstd-stream.ts"() {
+    "use strict";
+    init_errors();
+    INPUT_SIZE = 4 * 1024 * 1024;
+    OUTPUT_SIZE = 512 * 1024;
+    MAX_AHEAD = 8;
+    TURN_EVERY_MS = 20;
+    ZstdStream = class {
+      constructor(path, onRead) {
+        this.path = path;
+        this.onRead = onRead;
+        this.channel.port2.unref();
+      }
+      path;
+      onRead;
+      channel = new MessageChannel();
+      release(chunk) {
+        if (chunk.byteOffset === 0 && chunk.buffer.byteLength === OUTPUT_SIZE) {
+          const buffer = chunk.buffer;
+          this.channel.port2.postMessage(buffer, [buffer]);
+        }
+      }
+      [Symbol.asyncIterator]() {
+        return this.chunks();
+      }
+      async *chunks() {
+        const { path, onRead } = this;
+        const ahead = new SharedArrayBuffer(4);
+        const counter = new Int32Array(ahead);
+        const recycled = this.channel.port1;
+        const data = { path, ahead, maxAhead: MAX_AHEAD, inputSize: INPUT_SIZE, outputSize: OUTPUT_SIZE, recycled };
+        const worker = new Worker(new URL("./zstd-worker.js", import.meta.url), { workerData: data, transferList: [recycled] });
+        const queue = [];
+        let wake;
+        const push2 = (m) => {
+          queue.push(m);
+          wake?.();
+        };
+        worker.on("message", push2);
+        worker.on("error", (error) => push2({ kind: "crash", error }));
+        worker.on("exit", (code) => push2({ kind: "crash", error: new Error(`decompression worker exited with code ${code}`) }));
+        let sawInput = false;
+        let lastTurn = performance.now();
+        try {
+          for (; ; ) {
+            while (queue.length === 0) await new Promise((resolve5) => wake = resolve5);
+            const message = queue.shift();
+            switch (message.kind) {
+              case "read":
+                sawInput = true;
+                onRead?.(message.position);
+                break;
+              case "data":
+                if (performance.now() - lastTurn > TURN_EVERY_MS) {
+                  await nextTurn();
+                  lastTurn = performance.now();
+                }
+                Atomics.sub(counter, 0, 1);
+                Atomics.notify(counter, 0);
+                yield Buffer.from(message.chunk.buffer, message.chunk.byteOffset, message.chunk.byteLength);
+                break;
+              case "end":
+                if (!sawInput) throw new SourceError(path, "file is empty, expected zstd-compressed data");
+                if (message.frameOpen) {
+                  throw new SourceError(path, `truncated zstd data: the input ends inside a frame after ${message.consumed} compressed bytes`);
+                }
+                return;
+              case "corrupt":
+                throw new SourceError(path, `corrupt zstd data near compressed byte ${message.consumed}: ${message.message}`);
+              case "failed":
+                throw new SourceError(path, `cannot read the source image: ${message.message}`);
+              case "crash":
+                throw new SourceError(path, `zstd decompression stopped: ${message.error.message}`, { cause: message.error });
+            }
+          }
+        } finally {
+          await worker.terminate();
+          this.channel.port2.close();
+        }
+      }
+    };
+  }
+});
+
+// src/core/extract/index.ts
+import { constants } from "node:fs";
+import { copyFile, open as open2 } from "node:fs/promises";
+import { basename } from "node:path";
+async function readHead(path, length) {
+  const file = await open2(path, "r");
+  try {
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await file.read(buf, 0, length, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await file.close();
+  }
+}
+function looksLikeTar(head) {
+  return head.length >= 263 && head.toString("latin1", 257, 262) === "ustar";
+}
+async function detectFormat(path) {
+  let head;
+  try {
+    head = await readHead(path, 512);
+  } catch (error) {
+    throw new SourceError(path, `cannot read the source image: ${error.message}`, { cause: error });
+  }
+  const name = basename(path).toLowerCase();
+  const zstd = startsWithZstdFrame(head);
+  if (head.subarray(0, 4).equals(QCOW2_MAGIC)) {
+    throw new SourceError(path, "is a qcow2 image; basecow bases are raw: convert it first with `qemu-img convert -O raw`");
+  }
+  if (/\.(tar\.zst|tzst)$/.test(name)) {
+    if (!zstd) throw new SourceError(path, "the name says .tar.zst but the file does not start with a zstd frame");
+    return "tar+zstd";
+  }
+  if (name.endsWith(".zst")) {
+    if (!zstd) throw new SourceError(path, "the name says .zst but the file does not start with a zstd frame");
+    return "zstd";
+  }
+  if (name.endsWith(".tar")) {
+    if (!looksLikeTar(head)) throw new SourceError(path, "the name says .tar but the file has no tar header");
+    return "tar";
+  }
+  if (zstd) return "zstd";
+  if (looksLikeTar(head)) return "tar";
+  return "raw";
+}
+async function extractToRaw(source, dest, options = {}) {
+  const format = await detectFormat(source);
+  if (format === "raw") {
+    const size = await tryReflink(source, dest);
+    if (size !== void 0) return { format, size };
+  }
+  const writer = await SparseWriter.create(dest);
+  try {
+    const size = await writeFormat(format, source, writer, options);
+    await writer.finish(size);
+    return { format, size };
+  } catch (error) {
+    await writer.discard();
+    throw explainWriteError(source, dest, error);
+  }
+}
+async function writeFormat(format, source, writer, options) {
+  const member = options.member ?? DEFAULT_MEMBER;
+  switch (format) {
+    case "raw":
+      return writeAll(readChunks(source, options.onRead), writer);
+    case "zstd":
+      return writeAll(new ZstdStream(source, options.onRead), writer);
+    case "tar":
+      return (await extractTarMember(readChunks(source, options.onRead), member, writer, source)).size;
+    case "tar+zstd":
+      return (await extractTarMember(new ZstdStream(source, options.onRead), member, writer, source)).size;
+  }
+}
+async function writeAll(chunks, writer) {
+  let position = 0;
+  for await (const chunk of chunks) {
+    await writer.write(chunk, position);
+    position += chunk.length;
+    chunks.release?.(chunk);
+  }
+  return position;
+}
+async function tryReflink(source, dest) {
+  try {
+    await copyFile(source, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
+  } catch (error) {
+    if (errnoCode(error) === "EEXIST") throw error;
+    return void 0;
+  }
+  const file = await open2(dest, "r+");
+  try {
+    await file.sync();
+    return (await file.stat()).size;
+  } finally {
+    await file.close();
+  }
+}
+function explainWriteError(source, dest, error) {
+  if (error instanceof SourceError) return error;
+  const code = errnoCode(error);
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    return new SourceError(source, `no space left on the device holding ${dest} while extracting`, { cause: error });
+  }
+  return new SourceError(source, `extraction failed: ${error.message}`, { cause: error });
+}
+var DEFAULT_MEMBER, QCOW2_MAGIC;
+var init_extract = __esm({
+  "src/core/extract/index.ts"() {
+    "use strict";
+    init_errors();
+    init_chunks();
+    init_sparse_writer();
+    init_tar();
+    init_zstd_stream();
+    DEFAULT_MEMBER = "disk.img";
+    QCOW2_MAGIC = Buffer.from("QFI\xFB", "latin1");
+  }
+});
+
+// src/core/key.ts
+import { createHash } from "node:crypto";
+import { mkdir, open as open3, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { join as join2 } from "node:path";
+function validateKey(key) {
+  if (DIGEST_KEY.test(key) || CALLER_KEY.test(key) && key !== "." && key !== "..") return key;
+  throw new UsageError(
+    `invalid key ${JSON.stringify(key)}: a key is 'sha256-<64 hex>' or 1 to 128 characters of A-Z a-z 0-9 . _ - (and not '.' or '..')`
+  );
+}
+async function hashFile(path, onRead) {
+  const hash = createHash("sha256");
+  const file = await open3(path, "r");
+  try {
+    const buffers = [Buffer.allocUnsafe(HASH_READ_SIZE), Buffer.allocUnsafe(HASH_READ_SIZE)];
+    let position = 0;
+    let turn = 0;
+    let pending = file.read(buffers[turn], 0, HASH_READ_SIZE, position);
+    for (; ; ) {
+      const { bytesRead, buffer } = await pending;
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      turn ^= 1;
+      pending = file.read(buffers[turn], 0, HASH_READ_SIZE, position);
+      hash.update(buffer.subarray(0, bytesRead));
+      onRead?.(position);
+    }
+  } finally {
+    await file.close();
+  }
+  return `sha256-${hash.digest("hex")}`;
+}
+async function statSource(source) {
+  let info;
+  try {
+    info = await stat(source, { bigint: true });
+  } catch (error) {
+    throw new SourceError(source, `cannot read the source image: ${error.message}`, { cause: error });
+  }
+  if (!info.isFile()) throw new SourceError(source, "is not a regular file");
+  return info;
+}
+async function sourceKey(source, info, memoDir, onRead) {
+  const memoPath = join2(memoDir, `${info.dev}-${info.ino}.json`);
+  const identity = { size: String(info.size), mtimeNs: String(info.mtimeNs), ctimeNs: String(info.ctimeNs) };
+  const memo = await readMemo(memoPath);
+  if (memo && memo.size === identity.size && memo.mtimeNs === identity.mtimeNs && memo.ctimeNs === identity.ctimeNs) {
+    return { key: memo.key, memoized: true };
+  }
+  let key;
+  try {
+    key = await hashFile(source, onRead);
+  } catch (error) {
+    throw new SourceError(source, `cannot read the source image: ${error.message}`, { cause: error });
+  }
+  await writeMemo(memoDir, memoPath, { ...identity, key });
+  return { key, memoized: false };
+}
+async function readMemo(path) {
+  try {
+    const memo = JSON.parse(await readFile(path, "utf8"));
+    return DIGEST_KEY.test(memo.key) ? memo : void 0;
+  } catch {
+    return void 0;
+  }
+}
+async function writeMemo(memoDir, path, memo) {
+  await mkdir(memoDir, { recursive: true });
+  const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  await writeFile(temp, JSON.stringify(memo));
+  await rename(temp, path);
+}
+var CALLER_KEY, DIGEST_KEY, HASH_READ_SIZE;
+var init_key = __esm({
+  "src/core/key.ts"() {
+    "use strict";
+    init_errors();
+    CALLER_KEY = /^[A-Za-z0-9._-]{1,128}$/;
+    DIGEST_KEY = /^sha256-[0-9a-f]{64}$/;
+    HASH_READ_SIZE = 8 * 1024 * 1024;
+  }
+});
 
 // node_modules/graceful-fs/polyfills.js
 var require_polyfills = __commonJS({
@@ -1613,931 +2593,7 @@ var require_proper_lockfile = __commonJS({
   }
 });
 
-// src/cli/main.ts
-import { parseArgs } from "node:util";
-
-// src/core/errors.ts
-var SourceError = class extends Error {
-  constructor(source, reason, options) {
-    super(`${source}: ${reason}`, options);
-    this.source = source;
-    this.reason = reason;
-    this.name = "SourceError";
-  }
-  source;
-  reason;
-};
-var UsageError = class extends Error {
-  constructor(message) {
-    super(message);
-    this.name = "UsageError";
-  }
-};
-function errnoCode(error) {
-  return error?.code;
-}
-
-// src/core/layout.ts
-import { homedir } from "node:os";
-import { join, resolve } from "node:path";
-var LAYOUT_VERSION = "v1";
-function defaultCacheDir(env = process.env) {
-  if (env.BASECOW_CACHE_DIR) return resolve(env.BASECOW_CACHE_DIR);
-  const xdg = env.XDG_CACHE_HOME || join(homedir(), ".cache");
-  return resolve(xdg, "basecow");
-}
-function storeLayout(cacheDir) {
-  const root = join(resolve(cacheDir), LAYOUT_VERSION);
-  return {
-    root,
-    bases: join(root, "bases"),
-    locks: join(root, "locks"),
-    leases: join(root, "leases"),
-    tmp: join(root, "tmp"),
-    digests: join(root, "digests")
-  };
-}
-var basePath = (layout, key) => join(layout.bases, `${key}.img`);
-var sidecarPath = (layout, key) => join(layout.bases, `${key}.json`);
-var lockPath = (layout, key) => join(layout.locks, key);
-var tempPrefix = (key) => `${key}+`;
-
-// src/core/store.ts
-import { randomBytes } from "node:crypto";
-import { chmod, mkdir as mkdir2, open as open4, readdir, readFile as readFile2, rename as rename2, rm, stat as stat2, writeFile as writeFile2 } from "node:fs/promises";
-import { join as join5, resolve as resolve2 } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-
-// src/core/extract/index.ts
-import { constants } from "node:fs";
-import { copyFile, open as open2 } from "node:fs/promises";
-import { basename } from "node:path";
-
-// src/core/extract/chunks.ts
-import { open } from "node:fs/promises";
-var READ_SIZE = 4 * 1024 * 1024;
-var ZSTD_MAGIC = 4247762216;
-var ZSTD_SKIPPABLE_MASK = 4294967280;
-var ZSTD_SKIPPABLE_START = 407710288;
-async function* readChunks(path, onRead) {
-  const file = await open(path, "r");
-  try {
-    let position = 0;
-    const readAt = async (at) => {
-      const buf = Buffer.allocUnsafe(READ_SIZE);
-      const { bytesRead } = await file.read(buf, 0, READ_SIZE, at);
-      return buf.subarray(0, bytesRead);
-    };
-    let pending = readAt(position);
-    for (; ; ) {
-      const chunk = await pending;
-      if (chunk.length === 0) return;
-      position += chunk.length;
-      pending = readAt(position);
-      onRead?.(position);
-      yield chunk;
-    }
-  } finally {
-    await file.close();
-  }
-}
-function startsWithZstdFrame(head) {
-  if (head.length < 4) return false;
-  const magic = head.readUInt32LE(0);
-  return magic === ZSTD_MAGIC || (magic & ZSTD_SKIPPABLE_MASK) === ZSTD_SKIPPABLE_START;
-}
-
-// src/core/extract/sparse-writer.ts
-import { closeSync, fdatasync, fsync, ftruncateSync, openSync, unlinkSync, writeSync } from "node:fs";
-import { promisify } from "node:util";
-var HOLE_BLOCK = 4096;
-var ZERO_SPAN = 64 * 1024;
-var ZEROS = Buffer.alloc(ZERO_SPAN);
-var fsyncAsync = promisify(fsync);
-var fdatasyncAsync = promisify(fdatasync);
-var FLUSH_EVERY = 32 * 1024 * 1024;
-function isZero(buf, start, end) {
-  for (let at = start; at < end; at += ZERO_SPAN) {
-    const stop = Math.min(end, at + ZERO_SPAN);
-    if (ZEROS.compare(buf, at, stop, 0, stop - at) !== 0) return false;
-  }
-  return true;
-}
-var SparseWriter = class _SparseWriter {
-  constructor(path, fd) {
-    this.path = path;
-    this.fd = fd;
-  }
-  path;
-  fd;
-  /** Bytes actually written (data, not holes): what the background flushes are paced by. */
-  dataBytes = 0;
-  closed = false;
-  flushedUpTo = 0;
-  flushing;
-  flushFailure;
-  /** Creates `path` exclusively (it must not exist), mode 0600 until the caller publishes it. */
-  static async create(path) {
-    return new _SparseWriter(path, openSync(path, "wx", 384));
-  }
-  async write(buf, position) {
-    if (this.flushFailure !== void 0) throw this.flushFailure;
-    let runStart = -1;
-    let at = 0;
-    while (at < buf.length) {
-      const next = Math.min(buf.length, at + HOLE_BLOCK - (position + at) % HOLE_BLOCK);
-      if (isZero(buf, at, next)) {
-        if (runStart >= 0) this.writeRun(buf, runStart, at, position + runStart);
-        runStart = -1;
-      } else if (runStart < 0) {
-        runStart = at;
-      }
-      at = next;
-    }
-    if (runStart >= 0) this.writeRun(buf, runStart, buf.length, position + runStart);
-  }
-  /** Sets the final length (trailing holes included) and makes the file durable. */
-  async finish(size) {
-    await this.flushing;
-    if (this.flushFailure !== void 0) throw this.flushFailure;
-    ftruncateSync(this.fd, size);
-    await fsyncAsync(this.fd);
-    this.close();
-  }
-  /** Closes and removes the partial file; never throws, because it runs on error paths. */
-  async discard() {
-    await this.flushing;
-    try {
-      this.close();
-    } catch {
-    }
-    try {
-      unlinkSync(this.path);
-    } catch {
-    }
-  }
-  close() {
-    if (this.closed) return;
-    this.closed = true;
-    closeSync(this.fd);
-  }
-  writeRun(buf, start, end, position) {
-    let done = 0;
-    const length = end - start;
-    while (done < length) done += writeSync(this.fd, buf, start + done, length - done, position + done);
-    this.dataBytes += length;
-    if (!this.flushing && this.dataBytes - this.flushedUpTo >= FLUSH_EVERY) this.startFlush();
-  }
-  startFlush() {
-    this.flushedUpTo = this.dataBytes;
-    this.flushing = fdatasyncAsync(this.fd).then(
-      () => {
-        this.flushing = void 0;
-      },
-      (error) => {
-        this.flushFailure ??= error;
-        this.flushing = void 0;
-      }
-    );
-  }
-};
-
-// src/core/extract/tar.ts
-var BLOCK = 512;
-var ZERO_BLOCK = Buffer.alloc(BLOCK);
-var EMPTY = Buffer.alloc(0);
-var MAX_METADATA = 64 * 1024 * 1024;
-var MAX_LISTED_MEMBERS = 10;
-var MAX_DECIMAL_DIGITS = 16;
-var NAME = [0, 100];
-var SIZE = [124, 12];
-var CHECKSUM = [148, 8];
-var TYPEFLAG = 156;
-var LINKNAME = [157, 100];
-var MAGIC = [257, 6];
-var PREFIX = [345, 155];
-var GNU_REALSIZE = [483, 12];
-var SPARSE_IN_HEADER = { start: 386, count: 4, isExtended: 482 };
-var SPARSE_IN_EXTENSION = { start: 0, count: 21, isExtended: 504 };
-var REGULAR_TYPES = /* @__PURE__ */ new Set(["0", "7", "S"]);
-var TYPE_NAMES = {
-  "1": "a hard link",
-  "2": "a symbolic link",
-  "3": "a character device",
-  "4": "a block device",
-  "5": "a directory",
-  "6": "a FIFO",
-  D: "a directory",
-  M: "the continuation of a multi-volume member",
-  V: "a volume label"
-};
-async function extractTarMember(chunks, member, writer, source) {
-  const archive = new ArchiveReader(chunks, source);
-  try {
-    const wanted = requestedKey(member, archive);
-    const seen = new SeenMembers();
-    let found;
-    for (let entry = await nextEntry(archive); entry; entry = await nextEntry(archive)) {
-      if (!isWanted(entry, wanted, archive)) {
-        seen.add(entry.name);
-        await new EntryData(archive, entry.name, entry.dataSize).finish();
-        continue;
-      }
-      if (found) {
-        throw archive.error(`member '${member}' appears more than once in the archive (at bytes ${found.at} and ${entry.at})`);
-      }
-      found = { result: await extractEntry(archive, entry, writer), at: entry.at };
-    }
-    await archive.drain();
-    if (!found) throw archive.error(`member '${member}' not found in the archive (${seen.describe()})`);
-    return found.result;
-  } catch (error) {
-    await archive.abandon();
-    throw error;
-  }
-}
-var ArchiveReader = class {
-  constructor(chunks, source) {
-    this.source = source;
-    this.iterator = chunks[Symbol.asyncIterator]();
-    this.release = chunks.release?.bind(chunks);
-  }
-  source;
-  /** Archive offset of the next unread byte. */
-  position = 0;
-  chunk = EMPTY;
-  /** The producer's whole buffer that `chunk` is the unread rest of. */
-  whole;
-  ended = false;
-  iterator;
-  release;
-  error(reason) {
-    return new SourceError(this.source, reason);
-  }
-  /** Up to `max` bytes without copying; empty only at the end of the stream. */
-  async take(max) {
-    if (this.chunk.length === 0 && !await this.advance()) return EMPTY;
-    const piece = this.chunk.subarray(0, max);
-    this.chunk = this.chunk.subarray(piece.length);
-    this.position += piece.length;
-    return piece;
-  }
-  /**
-   * Exactly `length` bytes, or fewer at the end of the stream. Always a copy: a chunk goes back to
-   * the producer once consumed, and what read() returns (headers, maps) is kept longer than that.
-   * Only pipe() hands out slices, and its sink is done with each one before the next is taken.
-   */
-  async read(length) {
-    const pieces = [];
-    let got = 0;
-    while (got < length) {
-      const piece = await this.take(length - got);
-      if (piece.length === 0) break;
-      pieces.push(piece);
-      got += piece.length;
-    }
-    return Buffer.concat(pieces, got);
-  }
-  /** Reads to the end, so that the producer still checks (e.g. decompresses) everything after the archive. */
-  async drain() {
-    do {
-      this.position += this.chunk.length;
-      this.chunk = EMPTY;
-    } while (await this.advance());
-  }
-  /** Lets the producer release its file when we stop early. Its own failure would hide the error that stopped us. */
-  async abandon() {
-    if (this.ended) return;
-    this.ended = true;
-    try {
-      await this.iterator.return?.();
-    } catch {
-    }
-  }
-  async advance() {
-    if (this.whole) this.release?.(this.whole);
-    this.whole = void 0;
-    while (!this.ended) {
-      const next = await this.iterator.next();
-      if (next.done) {
-        this.ended = true;
-      } else if (next.value.length > 0) {
-        this.chunk = next.value;
-        this.whole = next.value;
-        return true;
-      }
-    }
-    return false;
-  }
-};
-var EntryData = class {
-  constructor(archive, name, size) {
-    this.archive = archive;
-    this.name = name;
-    this.size = size;
-  }
-  archive;
-  name;
-  size;
-  consumed = 0;
-  get remaining() {
-    return this.size - this.consumed;
-  }
-  /** Hands the next `length` bytes to `sink` as slices of the chunks, each with its offset within those bytes. */
-  async pipe(length, sink) {
-    let done = 0;
-    while (done < length) {
-      const piece = await this.archive.take(length - done);
-      if (piece.length === 0) throw this.truncated();
-      if (sink) await sink(piece, done);
-      done += piece.length;
-      this.consumed += piece.length;
-    }
-  }
-  async read(length) {
-    const bytes = await this.archive.read(length);
-    this.consumed += bytes.length;
-    if (bytes.length < length) throw this.truncated();
-    return bytes;
-  }
-  /** Skips the rest of the data and the padding, leaving the archive at the next header. */
-  async finish() {
-    await this.pipe(this.remaining);
-    const padding = (BLOCK - this.size % BLOCK) % BLOCK;
-    if ((await this.archive.read(padding)).length < padding) {
-      throw this.archive.error(`broken tar: archive ends inside the padding after member '${this.name}'`);
-    }
-  }
-  truncated() {
-    return this.archive.error(`broken tar: archive ends inside member '${this.name}' (got ${this.consumed} of ${this.size} bytes)`);
-  }
-};
-var SeenMembers = class {
-  names = [];
-  count = 0;
-  add(name) {
-    this.count++;
-    if (this.names.length < MAX_LISTED_MEMBERS) this.names.push(name);
-  }
-  describe() {
-    if (this.count === 0) return "the archive has no members";
-    const more = this.count - this.names.length;
-    return `members seen: ${this.names.join(", ")}${more > 0 ? `, and ${more} more` : ""}`;
-  }
-};
-async function nextEntry(archive) {
-  const metadata = { pax: [] };
-  let metadataAt;
-  for (; ; ) {
-    const at = archive.position;
-    const block = await archive.read(BLOCK);
-    if (block.length === 0 || block.length === BLOCK && block.equals(ZERO_BLOCK)) {
-      if (metadataAt === void 0) return void 0;
-      throw archive.error(`broken tar: the archive ends after the extended header at byte ${metadataAt}, without the member it describes`);
-    }
-    if (block.length < BLOCK) {
-      throw archive.error(at === 0 ? `not a tar archive (only ${block.length} bytes long)` : `broken tar: archive ends inside a header at byte ${at}`);
-    }
-    const header = parseHeader(block, at, archive);
-    switch (header.type) {
-      case "L":
-        metadata.longName = cString(await readMetadata(archive, header));
-        break;
-      case "K":
-        metadata.longLink = cString(await readMetadata(archive, header));
-        break;
-      case "x":
-        metadata.pax = metadata.pax.concat(parsePaxRecords(await readMetadata(archive, header), header, archive));
-        break;
-      case "g":
-        await new EntryData(archive, header.name, header.size).finish();
-        continue;
-      default:
-        return buildEntry(archive, header, metadata);
-    }
-    metadataAt ??= at;
-  }
-}
-function parseHeader(block, at, archive) {
-  verifyChecksum(block, at, archive);
-  const name = cString(field(block, NAME));
-  const prefix = field(block, MAGIC).toString("latin1") === "ustar\0" ? cString(field(block, PREFIX)) : "";
-  return {
-    name: prefix ? `${prefix}/${name}` : name,
-    linkName: cString(field(block, LINKNAME)),
-    type: block[TYPEFLAG] === 0 ? "0" : String.fromCharCode(block[TYPEFLAG]),
-    size: readNumber(block, SIZE, "size", at, archive),
-    at,
-    block
-  };
-}
-function verifyChecksum(block, at, archive) {
-  const [start, length] = CHECKSUM;
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const byte = i >= start && i < start + length ? 32 : block[i];
-    unsigned += byte;
-    signed += byte < 128 ? byte : byte - 256;
-  }
-  const recorded = /^ *([0-7]+)(?:[ \0]|$)/.exec(field(block, CHECKSUM).toString("latin1"));
-  const sum = recorded ? Number.parseInt(recorded[1], 8) : NaN;
-  if (sum === unsigned || sum === signed) return;
-  const reason = `header checksum mismatch at byte ${at}`;
-  throw archive.error(at === 0 ? `not a tar archive (${reason})` : `broken tar: ${reason}`);
-}
-function readNumber(block, where, what, at, archive) {
-  const bytes = field(block, where);
-  const invalid = (problem) => archive.error(`broken tar: ${problem} ${what} field in the header at byte ${at}`);
-  if (bytes[0] & 128) {
-    if (bytes[0] & 64) throw invalid("negative");
-    let value = bytes[0] & 63;
-    for (let i = 1; i < bytes.length; i++) value = value * 256 + bytes[i];
-    if (!Number.isSafeInteger(value)) throw invalid("too large a");
-    return value;
-  }
-  const digits = /^ *([0-7]*)(?:[ \0]|$)/.exec(bytes.toString("latin1"));
-  if (!digits) throw invalid("invalid");
-  return digits[1] ? Number.parseInt(digits[1], 8) : 0;
-}
-function field(block, [start, length]) {
-  return block.subarray(start, start + length);
-}
-function cString(bytes) {
-  const end = bytes.indexOf(0);
-  return bytes.toString("utf8", 0, end < 0 ? bytes.length : end);
-}
-async function readMetadata(archive, header) {
-  if (header.size > MAX_METADATA) {
-    throw archive.error(`broken tar: the extended header at byte ${header.at} claims an implausible ${header.size} bytes`);
-  }
-  const data = new EntryData(archive, header.name, header.size);
-  const bytes = await data.read(header.size);
-  await data.finish();
-  return bytes;
-}
-function parsePaxRecords(data, header, archive) {
-  const records = [];
-  for (let at = 0; at < data.length; ) {
-    const space = data.indexOf(32, at);
-    const length = space > at ? decimal(data.toString("latin1", at, space)) : void 0;
-    const end = at + (length ?? 0);
-    const equals = data.indexOf(61, space + 1);
-    const wellFormed = length !== void 0 && end <= data.length && data[end - 1] === 10 && equals > space && equals < end;
-    if (!wellFormed) {
-      throw archive.error(`broken tar: malformed PAX record at byte ${at} of the extended header at byte ${header.at}`);
-    }
-    records.push([data.toString("utf8", space + 1, equals), data.toString("utf8", equals + 1, end - 1)]);
-    at = end;
-  }
-  return records;
-}
-async function buildEntry(archive, header, metadata) {
-  const pax = interpretPax(metadata.pax, header, archive);
-  const entry = {
-    name: pax.sparseName ?? pax.path ?? metadata.longName ?? header.name,
-    linkName: pax.linkPath ?? metadata.longLink ?? header.linkName,
-    type: header.type,
-    // GNU tar reads no data after hard links and directories, whatever their size field says.
-    dataSize: header.type === "1" || header.type === "5" ? 0 : pax.size ?? header.size,
-    at: header.at
-  };
-  if (header.type === "S") entry.sparse = await readOldGnuSparseMap(archive, header);
-  else if (pax.sparse && REGULAR_TYPES.has(header.type)) entry.sparse = pax.sparse;
-  return entry;
-}
-function interpretPax(records, header, archive) {
-  const fields = {};
-  const parse4 = (key, value) => {
-    const parsed = decimal(value);
-    if (parsed === void 0) throw archive.error(`broken tar: invalid PAX record ${key}=${value} for the member at byte ${header.at}`);
-    return parsed;
-  };
-  const offsets = [];
-  const sizes = [];
-  let map;
-  let realSize;
-  let major;
-  for (const [key, value] of records) {
-    if (value === "") continue;
-    switch (key) {
-      case "path":
-        fields.path = value;
-        break;
-      case "linkpath":
-        fields.linkPath = value;
-        break;
-      case "size":
-        fields.size = parse4(key, value);
-        break;
-      case "GNU.sparse.name":
-        fields.sparseName = value;
-        break;
-      case "GNU.sparse.size":
-      case "GNU.sparse.realsize":
-        realSize = parse4(key, value);
-        break;
-      case "GNU.sparse.major":
-        major = value;
-        break;
-      case "GNU.sparse.offset":
-        offsets.push(parse4(key, value));
-        break;
-      case "GNU.sparse.numbytes":
-        sizes.push(parse4(key, value));
-        break;
-      case "GNU.sparse.map":
-        map = value.split(",").map((item) => parse4(key, item));
-        break;
-    }
-  }
-  if (major === void 0 && map === void 0 && offsets.length === 0 && realSize === void 0) return fields;
-  const broken = (problem) => archive.error(`broken tar: ${problem} in the PAX sparse header of the member at byte ${header.at}`);
-  if (major !== void 0 && major !== "0" && major !== "1") throw broken(`unsupported sparse format ${major}`);
-  if (realSize === void 0) throw broken("no real size");
-  if (major === "1") return { ...fields, sparse: { realSize } };
-  if (map === void 0 && offsets.length !== sizes.length) throw broken("unpaired GNU.sparse.offset/numbytes records");
-  const pairs = map ?? offsets.flatMap((offset, i) => [offset, sizes[i]]);
-  if (pairs.length % 2 !== 0) throw broken("an odd number of values in GNU.sparse.map");
-  const regions = [];
-  for (let i = 0; i < pairs.length; i += 2) regions.push({ offset: pairs[i], size: pairs[i + 1] });
-  return { ...fields, sparse: { realSize, regions } };
-}
-function decimal(text) {
-  const value = /^[0-9]+$/.test(text) ? Number(text) : NaN;
-  return Number.isSafeInteger(value) ? value : void 0;
-}
-async function readOldGnuSparseMap(archive, header) {
-  const realSize = readNumber(header.block, GNU_REALSIZE, "realsize", header.at, archive);
-  const regions = [];
-  let block = header.block;
-  let at = header.at;
-  let slots = SPARSE_IN_HEADER;
-  let mapEnded = false;
-  for (; ; ) {
-    mapEnded ||= collectSparseSlots(block, slots, at, regions, archive);
-    if (block[slots.isExtended] === 0) return { realSize, regions };
-    at = archive.position;
-    block = await archive.read(BLOCK);
-    if (block.length < BLOCK) throw archive.error(`broken tar: archive ends inside the sparse map of member '${header.name}'`);
-    slots = SPARSE_IN_EXTENSION;
-  }
-}
-function collectSparseSlots(block, slots, at, regions, archive) {
-  for (let i = 0; i < slots.count; i++) {
-    const offsetField = slots.start + i * 24;
-    if (block[offsetField + 12] === 0) return true;
-    regions.push({
-      offset: readNumber(block, [offsetField, 12], "sparse offset", at, archive),
-      size: readNumber(block, [offsetField + 12, 12], "sparse numbytes", at, archive)
-    });
-  }
-  return false;
-}
-async function readSparseMapFromData(data, entry, archive) {
-  const broken = (problem) => archive.error(`broken tar: ${problem} in the sparse map of member '${entry.name}'`);
-  const numbers = [];
-  let wanted = 1;
-  let partial = "";
-  while (numbers.length < wanted) {
-    if (data.remaining < BLOCK) throw broken("the map runs past the member data");
-    const lines = (partial + (await data.read(BLOCK)).toString("latin1")).split("\n");
-    partial = lines.pop() ?? "";
-    for (const line of lines) {
-      if (numbers.length === wanted) break;
-      const value = decimal(line);
-      if (value === void 0) throw broken(`'${line.slice(0, 40)}' is not a number`);
-      numbers.push(value);
-      if (numbers.length === 1) wanted = 1 + 2 * value;
-    }
-    if (numbers.length < wanted && partial.length > MAX_DECIMAL_DIGITS) throw broken("a line is too long");
-  }
-  const regions = [];
-  for (let i = 1; i < numbers.length; i += 2) regions.push({ offset: numbers[i], size: numbers[i + 1] });
-  return regions;
-}
-function checkSparseMap(regions, realSize, storedSize, entry, archive) {
-  const broken = (problem) => archive.error(`broken tar: the sparse map of member '${entry.name}' ${problem}`);
-  let end = 0;
-  let stored = 0;
-  for (const region of regions) {
-    if (region.offset < end) throw broken(`has regions out of order or overlapping (offset ${region.offset} after data up to ${end})`);
-    end = region.offset + region.size;
-    stored += region.size;
-    if (end > realSize) throw broken(`reaches byte ${end}, beyond the member's size of ${realSize} bytes`);
-  }
-  if (stored !== storedSize) throw broken(`covers ${stored} bytes but the archive stores ${storedSize}`);
-}
-function memberKey(name) {
-  const segments = name.split("/");
-  const lastParent = segments.lastIndexOf("..");
-  return {
-    key: segments.slice(lastParent + 1).filter((segment) => segment !== "" && segment !== ".").join("/"),
-    unsafe: name.startsWith("/") || lastParent >= 0
-  };
-}
-function requestedKey(member, archive) {
-  const { key, unsafe } = memberKey(member);
-  if (unsafe) throw archive.error(`member '${member}' has an unsafe path (absolute or containing '..')`);
-  if (key === "") throw archive.error(`member name '${member}' names no file`);
-  return key;
-}
-function isWanted(entry, wanted, archive) {
-  const { key, unsafe } = memberKey(entry.name);
-  if (key !== wanted) return false;
-  if (unsafe) throw archive.error(`member '${entry.name}' has an unsafe path (absolute or containing '..')`);
-  return true;
-}
-async function extractEntry(archive, entry, writer) {
-  rejectNonRegular(entry, archive);
-  const data = new EntryData(archive, entry.name, entry.dataSize);
-  const toWriter = (base) => (piece, offset) => writer.write(piece, base + offset);
-  if (!entry.sparse) {
-    await data.pipe(entry.dataSize, toWriter(0));
-    await data.finish();
-    return { size: entry.dataSize };
-  }
-  const { realSize } = entry.sparse;
-  const regions = entry.sparse.regions ?? await readSparseMapFromData(data, entry, archive);
-  checkSparseMap(regions, realSize, data.remaining, entry, archive);
-  for (const region of regions) await data.pipe(region.size, toWriter(region.offset));
-  await data.finish();
-  return { size: realSize };
-}
-function rejectNonRegular(entry, archive) {
-  if (REGULAR_TYPES.has(entry.type)) return;
-  const kind = TYPE_NAMES[entry.type] ?? `an entry of unknown type '${entry.type}'`;
-  const target = entry.type === "1" || entry.type === "2" ? ` to '${entry.linkName}'` : "";
-  throw archive.error(`member '${entry.name}' is ${kind}${target}, expected a regular file`);
-}
-
-// src/core/extract/zstd-stream.ts
-import { setImmediate as nextTurn } from "node:timers/promises";
-import { MessageChannel, Worker } from "node:worker_threads";
-var INPUT_SIZE = 4 * 1024 * 1024;
-var OUTPUT_SIZE = 512 * 1024;
-var MAX_AHEAD = 8;
-var TURN_EVERY_MS = 20;
-var ZstdStream = class {
-  constructor(path, onRead) {
-    this.path = path;
-    this.onRead = onRead;
-    this.channel.port2.unref();
-  }
-  path;
-  onRead;
-  channel = new MessageChannel();
-  release(chunk) {
-    if (chunk.byteOffset === 0 && chunk.buffer.byteLength === OUTPUT_SIZE) {
-      const buffer = chunk.buffer;
-      this.channel.port2.postMessage(buffer, [buffer]);
-    }
-  }
-  [Symbol.asyncIterator]() {
-    return this.chunks();
-  }
-  async *chunks() {
-    const { path, onRead } = this;
-    const ahead = new SharedArrayBuffer(4);
-    const counter = new Int32Array(ahead);
-    const recycled = this.channel.port1;
-    const data = { path, ahead, maxAhead: MAX_AHEAD, inputSize: INPUT_SIZE, outputSize: OUTPUT_SIZE, recycled };
-    const worker = new Worker(new URL("./zstd-worker.js", import.meta.url), { workerData: data, transferList: [recycled] });
-    const queue = [];
-    let wake;
-    const push2 = (m) => {
-      queue.push(m);
-      wake?.();
-    };
-    worker.on("message", push2);
-    worker.on("error", (error) => push2({ kind: "crash", error }));
-    worker.on("exit", (code) => push2({ kind: "crash", error: new Error(`decompression worker exited with code ${code}`) }));
-    let sawInput = false;
-    let lastTurn = performance.now();
-    try {
-      for (; ; ) {
-        while (queue.length === 0) await new Promise((resolve5) => wake = resolve5);
-        const message = queue.shift();
-        switch (message.kind) {
-          case "read":
-            sawInput = true;
-            onRead?.(message.position);
-            break;
-          case "data":
-            if (performance.now() - lastTurn > TURN_EVERY_MS) {
-              await nextTurn();
-              lastTurn = performance.now();
-            }
-            Atomics.sub(counter, 0, 1);
-            Atomics.notify(counter, 0);
-            yield Buffer.from(message.chunk.buffer, message.chunk.byteOffset, message.chunk.byteLength);
-            break;
-          case "end":
-            if (!sawInput) throw new SourceError(path, "file is empty, expected zstd-compressed data");
-            if (message.frameOpen) {
-              throw new SourceError(path, `truncated zstd data: the input ends inside a frame after ${message.consumed} compressed bytes`);
-            }
-            return;
-          case "corrupt":
-            throw new SourceError(path, `corrupt zstd data near compressed byte ${message.consumed}: ${message.message}`);
-          case "failed":
-            throw new SourceError(path, `cannot read the source image: ${message.message}`);
-          case "crash":
-            throw new SourceError(path, `zstd decompression stopped: ${message.error.message}`, { cause: message.error });
-        }
-      }
-    } finally {
-      await worker.terminate();
-      this.channel.port2.close();
-    }
-  }
-};
-
-// src/core/extract/index.ts
-var DEFAULT_MEMBER = "disk.img";
-var QCOW2_MAGIC = Buffer.from("QFI\xFB", "latin1");
-async function readHead(path, length) {
-  const file = await open2(path, "r");
-  try {
-    const buf = Buffer.alloc(length);
-    const { bytesRead } = await file.read(buf, 0, length, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await file.close();
-  }
-}
-function looksLikeTar(head) {
-  return head.length >= 263 && head.toString("latin1", 257, 262) === "ustar";
-}
-async function detectFormat(path) {
-  let head;
-  try {
-    head = await readHead(path, 512);
-  } catch (error) {
-    throw new SourceError(path, `cannot read the source image: ${error.message}`, { cause: error });
-  }
-  const name = basename(path).toLowerCase();
-  const zstd = startsWithZstdFrame(head);
-  if (head.subarray(0, 4).equals(QCOW2_MAGIC)) {
-    throw new SourceError(path, "is a qcow2 image; basecow bases are raw: convert it first with `qemu-img convert -O raw`");
-  }
-  if (/\.(tar\.zst|tzst)$/.test(name)) {
-    if (!zstd) throw new SourceError(path, "the name says .tar.zst but the file does not start with a zstd frame");
-    return "tar+zstd";
-  }
-  if (name.endsWith(".zst")) {
-    if (!zstd) throw new SourceError(path, "the name says .zst but the file does not start with a zstd frame");
-    return "zstd";
-  }
-  if (name.endsWith(".tar")) {
-    if (!looksLikeTar(head)) throw new SourceError(path, "the name says .tar but the file has no tar header");
-    return "tar";
-  }
-  if (zstd) return "zstd";
-  if (looksLikeTar(head)) return "tar";
-  return "raw";
-}
-async function extractToRaw(source, dest, options = {}) {
-  const format = await detectFormat(source);
-  if (format === "raw") {
-    const size = await tryReflink(source, dest);
-    if (size !== void 0) return { format, size };
-  }
-  const writer = await SparseWriter.create(dest);
-  try {
-    const size = await writeFormat(format, source, writer, options);
-    await writer.finish(size);
-    return { format, size };
-  } catch (error) {
-    await writer.discard();
-    throw explainWriteError(source, dest, error);
-  }
-}
-async function writeFormat(format, source, writer, options) {
-  const member = options.member ?? DEFAULT_MEMBER;
-  switch (format) {
-    case "raw":
-      return writeAll(readChunks(source, options.onRead), writer);
-    case "zstd":
-      return writeAll(new ZstdStream(source, options.onRead), writer);
-    case "tar":
-      return (await extractTarMember(readChunks(source, options.onRead), member, writer, source)).size;
-    case "tar+zstd":
-      return (await extractTarMember(new ZstdStream(source, options.onRead), member, writer, source)).size;
-  }
-}
-async function writeAll(chunks, writer) {
-  let position = 0;
-  for await (const chunk of chunks) {
-    await writer.write(chunk, position);
-    position += chunk.length;
-    chunks.release?.(chunk);
-  }
-  return position;
-}
-async function tryReflink(source, dest) {
-  try {
-    await copyFile(source, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
-  } catch (error) {
-    if (errnoCode(error) === "EEXIST") throw error;
-    return void 0;
-  }
-  const file = await open2(dest, "r+");
-  try {
-    await file.sync();
-    return (await file.stat()).size;
-  } finally {
-    await file.close();
-  }
-}
-function explainWriteError(source, dest, error) {
-  if (error instanceof SourceError) return error;
-  const code = errnoCode(error);
-  if (code === "ENOSPC" || code === "EDQUOT") {
-    return new SourceError(source, `no space left on the device holding ${dest} while extracting`, { cause: error });
-  }
-  return new SourceError(source, `extraction failed: ${error.message}`, { cause: error });
-}
-
-// src/core/key.ts
-import { createHash } from "node:crypto";
-import { mkdir, open as open3, readFile, rename, stat, writeFile } from "node:fs/promises";
-import { join as join2 } from "node:path";
-var CALLER_KEY = /^[A-Za-z0-9._-]{1,128}$/;
-var DIGEST_KEY = /^sha256-[0-9a-f]{64}$/;
-var HASH_READ_SIZE = 8 * 1024 * 1024;
-function validateKey(key) {
-  if (DIGEST_KEY.test(key) || CALLER_KEY.test(key) && key !== "." && key !== "..") return key;
-  throw new UsageError(
-    `invalid key ${JSON.stringify(key)}: a key is 'sha256-<64 hex>' or 1 to 128 characters of A-Z a-z 0-9 . _ - (and not '.' or '..')`
-  );
-}
-async function hashFile(path, onRead) {
-  const hash = createHash("sha256");
-  const file = await open3(path, "r");
-  try {
-    const buffers = [Buffer.allocUnsafe(HASH_READ_SIZE), Buffer.allocUnsafe(HASH_READ_SIZE)];
-    let position = 0;
-    let turn = 0;
-    let pending = file.read(buffers[turn], 0, HASH_READ_SIZE, position);
-    for (; ; ) {
-      const { bytesRead, buffer } = await pending;
-      if (bytesRead === 0) break;
-      position += bytesRead;
-      turn ^= 1;
-      pending = file.read(buffers[turn], 0, HASH_READ_SIZE, position);
-      hash.update(buffer.subarray(0, bytesRead));
-      onRead?.(position);
-    }
-  } finally {
-    await file.close();
-  }
-  return `sha256-${hash.digest("hex")}`;
-}
-async function statSource(source) {
-  let info;
-  try {
-    info = await stat(source, { bigint: true });
-  } catch (error) {
-    throw new SourceError(source, `cannot read the source image: ${error.message}`, { cause: error });
-  }
-  if (!info.isFile()) throw new SourceError(source, "is not a regular file");
-  return info;
-}
-async function sourceKey(source, info, memoDir, onRead) {
-  const memoPath = join2(memoDir, `${info.dev}-${info.ino}.json`);
-  const identity = { size: String(info.size), mtimeNs: String(info.mtimeNs), ctimeNs: String(info.ctimeNs) };
-  const memo = await readMemo(memoPath);
-  if (memo && memo.size === identity.size && memo.mtimeNs === identity.mtimeNs && memo.ctimeNs === identity.ctimeNs) {
-    return { key: memo.key, memoized: true };
-  }
-  let key;
-  try {
-    key = await hashFile(source, onRead);
-  } catch (error) {
-    throw new SourceError(source, `cannot read the source image: ${error.message}`, { cause: error });
-  }
-  await writeMemo(memoDir, memoPath, { ...identity, key });
-  return { key, memoized: false };
-}
-async function readMemo(path) {
-  try {
-    const memo = JSON.parse(await readFile(path, "utf8"));
-    return DIGEST_KEY.test(memo.key) ? memo : void 0;
-  } catch {
-    return void 0;
-  }
-}
-async function writeMemo(memoDir, path, memo) {
-  await mkdir(memoDir, { recursive: true });
-  const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
-  await writeFile(temp, JSON.stringify(memo));
-  await rename(temp, path);
-}
-
 // src/core/lock.ts
-var import_proper_lockfile = __toESM(require_proper_lockfile(), 1);
-var DEFAULT_LOCK_TIMING = { staleMs: 1e4, pollMs: 250 };
 async function tryLock(lockPath2, timing) {
   let compromised;
   let release;
@@ -2567,16 +2623,20 @@ async function tryLock(lockPath2, timing) {
     }
   };
 }
-
-// src/core/version.ts
-import { readFileSync as readFileSync2 } from "node:fs";
-import { join as join4 } from "node:path";
+var import_proper_lockfile, DEFAULT_LOCK_TIMING;
+var init_lock = __esm({
+  "src/core/lock.ts"() {
+    "use strict";
+    import_proper_lockfile = __toESM(require_proper_lockfile(), 1);
+    init_errors();
+    DEFAULT_LOCK_TIMING = { staleMs: 1e4, pollMs: 250 };
+  }
+});
 
 // src/core/package-root.ts
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join as join3 } from "node:path";
 import { fileURLToPath } from "node:url";
-var cached;
 function packageRoot() {
   if (cached) return cached;
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -2591,13 +2651,31 @@ function packageRoot() {
     dir = parent;
   }
 }
+var cached;
+var init_package_root = __esm({
+  "src/core/package-root.ts"() {
+    "use strict";
+  }
+});
 
 // src/core/version.ts
-var TOOL_NAME = "basecow";
-var TOOL_VERSION = JSON.parse(readFileSync2(join4(packageRoot(), "package.json"), "utf8")).version;
+import { readFileSync as readFileSync2 } from "node:fs";
+import { join as join4 } from "node:path";
+var TOOL_NAME, TOOL_VERSION;
+var init_version = __esm({
+  "src/core/version.ts"() {
+    "use strict";
+    init_package_root();
+    TOOL_NAME = "basecow";
+    TOOL_VERSION = JSON.parse(readFileSync2(join4(packageRoot(), "package.json"), "utf8")).version;
+  }
+});
 
 // src/core/store.ts
-var DEFAULT_WAIT_TIMEOUT_MS = 30 * 60 * 1e3;
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir as mkdir2, open as open4, readdir, readFile as readFile2, rename as rename2, rm, stat as stat2, writeFile as writeFile2 } from "node:fs/promises";
+import { join as join5, resolve as resolve2 } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 async function ensureBase(options) {
   const started = performance.now();
   const source = resolve2(options.source);
@@ -2723,11 +2801,19 @@ async function fsyncDir(dir) {
     await handle.close();
   }
 }
-
-// src/core/overlay.ts
-import { constants as constants2 } from "node:fs";
-import { access, chmod as chmod2, copyFile as copyFile2, mkdir as mkdir3, rm as rm2 } from "node:fs/promises";
-import { dirname as dirname2, isAbsolute } from "node:path";
+var DEFAULT_WAIT_TIMEOUT_MS;
+var init_store = __esm({
+  "src/core/store.ts"() {
+    "use strict";
+    init_errors();
+    init_extract();
+    init_key();
+    init_layout();
+    init_lock();
+    init_version();
+    DEFAULT_WAIT_TIMEOUT_MS = 30 * 60 * 1e3;
+  }
+});
 
 // src/core/fs-util.ts
 import { stat as stat3 } from "node:fs/promises";
@@ -2752,42 +2838,15 @@ async function mapLimited(items, limit, fn) {
   await Promise.all(workers);
   return results;
 }
+var init_fs_util = __esm({
+  "src/core/fs-util.ts"() {
+    "use strict";
+    init_errors();
+  }
+});
 
 // src/core/tool.ts
 import { spawn } from "node:child_process";
-var ToolError = class extends Error {
-  constructor(command, exitCode, signal, stderr) {
-    const status = signal ? `signal ${signal}` : `exit status ${exitCode}`;
-    const detail = stderr.trim() ? `: ${stderr.trim()}` : "";
-    super(`${command.join(" ")} failed with ${status}${detail}`);
-    this.command = command;
-    this.exitCode = exitCode;
-    this.signal = signal;
-    this.stderr = stderr;
-    this.name = "ToolError";
-  }
-  command;
-  exitCode;
-  signal;
-  stderr;
-};
-var MissingToolError = class extends Error {
-  constructor(tool, debianPackage) {
-    super(`'${tool}' was not found on PATH; install it with: apt-get install -y ${debianPackage}`);
-    this.tool = tool;
-    this.debianPackage = debianPackage;
-    this.name = "MissingToolError";
-  }
-  tool;
-  debianPackage;
-};
-var PACKAGE_OF = {
-  "qemu-img": "qemu-utils",
-  virsh: "libvirt-clients",
-  "virt-xml-validate": "libxml2-utils",
-  tar: "tar",
-  zstd: "zstd"
-};
 function runTool(command, options = {}) {
   const [file, ...args] = command;
   return new Promise((resolve5, reject) => {
@@ -2810,6 +2869,45 @@ function runTool(command, options = {}) {
     child.stdin.end(options.input ?? "");
   });
 }
+var ToolError, MissingToolError, PACKAGE_OF;
+var init_tool = __esm({
+  "src/core/tool.ts"() {
+    "use strict";
+    ToolError = class extends Error {
+      constructor(command, exitCode, signal, stderr) {
+        const status = signal ? `signal ${signal}` : `exit status ${exitCode}`;
+        const detail = stderr.trim() ? `: ${stderr.trim()}` : "";
+        super(`${command.join(" ")} failed with ${status}${detail}`);
+        this.command = command;
+        this.exitCode = exitCode;
+        this.signal = signal;
+        this.stderr = stderr;
+        this.name = "ToolError";
+      }
+      command;
+      exitCode;
+      signal;
+      stderr;
+    };
+    MissingToolError = class extends Error {
+      constructor(tool, debianPackage) {
+        super(`'${tool}' was not found on PATH; install it with: apt-get install -y ${debianPackage}`);
+        this.tool = tool;
+        this.debianPackage = debianPackage;
+        this.name = "MissingToolError";
+      }
+      tool;
+      debianPackage;
+    };
+    PACKAGE_OF = {
+      "qemu-img": "qemu-utils",
+      virsh: "libvirt-clients",
+      "virt-xml-validate": "libxml2-utils",
+      tar: "tar",
+      zstd: "zstd"
+    };
+  }
+});
 
 // src/core/qemu-img.ts
 async function imageInfo(path, format) {
@@ -2825,17 +2923,17 @@ async function createOverlayImage(path, params) {
   if (params.sizeBytes !== void 0) args.push(String(params.sizeBytes));
   await runTool(args);
 }
+var init_qemu_img = __esm({
+  "src/core/qemu-img.ts"() {
+    "use strict";
+    init_tool();
+  }
+});
 
 // src/core/overlay.ts
-var DEFAULT_QCOW2_OPTIONS = "extended_l2=on,cluster_size=128k,lazy_refcounts=on";
-var OverlayError = class extends Error {
-  constructor(path, reason) {
-    super(`${path}: ${reason}`);
-    this.path = path;
-    this.name = "OverlayError";
-  }
-  path;
-};
+import { constants as constants2 } from "node:fs";
+import { access, chmod as chmod2, copyFile as copyFile2, mkdir as mkdir3, rm as rm2 } from "node:fs/promises";
+import { dirname as dirname2, isAbsolute } from "node:path";
 async function createOverlays(spec) {
   const baseSize = await checkBase(spec.base);
   const virtualSize = Math.max(baseSize, spec.minSizeBytes ?? 0);
@@ -2899,32 +2997,78 @@ async function checkReusable(path, base, wantedSize) {
   }
   return info["virtual-size"];
 }
+var DEFAULT_QCOW2_OPTIONS, OverlayError;
+var init_overlay = __esm({
+  "src/core/overlay.ts"() {
+    "use strict";
+    init_errors();
+    init_fs_util();
+    init_qemu_img();
+    DEFAULT_QCOW2_OPTIONS = "extended_l2=on,cluster_size=128k,lazy_refcounts=on";
+    OverlayError = class extends Error {
+      constructor(path, reason) {
+        super(`${path}: ${reason}`);
+        this.path = path;
+        this.name = "OverlayError";
+      }
+      path;
+    };
+  }
+});
 
-// src/core/size.ts
-var UNITS = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
-function parseSize(text) {
-  const match = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
-  if (!match) throw new UsageError(`invalid size ${JSON.stringify(text)}: use bytes or a number with K, M, G or T (e.g. 32G)`);
-  const bytes = Math.ceil(Number(match[1]) * UNITS[match[2].toUpperCase()]);
-  if (!Number.isSafeInteger(bytes)) throw new UsageError(`size ${JSON.stringify(text)} is too large`);
-  return bytes;
+// src/core/virsh.ts
+async function virsh(uri, args) {
+  try {
+    return (await runTool(["virsh", "-q", "-c", uri, ...args])).stdout;
+  } catch (error) {
+    if (error instanceof ToolError && UNREACHABLE.test(error.stderr)) {
+      const detail = error.stderr.trim().split("\n").filter(Boolean).at(-1) ?? "connection failed";
+      throw new LibvirtUnreachableError(uri, detail.replace(/^error:\s*/, ""));
+    }
+    throw error;
+  }
 }
-
-// src/core/testnet.ts
-import { createHash as createHash3 } from "node:crypto";
-import { mkdir as mkdir4, rename as rename4, rm as rm3, truncate, writeFile as writeFile4 } from "node:fs/promises";
-import { join as join8, resolve as resolve3 } from "node:path";
-
-// src/core/domain.ts
-import { constants as constants3 } from "node:fs";
-import { access as access2, readFile as readFile3 } from "node:fs/promises";
-import { join as join6 } from "node:path";
+async function createDomain(uri, xmlPath) {
+  await virsh(uri, ["create", xmlPath]);
+}
+async function listDomains(uri, options = {}) {
+  try {
+    const stdout = await virsh(uri, ["list", options.runningOnly ? "--state-running" : "--all", "--name"]);
+    return new Set(stdout.split("\n").map((line) => line.trim()).filter(Boolean));
+  } catch (error) {
+    if (error instanceof MissingToolError) return /* @__PURE__ */ new Set();
+    throw error;
+  }
+}
+async function destroyDomain(uri, domain) {
+  try {
+    await virsh(uri, ["destroy", domain]);
+    return true;
+  } catch (error) {
+    if (error instanceof ToolError && NO_SUCH_DOMAIN.test(error.stderr)) return false;
+    throw error;
+  }
+}
+var DEFAULT_CONNECT_URI, LibvirtUnreachableError, UNREACHABLE, NO_SUCH_DOMAIN;
+var init_virsh = __esm({
+  "src/core/virsh.ts"() {
+    "use strict";
+    init_tool();
+    DEFAULT_CONNECT_URI = "qemu:///system";
+    LibvirtUnreachableError = class extends Error {
+      constructor(uri, detail) {
+        super(`cannot reach libvirt at ${uri}: ${detail}; is libvirtd running (systemctl start libvirtd)?`);
+        this.uri = uri;
+        this.name = "LibvirtUnreachableError";
+      }
+      uri;
+    };
+    UNREACHABLE = /failed to connect to the hypervisor/i;
+    NO_SUCH_DOMAIN = /failed to get domain|Domain not found|domain is not running/i;
+  }
+});
 
 // node_modules/mustache/mustache.mjs
-var objectToString = Object.prototype.toString;
-var isArray = Array.isArray || function isArrayPolyfill(object) {
-  return objectToString.call(object) === "[object Array]";
-};
 function isFunction(object) {
   return typeof object === "function";
 }
@@ -2940,34 +3084,17 @@ function hasProperty(obj, propName) {
 function primitiveHasOwnProperty(primitive, propName) {
   return primitive != null && typeof primitive !== "object" && primitive.hasOwnProperty && primitive.hasOwnProperty(propName);
 }
-var regExpTest = RegExp.prototype.test;
 function testRegExp(re, string) {
   return regExpTest.call(re, string);
 }
-var nonSpaceRe = /\S/;
 function isWhitespace(string) {
   return !testRegExp(nonSpaceRe, string);
 }
-var entityMap = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-  "/": "&#x2F;",
-  "`": "&#x60;",
-  "=": "&#x3D;"
-};
 function escapeHtml(string) {
   return String(string).replace(/[&<>"'`=\/]/g, function fromEntityMap(s) {
     return entityMap[s];
   });
 }
-var whiteRe = /\s*/;
-var spaceRe = /\s+/;
-var equalsRe = /\s*=/;
-var curlyRe = /\s*\}/;
-var tagRe = /#|\^|\/|>|\{|&|=|!/;
 function parseTemplate(template, tags) {
   if (!template)
     return [];
@@ -3119,76 +3246,11 @@ function Scanner(string) {
   this.tail = string;
   this.pos = 0;
 }
-Scanner.prototype.eos = function eos() {
-  return this.tail === "";
-};
-Scanner.prototype.scan = function scan(re) {
-  var match = this.tail.match(re);
-  if (!match || match.index !== 0)
-    return "";
-  var string = match[0];
-  this.tail = this.tail.substring(string.length);
-  this.pos += string.length;
-  return string;
-};
-Scanner.prototype.scanUntil = function scanUntil(re) {
-  var index = this.tail.search(re), match;
-  switch (index) {
-    case -1:
-      match = this.tail;
-      this.tail = "";
-      break;
-    case 0:
-      match = "";
-      break;
-    default:
-      match = this.tail.substring(0, index);
-      this.tail = this.tail.substring(index);
-  }
-  this.pos += match.length;
-  return match;
-};
 function Context(view, parentContext) {
   this.view = view;
   this.cache = { ".": this.view };
   this.parent = parentContext;
 }
-Context.prototype.push = function push(view) {
-  return new Context(view, this);
-};
-Context.prototype.lookup = function lookup(name) {
-  var cache = this.cache;
-  var value;
-  if (cache.hasOwnProperty(name)) {
-    value = cache[name];
-  } else {
-    var context = this, intermediateValue, names, index, lookupHit = false;
-    while (context) {
-      if (name.indexOf(".") > 0) {
-        intermediateValue = context.view;
-        names = name.split(".");
-        index = 0;
-        while (intermediateValue != null && index < names.length) {
-          if (index === names.length - 1)
-            lookupHit = hasProperty(intermediateValue, names[index]) || primitiveHasOwnProperty(intermediateValue, names[index]);
-          intermediateValue = intermediateValue[names[index++]];
-        }
-      } else {
-        intermediateValue = context.view[name];
-        lookupHit = hasProperty(context.view, name);
-      }
-      if (lookupHit) {
-        value = intermediateValue;
-        break;
-      }
-      context = context.parent;
-    }
-    cache[name] = value;
-  }
-  if (isFunction(value))
-    value = value.call(this.view);
-  return value;
-};
 function Writer() {
   this.templateCache = {
     _cache: {},
@@ -3203,179 +3265,272 @@ function Writer() {
     }
   };
 }
-Writer.prototype.clearCache = function clearCache() {
-  if (typeof this.templateCache !== "undefined") {
-    this.templateCache.clear();
+var objectToString, isArray, regExpTest, nonSpaceRe, entityMap, whiteRe, spaceRe, equalsRe, curlyRe, tagRe, mustache, defaultWriter, mustache_default;
+var init_mustache = __esm({
+  "node_modules/mustache/mustache.mjs"() {
+    objectToString = Object.prototype.toString;
+    isArray = Array.isArray || function isArrayPolyfill(object) {
+      return objectToString.call(object) === "[object Array]";
+    };
+    regExpTest = RegExp.prototype.test;
+    nonSpaceRe = /\S/;
+    entityMap = {
+      "&": "&amp;",
+      "<": "&lt;",
+      ">": "&gt;",
+      '"': "&quot;",
+      "'": "&#39;",
+      "/": "&#x2F;",
+      "`": "&#x60;",
+      "=": "&#x3D;"
+    };
+    whiteRe = /\s*/;
+    spaceRe = /\s+/;
+    equalsRe = /\s*=/;
+    curlyRe = /\s*\}/;
+    tagRe = /#|\^|\/|>|\{|&|=|!/;
+    Scanner.prototype.eos = function eos() {
+      return this.tail === "";
+    };
+    Scanner.prototype.scan = function scan(re) {
+      var match = this.tail.match(re);
+      if (!match || match.index !== 0)
+        return "";
+      var string = match[0];
+      this.tail = this.tail.substring(string.length);
+      this.pos += string.length;
+      return string;
+    };
+    Scanner.prototype.scanUntil = function scanUntil(re) {
+      var index = this.tail.search(re), match;
+      switch (index) {
+        case -1:
+          match = this.tail;
+          this.tail = "";
+          break;
+        case 0:
+          match = "";
+          break;
+        default:
+          match = this.tail.substring(0, index);
+          this.tail = this.tail.substring(index);
+      }
+      this.pos += match.length;
+      return match;
+    };
+    Context.prototype.push = function push(view) {
+      return new Context(view, this);
+    };
+    Context.prototype.lookup = function lookup(name) {
+      var cache = this.cache;
+      var value;
+      if (cache.hasOwnProperty(name)) {
+        value = cache[name];
+      } else {
+        var context = this, intermediateValue, names, index, lookupHit = false;
+        while (context) {
+          if (name.indexOf(".") > 0) {
+            intermediateValue = context.view;
+            names = name.split(".");
+            index = 0;
+            while (intermediateValue != null && index < names.length) {
+              if (index === names.length - 1)
+                lookupHit = hasProperty(intermediateValue, names[index]) || primitiveHasOwnProperty(intermediateValue, names[index]);
+              intermediateValue = intermediateValue[names[index++]];
+            }
+          } else {
+            intermediateValue = context.view[name];
+            lookupHit = hasProperty(context.view, name);
+          }
+          if (lookupHit) {
+            value = intermediateValue;
+            break;
+          }
+          context = context.parent;
+        }
+        cache[name] = value;
+      }
+      if (isFunction(value))
+        value = value.call(this.view);
+      return value;
+    };
+    Writer.prototype.clearCache = function clearCache() {
+      if (typeof this.templateCache !== "undefined") {
+        this.templateCache.clear();
+      }
+    };
+    Writer.prototype.parse = function parse(template, tags) {
+      var cache = this.templateCache;
+      var cacheKey = template + ":" + (tags || mustache.tags).join(":");
+      var isCacheEnabled = typeof cache !== "undefined";
+      var tokens = isCacheEnabled ? cache.get(cacheKey) : void 0;
+      if (tokens == void 0) {
+        tokens = parseTemplate(template, tags);
+        isCacheEnabled && cache.set(cacheKey, tokens);
+      }
+      return tokens;
+    };
+    Writer.prototype.render = function render(template, view, partials, config) {
+      var tags = this.getConfigTags(config);
+      var tokens = this.parse(template, tags);
+      var context = view instanceof Context ? view : new Context(view, void 0);
+      return this.renderTokens(tokens, context, partials, template, config);
+    };
+    Writer.prototype.renderTokens = function renderTokens(tokens, context, partials, originalTemplate, config) {
+      var buffer = "";
+      var token, symbol, value;
+      for (var i = 0, numTokens = tokens.length; i < numTokens; ++i) {
+        value = void 0;
+        token = tokens[i];
+        symbol = token[0];
+        if (symbol === "#") value = this.renderSection(token, context, partials, originalTemplate, config);
+        else if (symbol === "^") value = this.renderInverted(token, context, partials, originalTemplate, config);
+        else if (symbol === ">") value = this.renderPartial(token, context, partials, config);
+        else if (symbol === "&") value = this.unescapedValue(token, context);
+        else if (symbol === "name") value = this.escapedValue(token, context, config);
+        else if (symbol === "text") value = this.rawValue(token);
+        if (value !== void 0)
+          buffer += value;
+      }
+      return buffer;
+    };
+    Writer.prototype.renderSection = function renderSection(token, context, partials, originalTemplate, config) {
+      var self = this;
+      var buffer = "";
+      var value = context.lookup(token[1]);
+      function subRender(template) {
+        return self.render(template, context, partials, config);
+      }
+      if (!value) return;
+      if (isArray(value)) {
+        for (var j = 0, valueLength = value.length; j < valueLength; ++j) {
+          buffer += this.renderTokens(token[4], context.push(value[j]), partials, originalTemplate, config);
+        }
+      } else if (typeof value === "object" || typeof value === "string" || typeof value === "number") {
+        buffer += this.renderTokens(token[4], context.push(value), partials, originalTemplate, config);
+      } else if (isFunction(value)) {
+        if (typeof originalTemplate !== "string")
+          throw new Error("Cannot use higher-order sections without the original template");
+        value = value.call(context.view, originalTemplate.slice(token[3], token[5]), subRender);
+        if (value != null)
+          buffer += value;
+      } else {
+        buffer += this.renderTokens(token[4], context, partials, originalTemplate, config);
+      }
+      return buffer;
+    };
+    Writer.prototype.renderInverted = function renderInverted(token, context, partials, originalTemplate, config) {
+      var value = context.lookup(token[1]);
+      if (!value || isArray(value) && value.length === 0)
+        return this.renderTokens(token[4], context, partials, originalTemplate, config);
+    };
+    Writer.prototype.indentPartial = function indentPartial(partial, indentation, lineHasNonSpace) {
+      var filteredIndentation = indentation.replace(/[^ \t]/g, "");
+      var partialByNl = partial.split("\n");
+      for (var i = 0; i < partialByNl.length; i++) {
+        if (partialByNl[i].length && (i > 0 || !lineHasNonSpace)) {
+          partialByNl[i] = filteredIndentation + partialByNl[i];
+        }
+      }
+      return partialByNl.join("\n");
+    };
+    Writer.prototype.renderPartial = function renderPartial(token, context, partials, config) {
+      if (!partials) return;
+      var tags = this.getConfigTags(config);
+      var value = isFunction(partials) ? partials(token[1]) : partials[token[1]];
+      if (value != null) {
+        var lineHasNonSpace = token[6];
+        var tagIndex = token[5];
+        var indentation = token[4];
+        var indentedValue = value;
+        if (tagIndex == 0 && indentation) {
+          indentedValue = this.indentPartial(value, indentation, lineHasNonSpace);
+        }
+        var tokens = this.parse(indentedValue, tags);
+        return this.renderTokens(tokens, context, partials, indentedValue, config);
+      }
+    };
+    Writer.prototype.unescapedValue = function unescapedValue(token, context) {
+      var value = context.lookup(token[1]);
+      if (value != null)
+        return value;
+    };
+    Writer.prototype.escapedValue = function escapedValue(token, context, config) {
+      var escape = this.getConfigEscape(config) || mustache.escape;
+      var value = context.lookup(token[1]);
+      if (value != null)
+        return typeof value === "number" && escape === mustache.escape ? String(value) : escape(value);
+    };
+    Writer.prototype.rawValue = function rawValue(token) {
+      return token[1];
+    };
+    Writer.prototype.getConfigTags = function getConfigTags(config) {
+      if (isArray(config)) {
+        return config;
+      } else if (config && typeof config === "object") {
+        return config.tags;
+      } else {
+        return void 0;
+      }
+    };
+    Writer.prototype.getConfigEscape = function getConfigEscape(config) {
+      if (config && typeof config === "object" && !isArray(config)) {
+        return config.escape;
+      } else {
+        return void 0;
+      }
+    };
+    mustache = {
+      name: "mustache.js",
+      version: "4.2.0",
+      tags: ["{{", "}}"],
+      clearCache: void 0,
+      escape: void 0,
+      parse: void 0,
+      render: void 0,
+      Scanner: void 0,
+      Context: void 0,
+      Writer: void 0,
+      /**
+       * Allows a user to override the default caching strategy, by providing an
+       * object with set, get and clear methods. This can also be used to disable
+       * the cache by setting it to the literal `undefined`.
+       */
+      set templateCache(cache) {
+        defaultWriter.templateCache = cache;
+      },
+      /**
+       * Gets the default or overridden caching object from the default writer.
+       */
+      get templateCache() {
+        return defaultWriter.templateCache;
+      }
+    };
+    defaultWriter = new Writer();
+    mustache.clearCache = function clearCache2() {
+      return defaultWriter.clearCache();
+    };
+    mustache.parse = function parse2(template, tags) {
+      return defaultWriter.parse(template, tags);
+    };
+    mustache.render = function render2(template, view, partials, config) {
+      if (typeof template !== "string") {
+        throw new TypeError('Invalid template! Template should be a "string" but "' + typeStr(template) + '" was given as the first argument for mustache#render(template, view, partials)');
+      }
+      return defaultWriter.render(template, view, partials, config);
+    };
+    mustache.escape = escapeHtml;
+    mustache.Scanner = Scanner;
+    mustache.Context = Context;
+    mustache.Writer = Writer;
+    mustache_default = mustache;
   }
-};
-Writer.prototype.parse = function parse(template, tags) {
-  var cache = this.templateCache;
-  var cacheKey = template + ":" + (tags || mustache.tags).join(":");
-  var isCacheEnabled = typeof cache !== "undefined";
-  var tokens = isCacheEnabled ? cache.get(cacheKey) : void 0;
-  if (tokens == void 0) {
-    tokens = parseTemplate(template, tags);
-    isCacheEnabled && cache.set(cacheKey, tokens);
-  }
-  return tokens;
-};
-Writer.prototype.render = function render(template, view, partials, config) {
-  var tags = this.getConfigTags(config);
-  var tokens = this.parse(template, tags);
-  var context = view instanceof Context ? view : new Context(view, void 0);
-  return this.renderTokens(tokens, context, partials, template, config);
-};
-Writer.prototype.renderTokens = function renderTokens(tokens, context, partials, originalTemplate, config) {
-  var buffer = "";
-  var token, symbol, value;
-  for (var i = 0, numTokens = tokens.length; i < numTokens; ++i) {
-    value = void 0;
-    token = tokens[i];
-    symbol = token[0];
-    if (symbol === "#") value = this.renderSection(token, context, partials, originalTemplate, config);
-    else if (symbol === "^") value = this.renderInverted(token, context, partials, originalTemplate, config);
-    else if (symbol === ">") value = this.renderPartial(token, context, partials, config);
-    else if (symbol === "&") value = this.unescapedValue(token, context);
-    else if (symbol === "name") value = this.escapedValue(token, context, config);
-    else if (symbol === "text") value = this.rawValue(token);
-    if (value !== void 0)
-      buffer += value;
-  }
-  return buffer;
-};
-Writer.prototype.renderSection = function renderSection(token, context, partials, originalTemplate, config) {
-  var self = this;
-  var buffer = "";
-  var value = context.lookup(token[1]);
-  function subRender(template) {
-    return self.render(template, context, partials, config);
-  }
-  if (!value) return;
-  if (isArray(value)) {
-    for (var j = 0, valueLength = value.length; j < valueLength; ++j) {
-      buffer += this.renderTokens(token[4], context.push(value[j]), partials, originalTemplate, config);
-    }
-  } else if (typeof value === "object" || typeof value === "string" || typeof value === "number") {
-    buffer += this.renderTokens(token[4], context.push(value), partials, originalTemplate, config);
-  } else if (isFunction(value)) {
-    if (typeof originalTemplate !== "string")
-      throw new Error("Cannot use higher-order sections without the original template");
-    value = value.call(context.view, originalTemplate.slice(token[3], token[5]), subRender);
-    if (value != null)
-      buffer += value;
-  } else {
-    buffer += this.renderTokens(token[4], context, partials, originalTemplate, config);
-  }
-  return buffer;
-};
-Writer.prototype.renderInverted = function renderInverted(token, context, partials, originalTemplate, config) {
-  var value = context.lookup(token[1]);
-  if (!value || isArray(value) && value.length === 0)
-    return this.renderTokens(token[4], context, partials, originalTemplate, config);
-};
-Writer.prototype.indentPartial = function indentPartial(partial, indentation, lineHasNonSpace) {
-  var filteredIndentation = indentation.replace(/[^ \t]/g, "");
-  var partialByNl = partial.split("\n");
-  for (var i = 0; i < partialByNl.length; i++) {
-    if (partialByNl[i].length && (i > 0 || !lineHasNonSpace)) {
-      partialByNl[i] = filteredIndentation + partialByNl[i];
-    }
-  }
-  return partialByNl.join("\n");
-};
-Writer.prototype.renderPartial = function renderPartial(token, context, partials, config) {
-  if (!partials) return;
-  var tags = this.getConfigTags(config);
-  var value = isFunction(partials) ? partials(token[1]) : partials[token[1]];
-  if (value != null) {
-    var lineHasNonSpace = token[6];
-    var tagIndex = token[5];
-    var indentation = token[4];
-    var indentedValue = value;
-    if (tagIndex == 0 && indentation) {
-      indentedValue = this.indentPartial(value, indentation, lineHasNonSpace);
-    }
-    var tokens = this.parse(indentedValue, tags);
-    return this.renderTokens(tokens, context, partials, indentedValue, config);
-  }
-};
-Writer.prototype.unescapedValue = function unescapedValue(token, context) {
-  var value = context.lookup(token[1]);
-  if (value != null)
-    return value;
-};
-Writer.prototype.escapedValue = function escapedValue(token, context, config) {
-  var escape = this.getConfigEscape(config) || mustache.escape;
-  var value = context.lookup(token[1]);
-  if (value != null)
-    return typeof value === "number" && escape === mustache.escape ? String(value) : escape(value);
-};
-Writer.prototype.rawValue = function rawValue(token) {
-  return token[1];
-};
-Writer.prototype.getConfigTags = function getConfigTags(config) {
-  if (isArray(config)) {
-    return config;
-  } else if (config && typeof config === "object") {
-    return config.tags;
-  } else {
-    return void 0;
-  }
-};
-Writer.prototype.getConfigEscape = function getConfigEscape(config) {
-  if (config && typeof config === "object" && !isArray(config)) {
-    return config.escape;
-  } else {
-    return void 0;
-  }
-};
-var mustache = {
-  name: "mustache.js",
-  version: "4.2.0",
-  tags: ["{{", "}}"],
-  clearCache: void 0,
-  escape: void 0,
-  parse: void 0,
-  render: void 0,
-  Scanner: void 0,
-  Context: void 0,
-  Writer: void 0,
-  /**
-   * Allows a user to override the default caching strategy, by providing an
-   * object with set, get and clear methods. This can also be used to disable
-   * the cache by setting it to the literal `undefined`.
-   */
-  set templateCache(cache) {
-    defaultWriter.templateCache = cache;
-  },
-  /**
-   * Gets the default or overridden caching object from the default writer.
-   */
-  get templateCache() {
-    return defaultWriter.templateCache;
-  }
-};
-var defaultWriter = new Writer();
-mustache.clearCache = function clearCache2() {
-  return defaultWriter.clearCache();
-};
-mustache.parse = function parse2(template, tags) {
-  return defaultWriter.parse(template, tags);
-};
-mustache.render = function render2(template, view, partials, config) {
-  if (typeof template !== "string") {
-    throw new TypeError('Invalid template! Template should be a "string" but "' + typeStr(template) + '" was given as the first argument for mustache#render(template, view, partials)');
-  }
-  return defaultWriter.render(template, view, partials, config);
-};
-mustache.escape = escapeHtml;
-mustache.Scanner = Scanner;
-mustache.Context = Context;
-mustache.Writer = Writer;
-var mustache_default = mustache;
+});
 
 // src/core/domain.ts
-var XML_ENTITIES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" };
+import { constants as constants3 } from "node:fs";
+import { access as access2, readFile as readFile3 } from "node:fs/promises";
+import { join as join7 } from "node:path";
 function xmlEscape(value) {
   return String(value).replace(/[&<>"']/g, (c) => XML_ENTITIES[c]);
 }
@@ -3386,7 +3541,7 @@ function renderField(text, view) {
   return mustache_default.render(text, view, {}, { escape: String });
 }
 function defaultTemplatePath() {
-  return join6(packageRoot(), "templates", "domain.xml.mustache");
+  return join7(packageRoot(), "templates", "domain.xml.mustache");
 }
 async function loadTemplate(path) {
   const resolved = path ?? defaultTemplatePath();
@@ -3407,11 +3562,19 @@ async function resolveDomainType(requested = "auto") {
     return "qemu";
   }
 }
+var XML_ENTITIES;
+var init_domain = __esm({
+  "src/core/domain.ts"() {
+    "use strict";
+    init_mustache();
+    init_errors();
+    init_package_root();
+    XML_ENTITIES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" };
+  }
+});
 
 // src/core/identity.ts
 import { createHash as createHash2 } from "node:crypto";
-var NAME_CHARSET = /[^A-Za-z0-9_.-]+/g;
-var MAX_NAME_LENGTH = 63;
 function sanitizeVmName(name) {
   const cleaned = name.replace(NAME_CHARSET, "-").replace(/^[.-]+/, "").replace(/-+$/, "").slice(0, MAX_NAME_LENGTH);
   if (cleaned === "") throw new UsageError(`VM name ${JSON.stringify(name)} has no usable characters (allowed: A-Z a-z 0-9 _ . -)`);
@@ -3449,13 +3612,19 @@ function validateGroup(group) {
   }
   return group;
 }
+var NAME_CHARSET, MAX_NAME_LENGTH;
+var init_identity = __esm({
+  "src/core/identity.ts"() {
+    "use strict";
+    init_errors();
+    NAME_CHARSET = /[^A-Za-z0-9_.-]+/g;
+    MAX_NAME_LENGTH = 63;
+  }
+});
 
 // src/core/manifest.ts
 import { readFile as readFile4, rename as rename3, writeFile as writeFile3 } from "node:fs/promises";
-import { join as join7 } from "node:path";
-var MANIFEST_SCHEMA = "basecow.manifest/v1";
-var MANIFEST_FILE = "manifest.json";
-var manifestPath = (workDir) => join7(workDir, MANIFEST_FILE);
+import { join as join8 } from "node:path";
 async function writeManifest(manifest) {
   const path = manifestPath(manifest.workDir);
   const temp = `${path}.${process.pid}.tmp`;
@@ -3477,60 +3646,31 @@ async function readManifest(workDir) {
   }
   return manifest;
 }
-
-// src/core/virsh.ts
-var DEFAULT_CONNECT_URI = "qemu:///system";
-var LibvirtUnreachableError = class extends Error {
-  constructor(uri, detail) {
-    super(`cannot reach libvirt at ${uri}: ${detail}; is libvirtd running (systemctl start libvirtd)?`);
-    this.uri = uri;
-    this.name = "LibvirtUnreachableError";
+var MANIFEST_SCHEMA, MANIFEST_FILE, manifestPath;
+var init_manifest = __esm({
+  "src/core/manifest.ts"() {
+    "use strict";
+    MANIFEST_SCHEMA = "basecow.manifest/v1";
+    MANIFEST_FILE = "manifest.json";
+    manifestPath = (workDir) => join8(workDir, MANIFEST_FILE);
   }
-  uri;
-};
-var UNREACHABLE = /failed to connect to the hypervisor/i;
-var NO_SUCH_DOMAIN = /failed to get domain|Domain not found|domain is not running/i;
-async function virsh(uri, args) {
-  try {
-    return (await runTool(["virsh", "-q", "-c", uri, ...args])).stdout;
-  } catch (error) {
-    if (error instanceof ToolError && UNREACHABLE.test(error.stderr)) {
-      const detail = error.stderr.trim().split("\n").filter(Boolean).at(-1) ?? "connection failed";
-      throw new LibvirtUnreachableError(uri, detail.replace(/^error:\s*/, ""));
-    }
-    throw error;
-  }
-}
-async function createDomain(uri, xmlPath) {
-  await virsh(uri, ["create", xmlPath]);
-}
-async function listDomains(uri, options = {}) {
-  try {
-    const stdout = await virsh(uri, ["list", options.runningOnly ? "--state-running" : "--all", "--name"]);
-    return new Set(stdout.split("\n").map((line) => line.trim()).filter(Boolean));
-  } catch (error) {
-    if (error instanceof MissingToolError) return /* @__PURE__ */ new Set();
-    throw error;
-  }
-}
-async function destroyDomain(uri, domain) {
-  try {
-    await virsh(uri, ["destroy", domain]);
-    return true;
-  } catch (error) {
-    if (error instanceof ToolError && NO_SUCH_DOMAIN.test(error.stderr)) return false;
-    throw error;
-  }
-}
+});
 
 // src/core/testnet.ts
-var EXTRA_DISK_ALIGN = 4096;
+var testnet_exports = {};
+__export(testnet_exports, {
+  defaultGroup: () => defaultGroup,
+  down: () => down,
+  up: () => up
+});
+import { createHash as createHash3 } from "node:crypto";
+import { mkdir as mkdir4, rename as rename4, rm as rm3, truncate, writeFile as writeFile4 } from "node:fs/promises";
+import { join as join9, resolve as resolve4 } from "node:path";
 function defaultGroup(workDir) {
-  return `bc${createHash3("sha256").update(resolve3(workDir)).digest("hex").slice(0, 8)}`;
+  return `bc${createHash3("sha256").update(resolve4(workDir)).digest("hex").slice(0, 8)}`;
 }
-var vmDir = (workDir, name) => join8(workDir, "vms", name);
 async function up(options) {
-  const workDir = resolve3(options.workDir);
+  const workDir = resolve4(options.workDir);
   const names = sanitizeVmNames(options.vms.map((vm) => vm.name));
   const group = validateGroup(options.group ?? defaultGroup(workDir));
   const connect = options.connect ?? DEFAULT_CONNECT_URI;
@@ -3538,7 +3678,7 @@ async function up(options) {
   const base = await ensureBase(options);
   const overlays = await createOverlays({
     base: base.base,
-    overlays: names.map((name) => ({ path: join8(vmDir(workDir, name), "primary.qcow2") })),
+    overlays: names.map((name) => ({ path: join9(vmDir(workDir, name), "primary.qcow2") })),
     minSizeBytes: options.minSizeBytes,
     qcow2Options: options.qcow2Options,
     recreate: options.recreate
@@ -3568,16 +3708,16 @@ async function up(options) {
       vcpus: spec.vcpus ?? options.vcpus ?? 1,
       hostCpu: domainType === "kvm",
       onReboot: "restart",
-      kernel: options.kernel && resolve3(options.kernel),
-      initrd: options.initrd && resolve3(options.initrd),
-      loader: options.uefiLoader ? { path: resolve3(options.uefiLoader) } : void 0,
+      kernel: options.kernel && resolve4(options.kernel),
+      initrd: options.initrd && resolve4(options.initrd),
+      loader: options.uefiLoader ? { path: resolve4(options.uefiLoader) } : void 0,
       disks,
       nics,
-      consoleLog: join8(dir, "console.log")
+      consoleLog: join9(dir, "console.log")
     };
     const cmdline = spec.cmdline ?? options.cmdline;
     if (cmdline !== void 0) view.cmdline = renderField(cmdline, view);
-    const xml = join8(dir, "domain.xml");
+    const xml = join9(dir, "domain.xml");
     await writeFile4(xml, renderDomain(template.text, view));
     return {
       name,
@@ -3614,7 +3754,7 @@ async function prepareExtraDisks(dir, spec, options) {
   await mkdir4(dir, { recursive: true });
   return Promise.all(
     disks.map(async (d) => {
-      const path = join8(dir, `${d.name}.img`);
+      const path = join9(dir, `${d.name}.img`);
       if (!options.recreate && await pathExists(path)) return { name: d.name, path };
       const temp = `${path}.partial-${process.pid}`;
       await rm3(temp, { force: true });
@@ -3663,7 +3803,7 @@ async function presentDomains(manifest, connect, warnings) {
   }
 }
 async function down(options) {
-  const workDir = resolve3(options.workDir);
+  const workDir = resolve4(options.workDir);
   const manifest = await readManifest(workDir);
   if (!manifest) return { workDir, destroyed: [], removed: [], warnings: [] };
   const connect = options.connect ?? manifest.connect;
@@ -3681,10 +3821,49 @@ async function down(options) {
   await rm3(manifestPath(workDir), { force: true });
   return { workDir, destroyed: destroyed.sort(), removed: removed.sort(), warnings };
 }
+var EXTRA_DISK_ALIGN, vmDir;
+var init_testnet = __esm({
+  "src/core/testnet.ts"() {
+    "use strict";
+    init_errors();
+    init_extract();
+    init_domain();
+    init_identity();
+    init_manifest();
+    init_fs_util();
+    init_overlay();
+    init_store();
+    init_virsh();
+    EXTRA_DISK_ALIGN = 4096;
+    vmDir = (workDir, name) => join9(workDir, "vms", name);
+  }
+});
+
+// src/cli/main.ts
+init_errors();
+init_layout();
+init_store();
+init_overlay();
+import { parseArgs } from "node:util";
+
+// src/core/size.ts
+init_errors();
+var UNITS = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+function parseSize(text) {
+  const match = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
+  if (!match) throw new UsageError(`invalid size ${JSON.stringify(text)}: use bytes or a number with K, M, G or T (e.g. 32G)`);
+  const bytes = Math.ceil(Number(match[1]) * UNITS[match[2].toUpperCase()]);
+  if (!Number.isSafeInteger(bytes)) throw new UsageError(`size ${JSON.stringify(text)} is too large`);
+  return bytes;
+}
+
+// src/cli/main.ts
+init_virsh();
 
 // src/core/vms.ts
+init_errors();
 import { readFileSync as readFileSync3 } from "node:fs";
-import { dirname as dirname3, resolve as resolve4 } from "node:path";
+import { dirname as dirname3, resolve as resolve3 } from "node:path";
 var MAX_VMS = 1024;
 function parseVmList(arg, cwd = process.cwd()) {
   const text = arg.trim();
@@ -3693,7 +3872,7 @@ function parseVmList(arg, cwd = process.cwd()) {
     if (count < 1 || count > MAX_VMS) throw new UsageError(`--vms ${text}: the count must be between 1 and ${MAX_VMS}`);
     return Array.from({ length: count }, (_, i) => ({ name: `vm${i + 1}` }));
   }
-  if (text.endsWith(".json")) return readVmFile(resolve4(cwd, text));
+  if (text.endsWith(".json")) return readVmFile(resolve3(cwd, text));
   const names = text.split(",").map((n) => n.trim());
   if (names.some((n) => n === "")) throw new UsageError(`--vms ${JSON.stringify(arg)}: empty VM name in the list`);
   return names.map((name) => ({ name }));
@@ -3724,7 +3903,7 @@ function checkVm(entry, where, baseDir) {
     const disk = d;
     if (typeof disk?.source !== "string") throw new UsageError(`${where}.extraDisks[${j}]: "source" must be a path`);
     return {
-      source: resolve4(baseDir, disk.source),
+      source: resolve3(baseDir, disk.source),
       name: optionalString(disk.name, `${where}.extraDisks[${j}].name`),
       member: optionalString(disk.member, `${where}.extraDisks[${j}].member`)
     };
@@ -3771,9 +3950,10 @@ function parseNetwork(text, where = "--network") {
 }
 
 // src/cli/default-image.ts
-import { join as join9 } from "node:path";
+init_package_root();
+import { join as join6 } from "node:path";
 function defaultImage() {
-  return join9(packageRoot(), "images", "demo.img.zst");
+  return join6(packageRoot(), "images", "demo.img.zst");
 }
 
 // src/cli/progress.ts
@@ -3995,7 +4175,8 @@ async function upCommand(args) {
   const progress = progressReporter(process.stderr);
   let manifest;
   try {
-    manifest = await up({
+    const { up: up2 } = await Promise.resolve().then(() => (init_testnet(), testnet_exports));
+    manifest = await up2({
       ...sourceOptions(values),
       onProgress: progress.report,
       workDir: values["work-dir"],
@@ -4040,7 +4221,8 @@ async function downCommand(args) {
     connect: { type: "string" },
     json: { type: "boolean", default: false }
   });
-  const result = await down({ workDir: values["work-dir"], connect: values.connect });
+  const { down: down2 } = await Promise.resolve().then(() => (init_testnet(), testnet_exports));
+  const result = await down2({ workDir: values["work-dir"], connect: values.connect });
   for (const warning of result.warnings) process.stderr.write(`basecow: warning: ${warning}
 `);
   if (values.json) {

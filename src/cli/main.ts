@@ -4,7 +4,6 @@ import { defaultCacheDir } from '../core/layout.js';
 import { ensureBase, type BaseResult } from '../core/store.js';
 import { DEFAULT_QCOW2_OPTIONS } from '../core/overlay.js';
 import { parseSize } from '../core/size.js';
-import { down, up } from '../core/testnet.js';
 import { DEFAULT_CONNECT_URI } from '../core/virsh.js';
 import { parseNetwork, parseVmList } from '../core/vms.js';
 import { defaultImage } from './default-image.js';
@@ -174,6 +173,9 @@ async function upCommand(args: string[]): Promise<number> {
   const progress = progressReporter(process.stderr);
   let manifest;
   try {
+    // Loaded here so that `prepare`, whose start-up is on the clock of every cold extraction, does
+    // not pay for parsing the testnet modules and mustache.
+    const { up } = await import('../core/testnet.js');
     manifest = await up({
       ...sourceOptions(values),
       onProgress: progress.report,
@@ -218,6 +220,7 @@ async function downCommand(args: string[]): Promise<number> {
     connect: { type: 'string' },
     json: { type: 'boolean', default: false },
   });
+  const { down } = await import('../core/testnet.js');
   const result = await down({ workDir: values['work-dir'] as string, connect: values.connect as string | undefined });
   for (const warning of result.warnings) process.stderr.write(`basecow: warning: ${warning}\n`);
   if (values.json) {
