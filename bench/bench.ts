@@ -46,6 +46,8 @@ function sh(script: string): Promise<{ wall: number; cpu: number; stdout: string
 }
 
 async function du(...paths: string[]): Promise<number> {
+  // `du` without paths would measure the current directory.
+  if (paths.length === 0) return 0;
   const { stdout } = await sh(`sync; du -s -B1 -c ${paths.map((p) => `'${p}'`).join(' ')} | tail -1 | cut -f1`);
   return Number(stdout.trim());
 }
@@ -126,20 +128,79 @@ const scenarios: Scenario[] = [
   },
 ];
 
+async function runOnce(scenario: Scenario, round: number): Promise<Sample> {
+  const dir = join(WORK, `${scenario.id}-${round}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  await scenario.setup?.(dir);
+  await settle();
+  const { wall, cpu } = await sh(scenario.run(dir));
+  const sample = { wall, cpu, disk: await du(...scenario.disk(dir)) };
+  scenario.after?.(dir);
+  rmSync(dir, { recursive: true, force: true });
+  return sample;
+}
+
+const medianSample = (samples: Sample[]): Sample => ({
+  wall: median(samples.map((s) => s.wall)),
+  cpu: median(samples.map((s) => s.cpu)),
+  disk: median(samples.map((s) => s.disk)),
+});
+
 async function measure(scenario: Scenario): Promise<Sample> {
   const samples: Sample[] = [];
-  for (let i = 0; i < REPEAT; i++) {
-    const dir = join(WORK, `${scenario.id}-${i}`);
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    await scenario.setup?.(dir);
-    await settle();
-    const { wall, cpu } = await sh(scenario.run(dir));
-    samples.push({ wall, cpu, disk: await du(...scenario.disk(dir)) });
-    scenario.after?.(dir);
-    rmSync(dir, { recursive: true, force: true });
+  for (let i = 0; i < REPEAT; i++) samples.push(await runOnce(scenario, i));
+  return medianSample(samples);
+}
+
+/**
+ * Runs the scenarios round-robin, so that the machine's drift (this one's speed swings by a fifth
+ * from minute to minute) lands on all of them alike, and ratios can be taken within a round.
+ */
+async function measureInterleaved(list: Scenario[], rounds: number): Promise<Map<string, Sample[]>> {
+  const samples = new Map<string, Sample[]>(list.map((scenario) => [scenario.id, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const scenario of list) samples.get(scenario.id)!.push(await runOnce(scenario, round));
   }
-  return { wall: median(samples.map((s) => s.wall)), cpu: median(samples.map((s) => s.cpu)), disk: median(samples.map((s) => s.disk)) };
+  return samples;
+}
+
+/** .img.zst to one raw disk: basecow's extraction against zstd itself, round by round. */
+async function extractionAlone(): Promise<void> {
+  const rounds = Math.max(REPEAT, 5);
+  console.log(`\nextraction alone (one disk, no overlays; ${rounds} interleaved rounds):`);
+  const extractSteps: number[] = [];
+  const list: Scenario[] = [
+    { id: 'decode', label: 'zstd -d -c > /dev/null (decoding only: the floor)', run: () => `zstd -q -d -c ${q(imgZst)} > /dev/null`, disk: () => [] },
+    { id: 'zstd', label: 'zstd -d -o', run: (dir) => `zstd -q -d -f ${q(imgZst)} -o ${q(join(dir, 'x.img'))}`, disk: (dir) => [dir] },
+    // basecow must fsync before it publishes a base; this is zstd with the same durability.
+    { id: 'zstd-sync', label: 'zstd -d -o; sync file', run: (dir) => `zstd -q -d -f ${q(imgZst)} -o ${q(join(dir, 'x.img'))}\nsync ${q(join(dir, 'x.img'))}`, disk: (dir) => [dir] },
+    {
+      id: 'bc',
+      label: 'basecow prepare (caller key: no hashing)',
+      run: (dir) => `${basecow} prepare --image ${q(imgZst)} --key bench --cache-dir ${q(join(dir, 'cache'))} --json > ${q(join(dir, 'prepare.json'))}`,
+      disk: (dir) => [join(dir, 'cache')],
+      after: (dir) => extractSteps.push(JSON.parse(readFileSync(join(dir, 'prepare.json'), 'utf8')).timings.extractSeconds),
+    },
+  ];
+  const samples = await measureInterleaved(list, rounds);
+  for (const scenario of list) {
+    const m = medianSample(samples.get(scenario.id)!);
+    console.log(`  ${scenario.label.padEnd(48)} wall ${m.wall.toFixed(2)} s  cpu ${m.cpu.toFixed(2)} s  disk ${gib(m.disk)}`);
+  }
+  console.log(`  ${'basecow extraction step'.padEnd(48)} wall ${median(extractSteps).toFixed(2)} s  (timings.extractSeconds: worker start, decoding, writes, fsync, publish)`);
+  const zstd = samples.get('zstd')!.map((s) => s.wall);
+  const spread = (values: number[]): string => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return `median ${median(values).toFixed(3)}x (per round ${sorted.map((v) => v.toFixed(2)).join(', ')})`;
+  };
+  const perRound = (values: number[], against: number[]): number[] => values.map((v, i) => v / against[i]);
+  console.log(`  ratio basecow process / zstd -d:          ${spread(perRound(samples.get('bc')!.map((s) => s.wall), zstd))}`);
+  console.log(`  ratio basecow extraction step / zstd -d:  ${spread(perRound(extractSteps, zstd))}`);
+  console.log(`  ratio basecow process / zstd -d + sync:   ${spread(perRound(samples.get('bc')!.map((s) => s.wall), samples.get('zstd-sync')!.map((s) => s.wall)))}`);
+  const { wall: nodeStart } = await sh(`${q(process.execPath)} -e 0`);
+  const extraCa = process.env.NODE_EXTRA_CA_CERTS ? ` with NODE_EXTRA_CA_CERTS set, which Node parses at start-up; without it ${(await sh(`env -u NODE_EXTRA_CA_CERTS ${q(process.execPath)} -e 0`)).wall.toFixed(3)} s` : '';
+  console.log(`  bare node start ${nodeStart.toFixed(3)} s${extraCa}`);
 }
 
 const gib = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
@@ -167,24 +228,7 @@ async function main(): Promise<void> {
     console.log(`  (${scenario.id}) wall ${ratio(r.wall, c.wall)}  cpu ${ratio(r.cpu, c.cpu)}  disk ${ratio(r.disk, c.disk)} (${ratio(r.disk, baseAllocated)} of one base)`);
   }
 
-  console.log('\nextraction alone (one disk, no overlays):');
-  const zstdAlone = await measure({ id: 'zstd', label: '', run: (dir) => `zstd -q -d -f ${q(imgZst)} -o ${q(join(dir, 'x.img'))}`, disk: (dir) => [dir] });
-  // basecow must fsync before it publishes a base; this is zstd with the same durability.
-  const zstdDurable = await measure({ id: 'zstd-sync', label: '', run: (dir) => `zstd -q -d -f ${q(imgZst)} -o ${q(join(dir, 'x.img'))}\nsync ${q(join(dir, 'x.img'))}`, disk: (dir) => [dir] });
-  const extractSteps: number[] = [];
-  const basecowAlone = await measure({
-    id: 'bc',
-    label: '',
-    run: (dir) => `${basecow} prepare --image ${q(imgZst)} --key bench --cache-dir ${q(join(dir, 'cache'))} --json > ${q(join(dir, 'prepare.json'))}`,
-    disk: (dir) => [join(dir, 'cache')],
-    after: (dir) => extractSteps.push(JSON.parse(readFileSync(join(dir, 'prepare.json'), 'utf8')).timings.extractSeconds),
-  });
-  const extractStep = median(extractSteps);
-  console.log(`  zstd -d -o              wall ${zstdAlone.wall.toFixed(2)} s  cpu ${zstdAlone.cpu.toFixed(2)} s  disk ${gib(zstdAlone.disk)}`);
-  console.log(`  zstd -d -o; sync file   wall ${zstdDurable.wall.toFixed(2)} s  cpu ${zstdDurable.cpu.toFixed(2)} s  disk ${gib(zstdDurable.disk)}`);
-  console.log(`  basecow prepare         wall ${basecowAlone.wall.toFixed(2)} s  cpu ${basecowAlone.cpu.toFixed(2)} s  disk ${gib(basecowAlone.disk)}  (caller key: no hashing; process start, fsync and publish included)`);
-  console.log(`  basecow extraction step ${extractStep.toFixed(2)} s (timings.extractSeconds: worker start, decompression, writes, fsync, publish; no process start)`);
-  console.log(`  ratio basecow / zstd -d: process ${ratio(basecowAlone.wall, zstdAlone.wall)}, extraction step ${ratio(extractStep, zstdAlone.wall)}; / zstd -d + sync: process ${ratio(basecowAlone.wall, zstdDurable.wall)}; disk ${ratio(basecowAlone.disk, zstdAlone.disk)}`);
+  await extractionAlone();
 
   console.log('\nsource hashing (sha256 of the .img.zst):');
   const hashRuns: number[] = [];

@@ -3730,7 +3730,7 @@ async function up(options) {
       disks: disks.map(({ alias, role, path, format, target }) => ({ alias, role, path, format, target }))
     };
   });
-  const started = Boolean(options.start) || Boolean((await readManifest(workDir).catch(() => void 0))?.started);
+  const started = Boolean((await readManifest(workDir).catch(() => void 0))?.started);
   const manifest = { schema: "basecow.manifest/v1", key: base.key, base: base.base, cacheHit: base.cacheHit, group, workDir, domainType, connect, started, vms };
   await writeManifest(manifest);
   if (options.start) await startDomains(manifest);
@@ -3738,6 +3738,10 @@ async function up(options) {
 }
 async function startDomains(manifest) {
   const running = await listDomains(manifest.connect, { runningOnly: true });
+  if (!manifest.started) {
+    manifest.started = true;
+    await writeManifest(manifest);
+  }
   await mapLimited(
     manifest.vms.filter((vm) => !running.has(vm.domain)),
     4,

@@ -103,9 +103,13 @@ test('down with libvirt unreachable: goes on with a warning for never-started do
   assert.match(down.stderr, /warning: cannot reach libvirt at qemu\+unix:\/\/\/system\?socket=\/nonexistent\/basecow-test\.sock/);
   for (const vm of manifest.vms) assert.equal(existsSync(vm.overlay), false);
 
+  const startNowhere = await basecow([...args.slice(0, -1), '--start']);
+  assert.equal(startNowhere.code, 1);
+  assert.match(startNowhere.stderr, /cannot reach libvirt at qemu\+unix:.*is libvirtd running/);
+  const manifestFile = join(workDir, 'manifest.json');
+  assert.equal(JSON.parse(readFileSync(manifestFile, 'utf8')).started, false, 'nothing started, so down need not be careful');
   const upAgain = await basecow(args);
   assert.equal(upAgain.code, 0, upAgain.stderr);
-  const manifestFile = join(workDir, 'manifest.json');
   // What `up --start` records once its domains are running; starting them here needs no libvirt.
   writeFileSync(manifestFile, JSON.stringify({ ...JSON.parse(upAgain.stdout), started: true }));
   const refused = await basecow(['down', '--work-dir', workDir]);

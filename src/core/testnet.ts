@@ -113,15 +113,24 @@ export async function up(options: UpOptions): Promise<Manifest> {
   });
 
   // `started` stays true once set, so a later `up` without --start cannot make `down` forget it.
-  const started = Boolean(options.start) || Boolean((await readManifest(workDir).catch(() => undefined))?.started);
+  const started = Boolean((await readManifest(workDir).catch(() => undefined))?.started);
   const manifest: Manifest = { schema: 'basecow.manifest/v1', key: base.key, base: base.base, cacheHit: base.cacheHit, group, workDir, domainType, connect, started, vms };
   await writeManifest(manifest);
   if (options.start) await startDomains(manifest);
   return manifest;
 }
 
+/**
+ * The manifest says `started` before the first domain starts (so a crash midway still makes
+ * `down` careful) but only once libvirt has answered (so an unreachable libvirt starts nothing
+ * and does not make `down` refuse later).
+ */
 async function startDomains(manifest: Manifest): Promise<void> {
   const running = await listDomains(manifest.connect, { runningOnly: true });
+  if (!manifest.started) {
+    manifest.started = true;
+    await writeManifest(manifest);
+  }
   await mapLimited(
     manifest.vms.filter((vm) => !running.has(vm.domain)),
     4,
