@@ -2221,11 +2221,11 @@ var require_mtime_precision = __commonJS({
     function probe(file, fs, callback) {
       const cachedPrecision = fs[cacheSymbol];
       if (cachedPrecision) {
-        return fs.stat(file, (err, stat4) => {
+        return fs.stat(file, (err, stat5) => {
           if (err) {
             return callback(err);
           }
-          callback(null, stat4.mtime, cachedPrecision);
+          callback(null, stat5.mtime, cachedPrecision);
         });
       }
       const mtime = new Date(Math.ceil(Date.now() / 1e3) * 1e3 + 5);
@@ -2233,13 +2233,13 @@ var require_mtime_precision = __commonJS({
         if (err) {
           return callback(err);
         }
-        fs.stat(file, (err2, stat4) => {
+        fs.stat(file, (err2, stat5) => {
           if (err2) {
             return callback(err2);
           }
-          const precision = stat4.mtime.getTime() % 1e3 === 0 ? "s" : "ms";
+          const precision = stat5.mtime.getTime() % 1e3 === 0 ? "s" : "ms";
           Object.defineProperty(fs, cacheSymbol, { value: precision });
-          callback(null, stat4.mtime, precision);
+          callback(null, stat5.mtime, precision);
         });
       });
     }
@@ -2293,14 +2293,14 @@ var require_lockfile = __commonJS({
         if (options.stale <= 0) {
           return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file }));
         }
-        options.fs.stat(lockfilePath, (err2, stat4) => {
+        options.fs.stat(lockfilePath, (err2, stat5) => {
           if (err2) {
             if (err2.code === "ENOENT") {
               return acquireLock(file, { ...options, stale: 0 }, callback);
             }
             return callback(err2);
           }
-          if (!isLockStale(stat4, options)) {
+          if (!isLockStale(stat5, options)) {
             return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file }));
           }
           removeLock(file, options, (err3) => {
@@ -2312,8 +2312,8 @@ var require_lockfile = __commonJS({
         });
       });
     }
-    function isLockStale(stat4, options) {
-      return stat4.mtime.getTime() < Date.now() - options.stale;
+    function isLockStale(stat5, options) {
+      return stat5.mtime.getTime() < Date.now() - options.stale;
     }
     function removeLock(file, options, callback) {
       options.fs.rmdir(getLockFile(file, options), (err) => {
@@ -2331,7 +2331,7 @@ var require_lockfile = __commonJS({
       lock2.updateDelay = lock2.updateDelay || options.update;
       lock2.updateTimeout = setTimeout(() => {
         lock2.updateTimeout = null;
-        options.fs.stat(lock2.lockfilePath, (err, stat4) => {
+        options.fs.stat(lock2.lockfilePath, (err, stat5) => {
           const isOverThreshold = lock2.lastUpdate + options.stale < Date.now();
           if (err) {
             if (err.code === "ENOENT" || isOverThreshold) {
@@ -2340,7 +2340,7 @@ var require_lockfile = __commonJS({
             lock2.updateDelay = 1e3;
             return updateLock(file, options);
           }
-          const isMtimeOurs = lock2.mtime.getTime() === stat4.mtime.getTime();
+          const isMtimeOurs = lock2.mtime.getTime() === stat5.mtime.getTime();
           if (!isMtimeOurs) {
             return setLockAsCompromised(
               file,
@@ -2465,11 +2465,11 @@ var require_lockfile = __commonJS({
         if (err) {
           return callback(err);
         }
-        options.fs.stat(getLockFile(file2, options), (err2, stat4) => {
+        options.fs.stat(getLockFile(file2, options), (err2, stat5) => {
           if (err2) {
             return err2.code === "ENOENT" ? callback(null, false) : callback(err2);
           }
-          return callback(null, !isLockStale(stat4, options));
+          return callback(null, !isLockStale(stat5, options));
         });
       });
     }
@@ -3016,6 +3016,51 @@ var init_overlay = __esm({
   }
 });
 
+// src/core/access-hint.ts
+import { stat as stat4 } from "node:fs/promises";
+import { dirname as dirname3 } from "node:path";
+function canSearch(mode, owner, group, user) {
+  if (!user) return (mode & 1) !== 0;
+  if (user.uid === 0) return true;
+  if (owner === user.uid) return (mode & 64) !== 0;
+  if (group === user.gid) return (mode & 8) !== 0;
+  return (mode & 1) !== 0;
+}
+function ancestors(path) {
+  const dirs = [];
+  for (let dir = dirname3(path); ; dir = dirname3(dir)) {
+    dirs.unshift(dir);
+    if (dir === dirname3(dir)) return dirs;
+  }
+}
+async function explainAccessDenied(message) {
+  if (!/permission denied/i.test(message)) return void 0;
+  const as = /\(as uid:(\d+), gid:(\d+)\)/.exec(message);
+  const user = as ? { uid: Number(as[1]), gid: Number(as[2]) } : void 0;
+  const who = user ? `uid ${user.uid}, the user QEMU runs as,` : "other users, QEMU's user among them,";
+  const paths = [...message.matchAll(/'(\/[^']+)'/g)].map((m) => m[1]);
+  for (const path of paths) {
+    for (const dir of ancestors(path)) {
+      let info;
+      try {
+        info = await stat4(dir);
+      } catch {
+        break;
+      }
+      if (!canSearch(info.mode, info.uid, info.gid, user)) {
+        const mode = (info.mode & 4095).toString(8).padStart(4, "0");
+        return `${dir} (mode ${mode}, owner uid ${info.uid}) does not let ${who} reach ${path}. Keep --cache-dir, --work-dir and boot files under directories that user can enter (for example /var/tmp/basecow), or let it in: chmod o+x '${dir}'`;
+      }
+    }
+  }
+  return void 0;
+}
+var init_access_hint = __esm({
+  "src/core/access-hint.ts"() {
+    "use strict";
+  }
+});
+
 // src/core/virsh.ts
 async function virsh(uri, args) {
   try {
@@ -3029,7 +3074,14 @@ async function virsh(uri, args) {
   }
 }
 async function createDomain(uri, xmlPath) {
-  await virsh(uri, ["create", xmlPath]);
+  try {
+    await virsh(uri, ["create", xmlPath]);
+  } catch (error) {
+    const hint = error instanceof ToolError ? await explainAccessDenied(error.stderr) : void 0;
+    if (hint) throw new Error(`${error.message.trimEnd()}
+${hint}`, { cause: error });
+    throw error;
+  }
 }
 async function listDomains(uri, options = {}) {
   try {
@@ -3053,6 +3105,7 @@ var DEFAULT_CONNECT_URI, LibvirtUnreachableError, UNREACHABLE, NO_SUCH_DOMAIN;
 var init_virsh = __esm({
   "src/core/virsh.ts"() {
     "use strict";
+    init_access_hint();
     init_tool();
     DEFAULT_CONNECT_URI = "qemu:///system";
     LibvirtUnreachableError = class extends Error {
@@ -3689,7 +3742,7 @@ async function up(options) {
     const identity = vmIdentity(group, name);
     const extra = await prepareExtraDisks(dir, spec, options);
     const disks = [
-      { alias: "ua-basecow-primary", role: "primary", path: overlays[index].path, format: "qcow2", target: "vda", cache: "unsafe", discard: "unmap" },
+      { alias: "ua-basecow-primary", role: "primary", path: overlays[index].path, format: "qcow2", target: "vda", cache: "unsafe", discard: "unmap", backingFile: base.base },
       ...extra.map((d, j) => ({ alias: `ua-basecow-${d.name}`, role: "extra", path: d.path, format: "raw", target: diskTarget(j + 1), cache: "unsafe", discard: "unmap" }))
     ];
     const nicSpecs = spec.nics ?? (options.network ? [options.network] : []);
@@ -3867,7 +3920,7 @@ init_virsh();
 // src/core/vms.ts
 init_errors();
 import { readFileSync as readFileSync3 } from "node:fs";
-import { dirname as dirname3, resolve as resolve3 } from "node:path";
+import { dirname as dirname4, resolve as resolve3 } from "node:path";
 var MAX_VMS = 1024;
 function parseVmList(arg, cwd = process.cwd()) {
   const text = arg.trim();
@@ -3890,7 +3943,7 @@ function readVmFile(path) {
   }
   const list = Array.isArray(data) ? data : data?.vms;
   if (!Array.isArray(list) || list.length === 0) throw new UsageError(`${path}: expected a non-empty array of VMs or { "vms": [...] }`);
-  return list.map((entry, i) => checkVm(entry, `${path}: vms[${i}]`, dirname3(path)));
+  return list.map((entry, i) => checkVm(entry, `${path}: vms[${i}]`, dirname4(path)));
 }
 function checkVm(entry, where, baseDir) {
   if (typeof entry === "string") return { name: entry };

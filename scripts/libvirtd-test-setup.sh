@@ -16,15 +16,13 @@
 # qemu.conf settings (a marked block, rewritten in place, so reruns change nothing):
 #   stdio_handler = "file"   QEMU's stdout/stderr go straight to /var/log/libvirt/qemu/<dom>.log;
 #                            the default "logd" needs virtlogd, which nothing starts without systemd.
-#   user = "root", group = "root", dynamic_ownership = 0, remember_owner = 0,
-#   security_driver = "none"
-#       QEMU runs as root and libvirt never chowns/relabels disks. Chosen over keeping
-#       libvirt-qemu + dynamic ownership because basecow's files live in arbitrary test dirs
-#       (/tmp/..., /work/... with 0700 temp dirs from mkdtemp) that libvirt-qemu cannot traverse,
-#       and because dynamic ownership would chown overlays, kernels and the shared read-only
-#       base (then chown them back, via xattrs) on every start/stop - racy with parallel
-#       domains sharing one base. Acceptable only because this is a throwaway test machine.
+#   Nothing else: QEMU runs as libvirt-qemu with dynamic ownership, as on a Debian/Ubuntu runner,
+#   so the tests see what users see (the files QEMU opens must be reachable by that user).
 #   cgroup settings are left alone: libvirt 9 manages the cgroup v1 hierarchy directly.
+# /dev/kvm: without udev it stays root-only (0600). Debian's udev rule makes it root:kvm 0660, and
+#   libvirt-qemu is in group kvm; without that, libvirt finds KVM unusable for the QEMU user and
+#   throws its capability cache away on every domain start (a minute each). The script applies the
+#   udev rule's ownership. Guests here still run under TCG (<domain type='qemu'>).
 set -euo pipefail
 
 log() { printf 'libvirtd-test-setup: %s\n' "$*" >&2; }
@@ -58,11 +56,6 @@ begin='# >>> basecow test settings (scripts/libvirtd-test-setup.sh) >>>'
 end='# <<< basecow test settings <<<'
 block="$begin
 stdio_handler = \"file\"
-user = \"root\"
-group = \"root\"
-dynamic_ownership = 0
-remember_owner = 0
-security_driver = \"none\"
 $end"
 [[ -f $qemu_conf ]] || die "$qemu_conf missing; install libvirt-daemon-system"
 # drop our old block and any uncommented line for a key we set, then append the block
@@ -70,7 +63,7 @@ new_conf=$(awk -v b="$begin" -v e="$end" '
   $0 == b { skip = 1; next }
   $0 == e { skip = 0; next }
   skip { next }
-  /^[[:space:]]*(stdio_handler|user|group|dynamic_ownership|remember_owner|security_driver)[[:space:]]*=/ { next }
+  /^[[:space:]]*stdio_handler[[:space:]]*=/ { next }
   { print }' "$qemu_conf")
 # $(...) strips trailing newlines, so the block is always preceded by exactly one blank line
 while [[ $new_conf == *$'\n' ]]; do new_conf=${new_conf%$'\n'}; done
@@ -82,6 +75,13 @@ if [[ $new_conf != "$(cat "$qemu_conf")" ]]; then
   mv "$qemu_conf.tmp.$$" "$qemu_conf"
   config_changed=1
   log "updated $qemu_conf (original kept as $qemu_conf.basecow-orig)"
+fi
+
+# ---- /dev/kvm (what udev would do) ----------------------------------------------------------
+if [[ -c /dev/kvm ]] && getent group kvm >/dev/null && [[ $(stat -c '%G %a' /dev/kvm) != "kvm 660" ]]; then
+  chgrp kvm /dev/kvm
+  chmod 0660 /dev/kvm
+  log "made /dev/kvm root:kvm 0660, as Debian's udev rule does"
 fi
 
 # ---- daemon ---------------------------------------------------------------------------------
@@ -139,13 +139,17 @@ cmdline=$(sed -n 's/^ *"cmdline": "\(.*\)",\{0,1\}$/\1/p' "$guest_dir/guest.json
 [[ -n $marker && -n $cmdline ]] || die "cannot read marker/cmdline from $guest_dir/guest.json"
 
 work=$(mktemp -d /tmp/basecow-lvcheck.XXXXXX)
+# QEMU runs as libvirt-qemu: give it a directory it can enter, with its own copies of the files
+chmod 0755 "$work"
+cp --sparse=always "$guest_dir/base.img" "$guest_dir/vmlinuz" "$guest_dir/initrd.img" "$work/"
+chmod 0444 "$work/base.img"
 name="basecow-check-$$"
 cleanup() {
   virsh -c "$uri" destroy "$name" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
-qemu-img create -q -f qcow2 -F raw -b "$guest_dir/base.img" "$work/disk.qcow2"
+qemu-img create -q -f qcow2 -F raw -b "$work/base.img" "$work/disk.qcow2"
 xml_escape() { sed 's/&/\&amp;/g; s/</\&lt;/g; s/>/\&gt;/g; s/'"'"'/\&apos;/g; s/"/\&quot;/g' <<<"$1"; }
 cat >"$work/domain.xml" <<EOF
 <domain type='qemu'>
@@ -154,8 +158,8 @@ cat >"$work/domain.xml" <<EOF
   <vcpu>1</vcpu>
   <os>
     <type arch='x86_64' machine='q35'>hvm</type>
-    <kernel>$(xml_escape "$guest_dir/vmlinuz")</kernel>
-    <initrd>$(xml_escape "$guest_dir/initrd.img")</initrd>
+    <kernel>$(xml_escape "$work/vmlinuz")</kernel>
+    <initrd>$(xml_escape "$work/initrd.img")</initrd>
     <cmdline>$(xml_escape "${cmdline}$name")</cmdline>
   </os>
   <on_poweroff>destroy</on_poweroff>

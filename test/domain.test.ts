@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadTemplate, renderDomain, xmlEscape, type DomainView } from '../src/core/domain.js';
+import { explainAccessDenied } from '../src/core/access-hint.js';
 import { UsageError } from '../src/core/errors.js';
 import { sanitizeVmName, sanitizeVmNames, vmIdentity } from '../src/core/identity.js';
 import { parseSize } from '../src/core/size.js';
@@ -29,7 +30,7 @@ function view(overrides: Partial<DomainView> = {}): DomainView {
     vcpus: 1,
     hostCpu: false,
     onReboot: 'restart',
-    disks: [{ alias: 'ua-basecow-primary', role: 'primary', path: '/w/vms/vm1/primary.qcow2', format: 'qcow2', target: 'vda', cache: 'unsafe', discard: 'unmap' }],
+    disks: [{ alias: 'ua-basecow-primary', role: 'primary', path: '/w/vms/vm1/primary.qcow2', format: 'qcow2', target: 'vda', cache: 'unsafe', discard: 'unmap', backingFile: '/c/v1/bases/sha256-0.img' }],
     nics: [],
     consoleLog: '/w/vms/vm1/console.log',
     ...overrides,
@@ -54,9 +55,12 @@ test('XML escaping uses the five XML entities, not HTML ones', () => {
 test('hostile paths render into valid XML that reads back as the same path', async () => {
   const hostile = `/tmp/it's a "dir" & <more>/../x y/primary.qcow2`;
   const log = `/tmp/log & 'quote'/console.log`;
-  const xml = renderDomain(template, view({ disks: [{ ...view().disks[0], path: hostile }], consoleLog: log, cmdline: `console=ttyS0 x="<&>"` , kernel: '/k & k/vmlinuz' }));
+  const base = `/c/it's & <base>.img`;
+  const xml = renderDomain(template, view({ disks: [{ ...view().disks[0], path: hostile, backingFile: base }], consoleLog: log, cmdline: `console=ttyS0 x="<&>"` , kernel: '/k & k/vmlinuz' }));
   const path = await validate(xml, 'hostile');
   assert.equal(await xpath(path, 'string(/domain/devices/disk/source/@file)'), hostile);
+  assert.equal(await xpath(path, 'string(/domain/devices/disk/backingStore/source/@file)'), base);
+  assert.equal(await xpath(path, 'string(/domain/devices/disk/backingStore/source/seclabel/@relabel)'), 'no');
   assert.equal(await xpath(path, 'string(/domain/devices/serial/source/@path)'), log);
   assert.equal(await xpath(path, 'string(/domain/os/cmdline)'), `console=ttyS0 x="<&>"`);
   assert.ok(!xml.includes('&#39;') && !xml.includes('&#x2F;'), 'no HTML entities');
@@ -150,4 +154,24 @@ test('--vms takes a count, a list or a JSON file; --network takes none, bridge, 
   assert.equal(parseNetwork('none'), undefined);
   assert.deepEqual(parseNetwork('network:default'), { type: 'network', network: 'default' });
   for (const bad of ['bridge:', 'wifi:x', 'bridge:a b', 'br0']) assert.throws(() => parseNetwork(bad), UsageError, bad);
+});
+
+test('access hint: names the first directory QEMU\'s user cannot enter, for both of libvirt\'s messages', async () => {
+  const root = tempDir('basecow-access-');
+  chmodSync(root, 0o755);
+  const closed = join(root, 'closed');
+  mkdirSync(join(closed, 'inner'), { recursive: true });
+  chmodSync(closed, 0o750);
+  const file = join(closed, 'inner', 'base.img');
+  writeFileSync(file, '');
+  const probed = `Cannot access backing file '${file}' of storage file '/x/primary.qcow2' (as uid:64055, gid:64055): Permission denied`;
+  const hint = await explainAccessDenied(probed);
+  assert.ok(hint?.startsWith(`${closed} (mode 0750, owner uid ${process.getuid!()}) does not let uid 64055, the user QEMU runs as, reach ${file}.`), hint);
+  assert.ok(hint?.endsWith(`chmod o+x '${closed}'`), hint);
+  // QEMU's own message does not say who it runs as: only the bits for other users count.
+  assert.match((await explainAccessDenied(`Could not open '${file}': Permission denied`)) ?? '', /does not let other users, QEMU's user among them, reach/);
+  // The group bits count for QEMU's group.
+  const gid = statSync(closed).gid;
+  assert.equal(await explainAccessDenied(`Cannot access backing file '${file}' (as uid:64055, gid:${gid}): Permission denied`), undefined);
+  assert.equal(await explainAccessDenied(`Could not open '${file}': No such file or directory`), undefined);
 });

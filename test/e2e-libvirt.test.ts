@@ -1,7 +1,7 @@
 // End to end through a real libvirtd and QEMU (TCG): a testnet of VMs boots from one shared base.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -78,7 +78,14 @@ before(async () => {
 });
 
 test('3 VMs boot concurrently from one base through libvirt, each writing only its own overlay', { skip, timeout: 600_000 }, async () => {
+  // QEMU runs as libvirt-qemu, as on a runner: everything it opens must be reachable by that user,
+  // so the test dir is opened up (mkdtemp makes it 0700) and the boot files are copied out of the
+  // guest cache under root's home.
   const dir = tempDir('basecow-e2e-');
+  chmodSync(dir, 0o755);
+  const boot = { kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img') };
+  copyFileSync(guest.kernel, boot.kernel);
+  copyFileSync(guest.initrd, boot.initrd);
   const workDir = join(dir, 'work');
   const cacheDir = join(dir, 'cache');
   const common = ['--image', guest.image, '--cache-dir', cacheDir, '--work-dir', workDir];
@@ -88,7 +95,7 @@ test('3 VMs boot concurrently from one base through libvirt, each writing only i
   const manifest = JSON.parse(
     await basecow([
       'up', ...common, '--vms', 'node-a,node-b,node-c', '--domain-type', 'qemu', '--memory', '256',
-      '--kernel', guest.kernel, '--initrd', guest.initrd, '--cmdline', `${guest.cmdline}{{vmName}}`,
+      '--kernel', boot.kernel, '--initrd', boot.initrd, '--cmdline', `${guest.cmdline}{{vmName}}`,
       '--start', '--json',
     ]),
   ) as Manifest;
@@ -105,6 +112,9 @@ test('3 VMs boot concurrently from one base through libvirt, each writing only i
     assert.equal(await readOverlayBlock(vm.overlay, dir), `BASECOW-VM:${vm.name}`, `${vm.overlay} holds its own VM's write`);
   }
   assert.equal(await sha256File(prepared.base), baseDigest, 'the shared base is unchanged');
+  const baseAfterRun = statSync(prepared.base);
+  assert.deepEqual([baseAfterRun.uid, baseAfterRun.gid, baseAfterRun.mode & 0o777], [process.getuid!(), process.getgid!(), 0o444], 'libvirt did not relabel the shared base');
+  for (const vm of manifest.vms) assert.equal(statSync(vm.overlay).uid, process.getuid!(), `${vm.overlay} was given back to its owner`);
 
   // Restart one VM: its second boot must see what its first boot wrote.
   const restarted = manifest.vms[1];
@@ -115,7 +125,7 @@ test('3 VMs boot concurrently from one base through libvirt, each writing only i
 
   // Start them again and tear down while they may still be running.
   await basecow(['up', ...common, '--vms', 'node-a,node-b,node-c', '--domain-type', 'qemu', '--memory', '256',
-    '--kernel', guest.kernel, '--initrd', guest.initrd, '--cmdline', `${guest.cmdline}{{vmName}}`, '--start']);
+    '--kernel', boot.kernel, '--initrd', boot.initrd, '--cmdline', `${guest.cmdline}{{vmName}}`, '--start']);
   await basecow(['down', '--work-dir', workDir]);
   const { stdout } = await runTool(['virsh', '-q', '-c', URI, 'list', '--all', '--name']);
   for (const vm of manifest.vms) {
@@ -123,4 +133,27 @@ test('3 VMs boot concurrently from one base through libvirt, each writing only i
     assert.equal(existsSync(vm.overlay), false, `${vm.overlay} is removed`);
   }
   assert.equal(await sha256File(prepared.base), baseDigest);
+});
+
+test('a base QEMU cannot reach: up --start names the directory in the way and the fix', { skip, timeout: 300_000 }, async () => {
+  const dir = tempDir('basecow-e2e-private-');
+  chmodSync(dir, 0o700);
+  const open = tempDir('basecow-e2e-open-');
+  chmodSync(open, 0o755);
+  const boot = { kernel: join(open, 'vmlinuz'), initrd: join(open, 'initrd.img') };
+  copyFileSync(guest.kernel, boot.kernel);
+  copyFileSync(guest.initrd, boot.initrd);
+  mkdirSync(join(open, 'work'));
+  const failed = await runTool([
+    process.execPath, BIN, 'up', '--image', guest.image, '--cache-dir', join(dir, 'cache'), '--work-dir', join(open, 'work'),
+    '--vms', 'lonely', '--domain-type', 'qemu', '--memory', '256', '--kernel', boot.kernel, '--initrd', boot.initrd, '--start',
+  ]).then(
+    () => assert.fail('up --start succeeded with a base QEMU cannot reach'),
+    (error: Error) => error.message,
+  );
+  assert.match(failed, /Permission denied/);
+  assert.ok(failed.includes(`${dir} (mode 0700, owner uid 0) does not let `), failed);
+  assert.ok(failed.includes(`chmod o+x '${dir}'`), failed);
+  const known = await listDomains(URI);
+  assert.equal([...known].some((d) => d.endsWith('-lonely')), false, 'no domain was left behind');
 });

@@ -16,6 +16,13 @@ export interface DiskView {
   target: string;
   cache: string;
   discard: string;
+  /**
+   * The shared raw base under a primary overlay. The template names it as the end of the backing
+   * chain with DAC relabelling off: under libvirt's dynamic ownership every VM start would otherwise
+   * chown the one base all VMs share (and parallel starts and stops race to chown it back). The base
+   * is world-readable (0444), so QEMU needs no relabelling to read it.
+   */
+  backingFile?: string;
 }
 
 export interface NicView {

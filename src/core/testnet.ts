@@ -70,7 +70,7 @@ export async function up(options: UpOptions): Promise<Manifest> {
     const identity = vmIdentity(group, name);
     const extra = await prepareExtraDisks(dir, spec, options);
     const disks: DiskView[] = [
-      { alias: 'ua-basecow-primary', role: 'primary', path: overlays[index].path, format: 'qcow2', target: 'vda', cache: 'unsafe', discard: 'unmap' },
+      { alias: 'ua-basecow-primary', role: 'primary', path: overlays[index].path, format: 'qcow2', target: 'vda', cache: 'unsafe', discard: 'unmap', backingFile: base.base },
       ...extra.map((d, j): DiskView => ({ alias: `ua-basecow-${d.name}`, role: 'extra', path: d.path, format: 'raw', target: diskTarget(j + 1), cache: 'unsafe', discard: 'unmap' })),
     ];
     const nicSpecs = spec.nics ?? (options.network ? [options.network] : []);

@@ -1,3 +1,4 @@
+import { explainAccessDenied } from './access-hint.js';
 import { MissingToolError, ToolError, runTool } from './tool.js';
 
 export const DEFAULT_CONNECT_URI = 'qemu:///system';
@@ -27,7 +28,13 @@ async function virsh(uri: string, args: string[]): Promise<string> {
 
 /** Starts a transient domain: it disappears when it powers off, so nothing is left defined. */
 export async function createDomain(uri: string, xmlPath: string): Promise<void> {
-  await virsh(uri, ['create', xmlPath]);
+  try {
+    await virsh(uri, ['create', xmlPath]);
+  } catch (error) {
+    const hint = error instanceof ToolError ? await explainAccessDenied(error.stderr) : undefined;
+    if (hint) throw new Error(`${(error as Error).message.trimEnd()}\n${hint}`, { cause: error });
+    throw error;
+  }
 }
 
 /**
