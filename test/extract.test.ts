@@ -132,3 +132,50 @@ test('truncated and corrupt zstd fail naming the file, and leave no output behin
   writeFileSync(empty, '');
   await assert.rejects(extractToRaw(empty, join(dir, 'empty.out')), (e: Error) => e.message.startsWith(empty));
 });
+
+test('.tar.zst whose PAX header data crosses a decompressed-buffer boundary matches GNU tar -x', async () => {
+  // PAX sparse 0.1 keeps the whole map in the 'x' header's data: 200 regions make it several blocks
+  // long. A pad member in front moves that data across the 512 KiB mark where one decompressed
+  // buffer ends and the next begins, so reading it takes bytes from two buffers.
+  const src = join(dir, 'pax-boundary');
+  mkdirSync(src);
+  const regions = Array.from({ length: 200 }, (_, i) => ({ offset: i * 64 * 1024 + 4096, length: 100 }));
+  await makeSparseFile(join(src, 'disk.img'), 16 * MiB, regions);
+  const digest = await sha256File(join(src, 'disk.img'));
+  const tar = join(dir, 'pax01.tar');
+  const build = async (padBytes: number): Promise<Buffer> => {
+    writeFileSync(join(src, 'pad.bin'), Buffer.alloc(padBytes, 7));
+    await runTool(['tar', '--sparse', '--format=posix', '--sparse-version=0.1', '--pax-option=delete=atime,delete=ctime', '-C', src, '-cf', tar, 'pad.bin', 'disk.img']);
+    return readFileSync(tar);
+  };
+  /** Offset of the 'x' header in front of disk.img's own header. */
+  const paxHeaderOfDisk = (archive: Buffer): number => {
+    let lastPax = -1;
+    for (let at = 0; at + 512 <= archive.length; ) {
+      const name = archive.toString('latin1', at, at + 100).replace(/\0.*$/s, '');
+      if (!name) break;
+      const type = String.fromCharCode(archive[at + 156]);
+      const size = parseInt(archive.toString('latin1', at + 124, at + 136).replace(/\0.*$/s, '').trim(), 8);
+      if (type === 'x') lastPax = at;
+      else if (name.endsWith('disk.img')) return lastPax;
+      at += 512 + Math.ceil(size / 512) * 512;
+    }
+    throw new Error('no x header before disk.img');
+  };
+  const BOUNDARY = 512 * 1024;
+  const first = paxHeaderOfDisk(await build(100 * 1024));
+  const archive = await build(100 * 1024 + (BOUNDARY - 1024 - first));
+  const header = paxHeaderOfDisk(archive);
+  const dataSize = parseInt(archive.toString('latin1', header + 124, header + 136).replace(/\0.*$/, '').trim(), 8);
+  assert.equal(header + 512, BOUNDARY - 512, 'the header data starts one block before the boundary');
+  assert.ok(dataSize > 512, `the map (${dataSize} bytes) reaches past the boundary`);
+  await runTool(['zstd', '-q', '-f', tar, '-o', `${tar}.zst`]);
+  const out = join(dir, 'pax01.img');
+  await extractToRaw(`${tar}.zst`, out);
+  assert.equal(await sha256File(out), digest);
+  const ref = join(dir, 'pax01-ref');
+  mkdirSync(ref);
+  await runTool(['tar', '-xf', tar, '-C', ref]);
+  assert.equal(await sha256File(join(ref, 'disk.img')), digest);
+  assert.ok(allocatedBytes(out) <= allocatedBytes(join(ref, 'disk.img')));
+});

@@ -175,15 +175,16 @@ class ArchiveReader {
    * Only pipe() hands out slices, and its sink is done with each one before the next is taken.
    */
   async read(length: number): Promise<Buffer> {
-    const pieces: Buffer[] = [];
+    // Each piece is copied before the next take(): taking may hand the chunk the piece lives in
+    // back to its producer, which detaches it.
+    const out = Buffer.allocUnsafe(length);
     let got = 0;
     while (got < length) {
       const piece = await this.take(length - got);
       if (piece.length === 0) break;
-      pieces.push(piece);
-      got += piece.length;
+      got += piece.copy(out, got);
     }
-    return Buffer.concat(pieces, got);
+    return out.subarray(0, got);
   }
 
   /** Reads to the end, so that the producer still checks (e.g. decompresses) everything after the archive. */
