@@ -867,6 +867,9 @@ async function extractToRaw(source, dest, options = {}) {
   try {
     const size = await writeFormat(format, source, writer, options);
     await writer.finish(size);
+    if ((await readHead(dest, 4)).equals(QCOW2_MAGIC)) {
+      throw new SourceError(source, "holds a qcow2 image, not a raw disk; convert it first with `qemu-img convert -O raw` and compress that");
+    }
     return { format, size };
   } catch (error) {
     await writer.discard();
@@ -1012,6 +1015,22 @@ var init_key = __esm({
     CALLER_KEY = /^[A-Za-z0-9._-]{1,128}$/;
     DIGEST_KEY = /^sha256-[0-9a-f]{64}$/;
     HASH_READ_SIZE = 8 * 1024 * 1024;
+  }
+});
+
+// src/core/pid.ts
+function processAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errnoCode(error) === "EPERM";
+  }
+}
+var init_pid = __esm({
+  "src/core/pid.ts"() {
+    "use strict";
+    init_errors();
   }
 });
 
@@ -1524,8 +1543,8 @@ var require_graceful_fs = __commonJS({
         }
       }
       var fs$writeFile = fs2.writeFile;
-      fs2.writeFile = writeFile5;
-      function writeFile5(path, data, options, cb) {
+      fs2.writeFile = writeFile4;
+      function writeFile4(path, data, options, cb) {
         if (typeof options === "function")
           cb = options, options = null;
         return go$writeFile(path, data, options, cb);
@@ -1579,9 +1598,9 @@ var require_graceful_fs = __commonJS({
         }
       }
       var fs$readdir = fs2.readdir;
-      fs2.readdir = readdir2;
+      fs2.readdir = readdir3;
       var noReaddirOptionVersions = /^v[0-5]\./;
-      function readdir2(path, options, cb) {
+      function readdir3(path, options, cb) {
         if (typeof options === "function")
           cb = options, options = null;
         var go$readdir = noReaddirOptionVersions.test(process.version) ? function go$readdir2(path2, options2, cb2, startTime) {
@@ -2220,11 +2239,11 @@ var require_mtime_precision = __commonJS({
     function probe(file, fs, callback) {
       const cachedPrecision = fs[cacheSymbol];
       if (cachedPrecision) {
-        return fs.stat(file, (err, stat5) => {
+        return fs.stat(file, (err, stat6) => {
           if (err) {
             return callback(err);
           }
-          callback(null, stat5.mtime, cachedPrecision);
+          callback(null, stat6.mtime, cachedPrecision);
         });
       }
       const mtime = new Date(Math.ceil(Date.now() / 1e3) * 1e3 + 5);
@@ -2232,13 +2251,13 @@ var require_mtime_precision = __commonJS({
         if (err) {
           return callback(err);
         }
-        fs.stat(file, (err2, stat5) => {
+        fs.stat(file, (err2, stat6) => {
           if (err2) {
             return callback(err2);
           }
-          const precision = stat5.mtime.getTime() % 1e3 === 0 ? "s" : "ms";
+          const precision = stat6.mtime.getTime() % 1e3 === 0 ? "s" : "ms";
           Object.defineProperty(fs, cacheSymbol, { value: precision });
-          callback(null, stat5.mtime, precision);
+          callback(null, stat6.mtime, precision);
         });
       });
     }
@@ -2292,14 +2311,14 @@ var require_lockfile = __commonJS({
         if (options.stale <= 0) {
           return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file }));
         }
-        options.fs.stat(lockfilePath, (err2, stat5) => {
+        options.fs.stat(lockfilePath, (err2, stat6) => {
           if (err2) {
             if (err2.code === "ENOENT") {
               return acquireLock(file, { ...options, stale: 0 }, callback);
             }
             return callback(err2);
           }
-          if (!isLockStale(stat5, options)) {
+          if (!isLockStale(stat6, options)) {
             return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file }));
           }
           removeLock(file, options, (err3) => {
@@ -2311,8 +2330,8 @@ var require_lockfile = __commonJS({
         });
       });
     }
-    function isLockStale(stat5, options) {
-      return stat5.mtime.getTime() < Date.now() - options.stale;
+    function isLockStale(stat6, options) {
+      return stat6.mtime.getTime() < Date.now() - options.stale;
     }
     function removeLock(file, options, callback) {
       options.fs.rmdir(getLockFile(file, options), (err) => {
@@ -2330,7 +2349,7 @@ var require_lockfile = __commonJS({
       lock2.updateDelay = lock2.updateDelay || options.update;
       lock2.updateTimeout = setTimeout(() => {
         lock2.updateTimeout = null;
-        options.fs.stat(lock2.lockfilePath, (err, stat5) => {
+        options.fs.stat(lock2.lockfilePath, (err, stat6) => {
           const isOverThreshold = lock2.lastUpdate + options.stale < Date.now();
           if (err) {
             if (err.code === "ENOENT" || isOverThreshold) {
@@ -2339,7 +2358,7 @@ var require_lockfile = __commonJS({
             lock2.updateDelay = 1e3;
             return updateLock(file, options);
           }
-          const isMtimeOurs = lock2.mtime.getTime() === stat5.mtime.getTime();
+          const isMtimeOurs = lock2.mtime.getTime() === stat6.mtime.getTime();
           if (!isMtimeOurs) {
             return setLockAsCompromised(
               file,
@@ -2464,11 +2483,11 @@ var require_lockfile = __commonJS({
         if (err) {
           return callback(err);
         }
-        options.fs.stat(getLockFile(file2, options), (err2, stat5) => {
+        options.fs.stat(getLockFile(file2, options), (err2, stat6) => {
           if (err2) {
             return err2.code === "ENOENT" ? callback(null, false) : callback(err2);
           }
-          return callback(null, !isLockStale(stat5, options));
+          return callback(null, !isLockStale(stat6, options));
         });
       });
     }
@@ -2593,6 +2612,7 @@ var require_proper_lockfile = __commonJS({
 });
 
 // src/core/lock.ts
+import { stat as stat2 } from "node:fs/promises";
 async function tryLock(lockPath2, timing) {
   let compromised;
   let release;
@@ -2612,12 +2632,19 @@ async function tryLock(lockPath2, timing) {
     if (errnoCode(error) === "ELOCKED") return void 0;
     throw error;
   }
+  const born = (await stat2(lockPath2, { bigint: true })).birthtimeNs;
+  const lost = async () => {
+    if (compromised) return compromised;
+    try {
+      if ((await stat2(lockPath2, { bigint: true })).birthtimeNs === born) return void 0;
+    } catch {
+    }
+    return new Error(`the lock ${lockPath2} was taken over by another process`);
+  };
   return {
-    get compromised() {
-      return compromised;
-    },
+    lost,
     async release() {
-      if (compromised) return;
+      if (await lost()) return;
       await release();
     }
   };
@@ -2672,7 +2699,7 @@ var init_version = __esm({
 
 // src/core/store.ts
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir as mkdir2, open as open4, readdir, readFile as readFile2, rename as rename2, rm, stat as stat2, writeFile as writeFile2 } from "node:fs/promises";
+import { chmod, mkdir as mkdir2, open as open4, readdir, readFile as readFile2, rename as rename2, rm, stat as stat3 } from "node:fs/promises";
 import { join as join5, resolve as resolve2 } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 async function ensureBase(options) {
@@ -2697,14 +2724,29 @@ async function ensureBase(options) {
   const hashSeconds = (performance.now() - hashStarted) / 1e3;
   const waitStarted = performance.now();
   const waitTimeoutMs = options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
-  let lock;
   for (; ; ) {
     if (await isFile(basePath(layout, key))) {
-      const waitSeconds2 = (performance.now() - waitStarted) / 1e3;
-      return describeBase(layout, key, "l1", started, { hashSeconds, waitSeconds: waitSeconds2, extractSeconds: 0 }, keyMemoized);
+      const waitSeconds = (performance.now() - waitStarted) / 1e3;
+      return describeBase(layout, key, "l1", started, { hashSeconds, waitSeconds, extractSeconds: 0 }, keyMemoized);
     }
-    lock = await tryLock(lockPath(layout, key), timing);
-    if (lock) break;
+    const lock = await tryLock(lockPath(layout, key), timing);
+    if (lock) {
+      const waitSeconds = (performance.now() - waitStarted) / 1e3;
+      try {
+        if (await isFile(basePath(layout, key))) {
+          return describeBase(layout, key, "l1", started, { hashSeconds, waitSeconds, extractSeconds: 0 }, keyMemoized);
+        }
+        await sweepTemps(layout, key, timing.staleMs);
+        const extractStarted = performance.now();
+        await buildBase(layout, key, source, sourceInfo, options, lock);
+        const extractSeconds = (performance.now() - extractStarted) / 1e3;
+        return describeBase(layout, key, "miss", started, { hashSeconds, waitSeconds, extractSeconds }, keyMemoized);
+      } catch (error) {
+        if (!(error instanceof LockLostError)) throw error;
+      } finally {
+        await lock.release().catch(() => void 0);
+      }
+    }
     const waited = performance.now() - waitStarted;
     if (waited > waitTimeoutMs) {
       throw new SourceError(source, `gave up after ${Math.round(waited / 1e3)} s waiting for another process to build base ${key} (lock ${lockPath(layout, key)})`);
@@ -2712,30 +2754,21 @@ async function ensureBase(options) {
     progress?.({ phase: "wait", done: waited, total: waitTimeoutMs });
     await sleep(timing.pollMs);
   }
-  const waitSeconds = (performance.now() - waitStarted) / 1e3;
-  try {
-    if (await isFile(basePath(layout, key))) {
-      return describeBase(layout, key, "l1", started, { hashSeconds, waitSeconds, extractSeconds: 0 }, keyMemoized);
-    }
-    await sweepTemps(layout, key);
-    const extractStarted = performance.now();
-    await buildBase(layout, key, source, sourceBytes, options, lock);
-    const extractSeconds = (performance.now() - extractStarted) / 1e3;
-    return describeBase(layout, key, "miss", started, { hashSeconds, waitSeconds, extractSeconds }, keyMemoized);
-  } finally {
-    await lock.release().catch(() => void 0);
-  }
 }
-async function buildBase(layout, key, source, sourceBytes, options, lock) {
+async function buildBase(layout, key, source, sourceInfo, options, lock) {
   const stem = join5(layout.tmp, `${tempPrefix(key)}${process.pid}-${randomBytes(4).toString("hex")}`);
   const tempImage = `${stem}.img`;
   const tempSidecar = `${stem}.json`;
+  const sourceBytes = Number(sourceInfo.size);
   try {
     const extracted = await extractToRaw(source, tempImage, {
       member: options.member,
       onRead: (done) => options.onProgress?.({ phase: "extract", done, total: sourceBytes })
     });
-    const info = await stat2(tempImage);
+    if (!sameSource(sourceInfo, await statSource(source))) {
+      throw new SourceError(source, `changed while it was being read (size, mtime, ctime or inode differ from when it was keyed as ${key}); nothing was published, run again`);
+    }
+    const info = await stat3(tempImage);
     await chmod(tempImage, 292);
     const sidecar = {
       schema: 1,
@@ -2752,22 +2785,33 @@ async function buildBase(layout, key, source, sourceBytes, options, lock) {
       created: (/* @__PURE__ */ new Date()).toISOString(),
       tool: { name: TOOL_NAME, version: TOOL_VERSION }
     };
-    await writeFile2(tempSidecar, `${JSON.stringify(sidecar, null, 2)}
-`, { mode: 420 });
-    if (lock.compromised) {
-      throw new SourceError(source, `lost the lock for base ${key} while extracting (${lock.compromised.message}); nothing was published`);
-    }
+    await writeDurably(tempSidecar, `${JSON.stringify(sidecar, null, 2)}
+`);
+    const lost = await lock.lost();
+    if (lost) throw new LockLostError(lost.message);
     await rename2(tempSidecar, sidecarPath(layout, key));
     await rename2(tempImage, basePath(layout, key));
     await fsyncDir(layout.bases);
+  } catch (error) {
+    if (error instanceof SourceError || error instanceof LockLostError) throw error;
+    throw new SourceError(source, `publishing base ${key} failed: ${error.message}`, { cause: error });
   } finally {
     await rm(tempImage, { force: true });
     await rm(tempSidecar, { force: true });
   }
 }
+async function writeDurably(path, text) {
+  const handle = await open4(path, "wx", 420);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
 async function describeBase(layout, key, cacheHit, started, timings, keyMemoized) {
   const base = basePath(layout, key);
-  const info = await stat2(base);
+  const info = await stat3(base);
   return {
     key,
     base,
@@ -2780,14 +2824,27 @@ async function describeBase(layout, key, cacheHit, started, timings, keyMemoized
     keyMemoized
   };
 }
-async function sweepTemps(layout, key) {
+async function sweepTemps(layout, key, staleMs) {
   const prefix = tempPrefix(key);
+  const now = Date.now();
   const names = await readdir(layout.tmp);
-  await Promise.all(names.filter((name) => name.startsWith(prefix)).map((name) => rm(join5(layout.tmp, name), { force: true })));
+  await Promise.all(
+    names.map(async (name) => {
+      const owner = /\+(\d+)-[0-9a-f]+\./.exec(name);
+      if (!owner) return;
+      const path = join5(layout.tmp, name);
+      const info = await stat3(path).catch(() => void 0);
+      if (!info) return;
+      const idle = now - info.mtimeMs;
+      const dead = !processAlive(Number(owner[1]));
+      const remove = name.startsWith(prefix) ? dead || idle > staleMs : dead && idle > FOREIGN_TEMP_AGE_MS;
+      if (remove) await rm(path, { force: true });
+    })
+  );
 }
 async function isFile(path) {
   try {
-    return (await stat2(path)).isFile();
+    return (await stat3(path)).isFile();
   } catch {
     return false;
   }
@@ -2800,7 +2857,7 @@ async function fsyncDir(dir) {
     await handle.close();
   }
 }
-var DEFAULT_WAIT_TIMEOUT_MS;
+var DEFAULT_WAIT_TIMEOUT_MS, LockLostError, sameSource, FOREIGN_TEMP_AGE_MS;
 var init_store = __esm({
   "src/core/store.ts"() {
     "use strict";
@@ -2808,17 +2865,22 @@ var init_store = __esm({
     init_extract();
     init_key();
     init_layout();
+    init_pid();
     init_lock();
     init_version();
     DEFAULT_WAIT_TIMEOUT_MS = 30 * 60 * 1e3;
+    LockLostError = class extends Error {
+    };
+    sameSource = (a, b) => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+    FOREIGN_TEMP_AGE_MS = 10 * 60 * 1e3;
   }
 });
 
 // src/core/fs-util.ts
-import { stat as stat3 } from "node:fs/promises";
+import { stat as stat4 } from "node:fs/promises";
 async function pathExists(path) {
   try {
-    await stat3(path);
+    await stat4(path);
     return true;
   } catch (error) {
     if (errnoCode(error) === "ENOENT") return false;
@@ -2828,13 +2890,21 @@ async function pathExists(path) {
 async function mapLimited(items, limit, fn) {
   const results = new Array(items.length);
   let next = 0;
+  let failed = false;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
+    while (next < items.length && !failed) {
       const index = next++;
-      results[index] = await fn(items[index], index);
+      try {
+        results[index] = await fn(items[index], index);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     }
   });
-  await Promise.all(workers);
+  const settled = await Promise.allSettled(workers);
+  const failure = settled.find((outcome) => outcome.status === "rejected");
+  if (failure) throw failure.reason;
   return results;
 }
 var init_fs_util = __esm({
@@ -3016,7 +3086,7 @@ var init_overlay = __esm({
 });
 
 // src/core/access-hint.ts
-import { stat as stat4 } from "node:fs/promises";
+import { stat as stat5 } from "node:fs/promises";
 import { dirname as dirname3 } from "node:path";
 function canSearch(mode, owner, group, user) {
   if (!user) return (mode & 1) !== 0;
@@ -3042,7 +3112,7 @@ async function explainAccessDenied(message) {
     for (const dir of ancestors(path)) {
       let info;
       try {
-        info = await stat4(dir);
+        info = await stat5(dir);
       } catch {
         break;
       }
@@ -3083,13 +3153,8 @@ ${hint}`, { cause: error });
   }
 }
 async function listDomains(uri, options = {}) {
-  try {
-    const stdout = await virsh(uri, ["list", options.runningOnly ? "--state-running" : "--all", "--name"]);
-    return new Set(stdout.split("\n").map((line) => line.trim()).filter(Boolean));
-  } catch (error) {
-    if (error instanceof MissingToolError) return /* @__PURE__ */ new Set();
-    throw error;
-  }
+  const stdout = await virsh(uri, ["list", options.runningOnly ? "--state-running" : "--all", "--name"]);
+  return new Set(stdout.split("\n").map((line) => line.trim()).filter(Boolean));
 }
 async function destroyDomain(uri, domain) {
   try {
@@ -3675,26 +3740,33 @@ var init_identity = __esm({
 });
 
 // src/core/manifest.ts
-import { readFile as readFile4, rename as rename3, writeFile as writeFile3 } from "node:fs/promises";
+import { readFile as readFile4, rename as rename3, writeFile as writeFile2 } from "node:fs/promises";
 import { join as join8 } from "node:path";
 async function writeManifest(manifest) {
   const path = manifestPath(manifest.workDir);
   const temp = `${path}.${process.pid}.tmp`;
-  await writeFile3(temp, `${JSON.stringify(manifest, null, 2)}
+  await writeFile2(temp, `${JSON.stringify(manifest, null, 2)}
 `);
   await rename3(temp, path);
   return path;
 }
 async function readManifest(workDir) {
+  const path = manifestPath(workDir);
   let text;
   try {
-    text = await readFile4(manifestPath(workDir), "utf8");
-  } catch {
-    return void 0;
+    text = await readFile4(path, "utf8");
+  } catch (error) {
+    if (errnoCode(error) === "ENOENT") return void 0;
+    throw new Error(`${path}: cannot read the manifest: ${error.message}`, { cause: error });
   }
-  const manifest = JSON.parse(text);
+  let manifest;
+  try {
+    manifest = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${path}: not a valid manifest (${error.message}); remove it or restore it`, { cause: error });
+  }
   if (manifest.schema !== MANIFEST_SCHEMA) {
-    throw new Error(`${manifestPath(workDir)}: unknown manifest schema ${JSON.stringify(manifest.schema)}, expected ${MANIFEST_SCHEMA}`);
+    throw new Error(`${path}: unknown manifest schema ${JSON.stringify(manifest.schema)}, expected ${MANIFEST_SCHEMA}`);
   }
   return manifest;
 }
@@ -3702,6 +3774,7 @@ var MANIFEST_SCHEMA, MANIFEST_FILE, manifestPath;
 var init_manifest = __esm({
   "src/core/manifest.ts"() {
     "use strict";
+    init_errors();
     MANIFEST_SCHEMA = "basecow.manifest/v1";
     MANIFEST_FILE = "manifest.json";
     manifestPath = (workDir) => join8(workDir, MANIFEST_FILE);
@@ -3716,43 +3789,90 @@ __export(testnet_exports, {
   up: () => up
 });
 import { createHash as createHash3 } from "node:crypto";
-import { mkdir as mkdir4, rename as rename4, rm as rm3, truncate, writeFile as writeFile4 } from "node:fs/promises";
+import { chmod as chmod3, mkdir as mkdir4, readdir as readdir2, rename as rename4, rm as rm3, truncate, writeFile as writeFile3 } from "node:fs/promises";
 import { join as join9, resolve as resolve4 } from "node:path";
 function defaultGroup(workDir) {
   return `bc${createHash3("sha256").update(resolve4(workDir)).digest("hex").slice(0, 8)}`;
+}
+function planExtraDisks(dir, spec) {
+  const disks = (spec.extraDisks ?? []).map((d, j) => ({ ...d, name: sanitizeVmName(d.name ?? `disk${j + 1}`) }));
+  const seen = /* @__PURE__ */ new Set();
+  for (const d of disks) {
+    if (d.name === "primary" || /^nic\d+$/.test(d.name) || seen.has(d.name)) {
+      throw new UsageError(`VM ${spec.name}: extra disk name '${d.name}' is used twice or reserved ('primary' and 'nic<N>' are taken)`);
+    }
+    seen.add(d.name);
+  }
+  return disks.map((d) => ({ name: d.name, path: join9(dir, `${d.name}.img`), source: d.source, member: d.member }));
+}
+function planVm(spec, name, workDir, group) {
+  const dir = vmDir(workDir, name);
+  const identity = vmIdentity(group, name);
+  const extra = planExtraDisks(dir, spec);
+  const overlay = join9(dir, "primary.qcow2");
+  const disks = [
+    { alias: "ua-basecow-primary", role: "primary", path: overlay, format: "qcow2", target: "vda" },
+    ...extra.map((d, j) => ({ alias: `ua-basecow-${d.name}`, role: "extra", path: d.path, format: "raw", target: diskTarget(j + 1) }))
+  ];
+  const entry = {
+    name,
+    domain: identity.domain,
+    overlay,
+    xml: join9(dir, "domain.xml"),
+    mac: identity.mac,
+    uuid: identity.uuid,
+    consoleLog: join9(dir, "console.log"),
+    disks
+  };
+  return { spec, name, dir, extra, entry };
 }
 async function up(options) {
   const workDir = resolve4(options.workDir);
   const names = sanitizeVmNames(options.vms.map((vm) => vm.name));
   const group = validateGroup(options.group ?? defaultGroup(workDir));
   const connect = options.connect ?? DEFAULT_CONNECT_URI;
+  const plans = options.vms.map((spec, index) => planVm(spec, names[index], workDir, group));
+  const previous = await readManifest(workDir);
+  const dropped = (previous?.vms ?? []).filter((vm) => !names.includes(vm.name)).map((vm) => vm.name);
+  if (dropped.length > 0) {
+    throw new UsageError(`${manifestPath(workDir)} already has VM(s) ${dropped.join(", ")} that --vms does not list; run \`basecow down --work-dir ${workDir}\` first, or list them too`);
+  }
   const [domainType, template] = await Promise.all([resolveDomainType(options.domainType), loadTemplate(options.template)]);
   const base = await ensureBase(options);
-  const overlays = await createOverlays({
+  const manifest = {
+    schema: "basecow.manifest/v1",
+    key: base.key,
     base: base.base,
-    overlays: names.map((name) => ({ path: join9(vmDir(workDir, name), "primary.qcow2") })),
+    cacheHit: base.cacheHit,
+    group,
+    workDir,
+    domainType,
+    connect,
+    started: Boolean(previous?.started),
+    vms: plans.map((plan) => plan.entry)
+  };
+  await mkdir4(workDir, { recursive: true });
+  await writeManifest(manifest);
+  await createOverlays({
+    base: base.base,
+    overlays: plans.map((plan) => ({ path: plan.entry.overlay })),
     minSizeBytes: options.minSizeBytes,
     qcow2Options: options.qcow2Options,
     recreate: options.recreate
   });
-  const vms = await mapLimited(options.vms, 8, async (spec, index) => {
-    const name = names[index];
-    const dir = vmDir(workDir, name);
-    const identity = vmIdentity(group, name);
-    const extra = await prepareExtraDisks(dir, spec, options);
-    const disks = [
-      { alias: "ua-basecow-primary", role: "primary", path: overlays[index].path, format: "qcow2", target: "vda", cache: "unsafe", discard: "unmap", backingFile: base.base },
-      ...extra.map((d, j) => ({ alias: `ua-basecow-${d.name}`, role: "extra", path: d.path, format: "raw", target: diskTarget(j + 1), cache: "unsafe", discard: "unmap" }))
-    ];
+  await mapLimited(plans, 8, async (plan, index) => {
+    const { spec, name, entry } = plan;
+    await prepareExtraDisks(plan.dir, plan.extra, options);
+    const disks = entry.disks.map((d) => ({ ...d, cache: "unsafe", discard: "unmap", backingFile: d.role === "primary" ? base.base : void 0 }));
     const nicSpecs = spec.nics ?? (options.network ? [options.network] : []);
-    const nics = nicSpecs.map((nic, j) => nicView(nic, j === 0 ? identity.mac : vmIdentity(group, `${name}#nic${j}`).mac, j));
+    const nics = nicSpecs.map((nic, j) => nicView(nic, j === 0 ? entry.mac : vmIdentity(group, `${name}#nic${j}`).mac, j));
     const view = {
-      name: identity.domain,
+      name: entry.domain,
       vmName: name,
       group,
       index,
-      uuid: identity.uuid,
-      mac: identity.mac,
+      uuid: entry.uuid,
+      mac: entry.mac,
       domainType,
       arch: "x86_64",
       machine: options.machine ?? "q35",
@@ -3765,26 +3885,12 @@ async function up(options) {
       loader: options.uefiLoader ? { path: resolve4(options.uefiLoader) } : void 0,
       disks,
       nics,
-      consoleLog: join9(dir, "console.log")
+      consoleLog: entry.consoleLog
     };
     const cmdline = spec.cmdline ?? options.cmdline;
     if (cmdline !== void 0) view.cmdline = renderField(cmdline, view);
-    const xml = join9(dir, "domain.xml");
-    await writeFile4(xml, renderDomain(template.text, view));
-    return {
-      name,
-      domain: identity.domain,
-      overlay: overlays[index].path,
-      xml,
-      mac: identity.mac,
-      uuid: identity.uuid,
-      consoleLog: view.consoleLog,
-      disks: disks.map(({ alias, role, path, format, target }) => ({ alias, role, path, format, target }))
-    };
+    await writeFile3(entry.xml, renderDomain(template.text, view));
   });
-  const started = Boolean((await readManifest(workDir).catch(() => void 0))?.started);
-  const manifest = { schema: "basecow.manifest/v1", key: base.key, base: base.base, cacheHit: base.cacheHit, group, workDir, domainType, connect, started, vms };
-  await writeManifest(manifest);
   if (options.start) await startDomains(manifest);
   return manifest;
 }
@@ -3800,31 +3906,32 @@ async function startDomains(manifest) {
     (vm) => createDomain(manifest.connect, vm.xml)
   );
 }
-async function prepareExtraDisks(dir, spec, options) {
-  const disks = (spec.extraDisks ?? []).map((d, j) => ({ ...d, name: sanitizeVmName(d.name ?? `disk${j + 1}`) }));
-  const seen = /* @__PURE__ */ new Set();
-  for (const d of disks) {
-    if (d.name === "primary" || seen.has(d.name)) throw new UsageError(`VM ${spec.name}: extra disk name '${d.name}' is used twice or reserved`);
-    seen.add(d.name);
-  }
+async function prepareExtraDisks(dir, disks, options) {
   await mkdir4(dir, { recursive: true });
-  return Promise.all(
+  await Promise.all(
     disks.map(async (d) => {
-      const path = join9(dir, `${d.name}.img`);
-      if (!options.recreate && await pathExists(path)) return { name: d.name, path };
-      const temp = `${path}.partial-${process.pid}`;
+      if (!options.recreate && await pathExists(d.path)) return;
+      await removeDeadPartials(dir, `${d.name}.img.partial-`);
+      const temp = `${d.path}.partial-${process.pid}`;
       await rm3(temp, { force: true });
       try {
         const { size } = await extractToRaw(d.source, temp, { member: d.member });
         const padded = Math.ceil(size / EXTRA_DISK_ALIGN) * EXTRA_DISK_ALIGN;
         if (padded !== size) await truncate(temp, padded);
-        await rename4(temp, path);
+        await chmod3(temp, 384);
+        await rename4(temp, d.path);
       } finally {
         await rm3(temp, { force: true });
       }
-      return { name: d.name, path };
     })
   );
+}
+async function removeDeadPartials(dir, prefix) {
+  for (const name of await readdir2(dir)) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length));
+    if (Number.isInteger(pid) && pid > 0 && !processAlive(pid)) await rm3(join9(dir, name), { force: true });
+  }
 }
 function nicView(nic, mac, index) {
   const alias = `ua-basecow-nic${index}`;
@@ -3850,9 +3957,9 @@ async function presentDomains(manifest, connect, warnings) {
   try {
     return await listDomains(connect);
   } catch (error) {
-    if (!(error instanceof LibvirtUnreachableError)) throw error;
+    if (!(error instanceof LibvirtUnreachableError || error instanceof MissingToolError)) throw error;
     if (manifest.started) {
-      throw new Error(`${manifestPath(manifest.workDir)}: basecow started these domains, but ${error.message}. Nothing was removed; run down again once libvirt is reachable.`);
+      throw new Error(`${manifestPath(manifest.workDir)}: basecow started these domains, but ${error.message}. Nothing was removed; run down again once libvirt can be reached.`);
     }
     warnings.push(`${error.message}; the domains were never started by basecow, so their disks are removed anyway`);
     return /* @__PURE__ */ new Set();
@@ -3888,6 +3995,8 @@ var init_testnet = __esm({
     init_manifest();
     init_fs_util();
     init_overlay();
+    init_pid();
+    init_tool();
     init_store();
     init_virsh();
     EXTRA_DISK_ALIGN = 4096;

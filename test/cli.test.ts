@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -12,9 +12,9 @@ const BUNDLE = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const dir = tempDir();
 const cacheDir = join(dir, 'cache');
 
-function basecow(args: string[], cwd = dir, entry = BIN): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function basecow(args: string[], cwd = dir, entry = BIN, env = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [entry, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [entry, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -117,9 +117,40 @@ test('down with libvirt unreachable: goes on with a warning for never-started do
   assert.match(refused.stderr, /manifest\.json: basecow started these domains, but cannot reach libvirt at .*Nothing was removed/);
   for (const vm of manifest.vms) assert.ok(existsSync(vm.overlay), `${vm.overlay} kept`);
   assert.ok(existsSync(manifestFile));
+  const noVirsh = await basecow(['down', '--work-dir', workDir], dir, BIN, { ...process.env, PATH: join(dir, 'empty-path') });
+  assert.equal(noVirsh.code, 1, 'without virsh, started domains cannot be checked either');
+  assert.match(noVirsh.stderr, /'virsh' was not found on PATH; install it with: apt-get install -y libvirt-clients.*Nothing was removed/);
+  for (const vm of manifest.vms) assert.ok(existsSync(vm.overlay), `${vm.overlay} kept`);
   const started = await basecow(['up', ...args.slice(1, -1)]);
   assert.equal(started.code, 0, started.stderr);
   assert.equal(JSON.parse(readFileSync(manifestFile, 'utf8')).started, true, 'a later up without --start keeps started');
+});
+
+test('down cleans up after an up that failed halfway; up refuses to drop VMs; a broken manifest is named', async () => {
+  const workDir = join(dir, 'halfway');
+  const vmsFile = join(dir, 'halfway.json');
+  writeFileSync(vmsFile, JSON.stringify(['one', { name: 'two', extraDisks: [{ name: 'config', source: 'missing-config.img.zst' }] }]));
+  const failed = await basecow(['up', '--vms', vmsFile, '--work-dir', workDir, '--cache-dir', cacheDir, '--domain-type', 'qemu']);
+  assert.equal(failed.code, 1);
+  assert.match(failed.stderr, /missing-config\.img\.zst/);
+  const overlays = ['one', 'two'].map((name) => join(workDir, 'vms', name, 'primary.qcow2'));
+  assert.ok(overlays.every((o) => existsSync(o)), 'the overlays were made before the failure');
+  const down = await basecow(['down', '--work-dir', workDir, '--json']);
+  assert.equal(down.code, 0, down.stderr);
+  assert.deepEqual(overlays.filter((o) => existsSync(o)), [], 'down removed them');
+
+  const up = (vms: string) => basecow(['up', '--vms', vms, '--work-dir', workDir, '--cache-dir', cacheDir, '--domain-type', 'qemu']);
+  assert.equal((await up('a,b')).code, 0);
+  const shrunk = await up('a');
+  assert.equal(shrunk.code, 2);
+  assert.match(shrunk.stderr, /already has VM\(s\) b that --vms does not list; run `basecow down/);
+  assert.ok(existsSync(join(workDir, 'vms', 'b', 'primary.qcow2')), "b's overlay is untouched");
+
+  writeFileSync(join(workDir, 'manifest.json'), '{ not json');
+  const broken = await basecow(['down', '--work-dir', workDir]);
+  assert.equal(broken.code, 1);
+  assert.match(broken.stderr, /manifest\.json: not a valid manifest/);
+  rmSync(join(workDir, 'manifest.json'));
 });
 
 test('up refuses names that sanitize to the same VM, before touching anything', async () => {

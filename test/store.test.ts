@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { test } from 'node:test';
@@ -227,6 +227,7 @@ const badInputs: { name: string; make: () => string; member?: string; cause: Reg
     cause: /unsafe/,
   },
   { name: 'missing file', make: () => join(dir, 'does-not-exist.img.zst'), cause: /ENOENT|no such file|cannot read/i },
+  { name: 'qcow2 inside zstd', make: () => join(dir, 'qcow2-inside.img.zst'), cause: /holds a qcow2 image, not a raw disk/ },
 ];
 
 test('each bad input fails naming the file and its cause, and leaves the store clean', async () => {
@@ -235,6 +236,8 @@ test('each bad input fails naming the file and its cause, and leaves the store c
   mkdirSync(linkDir);
   symlinkSync('/etc/hostname', join(linkDir, 'disk.img'));
   await runTool(['tar', '-C', linkDir, '-cf', join(dir, 'link-archive.tar'), 'disk.img']);
+  await runTool(['qemu-img', 'create', '-q', '-f', 'qcow2', join(dir, 'qcow2-inside.img'), '64M']);
+  await runTool(['zstd', '-q', '-f', join(dir, 'qcow2-inside.img'), '-o', join(dir, 'qcow2-inside.img.zst')]);
   for (const bad of badInputs) {
     const cacheDir = join(dir, `cache-bad-${bad.name.replace(/ /g, '-')}`);
     const source = bad.make();
@@ -266,5 +269,76 @@ test('out of space on the store filesystem fails clearly and leaves the store cl
     assert.deepEqual(listDir(storeLayout(mount).bases), []);
   } finally {
     await runTool(['umount', mount]);
+  }
+});
+
+test('a lock taken over by another process: noticed before publishing, and never released from under the new holder', async () => {
+  const layout = storeLayout(join(dir, 'cache-takeover'));
+  mkdirSync(layout.locks, { recursive: true });
+  const path = lockPath(layout, 'taken');
+  const held = await tryLock(path, FAST_LOCK);
+  assert.ok(held);
+  assert.equal(await held.lost(), undefined);
+  // What a waiter's stale takeover does: remove the directory and make its own.
+  rmdirSync(path);
+  mkdirSync(path);
+  const newBirth = statSync(path, { bigint: true }).birthtimeNs;
+  assert.match(String(await held.lost()), /taken over by another process/);
+  await held.release();
+  assert.equal(statSync(path, { bigint: true }).birthtimeNs, newBirth, "the new holder's lock is still there");
+  rmdirSync(path);
+});
+
+test('a source that changes while it is extracted is not published', async () => {
+  const cacheDir = join(dir, 'cache-changing');
+  const source = join(dir, 'changing.img.zst');
+  writeFileSync(source, readFileSync(zst));
+  let touched = false;
+  await assert.rejects(
+    ensureBase({
+      source,
+      cacheDir,
+      lockTiming: FAST_LOCK,
+      onProgress: (p) => {
+        if (p.phase === 'extract' && !touched) {
+          touched = true;
+          utimesSync(source, new Date(), new Date(Date.now() + 5000));
+        }
+      },
+    }),
+    (e: Error) => e instanceof SourceError && e.message.startsWith(`${source}: changed while it was being read`),
+  );
+  assert.ok(touched);
+  assertStoreClean(cacheDir);
+  assert.deepEqual(listDir(storeLayout(cacheDir).bases), []);
+});
+
+test("sweeping tmp/: dead writers' leftovers go, a live writer's file stays", async () => {
+  const cacheDir = join(dir, 'cache-sweep');
+  const layout = storeLayout(cacheDir);
+  mkdirSync(layout.tmp, { recursive: true });
+  const dead = spawn(process.execPath, ['-e', '0']);
+  const deadPid = dead.pid!;
+  await new Promise((resolve) => dead.on('exit', resolve));
+  const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+  try {
+    const file = (name: string, ageMs = 0): string => {
+      const path = join(layout.tmp, name);
+      writeFileSync(path, 'x');
+      const when = new Date(Date.now() - ageMs);
+      utimesSync(path, when, when);
+      return path;
+    };
+    const ownDead = file(`sweep+${deadPid}-aaaa.img`);
+    const ownLive = file(`sweep+${live.pid}-bbbb.img`);
+    const foreignDeadOld = file(`other+${deadPid}-cccc.img`, 3600_000);
+    const foreignDeadFresh = file(`other+${deadPid}-dddd.img`);
+    await ensureBase({ source: zst, cacheDir, key: 'sweep', lockTiming: FAST_LOCK });
+    assert.equal(existsSync(ownDead), false, "this key's file of a dead writer is swept");
+    assert.equal(existsSync(ownLive), true, "this key's file of a live writer is kept");
+    assert.equal(existsSync(foreignDeadOld), false, "another key's old file of a dead writer is swept");
+    assert.equal(existsSync(foreignDeadFresh), true, "another key's recent file is left to its key's next holder");
+  } finally {
+    live.kill();
   }
 });

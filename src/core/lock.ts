@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
 import { errnoCode } from './errors.js';
 
@@ -11,15 +12,24 @@ export interface LockTiming {
 export const DEFAULT_LOCK_TIMING: LockTiming = { staleMs: 10_000, pollMs: 250 };
 
 export interface HeldLock {
-  /** Set when the heartbeat could not be kept up and another process may have taken the lock. */
-  readonly compromised: Error | undefined;
+  /**
+   * Why this process may no longer hold the lock, if it may not: the heartbeat fell behind, or the
+   * lock directory is no longer the one this process created (another process took it over).
+   */
+  lost(): Promise<Error | undefined>;
+  /** Removes the lock, unless it is no longer ours: then it is left to its new holder. */
   release(): Promise<void>;
 }
 
 /**
  * One attempt at the per-key lock. proper-lockfile keeps a heartbeat (the lock's mtime) every
- * staleMs/2 on a timer, which is why no extraction step may hold the event loop for long.
+ * staleMs/4 on a timer, which is why no extraction step may hold the event loop for long.
  * Returns undefined when another live process holds it.
+ *
+ * Taking over a stale lock is rmdir + mkdir, so two waiters can both believe they took it: one
+ * removes the other's fresh directory and makes its own. The heartbeat notices that only at its next
+ * tick, so the directory's birth time is kept and compared before anything that must be the
+ * holder's alone (publishing, releasing).
  */
 export async function tryLock(lockPath: string, timing: LockTiming): Promise<HeldLock | undefined> {
   let compromised: Error | undefined;
@@ -40,12 +50,21 @@ export async function tryLock(lockPath: string, timing: LockTiming): Promise<Hel
     if (errnoCode(error) === 'ELOCKED') return undefined;
     throw error;
   }
+  // Nobody can take over a lock this fresh, so this is our own directory.
+  const born = (await stat(lockPath, { bigint: true })).birthtimeNs;
+  const lost = async (): Promise<Error | undefined> => {
+    if (compromised) return compromised;
+    try {
+      if ((await stat(lockPath, { bigint: true })).birthtimeNs === born) return undefined;
+    } catch {
+      // Gone: someone removed it.
+    }
+    return new Error(`the lock ${lockPath} was taken over by another process`);
+  };
   return {
-    get compromised() {
-      return compromised;
-    },
+    lost,
     async release() {
-      if (compromised) return;
+      if (await lost()) return;
       await release();
     },
   };

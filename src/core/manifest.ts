@@ -1,6 +1,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DomainType } from './domain.js';
+import { errnoCode } from './errors.js';
 import type { CacheHit } from './store.js';
 
 export const MANIFEST_SCHEMA = 'basecow.manifest/v1';
@@ -50,16 +51,24 @@ export async function writeManifest(manifest: Manifest): Promise<string> {
   return path;
 }
 
+/** The work dir's manifest, or undefined when there is none; a manifest that cannot be read is an error. */
 export async function readManifest(workDir: string): Promise<Manifest | undefined> {
+  const path = manifestPath(workDir);
   let text: string;
   try {
-    text = await readFile(manifestPath(workDir), 'utf8');
-  } catch {
-    return undefined;
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw new Error(`${path}: cannot read the manifest: ${(error as Error).message}`, { cause: error });
   }
-  const manifest = JSON.parse(text) as Manifest;
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(text) as Manifest;
+  } catch (error) {
+    throw new Error(`${path}: not a valid manifest (${(error as Error).message}); remove it or restore it`, { cause: error });
+  }
   if (manifest.schema !== MANIFEST_SCHEMA) {
-    throw new Error(`${manifestPath(workDir)}: unknown manifest schema ${JSON.stringify(manifest.schema)}, expected ${MANIFEST_SCHEMA}`);
+    throw new Error(`${path}: unknown manifest schema ${JSON.stringify(manifest.schema)}, expected ${MANIFEST_SCHEMA}`);
   }
   return manifest;
 }

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { BigIntStats } from 'node:fs';
 import { SourceError } from './errors.js';
 import { DEFAULT_MEMBER, extractToRaw, type SourceFormat } from './extract/index.js';
 import { sourceKey, statSource, validateKey } from './key.js';
 import { basePath, lockPath, sidecarPath, storeLayout, tempPrefix, type StoreLayout } from './layout.js';
+import { processAlive } from './pid.js';
 import { DEFAULT_LOCK_TIMING, tryLock, type HeldLock, type LockTiming } from './lock.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
 
@@ -88,14 +90,32 @@ export async function ensureBase(options: EnsureBaseOptions): Promise<BaseResult
 
   const waitStarted = performance.now();
   const waitTimeoutMs = options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
-  let lock: HeldLock | undefined;
   for (;;) {
     if (await isFile(basePath(layout, key))) {
       const waitSeconds = (performance.now() - waitStarted) / 1000;
       return describeBase(layout, key, 'l1', started, { hashSeconds, waitSeconds, extractSeconds: 0 }, keyMemoized);
     }
-    lock = await tryLock(lockPath(layout, key), timing);
-    if (lock) break;
+    const lock = await tryLock(lockPath(layout, key), timing);
+    if (lock) {
+      const waitSeconds = (performance.now() - waitStarted) / 1000;
+      try {
+        // The previous holder may have published just before we locked.
+        if (await isFile(basePath(layout, key))) {
+          return describeBase(layout, key, 'l1', started, { hashSeconds, waitSeconds, extractSeconds: 0 }, keyMemoized);
+        }
+        await sweepTemps(layout, key, timing.staleMs);
+        const extractStarted = performance.now();
+        await buildBase(layout, key, source, sourceInfo, options, lock);
+        const extractSeconds = (performance.now() - extractStarted) / 1000;
+        return describeBase(layout, key, 'miss', started, { hashSeconds, waitSeconds, extractSeconds }, keyMemoized);
+      } catch (error) {
+        // Another process took the lock over and is building the same base: wait for it as any
+        // waiter would, rather than fail a job whose base is on its way.
+        if (!(error instanceof LockLostError)) throw error;
+      } finally {
+        await lock.release().catch(() => undefined);
+      }
+    }
     const waited = performance.now() - waitStarted;
     if (waited > waitTimeoutMs) {
       throw new SourceError(source, `gave up after ${Math.round(waited / 1000)} s waiting for another process to build base ${key} (lock ${lockPath(layout, key)})`);
@@ -103,32 +123,27 @@ export async function ensureBase(options: EnsureBaseOptions): Promise<BaseResult
     progress?.({ phase: 'wait', done: waited, total: waitTimeoutMs });
     await sleep(timing.pollMs);
   }
-  const waitSeconds = (performance.now() - waitStarted) / 1000;
-
-  try {
-    // The previous holder may have published just before we locked.
-    if (await isFile(basePath(layout, key))) {
-      return describeBase(layout, key, 'l1', started, { hashSeconds, waitSeconds, extractSeconds: 0 }, keyMemoized);
-    }
-    await sweepTemps(layout, key);
-    const extractStarted = performance.now();
-    await buildBase(layout, key, source, sourceBytes, options, lock);
-    const extractSeconds = (performance.now() - extractStarted) / 1000;
-    return describeBase(layout, key, 'miss', started, { hashSeconds, waitSeconds, extractSeconds }, keyMemoized);
-  } finally {
-    await lock.release().catch(() => undefined);
-  }
 }
 
-async function buildBase(layout: StoreLayout, key: string, source: string, sourceBytes: number, options: EnsureBaseOptions, lock: HeldLock): Promise<void> {
+class LockLostError extends Error {}
+
+/** The source's identity: if any of it changes while we read, what we read is not what was keyed. */
+const sameSource = (a: BigIntStats, b: BigIntStats): boolean =>
+  a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+
+async function buildBase(layout: StoreLayout, key: string, source: string, sourceInfo: BigIntStats, options: EnsureBaseOptions, lock: HeldLock): Promise<void> {
   const stem = join(layout.tmp, `${tempPrefix(key)}${process.pid}-${randomBytes(4).toString('hex')}`);
   const tempImage = `${stem}.img`;
   const tempSidecar = `${stem}.json`;
+  const sourceBytes = Number(sourceInfo.size);
   try {
     const extracted = await extractToRaw(source, tempImage, {
       member: options.member,
       onRead: (done) => options.onProgress?.({ phase: 'extract', done, total: sourceBytes }),
     });
+    if (!sameSource(sourceInfo, await statSource(source))) {
+      throw new SourceError(source, `changed while it was being read (size, mtime, ctime or inode differ from when it was keyed as ${key}); nothing was published, run again`);
+    }
     const info = await stat(tempImage);
     await chmod(tempImage, 0o444);
     const sidecar: BaseSidecar = {
@@ -146,17 +161,29 @@ async function buildBase(layout: StoreLayout, key: string, source: string, sourc
       created: new Date().toISOString(),
       tool: { name: TOOL_NAME, version: TOOL_VERSION },
     };
-    await writeFile(tempSidecar, `${JSON.stringify(sidecar, null, 2)}\n`, { mode: 0o644 });
-    if (lock.compromised) {
-      throw new SourceError(source, `lost the lock for base ${key} while extracting (${lock.compromised.message}); nothing was published`);
-    }
+    await writeDurably(tempSidecar, `${JSON.stringify(sidecar, null, 2)}\n`);
+    const lost = await lock.lost();
+    if (lost) throw new LockLostError(lost.message);
     // The sidecar goes first: a sidecar without an image is harmless, an image without one is not.
     await rename(tempSidecar, sidecarPath(layout, key));
     await rename(tempImage, basePath(layout, key));
     await fsyncDir(layout.bases);
+  } catch (error) {
+    if (error instanceof SourceError || error instanceof LockLostError) throw error;
+    throw new SourceError(source, `publishing base ${key} failed: ${(error as Error).message}`, { cause: error });
   } finally {
     await rm(tempImage, { force: true });
     await rm(tempSidecar, { force: true });
+  }
+}
+
+async function writeDurably(path: string, text: string): Promise<void> {
+  const handle = await open(path, 'wx', 0o644);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 
@@ -183,11 +210,33 @@ async function describeBase(
   };
 }
 
-/** Leftovers of a holder that died: safe to remove because we now hold the key's lock. */
-async function sweepTemps(layout: StoreLayout, key: string): Promise<void> {
+/** Temp files of other keys are left this long after their last write before their dead owner's are removed. */
+const FOREIGN_TEMP_AGE_MS = 10 * 60 * 1000;
+
+/**
+ * Removes what dead extractions left in tmp/ (a killed process runs no cleanup). For the key whose
+ * lock we hold, a file goes when its writer is dead or has not written for a stale period: a live
+ * previous holder that merely stalled keeps its file and fails or finishes on its own. Other keys'
+ * files go only when their writer is dead and they are old, so a process in another pid namespace
+ * sharing this store is never swept mid-extraction.
+ */
+async function sweepTemps(layout: StoreLayout, key: string, staleMs: number): Promise<void> {
   const prefix = tempPrefix(key);
+  const now = Date.now();
   const names = await readdir(layout.tmp);
-  await Promise.all(names.filter((name) => name.startsWith(prefix)).map((name) => rm(join(layout.tmp, name), { force: true })));
+  await Promise.all(
+    names.map(async (name) => {
+      const owner = /\+(\d+)-[0-9a-f]+\./.exec(name);
+      if (!owner) return;
+      const path = join(layout.tmp, name);
+      const info = await stat(path).catch(() => undefined);
+      if (!info) return;
+      const idle = now - info.mtimeMs;
+      const dead = !processAlive(Number(owner[1]));
+      const remove = name.startsWith(prefix) ? dead || idle > staleMs : dead && idle > FOREIGN_TEMP_AGE_MS;
+      if (remove) await rm(path, { force: true });
+    }),
+  );
 }
 
 async function isFile(path: string): Promise<boolean> {

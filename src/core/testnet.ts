@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
-import { mkdir, rename, rm, truncate, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UsageError } from './errors.js';
 import { extractToRaw } from './extract/index.js';
 import { loadTemplate, renderDomain, renderField, resolveDomainType, type DiskView, type DomainType, type DomainView, type NicView } from './domain.js';
 import { sanitizeVmName, sanitizeVmNames, validateGroup, vmIdentity } from './identity.js';
-import { readManifest, writeManifest, manifestPath, type Manifest, type ManifestVm } from './manifest.js';
+import { readManifest, writeManifest, manifestPath, type Manifest, type ManifestDisk, type ManifestVm } from './manifest.js';
 import { mapLimited, pathExists } from './fs-util.js';
 import { createOverlays } from './overlay.js';
+import { processAlive } from './pid.js';
+import { MissingToolError } from './tool.js';
 import { ensureBase, type EnsureBaseOptions } from './store.js';
 import { DEFAULT_CONNECT_URI, LibvirtUnreachableError, createDomain, destroyDomain, listDomains } from './virsh.js';
 import type { NicSpec, VmSpec } from './vms.js';
@@ -43,45 +45,115 @@ export function defaultGroup(workDir: string): string {
 
 const vmDir = (workDir: string, name: string): string => join(workDir, 'vms', name);
 
+interface PlannedDisk {
+  name: string;
+  path: string;
+  source: string;
+  member?: string;
+}
+
+/** Everything about one VM that follows from the options alone, before any file exists. */
+interface VmPlan {
+  spec: VmSpec;
+  name: string;
+  dir: string;
+  extra: PlannedDisk[];
+  entry: ManifestVm;
+}
+
+/** Extra disk names become file names and libvirt aliases next to the primary disk's and the NICs'. */
+function planExtraDisks(dir: string, spec: VmSpec): PlannedDisk[] {
+  const disks = (spec.extraDisks ?? []).map((d, j) => ({ ...d, name: sanitizeVmName(d.name ?? `disk${j + 1}`) }));
+  const seen = new Set<string>();
+  for (const d of disks) {
+    if (d.name === 'primary' || /^nic\d+$/.test(d.name) || seen.has(d.name)) {
+      throw new UsageError(`VM ${spec.name}: extra disk name '${d.name}' is used twice or reserved ('primary' and 'nic<N>' are taken)`);
+    }
+    seen.add(d.name);
+  }
+  return disks.map((d) => ({ name: d.name, path: join(dir, `${d.name}.img`), source: d.source, member: d.member }));
+}
+
+function planVm(spec: VmSpec, name: string, workDir: string, group: string): VmPlan {
+  const dir = vmDir(workDir, name);
+  const identity = vmIdentity(group, name);
+  const extra = planExtraDisks(dir, spec);
+  const overlay = join(dir, 'primary.qcow2');
+  const disks: ManifestDisk[] = [
+    { alias: 'ua-basecow-primary', role: 'primary', path: overlay, format: 'qcow2', target: 'vda' },
+    ...extra.map((d, j): ManifestDisk => ({ alias: `ua-basecow-${d.name}`, role: 'extra', path: d.path, format: 'raw', target: diskTarget(j + 1) })),
+  ];
+  const entry: ManifestVm = {
+    name,
+    domain: identity.domain,
+    overlay,
+    xml: join(dir, 'domain.xml'),
+    mac: identity.mac,
+    uuid: identity.uuid,
+    consoleLog: join(dir, 'console.log'),
+    disks,
+  };
+  return { spec, name, dir, extra, entry };
+}
+
 /**
  * Prepare the base, give every VM an overlay, its extra disks and a domain XML, record it all in
  * manifest.json and, on request, start the domains. Running it again converges on the same state:
  * existing overlays and disks are reused (after checks), running domains are left running.
+ *
+ * The manifest is written before the first per-VM file, with every path `up` may create, so that
+ * `down` can clean up after an `up` that failed halfway.
  */
 export async function up(options: UpOptions): Promise<Manifest> {
   const workDir = resolve(options.workDir);
   const names = sanitizeVmNames(options.vms.map((vm) => vm.name));
   const group = validateGroup(options.group ?? defaultGroup(workDir));
   const connect = options.connect ?? DEFAULT_CONNECT_URI;
+  const plans = options.vms.map((spec, index) => planVm(spec, names[index], workDir, group));
+  const previous = await readManifest(workDir);
+  const dropped = (previous?.vms ?? []).filter((vm) => !names.includes(vm.name)).map((vm) => vm.name);
+  if (dropped.length > 0) {
+    throw new UsageError(`${manifestPath(workDir)} already has VM(s) ${dropped.join(', ')} that --vms does not list; run \`basecow down --work-dir ${workDir}\` first, or list them too`);
+  }
   const [domainType, template] = await Promise.all([resolveDomainType(options.domainType), loadTemplate(options.template)]);
 
   const base = await ensureBase(options);
-  const overlays = await createOverlays({
+  // `started` stays true once set, so a later `up` without --start cannot make `down` forget it.
+  const manifest: Manifest = {
+    schema: 'basecow.manifest/v1',
+    key: base.key,
     base: base.base,
-    overlays: names.map((name) => ({ path: join(vmDir(workDir, name), 'primary.qcow2') })),
+    cacheHit: base.cacheHit,
+    group,
+    workDir,
+    domainType,
+    connect,
+    started: Boolean(previous?.started),
+    vms: plans.map((plan) => plan.entry),
+  };
+  await mkdir(workDir, { recursive: true });
+  await writeManifest(manifest);
+
+  await createOverlays({
+    base: base.base,
+    overlays: plans.map((plan) => ({ path: plan.entry.overlay })),
     minSizeBytes: options.minSizeBytes,
     qcow2Options: options.qcow2Options,
     recreate: options.recreate,
   });
-
-  const vms = await mapLimited(options.vms, 8, async (spec, index): Promise<ManifestVm> => {
-    const name = names[index];
-    const dir = vmDir(workDir, name);
-    const identity = vmIdentity(group, name);
-    const extra = await prepareExtraDisks(dir, spec, options);
-    const disks: DiskView[] = [
-      { alias: 'ua-basecow-primary', role: 'primary', path: overlays[index].path, format: 'qcow2', target: 'vda', cache: 'unsafe', discard: 'unmap', backingFile: base.base },
-      ...extra.map((d, j): DiskView => ({ alias: `ua-basecow-${d.name}`, role: 'extra', path: d.path, format: 'raw', target: diskTarget(j + 1), cache: 'unsafe', discard: 'unmap' })),
-    ];
+  await mapLimited(plans, 8, async (plan, index) => {
+    const { spec, name, entry } = plan;
+    await prepareExtraDisks(plan.dir, plan.extra, options);
+    const disks: DiskView[] = entry.disks.map((d) => ({ ...d, cache: 'unsafe', discard: 'unmap', backingFile: d.role === 'primary' ? base.base : undefined }));
     const nicSpecs = spec.nics ?? (options.network ? [options.network] : []);
-    const nics = nicSpecs.map((nic, j) => nicView(nic, j === 0 ? identity.mac : vmIdentity(group, `${name}#nic${j}`).mac, j));
+    const nics = nicSpecs.map((nic, j) => nicView(nic, j === 0 ? entry.mac : vmIdentity(group, `${name}#nic${j}`).mac, j));
     const view: DomainView = {
-      name: identity.domain,
+      name: entry.domain,
       vmName: name,
       group,
       index,
-      uuid: identity.uuid,
-      mac: identity.mac,
+      uuid: entry.uuid,
+      mac: entry.mac,
       domainType,
       arch: 'x86_64',
       machine: options.machine ?? 'q35',
@@ -94,28 +166,12 @@ export async function up(options: UpOptions): Promise<Manifest> {
       loader: options.uefiLoader ? { path: resolve(options.uefiLoader) } : undefined,
       disks,
       nics,
-      consoleLog: join(dir, 'console.log'),
+      consoleLog: entry.consoleLog,
     };
     const cmdline = spec.cmdline ?? options.cmdline;
     if (cmdline !== undefined) view.cmdline = renderField(cmdline, view);
-    const xml = join(dir, 'domain.xml');
-    await writeFile(xml, renderDomain(template.text, view));
-    return {
-      name,
-      domain: identity.domain,
-      overlay: overlays[index].path,
-      xml,
-      mac: identity.mac,
-      uuid: identity.uuid,
-      consoleLog: view.consoleLog,
-      disks: disks.map(({ alias, role, path, format, target }) => ({ alias, role, path, format, target })),
-    };
+    await writeFile(entry.xml, renderDomain(template.text, view));
   });
-
-  // `started` stays true once set, so a later `up` without --start cannot make `down` forget it.
-  const started = Boolean((await readManifest(workDir).catch(() => undefined))?.started);
-  const manifest: Manifest = { schema: 'basecow.manifest/v1', key: base.key, base: base.base, cacheHit: base.cacheHit, group, workDir, domainType, connect, started, vms };
-  await writeManifest(manifest);
   if (options.start) await startDomains(manifest);
   return manifest;
 }
@@ -138,40 +194,39 @@ async function startDomains(manifest: Manifest): Promise<void> {
   );
 }
 
-interface PreparedDisk {
-  name: string;
-  path: string;
-}
-
 /**
  * Each VM's own config disks: extracted under a temp name and renamed, so a disk is either whole or
  * absent; an existing one is kept because the VM may have written to it.
  */
-async function prepareExtraDisks(dir: string, spec: VmSpec, options: UpOptions): Promise<PreparedDisk[]> {
-  const disks = (spec.extraDisks ?? []).map((d, j) => ({ ...d, name: sanitizeVmName(d.name ?? `disk${j + 1}`) }));
-  const seen = new Set<string>();
-  for (const d of disks) {
-    if (d.name === 'primary' || seen.has(d.name)) throw new UsageError(`VM ${spec.name}: extra disk name '${d.name}' is used twice or reserved`);
-    seen.add(d.name);
-  }
+async function prepareExtraDisks(dir: string, disks: PlannedDisk[], options: UpOptions): Promise<void> {
   await mkdir(dir, { recursive: true });
-  return Promise.all(
+  await Promise.all(
     disks.map(async (d) => {
-      const path = join(dir, `${d.name}.img`);
-      if (!options.recreate && (await pathExists(path))) return { name: d.name, path };
-      const temp = `${path}.partial-${process.pid}`;
+      if (!options.recreate && (await pathExists(d.path))) return;
+      await removeDeadPartials(dir, `${d.name}.img.partial-`);
+      const temp = `${d.path}.partial-${process.pid}`;
       await rm(temp, { force: true });
       try {
         const { size } = await extractToRaw(d.source, temp, { member: d.member });
         const padded = Math.ceil(size / EXTRA_DISK_ALIGN) * EXTRA_DISK_ALIGN;
         if (padded !== size) await truncate(temp, padded);
-        await rename(temp, path);
+        // A reflinked raw source arrives with its own mode; the VM's disks are the runner's alone.
+        await chmod(temp, 0o600);
+        await rename(temp, d.path);
       } finally {
         await rm(temp, { force: true });
       }
-      return { name: d.name, path };
     }),
   );
+}
+
+/** What an `up` killed mid-extraction left behind (it ran no cleanup): files whose writer is gone. */
+async function removeDeadPartials(dir: string, prefix: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length));
+    if (Number.isInteger(pid) && pid > 0 && !processAlive(pid)) await rm(join(dir, name), { force: true });
+  }
 }
 
 function nicView(nic: NicSpec, mac: string, index: number): NicView {
@@ -206,27 +261,24 @@ export interface DownResult {
 }
 
 /**
- * The testnet's domains that libvirt knows. When libvirt cannot be reached and basecow never started
- * these domains, nothing of ours can be running there, so teardown goes on with a warning; when it
- * did start them, removing their disks could pull them from under live VMs, so that is an error.
+ * The testnet's domains that libvirt knows. When libvirt cannot be asked (not running, or no virsh
+ * on this host) and basecow never started these domains, nothing of ours can be running there, so
+ * teardown goes on with a warning; when it did start them, removing their disks could pull them
+ * from under live VMs, so that is an error.
  */
 async function presentDomains(manifest: Manifest, connect: string, warnings: string[]): Promise<Set<string>> {
   try {
     return await listDomains(connect);
   } catch (error) {
-    if (!(error instanceof LibvirtUnreachableError)) throw error;
+    if (!(error instanceof LibvirtUnreachableError || error instanceof MissingToolError)) throw error;
     if (manifest.started) {
-      throw new Error(`${manifestPath(manifest.workDir)}: basecow started these domains, but ${error.message}. Nothing was removed; run down again once libvirt is reachable.`);
+      throw new Error(`${manifestPath(manifest.workDir)}: basecow started these domains, but ${error.message}. Nothing was removed; run down again once libvirt can be reached.`);
     }
     warnings.push(`${error.message}; the domains were never started by basecow, so their disks are removed anyway`);
     return new Set();
   }
 }
 
-/**
- * Stops the testnet's domains and removes what `up` made for each VM (overlays, extra disks, domain
- * XML). Console logs stay for post-mortems; the base stays in the store for the next job.
- */
 export async function down(options: { workDir: string; connect?: string }): Promise<DownResult> {
   const workDir = resolve(options.workDir);
   const manifest = await readManifest(workDir);

@@ -1,5 +1,5 @@
 import { explainAccessDenied } from './access-hint.js';
-import { MissingToolError, ToolError, runTool } from './tool.js';
+import { ToolError, runTool } from './tool.js';
 
 export const DEFAULT_CONNECT_URI = 'qemu:///system';
 
@@ -37,18 +37,10 @@ export async function createDomain(uri: string, xmlPath: string): Promise<void> 
   }
 }
 
-/**
- * Names of the domains libvirt knows at `uri` (running ones only with `runningOnly`). A host without
- * virsh cannot have domains of ours, so that is an empty list rather than an error.
- */
+/** Names of the domains libvirt knows at `uri` (running ones only with `runningOnly`). */
 export async function listDomains(uri: string, options: { runningOnly?: boolean } = {}): Promise<Set<string>> {
-  try {
-    const stdout = await virsh(uri, ['list', options.runningOnly ? '--state-running' : '--all', '--name']);
-    return new Set(stdout.split('\n').map((line) => line.trim()).filter(Boolean));
-  } catch (error) {
-    if (error instanceof MissingToolError) return new Set();
-    throw error;
-  }
+  const stdout = await virsh(uri, ['list', options.runningOnly ? '--state-running' : '--all', '--name']);
+  return new Set(stdout.split('\n').map((line) => line.trim()).filter(Boolean));
 }
 
 /** Stops a domain; one that went away meanwhile is what the caller wanted, so that is `false`. */

@@ -88,6 +88,10 @@ export async function extractToRaw(source: string, dest: string, options: Extrac
   try {
     const size = await writeFormat(format, source, writer, options);
     await writer.finish(size);
+    // A compressed qcow2 only shows itself once decompressed; a base must be raw.
+    if ((await readHead(dest, 4)).equals(QCOW2_MAGIC)) {
+      throw new SourceError(source, 'holds a qcow2 image, not a raw disk; convert it first with `qemu-img convert -O raw` and compress that');
+    }
     return { format, size };
   } catch (error) {
     await writer.discard();
