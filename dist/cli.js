@@ -2239,11 +2239,11 @@ var require_mtime_precision = __commonJS({
     function probe(file, fs, callback) {
       const cachedPrecision = fs[cacheSymbol];
       if (cachedPrecision) {
-        return fs.stat(file, (err, stat6) => {
+        return fs.stat(file, (err, stat7) => {
           if (err) {
             return callback(err);
           }
-          callback(null, stat6.mtime, cachedPrecision);
+          callback(null, stat7.mtime, cachedPrecision);
         });
       }
       const mtime = new Date(Math.ceil(Date.now() / 1e3) * 1e3 + 5);
@@ -2251,13 +2251,13 @@ var require_mtime_precision = __commonJS({
         if (err) {
           return callback(err);
         }
-        fs.stat(file, (err2, stat6) => {
+        fs.stat(file, (err2, stat7) => {
           if (err2) {
             return callback(err2);
           }
-          const precision = stat6.mtime.getTime() % 1e3 === 0 ? "s" : "ms";
+          const precision = stat7.mtime.getTime() % 1e3 === 0 ? "s" : "ms";
           Object.defineProperty(fs, cacheSymbol, { value: precision });
-          callback(null, stat6.mtime, precision);
+          callback(null, stat7.mtime, precision);
         });
       });
     }
@@ -2311,14 +2311,14 @@ var require_lockfile = __commonJS({
         if (options.stale <= 0) {
           return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file }));
         }
-        options.fs.stat(lockfilePath, (err2, stat6) => {
+        options.fs.stat(lockfilePath, (err2, stat7) => {
           if (err2) {
             if (err2.code === "ENOENT") {
               return acquireLock(file, { ...options, stale: 0 }, callback);
             }
             return callback(err2);
           }
-          if (!isLockStale(stat6, options)) {
+          if (!isLockStale(stat7, options)) {
             return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file }));
           }
           removeLock(file, options, (err3) => {
@@ -2330,8 +2330,8 @@ var require_lockfile = __commonJS({
         });
       });
     }
-    function isLockStale(stat6, options) {
-      return stat6.mtime.getTime() < Date.now() - options.stale;
+    function isLockStale(stat7, options) {
+      return stat7.mtime.getTime() < Date.now() - options.stale;
     }
     function removeLock(file, options, callback) {
       options.fs.rmdir(getLockFile(file, options), (err) => {
@@ -2349,7 +2349,7 @@ var require_lockfile = __commonJS({
       lock2.updateDelay = lock2.updateDelay || options.update;
       lock2.updateTimeout = setTimeout(() => {
         lock2.updateTimeout = null;
-        options.fs.stat(lock2.lockfilePath, (err, stat6) => {
+        options.fs.stat(lock2.lockfilePath, (err, stat7) => {
           const isOverThreshold = lock2.lastUpdate + options.stale < Date.now();
           if (err) {
             if (err.code === "ENOENT" || isOverThreshold) {
@@ -2358,7 +2358,7 @@ var require_lockfile = __commonJS({
             lock2.updateDelay = 1e3;
             return updateLock(file, options);
           }
-          const isMtimeOurs = lock2.mtime.getTime() === stat6.mtime.getTime();
+          const isMtimeOurs = lock2.mtime.getTime() === stat7.mtime.getTime();
           if (!isMtimeOurs) {
             return setLockAsCompromised(
               file,
@@ -2483,11 +2483,11 @@ var require_lockfile = __commonJS({
         if (err) {
           return callback(err);
         }
-        options.fs.stat(getLockFile(file2, options), (err2, stat6) => {
+        options.fs.stat(getLockFile(file2, options), (err2, stat7) => {
           if (err2) {
             return err2.code === "ENOENT" ? callback(null, false) : callback(err2);
           }
-          return callback(null, !isLockStale(stat6, options));
+          return callback(null, !isLockStale(stat7, options));
         });
       });
     }
@@ -3001,7 +3001,7 @@ var init_qemu_img = __esm({
 
 // src/core/overlay.ts
 import { constants as constants2 } from "node:fs";
-import { access, chmod as chmod2, copyFile as copyFile2, mkdir as mkdir3, rm as rm2 } from "node:fs/promises";
+import { access, chmod as chmod2, copyFile as copyFile2, mkdir as mkdir3, rm as rm2, stat as stat5 } from "node:fs/promises";
 import { dirname as dirname2, isAbsolute } from "node:path";
 async function createOverlays(spec) {
   const baseSize = await checkBase(spec.base);
@@ -3046,8 +3046,8 @@ async function checkBase(base) {
   if (info["backing-filename"]) {
     throw new OverlayError(base, `base image has its own backing file ${info["backing-filename"]}; a base must be a standalone raw image`);
   }
-  if (info.format !== "raw") throw new OverlayError(base, `base image is ${info.format}, expected raw`);
-  return info["virtual-size"];
+  if (info.format !== "raw" && info.format !== "luks") throw new OverlayError(base, `base image is ${info.format}, expected raw`);
+  return (await stat5(base)).size;
 }
 async function checkReusable(path, base, wantedSize) {
   const info = await imageInfo(path);
@@ -3086,7 +3086,7 @@ var init_overlay = __esm({
 });
 
 // src/core/access-hint.ts
-import { stat as stat5 } from "node:fs/promises";
+import { stat as stat6 } from "node:fs/promises";
 import { dirname as dirname3 } from "node:path";
 function canSearch(mode, owner, group, user) {
   if (!user) return (mode & 1) !== 0;
@@ -3112,7 +3112,7 @@ async function explainAccessDenied(message) {
     for (const dir of ancestors(path)) {
       let info;
       try {
-        info = await stat5(dir);
+        info = await stat6(dir);
       } catch {
         break;
       }

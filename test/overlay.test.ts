@@ -79,4 +79,11 @@ test('a base that is missing, relative, or has its own backing file is refused',
   const notRaw = join(dir, 'plain.qcow2');
   await runTool(['qemu-img', 'create', '-q', '-f', 'qcow2', notRaw, '16M']);
   await assert.rejects(createOverlays({ base: notRaw, overlays: [{ path: overlayPath('q') }] }), /expected raw/);
+  // A raw disk that happens to start with a LUKS header (whole-disk encryption) is still a raw base.
+  const luks = join(dir, 'whole-disk-luks.img');
+  await runTool(['qemu-img', 'create', '-q', '--object', 'secret,id=s0,data=basecow', '-f', 'luks', '-o', 'key-secret=s0,iter-time=10', luks, '16M']);
+  const [made] = await createOverlays({ base: luks, overlays: [{ path: overlayPath('luks') }] });
+  const info = await imageInfo(made.path);
+  assert.equal(info['backing-filename-format'], 'raw');
+  assert.equal(info['virtual-size'], statSync(luks).size, 'the overlay covers the whole raw file, header included');
 });

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, chmod, copyFile, mkdir, rm } from 'node:fs/promises';
+import { access, chmod, copyFile, mkdir, rm, stat } from 'node:fs/promises';
 import { dirname, isAbsolute } from 'node:path';
 import { UsageError, errnoCode } from './errors.js';
 import { mapLimited, pathExists } from './fs-util.js';
@@ -94,8 +94,11 @@ async function checkBase(base: string): Promise<number> {
   if (info['backing-filename']) {
     throw new OverlayError(base, `base image has its own backing file ${info['backing-filename']}; a base must be a standalone raw image`);
   }
-  if (info.format !== 'raw') throw new OverlayError(base, `base image is ${info.format}, expected raw`);
-  return info['virtual-size'];
+  // qemu-img guesses the format from the first bytes. A whole disk that starts with a LUKS header is
+  // still a raw disk (the guest unlocks it); any other guess is a container QEMU would misread as raw.
+  if (info.format !== 'raw' && info.format !== 'luks') throw new OverlayError(base, `base image is ${info.format}, expected raw`);
+  // As raw, the disk is the whole file (a LUKS guess would report the payload after its header).
+  return (await stat(base)).size;
 }
 
 /** Reusing keeps a VM's writes across restarts, but only if the overlay still sits on this base. */
