@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { OverlayError, createOverlays } from '../src/core/overlay.js';
 import { createOverlayImage, imageInfo } from '../src/core/qemu-img.js';
 import { runTool } from '../src/core/tool.js';
-import { makeSparseFile, sha256File, tempDir } from './helpers.js';
+import { isRoot, makeSparseFile, sha256File, tempDir } from './helpers.js';
 
 const MiB = 1024 * 1024;
 const dir = tempDir();
@@ -95,4 +95,31 @@ test('a base that is missing, relative, or has its own backing file is refused',
   const info = await imageInfo(made.path);
   assert.equal(info['backing-filename-format'], 'raw');
   assert.equal(info['virtual-size'], statSync(luks).size, 'the overlay covers the whole raw file, header included');
+});
+
+test('a base the caller cannot read is refused before anything is created', { skip: !isRoot() && 'needs root to act as another user' }, async () => {
+  const area = tempDir('basecow-unreadable-');
+  chmodSync(area, 0o755);
+  mkdirSync(join(area, 'vm'));
+  chmodSync(join(area, 'vm'), 0o777);
+  const privateBase = join(area, 'private.img');
+  await makeSparseFile(privateBase, 4 * 1024 * 1024, [{ offset: 0, length: 4096 }]);
+  const overlay = join(area, 'vm', 'primary.qcow2');
+  // The same createOverlays, run as nobody (root could read anything).
+  const asNobody = (): Promise<string> => {
+    const script = `import(${JSON.stringify(new URL('../src/core/overlay.js', import.meta.url).href)})
+      .then((m) => m.createOverlays({ base: ${JSON.stringify(privateBase)}, overlays: [{ path: ${JSON.stringify(overlay)} }] }))
+      .then(() => process.exit(0), (e) => { console.error(e.message); process.exit(3); })`;
+    return runTool(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--input-type=module', '-e', script]).then(
+      () => 'ok',
+      (error: Error) => error.message,
+    );
+  };
+  chmodSync(privateBase, 0o400);
+  const refused = await asNobody();
+  assert.ok(refused.includes(`${privateBase}: base image is not readable (EACCES)`), refused);
+  assert.equal(existsSync(overlay), false, 'no overlay was made');
+  chmodSync(privateBase, 0o444);
+  assert.equal(await asNobody(), 'ok', 'readable, the same base is accepted: the refusal was about its mode');
+  assert.ok(existsSync(overlay));
 });
