@@ -159,6 +159,13 @@ test('up refuses names that sanitize to the same VM, before touching anything', 
   assert.equal(result.code, 2);
   assert.match(result.stderr, /both become 'node-1'/);
   assert.deepEqual(listDir(workDir), []);
+  // An extra disk called nic0 would share its libvirt alias with the first NIC.
+  const vmsFile = join(dir, 'nic-disk.json');
+  writeFileSync(vmsFile, JSON.stringify([{ name: 'a', extraDisks: [{ name: 'nic0', source: 'whatever.img' }] }]));
+  const reserved = await basecow(['up', '--vms', vmsFile, '--work-dir', workDir, '--cache-dir', cacheDir]);
+  assert.equal(reserved.code, 2);
+  assert.match(reserved.stderr, /extra disk name 'nic0' is used twice or reserved/);
+  assert.deepEqual(listDir(workDir), []);
 });
 
 test('the bundled dist/cli.js runs on its own, compiled zstd addon included', async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadTemplate, renderDomain, xmlEscape, type DomainView } from '../src/core/domain.js';
 import { explainAccessDenied } from '../src/core/access-hint.js';
+import { mapLimited } from '../src/core/fs-util.js';
 import { UsageError } from '../src/core/errors.js';
 import { sanitizeVmName, sanitizeVmNames, vmIdentity } from '../src/core/identity.js';
 import { parseSize } from '../src/core/size.js';
@@ -174,4 +175,20 @@ test('access hint: names the first directory QEMU\'s user cannot enter, for both
   const gid = statSync(closed).gid;
   assert.equal(await explainAccessDenied(`Cannot access backing file '${file}' (as uid:64055, gid:${gid}): Permission denied`), undefined);
   assert.equal(await explainAccessDenied(`Could not open '${file}': No such file or directory`), undefined);
+});
+
+test('mapLimited: after a failure nothing new starts, calls in flight are awaited, the first failure rejects', async () => {
+  const started: number[] = [];
+  const finished: number[] = [];
+  await assert.rejects(
+    mapLimited([0, 1, 2, 3, 4, 5], 2, async (item) => {
+      started.push(item);
+      if (item === 0) throw new Error('first fails');
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      finished.push(item);
+    }),
+    /first fails/,
+  );
+  assert.deepEqual(started, [0, 1], 'item 1 was already running; nothing started after the failure');
+  assert.deepEqual(finished, [1], 'the call in flight finished before mapLimited rejected');
 });
