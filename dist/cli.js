@@ -873,20 +873,29 @@ async function extractToRaw(source, dest, options = {}) {
     return { format, size };
   } catch (error) {
     await writer.discard();
+    if (options.signal?.aborted) throw options.signal.reason;
     throw explainWriteError(source, dest, error);
   }
 }
 async function writeFormat(format, source, writer, options) {
   const member = options.member ?? DEFAULT_MEMBER;
+  const chunks = (stream) => untilAborted(stream, options.signal);
   switch (format) {
     case "raw":
-      return writeAll(readChunks(source, options.onRead), writer);
+      return writeAll(chunks(readChunks(source, options.onRead)), writer);
     case "zstd":
-      return writeAll(new ZstdStream(source, options.onRead), writer);
+      return writeAll(chunks(new ZstdStream(source, options.onRead)), writer);
     case "tar":
-      return (await extractTarMember(readChunks(source, options.onRead), member, writer, source)).size;
+      return (await extractTarMember(chunks(readChunks(source, options.onRead)), member, writer, source)).size;
     case "tar+zstd":
-      return (await extractTarMember(new ZstdStream(source, options.onRead), member, writer, source)).size;
+      return (await extractTarMember(chunks(new ZstdStream(source, options.onRead)), member, writer, source)).size;
+  }
+}
+async function* untilAborted(chunks, signal) {
+  if (!signal) return yield* chunks;
+  for await (const chunk of chunks) {
+    signal.throwIfAborted();
+    yield chunk;
   }
 }
 async function writeAll(chunks, writer) {
@@ -945,7 +954,7 @@ function validateKey(key) {
     `invalid key ${JSON.stringify(key)}: a key is 'sha256-<64 hex>' or 1 to 128 characters of A-Z a-z 0-9 . _ - (and not '.' or '..')`
   );
 }
-async function hashFile(path, onRead) {
+async function hashFile(path, onRead, signal) {
   const hash = createHash("sha256");
   const file = await open3(path, "r");
   try {
@@ -961,6 +970,7 @@ async function hashFile(path, onRead) {
       pending = file.read(buffers[turn], 0, HASH_READ_SIZE, position);
       hash.update(buffer.subarray(0, bytesRead));
       onRead?.(position);
+      signal?.throwIfAborted();
     }
   } finally {
     await file.close();
@@ -977,7 +987,7 @@ async function statSource(source) {
   if (!info.isFile()) throw new SourceError(source, "is not a regular file");
   return info;
 }
-async function sourceKey(source, info, memoDir, onRead) {
+async function sourceKey(source, info, memoDir, onRead, signal) {
   const memoPath = join2(memoDir, `${info.dev}-${info.ino}.json`);
   const identity = { size: String(info.size), mtimeNs: String(info.mtimeNs), ctimeNs: String(info.ctimeNs) };
   const memo = await readMemo(memoPath);
@@ -986,8 +996,9 @@ async function sourceKey(source, info, memoDir, onRead) {
   }
   let key;
   try {
-    key = await hashFile(source, onRead);
+    key = await hashFile(source, onRead, signal);
   } catch (error) {
+    if (signal?.aborted) throw signal.reason;
     throw new SourceError(source, `cannot read the source image: ${error.message}`, { cause: error });
   }
   await writeMemo(memoDir, memoPath, { ...identity, key });
@@ -1037,7 +1048,7 @@ var init_pid = __esm({
 // node_modules/graceful-fs/polyfills.js
 var require_polyfills = __commonJS({
   "node_modules/graceful-fs/polyfills.js"(exports, module) {
-    var constants4 = __require("constants");
+    var constants5 = __require("constants");
     var origCwd = process.cwd;
     var cwd = null;
     var platform = process.env.GRACEFUL_FS_PLATFORM || process.platform;
@@ -1061,7 +1072,7 @@ var require_polyfills = __commonJS({
     var chdir;
     module.exports = patch;
     function patch(fs) {
-      if (constants4.hasOwnProperty("O_SYMLINK") && process.version.match(/^v0\.6\.[0-2]|^v0\.5\./)) {
+      if (constants5.hasOwnProperty("O_SYMLINK") && process.version.match(/^v0\.6\.[0-2]|^v0\.5\./)) {
         patchLchmod(fs);
       }
       if (!fs.lutimes) {
@@ -1163,7 +1174,7 @@ var require_polyfills = __commonJS({
         fs2.lchmod = function(path, mode, callback) {
           fs2.open(
             path,
-            constants4.O_WRONLY | constants4.O_SYMLINK,
+            constants5.O_WRONLY | constants5.O_SYMLINK,
             mode,
             function(err, fd) {
               if (err) {
@@ -1179,7 +1190,7 @@ var require_polyfills = __commonJS({
           );
         };
         fs2.lchmodSync = function(path, mode) {
-          var fd = fs2.openSync(path, constants4.O_WRONLY | constants4.O_SYMLINK, mode);
+          var fd = fs2.openSync(path, constants5.O_WRONLY | constants5.O_SYMLINK, mode);
           var threw = true;
           var ret;
           try {
@@ -1199,9 +1210,9 @@ var require_polyfills = __commonJS({
         };
       }
       function patchLutimes(fs2) {
-        if (constants4.hasOwnProperty("O_SYMLINK") && fs2.futimes) {
+        if (constants5.hasOwnProperty("O_SYMLINK") && fs2.futimes) {
           fs2.lutimes = function(path, at, mt, cb) {
-            fs2.open(path, constants4.O_SYMLINK, function(er, fd) {
+            fs2.open(path, constants5.O_SYMLINK, function(er, fd) {
               if (er) {
                 if (cb) cb(er);
                 return;
@@ -1214,7 +1225,7 @@ var require_polyfills = __commonJS({
             });
           };
           fs2.lutimesSync = function(path, at, mt) {
-            var fd = fs2.openSync(path, constants4.O_SYMLINK);
+            var fd = fs2.openSync(path, constants5.O_SYMLINK);
             var ret;
             var threw = true;
             try {
@@ -2717,7 +2728,7 @@ async function ensureBase(options) {
   if (options.key !== void 0) {
     key = validateKey(options.key);
   } else {
-    const found = await sourceKey(source, sourceInfo, layout.digests, (done) => progress?.({ phase: "hash", done, total: sourceBytes }));
+    const found = await sourceKey(source, sourceInfo, layout.digests, (done) => progress?.({ phase: "hash", done, total: sourceBytes }), options.signal);
     key = found.key;
     keyMemoized = found.memoized;
   }
@@ -2725,6 +2736,7 @@ async function ensureBase(options) {
   const waitStarted = performance.now();
   const waitTimeoutMs = options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
   for (; ; ) {
+    options.signal?.throwIfAborted();
     if (await isFile(basePath(layout, key))) {
       const waitSeconds = (performance.now() - waitStarted) / 1e3;
       return describeBase(layout, key, "l1", started, { hashSeconds, waitSeconds, extractSeconds: 0 }, keyMemoized);
@@ -2763,6 +2775,7 @@ async function buildBase(layout, key, source, sourceInfo, options, lock) {
   try {
     const extracted = await extractToRaw(source, tempImage, {
       member: options.member,
+      signal: options.signal,
       onRead: (done) => options.onProgress?.({ phase: "extract", done, total: sourceBytes })
     });
     if (!sameSource(sourceInfo, await statSource(source))) {
@@ -2793,6 +2806,7 @@ async function buildBase(layout, key, source, sourceInfo, options, lock) {
     await rename2(tempImage, basePath(layout, key));
     await fsyncDir(layout.bases);
   } catch (error) {
+    if (options.signal?.aborted) throw options.signal.reason;
     if (error instanceof SourceError || error instanceof LockLostError) throw error;
     throw new SourceError(source, `publishing base ${key} failed: ${error.message}`, { cause: error });
   } finally {
@@ -3645,7 +3659,7 @@ var init_mustache = __esm({
 });
 
 // src/core/domain.ts
-import { constants as constants3 } from "node:fs";
+import { constants as constants4 } from "node:fs";
 import { access as access2, readFile as readFile3 } from "node:fs/promises";
 import { join as join7 } from "node:path";
 function xmlEscape(value) {
@@ -3673,7 +3687,7 @@ async function loadTemplate(path) {
 async function resolveDomainType(requested = "auto") {
   if (requested !== "auto") return requested;
   try {
-    await access2("/dev/kvm", constants3.R_OK | constants3.W_OK);
+    await access2("/dev/kvm", constants4.R_OK | constants4.W_OK);
     return "kvm";
   } catch {
     return "qemu";
@@ -3915,7 +3929,7 @@ async function prepareExtraDisks(dir, disks, options) {
       const temp = `${d.path}.partial-${process.pid}`;
       await rm3(temp, { force: true });
       try {
-        const { size } = await extractToRaw(d.source, temp, { member: d.member });
+        const { size } = await extractToRaw(d.source, temp, { member: d.member, signal: options.signal });
         const padded = Math.ceil(size / EXTRA_DISK_ALIGN) * EXTRA_DISK_ALIGN;
         if (padded !== size) await truncate(temp, padded);
         await chmod3(temp, 384);
@@ -4121,6 +4135,36 @@ function defaultImage() {
   return join6(packageRoot(), "images", "demo.img.zst");
 }
 
+// src/cli/interrupt.ts
+import { constants as constants3 } from "node:os";
+var InterruptedError = class extends Error {
+  constructor(signal) {
+    super(`interrupted by ${signal}`);
+    this.signal = signal;
+    this.name = "InterruptedError";
+  }
+  signal;
+  get exitCode() {
+    return 128 + constants3.signals[this.signal];
+  }
+};
+function interruptOnSignals() {
+  const controller = new AbortController();
+  const handler = (name) => {
+    if (controller.signal.aborted) process.exit(128 + constants3.signals[name]);
+    controller.abort(new InterruptedError(name));
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off("SIGINT", handler);
+      process.off("SIGTERM", handler);
+    }
+  };
+}
+
 // src/cli/progress.ts
 var PHASE_LABEL = {
   hash: "hashing",
@@ -4211,7 +4255,7 @@ commands:
   down      stop the domains of a work dir and remove their overlays, extra disks and XML
             --work-dir <dir> --connect <uri> --json
 
-exit status: 0 on success, 1 on failure, 2 on bad usage`;
+exit status: 0 on success, 1 on failure, 2 on bad usage, 130/143 when stopped by SIGINT/SIGTERM`;
 async function main(argv) {
   const [command, ...rest] = argv;
   try {
@@ -4233,6 +4277,11 @@ async function main(argv) {
         throw new UsageError(`unknown command '${command}'`);
     }
   } catch (error) {
+    if (error instanceof InterruptedError) {
+      process.stderr.write(`basecow: ${error.message}; stopped without leaving anything half-written
+`);
+      return error.exitCode;
+    }
     if (error instanceof UsageError) {
       process.stderr.write(`basecow: ${error.message}
 
@@ -4272,10 +4321,12 @@ function sourceOptions(values) {
 async function prepare(args) {
   const { values } = parse3(args, SOURCE_OPTIONS);
   const progress = progressReporter(process.stderr);
+  const interrupt = interruptOnSignals();
   let result;
   try {
-    result = await ensureBase({ ...sourceOptions(values), onProgress: progress.report });
+    result = await ensureBase({ ...sourceOptions(values), onProgress: progress.report, signal: interrupt.signal });
   } finally {
+    interrupt.dispose();
     progress.end();
   }
   if (values.json) {
@@ -4338,12 +4389,14 @@ async function upCommand(args) {
   const domainType = values["domain-type"];
   if (!["auto", "kvm", "qemu"].includes(domainType)) throw new UsageError(`--domain-type must be auto, kvm or qemu, got ${JSON.stringify(domainType)}`);
   const progress = progressReporter(process.stderr);
+  const interrupt = interruptOnSignals();
   let manifest;
   try {
     const { up: up2 } = await Promise.resolve().then(() => (init_testnet(), testnet_exports));
     manifest = await up2({
       ...sourceOptions(values),
       onProgress: progress.report,
+      signal: interrupt.signal,
       workDir: values["work-dir"],
       vms: parseVmList(values.vms),
       group: values.group,
@@ -4363,6 +4416,7 @@ async function upCommand(args) {
       connect: values.connect
     });
   } finally {
+    interrupt.dispose();
     progress.end();
   }
   if (values.json) {

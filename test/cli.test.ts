@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runTool } from '../src/core/tool.js';
-import { listDir, sha256File, tempDir } from './helpers.js';
+import { listDir, makeSparseFile, sha256File, tempDir } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/basecow.js', import.meta.url));
 const BUNDLE = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
@@ -166,6 +166,31 @@ test('up refuses names that sanitize to the same VM, before touching anything', 
   assert.equal(reserved.code, 2);
   assert.match(reserved.stderr, /extra disk name 'nic0' is used twice or reserved/);
   assert.deepEqual(listDir(workDir), []);
+});
+
+test('SIGINT or SIGTERM mid-extraction: exit 130/143, temp files removed, lock released, nothing published', async () => {
+  // Large and incompressible enough that the extraction is still running when the signal comes.
+  const big = join(dir, 'interrupt.img');
+  await makeSparseFile(big, 768 * 1024 * 1024, [{ offset: 0, length: 512 * 1024 * 1024 }]);
+  await runTool(['zstd', '-q', '-1', '-f', big, '-o', `${big}.zst`]);
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    const store = join(dir, `interrupt-${signal}`);
+    const tmp = join(store, 'v1', 'tmp');
+    const child = spawn(process.execPath, [BIN, 'prepare', '--image', `${big}.zst`, '--key', 'interrupted', '--cache-dir', store, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    let ended = false;
+    const exited = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c))).finally(() => (ended = true));
+    // The extraction has begun once its temp image exists.
+    while (!ended && !(existsSync(tmp) && listDir(tmp).some((name) => name.endsWith('.img')))) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(ended, false, `prepare ended before the signal: ${stderr}`);
+    child.kill(signal);
+    assert.equal(await exited, code, stderr);
+    assert.match(stderr, new RegExp(`interrupted by ${signal}; stopped without leaving anything half-written`));
+    assert.deepEqual(listDir(tmp), [], 'temp files removed');
+    assert.deepEqual(listDir(join(store, 'v1', 'locks')), [], 'lock released');
+    assert.deepEqual(listDir(join(store, 'v1', 'bases')), [], 'nothing published');
+  }
 });
 
 test('the bundled dist/cli.js runs on its own, compiled zstd addon included', async () => {

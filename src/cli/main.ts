@@ -7,6 +7,7 @@ import { parseSize } from '../core/size.js';
 import { DEFAULT_CONNECT_URI } from '../core/virsh.js';
 import { parseNetwork, parseVmList } from '../core/vms.js';
 import { defaultImage } from './default-image.js';
+import { InterruptedError, interruptOnSignals } from './interrupt.js';
 import { formatBytes, progressReporter } from './progress.js';
 
 const USAGE = `usage: basecow <command> [options]
@@ -41,7 +42,7 @@ commands:
   down      stop the domains of a work dir and remove their overlays, extra disks and XML
             --work-dir <dir> --connect <uri> --json
 
-exit status: 0 on success, 1 on failure, 2 on bad usage`;
+exit status: 0 on success, 1 on failure, 2 on bad usage, 130/143 when stopped by SIGINT/SIGTERM`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -63,6 +64,10 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command '${command}'`);
     }
   } catch (error) {
+    if (error instanceof InterruptedError) {
+      process.stderr.write(`basecow: ${error.message}; stopped without leaving anything half-written\n`);
+      return error.exitCode;
+    }
     if (error instanceof UsageError) {
       process.stderr.write(`basecow: ${error.message}\n\n${USAGE}\n`);
       return 2;
@@ -102,10 +107,12 @@ function sourceOptions(values: Record<string, unknown>) {
 async function prepare(args: string[]): Promise<number> {
   const { values } = parse(args, SOURCE_OPTIONS);
   const progress = progressReporter(process.stderr);
+  const interrupt = interruptOnSignals();
   let result: BaseResult;
   try {
-    result = await ensureBase({ ...sourceOptions(values), onProgress: progress.report });
+    result = await ensureBase({ ...sourceOptions(values), onProgress: progress.report, signal: interrupt.signal });
   } finally {
+    interrupt.dispose();
     progress.end();
   }
   if (values.json) {
@@ -171,6 +178,7 @@ async function upCommand(args: string[]): Promise<number> {
   const domainType = values['domain-type'] as string;
   if (!['auto', 'kvm', 'qemu'].includes(domainType)) throw new UsageError(`--domain-type must be auto, kvm or qemu, got ${JSON.stringify(domainType)}`);
   const progress = progressReporter(process.stderr);
+  const interrupt = interruptOnSignals();
   let manifest;
   try {
     // Loaded here so that `prepare`, whose start-up is on the clock of every cold extraction, does
@@ -179,6 +187,7 @@ async function upCommand(args: string[]): Promise<number> {
     manifest = await up({
       ...sourceOptions(values),
       onProgress: progress.report,
+      signal: interrupt.signal,
       workDir: values['work-dir'] as string,
       vms: parseVmList(values.vms as string),
       group: values.group as string | undefined,
@@ -198,6 +207,7 @@ async function upCommand(args: string[]): Promise<number> {
       connect: values.connect as string | undefined,
     });
   } finally {
+    interrupt.dispose();
     progress.end();
   }
   if (values.json) {

@@ -18,7 +18,7 @@ export function validateKey(key: string): string {
 }
 
 /** sha256 of a file's bytes, streamed: reading the next block overlaps hashing the current one. */
-export async function hashFile(path: string, onRead?: ProgressSink): Promise<string> {
+export async function hashFile(path: string, onRead?: ProgressSink, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
   const file = await open(path, 'r');
   try {
@@ -34,6 +34,7 @@ export async function hashFile(path: string, onRead?: ProgressSink): Promise<str
       pending = file.read(buffers[turn], 0, HASH_READ_SIZE, position);
       hash.update(buffer.subarray(0, bytesRead));
       onRead?.(position);
+      signal?.throwIfAborted();
     }
   } finally {
     await file.close();
@@ -71,7 +72,7 @@ export async function statSource(source: string): Promise<BigIntStats> {
  * mtime and ctime are unchanged; ctime is included because mtime can be set back by hand (touch -d)
  * while ctime cannot.
  */
-export async function sourceKey(source: string, info: BigIntStats, memoDir: string, onRead?: ProgressSink): Promise<SourceKey> {
+export async function sourceKey(source: string, info: BigIntStats, memoDir: string, onRead?: ProgressSink, signal?: AbortSignal): Promise<SourceKey> {
   const memoPath = join(memoDir, `${info.dev}-${info.ino}.json`);
   const identity = { size: String(info.size), mtimeNs: String(info.mtimeNs), ctimeNs: String(info.ctimeNs) };
   const memo = await readMemo(memoPath);
@@ -80,8 +81,9 @@ export async function sourceKey(source: string, info: BigIntStats, memoDir: stri
   }
   let key: string;
   try {
-    key = await hashFile(source, onRead);
+    key = await hashFile(source, onRead, signal);
   } catch (error) {
+    if (signal?.aborted) throw signal.reason;
     throw new SourceError(source, `cannot read the source image: ${(error as Error).message}`, { cause: error });
   }
   await writeMemo(memoDir, memoPath, { ...identity, key });

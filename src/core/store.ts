@@ -32,6 +32,11 @@ export interface EnsureBaseOptions {
   lockTiming?: Partial<LockTiming>;
   /** How long to wait for another process that is building the same base. */
   waitTimeoutMs?: number;
+  /**
+   * Stops hashing, waiting or extracting; temp files are removed, the lock released, nothing is
+   * published, and the signal's reason is thrown.
+   */
+  signal?: AbortSignal;
 }
 
 /** The sidecar next to each base: what it was made from and when. */
@@ -82,7 +87,7 @@ export async function ensureBase(options: EnsureBaseOptions): Promise<BaseResult
   if (options.key !== undefined) {
     key = validateKey(options.key);
   } else {
-    const found = await sourceKey(source, sourceInfo, layout.digests, (done) => progress?.({ phase: 'hash', done, total: sourceBytes }));
+    const found = await sourceKey(source, sourceInfo, layout.digests, (done) => progress?.({ phase: 'hash', done, total: sourceBytes }), options.signal);
     key = found.key;
     keyMemoized = found.memoized;
   }
@@ -91,6 +96,7 @@ export async function ensureBase(options: EnsureBaseOptions): Promise<BaseResult
   const waitStarted = performance.now();
   const waitTimeoutMs = options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
   for (;;) {
+    options.signal?.throwIfAborted();
     if (await isFile(basePath(layout, key))) {
       const waitSeconds = (performance.now() - waitStarted) / 1000;
       return describeBase(layout, key, 'l1', started, { hashSeconds, waitSeconds, extractSeconds: 0 }, keyMemoized);
@@ -139,6 +145,7 @@ async function buildBase(layout: StoreLayout, key: string, source: string, sourc
   try {
     const extracted = await extractToRaw(source, tempImage, {
       member: options.member,
+      signal: options.signal,
       onRead: (done) => options.onProgress?.({ phase: 'extract', done, total: sourceBytes }),
     });
     if (!sameSource(sourceInfo, await statSource(source))) {
@@ -169,6 +176,7 @@ async function buildBase(layout: StoreLayout, key: string, source: string, sourc
     await rename(tempImage, basePath(layout, key));
     await fsyncDir(layout.bases);
   } catch (error) {
+    if (options.signal?.aborted) throw options.signal.reason;
     if (error instanceof SourceError || error instanceof LockLostError) throw error;
     throw new SourceError(source, `publishing base ${key} failed: ${(error as Error).message}`, { cause: error });
   } finally {

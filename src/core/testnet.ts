@@ -207,7 +207,7 @@ async function prepareExtraDisks(dir: string, disks: PlannedDisk[], options: UpO
       const temp = `${d.path}.partial-${process.pid}`;
       await rm(temp, { force: true });
       try {
-        const { size } = await extractToRaw(d.source, temp, { member: d.member });
+        const { size } = await extractToRaw(d.source, temp, { member: d.member, signal: options.signal });
         const padded = Math.ceil(size / EXTRA_DISK_ALIGN) * EXTRA_DISK_ALIGN;
         if (padded !== size) await truncate(temp, padded);
         // A reflinked raw source arrives with its own mode; the VM's disks are the runner's alone.

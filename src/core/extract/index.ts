@@ -15,6 +15,8 @@ export interface ExtractOptions {
   /** Archive member holding the disk, for tar formats. */
   member?: string;
   onRead?: ProgressSink;
+  /** Stops the extraction between chunks; the partial output is removed and the signal's reason thrown. */
+  signal?: AbortSignal;
 }
 
 export interface ExtractResult {
@@ -95,21 +97,35 @@ export async function extractToRaw(source: string, dest: string, options: Extrac
     return { format, size };
   } catch (error) {
     await writer.discard();
+    if (options.signal?.aborted) throw options.signal.reason;
     throw explainWriteError(source, dest, error);
   }
 }
 
 async function writeFormat(format: SourceFormat, source: string, writer: SparseWriter, options: ExtractOptions): Promise<number> {
   const member = options.member ?? DEFAULT_MEMBER;
+  const chunks = (stream: AsyncIterable<Buffer>): AsyncIterable<Buffer> => untilAborted(stream, options.signal);
   switch (format) {
     case 'raw':
-      return writeAll(readChunks(source, options.onRead), writer);
+      return writeAll(chunks(readChunks(source, options.onRead)), writer);
     case 'zstd':
-      return writeAll(new ZstdStream(source, options.onRead), writer);
+      return writeAll(chunks(new ZstdStream(source, options.onRead)), writer);
     case 'tar':
-      return (await extractTarMember(readChunks(source, options.onRead), member, writer, source)).size;
+      return (await extractTarMember(chunks(readChunks(source, options.onRead)), member, writer, source)).size;
     case 'tar+zstd':
-      return (await extractTarMember(new ZstdStream(source, options.onRead), member, writer, source)).size;
+      return (await extractTarMember(chunks(new ZstdStream(source, options.onRead)), member, writer, source)).size;
+  }
+}
+
+/**
+ * Ends a chunk stream when the caller's signal fires: the consumer's loop fails with the signal's
+ * reason, and the producer is closed as on any early exit (the zstd worker is terminated).
+ */
+async function* untilAborted(chunks: AsyncIterable<Buffer>, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+  if (!signal) return yield* chunks;
+  for await (const chunk of chunks) {
+    signal.throwIfAborted();
+    yield chunk;
   }
 }
 
