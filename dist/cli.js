@@ -168,23 +168,29 @@ var init_sparse_writer = __esm({
     fdatasyncAsync = promisify(fdatasync);
     FLUSH_EVERY = 32 * 1024 * 1024;
     SparseWriter = class _SparseWriter {
-      constructor(path, fd) {
+      constructor(path, fd, signal) {
         this.path = path;
         this.fd = fd;
+        this.signal = signal;
       }
       path;
       fd;
+      signal;
       /** Bytes actually written (data, not holes): what the background flushes are paced by. */
       dataBytes = 0;
       closed = false;
       flushedUpTo = 0;
       flushing;
       flushFailure;
-      /** Creates `path` exclusively (it must not exist), mode 0600 until the caller publishes it. */
-      static async create(path) {
-        return new _SparseWriter(path, openSync(path, "wx", 384));
+      /**
+       * Creates `path` exclusively (it must not exist), mode 0600 until the caller publishes it. Every
+       * format's data passes through write(), so that is where a fired `signal` stops the extraction.
+       */
+      static async create(path, signal) {
+        return new _SparseWriter(path, openSync(path, "wx", 384), signal);
       }
       async write(buf, position) {
+        this.signal?.throwIfAborted();
         if (this.flushFailure !== void 0) throw this.flushFailure;
         let runStart = -1;
         let at = 0;
@@ -863,7 +869,7 @@ async function extractToRaw(source, dest, options = {}) {
     const size = await tryReflink(source, dest);
     if (size !== void 0) return { format, size };
   }
-  const writer = await SparseWriter.create(dest);
+  const writer = await SparseWriter.create(dest, options.signal);
   try {
     const size = await writeFormat(format, source, writer, options);
     await writer.finish(size);
@@ -879,23 +885,15 @@ async function extractToRaw(source, dest, options = {}) {
 }
 async function writeFormat(format, source, writer, options) {
   const member = options.member ?? DEFAULT_MEMBER;
-  const chunks = (stream) => untilAborted(stream, options.signal);
   switch (format) {
     case "raw":
-      return writeAll(chunks(readChunks(source, options.onRead)), writer);
+      return writeAll(readChunks(source, options.onRead), writer);
     case "zstd":
-      return writeAll(chunks(new ZstdStream(source, options.onRead)), writer);
+      return writeAll(new ZstdStream(source, options.onRead), writer);
     case "tar":
-      return (await extractTarMember(chunks(readChunks(source, options.onRead)), member, writer, source)).size;
+      return (await extractTarMember(readChunks(source, options.onRead), member, writer, source)).size;
     case "tar+zstd":
-      return (await extractTarMember(chunks(new ZstdStream(source, options.onRead)), member, writer, source)).size;
-  }
-}
-async function* untilAborted(chunks, signal) {
-  if (!signal) return yield* chunks;
-  for await (const chunk of chunks) {
-    signal.throwIfAborted();
-    yield chunk;
+      return (await extractTarMember(new ZstdStream(source, options.onRead), member, writer, source)).size;
   }
 }
 async function writeAll(chunks, writer) {

@@ -86,7 +86,7 @@ export async function extractToRaw(source: string, dest: string, options: Extrac
     const size = await tryReflink(source, dest);
     if (size !== undefined) return { format, size };
   }
-  const writer = await SparseWriter.create(dest);
+  const writer = await SparseWriter.create(dest, options.signal);
   try {
     const size = await writeFormat(format, source, writer, options);
     await writer.finish(size);
@@ -104,28 +104,15 @@ export async function extractToRaw(source: string, dest: string, options: Extrac
 
 async function writeFormat(format: SourceFormat, source: string, writer: SparseWriter, options: ExtractOptions): Promise<number> {
   const member = options.member ?? DEFAULT_MEMBER;
-  const chunks = (stream: AsyncIterable<Buffer>): AsyncIterable<Buffer> => untilAborted(stream, options.signal);
   switch (format) {
     case 'raw':
-      return writeAll(chunks(readChunks(source, options.onRead)), writer);
+      return writeAll(readChunks(source, options.onRead), writer);
     case 'zstd':
-      return writeAll(chunks(new ZstdStream(source, options.onRead)), writer);
+      return writeAll(new ZstdStream(source, options.onRead), writer);
     case 'tar':
-      return (await extractTarMember(chunks(readChunks(source, options.onRead)), member, writer, source)).size;
+      return (await extractTarMember(readChunks(source, options.onRead), member, writer, source)).size;
     case 'tar+zstd':
-      return (await extractTarMember(chunks(new ZstdStream(source, options.onRead)), member, writer, source)).size;
-  }
-}
-
-/**
- * Ends a chunk stream when the caller's signal fires: the consumer's loop fails with the signal's
- * reason, and the producer is closed as on any early exit (the zstd worker is terminated).
- */
-async function* untilAborted(chunks: AsyncIterable<Buffer>, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
-  if (!signal) return yield* chunks;
-  for await (const chunk of chunks) {
-    signal.throwIfAborted();
-    yield chunk;
+      return (await extractTarMember(new ZstdStream(source, options.onRead), member, writer, source)).size;
   }
 }
 

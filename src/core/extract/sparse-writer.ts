@@ -47,14 +47,22 @@ export class SparseWriter {
   private flushing: Promise<void> | undefined;
   private flushFailure: unknown;
 
-  private constructor(readonly path: string, private readonly fd: number) {}
+  private constructor(
+    readonly path: string,
+    private readonly fd: number,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
 
-  /** Creates `path` exclusively (it must not exist), mode 0600 until the caller publishes it. */
-  static async create(path: string): Promise<SparseWriter> {
-    return new SparseWriter(path, openSync(path, 'wx', 0o600));
+  /**
+   * Creates `path` exclusively (it must not exist), mode 0600 until the caller publishes it. Every
+   * format's data passes through write(), so that is where a fired `signal` stops the extraction.
+   */
+  static async create(path: string, signal?: AbortSignal): Promise<SparseWriter> {
+    return new SparseWriter(path, openSync(path, 'wx', 0o600), signal);
   }
 
   async write(buf: Buffer, position: number): Promise<void> {
+    this.signal?.throwIfAborted();
     if (this.flushFailure !== undefined) throw this.flushFailure;
     let runStart = -1;
     let at = 0;
