@@ -602,17 +602,13 @@ var init_tar = __esm({
       constructor(chunks, source) {
         this.source = source;
         this.iterator = chunks[Symbol.asyncIterator]();
-        this.release = chunks.release?.bind(chunks);
       }
       source;
       /** Archive offset of the next unread byte. */
       position = 0;
       chunk = EMPTY;
-      /** The producer's whole buffer that `chunk` is the unread rest of. */
-      whole;
       ended = false;
       iterator;
-      release;
       error(reason) {
         return new SourceError(this.source, reason);
       }
@@ -625,8 +621,9 @@ var init_tar = __esm({
         return piece;
       }
       /**
-       * Exactly `length` bytes, or fewer at the end of the stream. Always a copy: a chunk goes back to
-       * the producer once consumed, and what read() returns (headers, maps) is kept longer than that.
+       * Exactly `length` bytes, or fewer at the end of the stream. Always a copy: the producer may reuse
+       * a chunk's buffer once the next chunk is requested, and what read() returns (headers, maps) is
+       * kept longer than that.
        * Only pipe() hands out slices, and its sink is done with each one before the next is taken.
        */
       async read(length) {
@@ -656,15 +653,12 @@ var init_tar = __esm({
         }
       }
       async advance() {
-        if (this.whole) this.release?.(this.whole);
-        this.whole = void 0;
         while (!this.ended) {
           const next = await this.iterator.next();
           if (next.done) {
             this.ended = true;
           } else if (next.value.length > 0) {
             this.chunk = next.value;
-            this.whole = next.value;
             return true;
           }
         }
@@ -750,7 +744,9 @@ var init_zstd_stream = __esm({
       path;
       onRead;
       channel = new MessageChannel();
-      release(chunk) {
+      /** How many output buffers the worker allocated: MAX_AHEAD and a few when recycling works. */
+      buffersAllocated = 0;
+      recycle(chunk) {
         if (chunk.byteOffset === 0 && chunk.buffer.byteLength === OUTPUT_SIZE) {
           const buffer = chunk.buffer;
           this.channel.port2.postMessage(buffer, [buffer]);
@@ -786,16 +782,20 @@ var init_zstd_stream = __esm({
                 sawInput = true;
                 onRead?.(message.position);
                 break;
-              case "data":
+              case "data": {
                 if (performance.now() - lastTurn > TURN_EVERY_MS) {
                   await nextTurn();
                   lastTurn = performance.now();
                 }
                 Atomics.sub(counter, 0, 1);
                 Atomics.notify(counter, 0);
-                yield Buffer.from(message.chunk.buffer, message.chunk.byteOffset, message.chunk.byteLength);
+                const chunk = Buffer.from(message.chunk.buffer, message.chunk.byteOffset, message.chunk.byteLength);
+                yield chunk;
+                this.recycle(chunk);
                 break;
+              }
               case "end":
+                this.buffersAllocated = message.buffersAllocated;
                 if (!sawInput) throw new SourceError(path, "file is empty, expected zstd-compressed data");
                 if (message.frameOpen) {
                   throw new SourceError(path, `truncated zstd data: the input ends inside a frame after ${message.consumed} compressed bytes`);
@@ -901,7 +901,6 @@ async function writeAll(chunks, writer) {
   for await (const chunk of chunks) {
     await writer.write(chunk, position);
     position += chunk.length;
-    chunks.release?.(chunk);
   }
   return position;
 }

@@ -14,9 +14,12 @@ var { path, ahead, maxAhead, inputSize, outputSize, recycled } = workerData;
 var outstanding = new Int32Array(ahead);
 var port = parentPort;
 var post = (message, transfer = []) => port.postMessage(message, transfer);
+var buffersAllocated = 0;
 function outputBuffer() {
   const returned = receiveMessageOnPort(recycled)?.message;
-  return returned ? Buffer.from(returned) : Buffer.allocUnsafe(outputSize);
+  if (returned) return Buffer.from(returned);
+  buffersAllocated += 1;
+  return Buffer.allocUnsafe(outputSize);
 }
 function emit(out) {
   post({ kind: "data", chunk: out }, [out.buffer]);
@@ -85,7 +88,7 @@ async function run() {
       frameOpen = hint !== 0;
     }
     if (outFilled > 0 && !frameOpen) emit(out.subarray(0, outFilled));
-    post({ kind: "end", consumed, frameOpen });
+    post({ kind: "end", consumed, frameOpen, buffersAllocated });
   } finally {
     await file.close();
   }

@@ -116,13 +116,12 @@ async function writeFormat(format: SourceFormat, source: string, writer: SparseW
   }
 }
 
-/** A raw stream lands at consecutive offsets; zstd buffers go back to the decoder once written. */
-async function writeAll(chunks: AsyncIterable<Buffer> & { release?: (chunk: Buffer) => void }, writer: SparseWriter): Promise<number> {
+/** A raw or zstd stream lands at consecutive offsets; each chunk is written before the next is taken. */
+async function writeAll(chunks: AsyncIterable<Buffer>, writer: SparseWriter): Promise<number> {
   let position = 0;
   for await (const chunk of chunks) {
     await writer.write(chunk, position);
     position += chunk.length;
-    chunks.release?.(chunk);
   }
   return position;
 }

@@ -103,8 +103,8 @@ interface PaxFields {
 
 type Sink = (piece: Buffer, offset: number) => Promise<void>;
 
-/** Chunks, and optionally a way to hand a fully consumed chunk back to its producer for reuse. */
-export type TarChunks = AsyncIterable<Buffer> & { release?: (chunk: Buffer) => void };
+/** Chunks of the archive; a producer may reuse a chunk's buffer once the next chunk is requested. */
+export type TarChunks = AsyncIterable<Buffer>;
 
 export async function extractTarMember(
   chunks: TarChunks,
@@ -145,15 +145,11 @@ class ArchiveReader {
   /** Archive offset of the next unread byte. */
   position = 0;
   private chunk: Buffer = EMPTY;
-  /** The producer's whole buffer that `chunk` is the unread rest of. */
-  private whole: Buffer | undefined;
   private ended = false;
   private readonly iterator: AsyncIterator<Buffer>;
-  private readonly release?: (chunk: Buffer) => void;
 
   constructor(chunks: TarChunks, readonly source: string) {
     this.iterator = chunks[Symbol.asyncIterator]();
-    this.release = chunks.release?.bind(chunks);
   }
 
   error(reason: string): SourceError {
@@ -170,8 +166,9 @@ class ArchiveReader {
   }
 
   /**
-   * Exactly `length` bytes, or fewer at the end of the stream. Always a copy: a chunk goes back to
-   * the producer once consumed, and what read() returns (headers, maps) is kept longer than that.
+   * Exactly `length` bytes, or fewer at the end of the stream. Always a copy: the producer may reuse
+   * a chunk's buffer once the next chunk is requested, and what read() returns (headers, maps) is
+   * kept longer than that.
    * Only pipe() hands out slices, and its sink is done with each one before the next is taken.
    */
   async read(length: number): Promise<Buffer> {
@@ -207,15 +204,12 @@ class ArchiveReader {
   }
 
   private async advance(): Promise<boolean> {
-    if (this.whole) this.release?.(this.whole);
-    this.whole = undefined;
     while (!this.ended) {
       const next = await this.iterator.next();
       if (next.done) {
         this.ended = true;
       } else if (next.value.length > 0) {
         this.chunk = next.value;
-        this.whole = next.value;
         return true;
       }
     }

@@ -10,6 +10,7 @@ const { path, ahead, maxAhead, inputSize, outputSize, recycled } = workerData as
 const outstanding = new Int32Array(ahead);
 const port = parentPort!;
 const post = (message: ZstdMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
+let buffersAllocated = 0;
 
 /**
  * A buffer the consumer gave back, or a new one. Reuse matters: first writes to fresh memory fault
@@ -17,7 +18,9 @@ const post = (message: ZstdMessage, transfer: ArrayBuffer[] = []): void => port.
  */
 function outputBuffer(): Buffer {
   const returned = receiveMessageOnPort(recycled)?.message as ArrayBuffer | undefined;
-  return returned ? Buffer.from(returned) : Buffer.allocUnsafe(outputSize);
+  if (returned) return Buffer.from(returned);
+  buffersAllocated += 1;
+  return Buffer.allocUnsafe(outputSize);
 }
 
 function emit(out: Buffer): void {
@@ -96,7 +99,7 @@ async function run(): Promise<void> {
       frameOpen = hint !== 0;
     }
     if (outFilled > 0 && !frameOpen) emit(out.subarray(0, outFilled));
-    post({ kind: 'end', consumed, frameOpen });
+    post({ kind: 'end', consumed, frameOpen, buffersAllocated });
   } finally {
     await file.close();
   }
