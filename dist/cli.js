@@ -255,8 +255,8 @@ var init_sparse_writer = __esm({
 });
 
 // src/core/extract/tar.ts
-async function extractTarMember(chunks, member, writer, source) {
-  const archive = new ArchiveReader(chunks, source);
+async function extractTarMember(chunks, member, writer, source, signal) {
+  const archive = new ArchiveReader(chunks, source, signal);
   try {
     const wanted = requestedKey(member, archive);
     const seen = new SeenMembers();
@@ -599,11 +599,14 @@ var init_tar = __esm({
       V: "a volume label"
     };
     ArchiveReader = class {
-      constructor(chunks, source) {
+      /** `signal` is checked for every chunk: members before and after the wanted one are read without a single write. */
+      constructor(chunks, source, signal) {
         this.source = source;
+        this.signal = signal;
         this.iterator = chunks[Symbol.asyncIterator]();
       }
       source;
+      signal;
       /** Archive offset of the next unread byte. */
       position = 0;
       chunk = EMPTY;
@@ -653,6 +656,7 @@ var init_tar = __esm({
         }
       }
       async advance() {
+        this.signal?.throwIfAborted();
         while (!this.ended) {
           const next = await this.iterator.next();
           if (next.done) {
@@ -891,9 +895,9 @@ async function writeFormat(format, source, writer, options) {
     case "zstd":
       return writeAll(new ZstdStream(source, options.onRead), writer);
     case "tar":
-      return (await extractTarMember(readChunks(source, options.onRead), member, writer, source)).size;
+      return (await extractTarMember(readChunks(source, options.onRead), member, writer, source, options.signal)).size;
     case "tar+zstd":
-      return (await extractTarMember(new ZstdStream(source, options.onRead), member, writer, source)).size;
+      return (await extractTarMember(new ZstdStream(source, options.onRead), member, writer, source, options.signal)).size;
   }
 }
 async function writeAll(chunks, writer) {
@@ -1109,7 +1113,7 @@ var require_polyfills = __commonJS({
       }
       if (platform === "win32") {
         fs.rename = typeof fs.rename !== "function" ? fs.rename : (function(fs$rename) {
-          function rename5(from, to, cb) {
+          function rename6(from, to, cb) {
             var start = Date.now();
             var backoff = 0;
             fs$rename(from, to, function CB(er) {
@@ -1129,8 +1133,8 @@ var require_polyfills = __commonJS({
               if (cb) cb(er);
             });
           }
-          if (Object.setPrototypeOf) Object.setPrototypeOf(rename5, fs$rename);
-          return rename5;
+          if (Object.setPrototypeOf) Object.setPrototypeOf(rename6, fs$rename);
+          return rename6;
         })(fs.rename);
       }
       fs.read = typeof fs.read !== "function" ? fs.read : (function(fs$read) {
@@ -1534,8 +1538,8 @@ var require_graceful_fs = __commonJS({
       fs2.createReadStream = createReadStream;
       fs2.createWriteStream = createWriteStream;
       var fs$readFile = fs2.readFile;
-      fs2.readFile = readFile5;
-      function readFile5(path, options, cb) {
+      fs2.readFile = readFile6;
+      function readFile6(path, options, cb) {
         if (typeof options === "function")
           cb = options, options = null;
         return go$readFile(path, options, cb);
@@ -1551,8 +1555,8 @@ var require_graceful_fs = __commonJS({
         }
       }
       var fs$writeFile = fs2.writeFile;
-      fs2.writeFile = writeFile4;
-      function writeFile4(path, data, options, cb) {
+      fs2.writeFile = writeFile5;
+      function writeFile5(path, data, options, cb) {
         if (typeof options === "function")
           cb = options, options = null;
         return go$writeFile(path, data, options, cb);
@@ -2247,11 +2251,11 @@ var require_mtime_precision = __commonJS({
     function probe(file, fs, callback) {
       const cachedPrecision = fs[cacheSymbol];
       if (cachedPrecision) {
-        return fs.stat(file, (err, stat7) => {
+        return fs.stat(file, (err, stat6) => {
           if (err) {
             return callback(err);
           }
-          callback(null, stat7.mtime, cachedPrecision);
+          callback(null, stat6.mtime, cachedPrecision);
         });
       }
       const mtime = new Date(Math.ceil(Date.now() / 1e3) * 1e3 + 5);
@@ -2259,13 +2263,13 @@ var require_mtime_precision = __commonJS({
         if (err) {
           return callback(err);
         }
-        fs.stat(file, (err2, stat7) => {
+        fs.stat(file, (err2, stat6) => {
           if (err2) {
             return callback(err2);
           }
-          const precision = stat7.mtime.getTime() % 1e3 === 0 ? "s" : "ms";
+          const precision = stat6.mtime.getTime() % 1e3 === 0 ? "s" : "ms";
           Object.defineProperty(fs, cacheSymbol, { value: precision });
-          callback(null, stat7.mtime, precision);
+          callback(null, stat6.mtime, precision);
         });
       });
     }
@@ -2319,14 +2323,14 @@ var require_lockfile = __commonJS({
         if (options.stale <= 0) {
           return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file }));
         }
-        options.fs.stat(lockfilePath, (err2, stat7) => {
+        options.fs.stat(lockfilePath, (err2, stat6) => {
           if (err2) {
             if (err2.code === "ENOENT") {
               return acquireLock(file, { ...options, stale: 0 }, callback);
             }
             return callback(err2);
           }
-          if (!isLockStale(stat7, options)) {
+          if (!isLockStale(stat6, options)) {
             return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file }));
           }
           removeLock(file, options, (err3) => {
@@ -2338,8 +2342,8 @@ var require_lockfile = __commonJS({
         });
       });
     }
-    function isLockStale(stat7, options) {
-      return stat7.mtime.getTime() < Date.now() - options.stale;
+    function isLockStale(stat6, options) {
+      return stat6.mtime.getTime() < Date.now() - options.stale;
     }
     function removeLock(file, options, callback) {
       options.fs.rmdir(getLockFile(file, options), (err) => {
@@ -2357,7 +2361,7 @@ var require_lockfile = __commonJS({
       lock2.updateDelay = lock2.updateDelay || options.update;
       lock2.updateTimeout = setTimeout(() => {
         lock2.updateTimeout = null;
-        options.fs.stat(lock2.lockfilePath, (err, stat7) => {
+        options.fs.stat(lock2.lockfilePath, (err, stat6) => {
           const isOverThreshold = lock2.lastUpdate + options.stale < Date.now();
           if (err) {
             if (err.code === "ENOENT" || isOverThreshold) {
@@ -2366,7 +2370,7 @@ var require_lockfile = __commonJS({
             lock2.updateDelay = 1e3;
             return updateLock(file, options);
           }
-          const isMtimeOurs = lock2.mtime.getTime() === stat7.mtime.getTime();
+          const isMtimeOurs = lock2.mtime.getTime() === stat6.mtime.getTime();
           if (!isMtimeOurs) {
             return setLockAsCompromised(
               file,
@@ -2491,11 +2495,11 @@ var require_lockfile = __commonJS({
         if (err) {
           return callback(err);
         }
-        options.fs.stat(getLockFile(file2, options), (err2, stat7) => {
+        options.fs.stat(getLockFile(file2, options), (err2, stat6) => {
           if (err2) {
             return err2.code === "ENOENT" ? callback(null, false) : callback(err2);
           }
-          return callback(null, !isLockStale(stat7, options));
+          return callback(null, !isLockStale(stat6, options));
         });
       });
     }
@@ -2620,9 +2624,10 @@ var require_proper_lockfile = __commonJS({
 });
 
 // src/core/lock.ts
-import { stat as stat2 } from "node:fs/promises";
-async function tryLock(lockPath2, timing) {
-  let compromised;
+import { randomBytes } from "node:crypto";
+import { readFile as readFile2, rename as rename2, rm, rmdir, writeFile as writeFile2 } from "node:fs/promises";
+import { basename as basename2, join as join3 } from "node:path";
+async function tryLock(lockPath2, timing, scratchDir) {
   let release;
   try {
     release = await import_proper_lockfile.default.lock(lockPath2, {
@@ -2632,50 +2637,55 @@ async function tryLock(lockPath2, timing) {
       stale: timing.staleMs,
       update: Math.max(1e3, Math.floor(timing.staleMs / 4)),
       retries: 0,
-      onCompromised: (error) => {
-        compromised = error;
-      }
+      // A late heartbeat alone takes nothing away; a takeover shows in the owner file.
+      onCompromised: () => void 0
     });
   } catch (error) {
     if (errnoCode(error) === "ELOCKED") return void 0;
     throw error;
   }
-  const born = (await stat2(lockPath2, { bigint: true })).birthtimeNs;
+  const token = `${process.pid}-${randomBytes(8).toString("hex")}`;
+  const owner = ownerPath(lockPath2);
+  const staged = join3(scratchDir, `${basename2(lockPath2)}+${token}.owner`);
+  await writeFile2(staged, token);
+  await rename2(staged, owner);
   const lost = async () => {
-    if (compromised) return compromised;
-    try {
-      if ((await stat2(lockPath2, { bigint: true })).birthtimeNs === born) return void 0;
-    } catch {
-    }
-    return new Error(`the lock ${lockPath2} was taken over by another process`);
+    const holder = await readFile2(owner, "utf8").catch(() => void 0);
+    return holder === token ? void 0 : new Error(`the lock ${lockPath2} was taken over by another process`);
   };
   return {
     lost,
     async release() {
       if (await lost()) return;
-      await release();
+      await rm(owner, { force: true });
+      try {
+        await release();
+      } catch {
+        await rmdir(lockPath2).catch(() => void 0);
+      }
     }
   };
 }
-var import_proper_lockfile, DEFAULT_LOCK_TIMING;
+var import_proper_lockfile, DEFAULT_LOCK_TIMING, ownerPath;
 var init_lock = __esm({
   "src/core/lock.ts"() {
     "use strict";
     import_proper_lockfile = __toESM(require_proper_lockfile(), 1);
     init_errors();
     DEFAULT_LOCK_TIMING = { staleMs: 1e4, pollMs: 250 };
+    ownerPath = (lockPath2) => `${lockPath2}.owner`;
   }
 });
 
 // src/core/package-root.ts
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join as join3 } from "node:path";
+import { dirname, join as join4 } from "node:path";
 import { fileURLToPath } from "node:url";
 function packageRoot() {
   if (cached) return cached;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (; ; ) {
-    const manifest = join3(dir, "package.json");
+    const manifest = join4(dir, "package.json");
     if (existsSync(manifest) && JSON.parse(readFileSync(manifest, "utf8")).name === "basecow") {
       cached = dir;
       return dir;
@@ -2694,21 +2704,21 @@ var init_package_root = __esm({
 
 // src/core/version.ts
 import { readFileSync as readFileSync2 } from "node:fs";
-import { join as join4 } from "node:path";
+import { join as join5 } from "node:path";
 var TOOL_NAME, TOOL_VERSION;
 var init_version = __esm({
   "src/core/version.ts"() {
     "use strict";
     init_package_root();
     TOOL_NAME = "basecow";
-    TOOL_VERSION = JSON.parse(readFileSync2(join4(packageRoot(), "package.json"), "utf8")).version;
+    TOOL_VERSION = JSON.parse(readFileSync2(join5(packageRoot(), "package.json"), "utf8")).version;
   }
 });
 
 // src/core/store.ts
-import { randomBytes } from "node:crypto";
-import { chmod, mkdir as mkdir2, open as open4, readdir, readFile as readFile2, rename as rename2, rm, stat as stat3 } from "node:fs/promises";
-import { join as join5, resolve as resolve2 } from "node:path";
+import { randomBytes as randomBytes2 } from "node:crypto";
+import { chmod, mkdir as mkdir2, open as open4, readdir, readFile as readFile3, rename as rename3, rm as rm2, stat as stat2 } from "node:fs/promises";
+import { join as join6, resolve as resolve2 } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 async function ensureBase(options) {
   const started = performance.now();
@@ -2738,7 +2748,7 @@ async function ensureBase(options) {
       const waitSeconds = (performance.now() - waitStarted) / 1e3;
       return describeBase(layout, key, "l1", started, { hashSeconds, waitSeconds, extractSeconds: 0 }, keyMemoized);
     }
-    const lock = await tryLock(lockPath(layout, key), timing);
+    const lock = await tryLock(lockPath(layout, key), timing, layout.tmp);
     if (lock) {
       const waitSeconds = (performance.now() - waitStarted) / 1e3;
       try {
@@ -2765,7 +2775,7 @@ async function ensureBase(options) {
   }
 }
 async function buildBase(layout, key, source, sourceInfo, options, lock) {
-  const stem = join5(layout.tmp, `${tempPrefix(key)}${process.pid}-${randomBytes(4).toString("hex")}`);
+  const stem = join6(layout.tmp, `${tempPrefix(key)}${process.pid}-${randomBytes2(4).toString("hex")}`);
   const tempImage = `${stem}.img`;
   const tempSidecar = `${stem}.json`;
   const sourceBytes = Number(sourceInfo.size);
@@ -2778,7 +2788,7 @@ async function buildBase(layout, key, source, sourceInfo, options, lock) {
     if (!sameSource(sourceInfo, await statSource(source))) {
       throw new SourceError(source, `changed while it was being read (size, mtime, ctime or inode differ from when it was keyed as ${key}); nothing was published, run again`);
     }
-    const info = await stat3(tempImage);
+    const info = await stat2(tempImage);
     await chmod(tempImage, 292);
     const sidecar = {
       schema: 1,
@@ -2799,16 +2809,16 @@ async function buildBase(layout, key, source, sourceInfo, options, lock) {
 `);
     const lost = await lock.lost();
     if (lost) throw new LockLostError(lost.message);
-    await rename2(tempSidecar, sidecarPath(layout, key));
-    await rename2(tempImage, basePath(layout, key));
+    await rename3(tempSidecar, sidecarPath(layout, key));
+    await rename3(tempImage, basePath(layout, key));
     await fsyncDir(layout.bases);
   } catch (error) {
     if (options.signal?.aborted) throw options.signal.reason;
     if (error instanceof SourceError || error instanceof LockLostError) throw error;
     throw new SourceError(source, `publishing base ${key} failed: ${error.message}`, { cause: error });
   } finally {
-    await rm(tempImage, { force: true });
-    await rm(tempSidecar, { force: true });
+    await rm2(tempImage, { force: true });
+    await rm2(tempSidecar, { force: true });
   }
 }
 async function writeDurably(path, text) {
@@ -2822,7 +2832,7 @@ async function writeDurably(path, text) {
 }
 async function describeBase(layout, key, cacheHit, started, timings, keyMemoized) {
   const base = basePath(layout, key);
-  const info = await stat3(base);
+  const info = await stat2(base);
   return {
     key,
     base,
@@ -2843,19 +2853,19 @@ async function sweepTemps(layout, key, staleMs) {
     names.map(async (name) => {
       const owner = /\+(\d+)-[0-9a-f]+\./.exec(name);
       if (!owner) return;
-      const path = join5(layout.tmp, name);
-      const info = await stat3(path).catch(() => void 0);
+      const path = join6(layout.tmp, name);
+      const info = await stat2(path).catch(() => void 0);
       if (!info) return;
       const idle = now - info.mtimeMs;
       const dead = !processAlive(Number(owner[1]));
       const remove = name.startsWith(prefix) ? dead || idle > staleMs : dead && idle > FOREIGN_TEMP_AGE_MS;
-      if (remove) await rm(path, { force: true });
+      if (remove) await rm2(path, { force: true });
     })
   );
 }
 async function isFile(path) {
   try {
-    return (await stat3(path)).isFile();
+    return (await stat2(path)).isFile();
   } catch {
     return false;
   }
@@ -2888,10 +2898,10 @@ var init_store = __esm({
 });
 
 // src/core/fs-util.ts
-import { stat as stat4 } from "node:fs/promises";
+import { stat as stat3 } from "node:fs/promises";
 async function pathExists(path) {
   try {
-    await stat4(path);
+    await stat3(path);
     return true;
   } catch (error) {
     if (errnoCode(error) === "ENOENT") return false;
@@ -3012,7 +3022,7 @@ var init_qemu_img = __esm({
 
 // src/core/overlay.ts
 import { constants as constants2 } from "node:fs";
-import { access, chmod as chmod2, copyFile as copyFile2, mkdir as mkdir3, rm as rm2, stat as stat5 } from "node:fs/promises";
+import { access, chmod as chmod2, copyFile as copyFile2, mkdir as mkdir3, rm as rm3, stat as stat4 } from "node:fs/promises";
 import { dirname as dirname2, isAbsolute } from "node:path";
 async function createOverlays(spec) {
   const baseSize = await checkBase(spec.base);
@@ -3027,7 +3037,7 @@ async function createOverlays(spec) {
       results[index] = { path, status: "reused", virtualSize: await checkReusable(path, spec.base, virtualSize) };
       return;
     }
-    if (present) await rm2(path, { force: true });
+    if (present) await rm3(path, { force: true });
     toCreate.push(path);
     results[index] = { path, status: "created", virtualSize };
   });
@@ -3058,7 +3068,7 @@ async function checkBase(base) {
     throw new OverlayError(base, `base image has its own backing file ${info["backing-filename"]}; a base must be a standalone raw image`);
   }
   if (info.format !== "raw" && info.format !== "luks") throw new OverlayError(base, `base image is ${info.format}, expected raw`);
-  return (await stat5(base)).size;
+  return (await stat4(base)).size;
 }
 async function checkReusable(path, base, wantedSize) {
   const info = await imageInfo(path);
@@ -3097,7 +3107,7 @@ var init_overlay = __esm({
 });
 
 // src/core/access-hint.ts
-import { stat as stat6 } from "node:fs/promises";
+import { stat as stat5 } from "node:fs/promises";
 import { dirname as dirname3 } from "node:path";
 function canSearch(mode, owner, group, user) {
   if (!user) return (mode & 1) !== 0;
@@ -3123,7 +3133,7 @@ async function explainAccessDenied(message) {
     for (const dir of ancestors(path)) {
       let info;
       try {
-        info = await stat6(dir);
+        info = await stat5(dir);
       } catch {
         break;
       }
@@ -3657,8 +3667,8 @@ var init_mustache = __esm({
 
 // src/core/domain.ts
 import { constants as constants4 } from "node:fs";
-import { access as access2, readFile as readFile3 } from "node:fs/promises";
-import { join as join7 } from "node:path";
+import { access as access2, readFile as readFile4 } from "node:fs/promises";
+import { join as join8 } from "node:path";
 function xmlEscape(value) {
   return String(value).replace(/[&<>"']/g, (c) => XML_ENTITIES[c]);
 }
@@ -3669,12 +3679,12 @@ function renderField(text, view) {
   return mustache_default.render(text, view, {}, { escape: String });
 }
 function defaultTemplatePath() {
-  return join7(packageRoot(), "templates", "domain.xml.mustache");
+  return join8(packageRoot(), "templates", "domain.xml.mustache");
 }
 async function loadTemplate(path) {
   const resolved = path ?? defaultTemplatePath();
   try {
-    const text = await readFile3(resolved, "utf8");
+    const text = await readFile4(resolved, "utf8");
     mustache_default.parse(text);
     return { path: resolved, text };
   } catch (error) {
@@ -3751,21 +3761,21 @@ var init_identity = __esm({
 });
 
 // src/core/manifest.ts
-import { readFile as readFile4, rename as rename3, writeFile as writeFile2 } from "node:fs/promises";
-import { join as join8 } from "node:path";
+import { readFile as readFile5, rename as rename4, writeFile as writeFile3 } from "node:fs/promises";
+import { join as join9 } from "node:path";
 async function writeManifest(manifest) {
   const path = manifestPath(manifest.workDir);
   const temp = `${path}.${process.pid}.tmp`;
-  await writeFile2(temp, `${JSON.stringify(manifest, null, 2)}
+  await writeFile3(temp, `${JSON.stringify(manifest, null, 2)}
 `);
-  await rename3(temp, path);
+  await rename4(temp, path);
   return path;
 }
 async function readManifest(workDir) {
   const path = manifestPath(workDir);
   let text;
   try {
-    text = await readFile4(path, "utf8");
+    text = await readFile5(path, "utf8");
   } catch (error) {
     if (errnoCode(error) === "ENOENT") return void 0;
     throw new Error(`${path}: cannot read the manifest: ${error.message}`, { cause: error });
@@ -3788,7 +3798,7 @@ var init_manifest = __esm({
     init_errors();
     MANIFEST_SCHEMA = "basecow.manifest/v1";
     MANIFEST_FILE = "manifest.json";
-    manifestPath = (workDir) => join8(workDir, MANIFEST_FILE);
+    manifestPath = (workDir) => join9(workDir, MANIFEST_FILE);
   }
 });
 
@@ -3800,8 +3810,8 @@ __export(testnet_exports, {
   up: () => up
 });
 import { createHash as createHash3 } from "node:crypto";
-import { chmod as chmod3, mkdir as mkdir4, readdir as readdir2, rename as rename4, rm as rm3, truncate, writeFile as writeFile3 } from "node:fs/promises";
-import { join as join9, resolve as resolve4 } from "node:path";
+import { chmod as chmod3, mkdir as mkdir4, readdir as readdir2, rename as rename5, rm as rm4, truncate, writeFile as writeFile4 } from "node:fs/promises";
+import { join as join10, resolve as resolve4 } from "node:path";
 function defaultGroup(workDir) {
   return `bc${createHash3("sha256").update(resolve4(workDir)).digest("hex").slice(0, 8)}`;
 }
@@ -3814,13 +3824,13 @@ function planExtraDisks(dir, spec) {
     }
     seen.add(d.name);
   }
-  return disks.map((d) => ({ name: d.name, path: join9(dir, `${d.name}.img`), source: d.source, member: d.member }));
+  return disks.map((d) => ({ name: d.name, path: join10(dir, `${d.name}.img`), source: d.source, member: d.member }));
 }
 function planVm(spec, name, workDir, group) {
   const dir = vmDir(workDir, name);
   const identity = vmIdentity(group, name);
   const extra = planExtraDisks(dir, spec);
-  const overlay = join9(dir, "primary.qcow2");
+  const overlay = join10(dir, "primary.qcow2");
   const disks = [
     { alias: "ua-basecow-primary", role: "primary", path: overlay, format: "qcow2", target: "vda" },
     ...extra.map((d, j) => ({ alias: `ua-basecow-${d.name}`, role: "extra", path: d.path, format: "raw", target: diskTarget(j + 1) }))
@@ -3829,10 +3839,10 @@ function planVm(spec, name, workDir, group) {
     name,
     domain: identity.domain,
     overlay,
-    xml: join9(dir, "domain.xml"),
+    xml: join10(dir, "domain.xml"),
     mac: identity.mac,
     uuid: identity.uuid,
-    consoleLog: join9(dir, "console.log"),
+    consoleLog: join10(dir, "console.log"),
     disks
   };
   return { spec, name, dir, extra, entry };
@@ -3844,10 +3854,7 @@ async function up(options) {
   const connect = options.connect ?? DEFAULT_CONNECT_URI;
   const plans = options.vms.map((spec, index) => planVm(spec, names[index], workDir, group));
   const previous = await readManifest(workDir);
-  const dropped = (previous?.vms ?? []).filter((vm) => !names.includes(vm.name)).map((vm) => vm.name);
-  if (dropped.length > 0) {
-    throw new UsageError(`${manifestPath(workDir)} already has VM(s) ${dropped.join(", ")} that --vms does not list; run \`basecow down --work-dir ${workDir}\` first, or list them too`);
-  }
+  if (previous) refuseOrphans(previous, plans);
   const [domainType, template] = await Promise.all([resolveDomainType(options.domainType), loadTemplate(options.template)]);
   const base = await ensureBase(options);
   const manifest = {
@@ -3859,11 +3866,12 @@ async function up(options) {
     workDir,
     domainType,
     connect,
-    started: Boolean(previous?.started),
+    started: previous ? wasStarted(previous) : false,
     vms: plans.map((plan) => plan.entry)
   };
   await mkdir4(workDir, { recursive: true });
   await writeManifest(manifest);
+  options.signal?.throwIfAborted();
   await createOverlays({
     base: base.base,
     overlays: plans.map((plan) => ({ path: plan.entry.overlay })),
@@ -3873,6 +3881,7 @@ async function up(options) {
   });
   await mapLimited(plans, 8, async (plan, index) => {
     const { spec, name, entry } = plan;
+    options.signal?.throwIfAborted();
     await prepareExtraDisks(plan.dir, plan.extra, options);
     const disks = entry.disks.map((d) => ({ ...d, cache: "unsafe", discard: "unmap", backingFile: d.role === "primary" ? base.base : void 0 }));
     const nicSpecs = spec.nics ?? (options.network ? [options.network] : []);
@@ -3900,12 +3909,26 @@ async function up(options) {
     };
     const cmdline = spec.cmdline ?? options.cmdline;
     if (cmdline !== void 0) view.cmdline = renderField(cmdline, view);
-    await writeFile3(entry.xml, renderDomain(template.text, view));
+    await writeFile4(entry.xml, renderDomain(template.text, view));
   });
-  if (options.start) await startDomains(manifest);
+  options.signal?.throwIfAborted();
+  if (options.start) await startDomains(manifest, options.signal);
   return manifest;
 }
-async function startDomains(manifest) {
+function refuseOrphans(previous, plans) {
+  const domains = new Set(plans.map((plan) => plan.entry.domain));
+  const paths = new Set(plans.flatMap((plan) => [plan.entry.xml, ...plan.entry.disks.map((d) => d.path)]));
+  const orphans = previous.vms.flatMap((vm) => [
+    ...domains.has(vm.domain) ? [] : [`domain ${vm.domain}`],
+    ...[vm.xml, ...vm.disks.map((d) => d.path)].filter((path) => !paths.has(path))
+  ]);
+  if (orphans.length > 0) {
+    throw new UsageError(
+      `${manifestPath(previous.workDir)} already has ${orphans.join(", ")}, which this up would no longer list (other VMs, group or extra disks); run \`basecow down --work-dir ${previous.workDir}\` first, or keep them`
+    );
+  }
+}
+async function startDomains(manifest, signal) {
   const running = await listDomains(manifest.connect, { runningOnly: true });
   if (!manifest.started) {
     manifest.started = true;
@@ -3914,7 +3937,10 @@ async function startDomains(manifest) {
   await mapLimited(
     manifest.vms.filter((vm) => !running.has(vm.domain)),
     4,
-    (vm) => createDomain(manifest.connect, vm.xml)
+    (vm) => {
+      signal?.throwIfAborted();
+      return createDomain(manifest.connect, vm.xml);
+    }
   );
 }
 async function prepareExtraDisks(dir, disks, options) {
@@ -3924,15 +3950,15 @@ async function prepareExtraDisks(dir, disks, options) {
       if (!options.recreate && await pathExists(d.path)) return;
       await removeDeadPartials(dir, `${d.name}.img.partial-`);
       const temp = `${d.path}.partial-${process.pid}`;
-      await rm3(temp, { force: true });
+      await rm4(temp, { force: true });
       try {
         const { size } = await extractToRaw(d.source, temp, { member: d.member, signal: options.signal });
         const padded = Math.ceil(size / EXTRA_DISK_ALIGN) * EXTRA_DISK_ALIGN;
         if (padded !== size) await truncate(temp, padded);
         await chmod3(temp, 384);
-        await rename4(temp, d.path);
+        await rename5(temp, d.path);
       } finally {
-        await rm3(temp, { force: true });
+        await rm4(temp, { force: true });
       }
     })
   );
@@ -3941,7 +3967,7 @@ async function removeDeadPartials(dir, prefix) {
   for (const name of await readdir2(dir)) {
     if (!name.startsWith(prefix)) continue;
     const pid = Number(name.slice(prefix.length));
-    if (Number.isInteger(pid) && pid > 0 && !processAlive(pid)) await rm3(join9(dir, name), { force: true });
+    if (Number.isInteger(pid) && pid > 0 && !processAlive(pid)) await rm4(join10(dir, name), { force: true });
   }
 }
 function nicView(nic, mac, index) {
@@ -3969,7 +3995,7 @@ async function presentDomains(manifest, connect, warnings) {
     return await listDomains(connect);
   } catch (error) {
     if (!(error instanceof LibvirtUnreachableError || error instanceof MissingToolError)) throw error;
-    if (manifest.started) {
+    if (wasStarted(manifest)) {
       throw new Error(`${manifestPath(manifest.workDir)}: basecow started these domains, but ${error.message}. Nothing was removed; run down again once libvirt can be reached.`);
     }
     warnings.push(`${error.message}; the domains were never started by basecow, so their disks are removed anyway`);
@@ -3989,13 +4015,13 @@ async function down(options) {
     if (present.has(vm.domain) && await destroyDomain(connect, vm.domain)) destroyed.push(vm.domain);
     for (const path of [...vm.disks.map((d) => d.path), vm.xml]) {
       if (await pathExists(path)) removed.push(path);
-      await rm3(path, { force: true });
+      await rm4(path, { force: true });
     }
   });
-  await rm3(manifestPath(workDir), { force: true });
+  await rm4(manifestPath(workDir), { force: true });
   return { workDir, destroyed: destroyed.sort(), removed: removed.sort(), warnings };
 }
-var EXTRA_DISK_ALIGN, vmDir;
+var EXTRA_DISK_ALIGN, vmDir, wasStarted;
 var init_testnet = __esm({
   "src/core/testnet.ts"() {
     "use strict";
@@ -4011,7 +4037,8 @@ var init_testnet = __esm({
     init_store();
     init_virsh();
     EXTRA_DISK_ALIGN = 4096;
-    vmDir = (workDir, name) => join9(workDir, "vms", name);
+    vmDir = (workDir, name) => join10(workDir, "vms", name);
+    wasStarted = (manifest) => manifest.started !== false;
   }
 });
 
@@ -4127,9 +4154,9 @@ function parseNetwork(text, where = "--network") {
 
 // src/cli/default-image.ts
 init_package_root();
-import { join as join6 } from "node:path";
+import { join as join7 } from "node:path";
 function defaultImage() {
-  return join6(packageRoot(), "images", "demo.img.zst");
+  return join7(packageRoot(), "images", "demo.img.zst");
 }
 
 // src/cli/interrupt.ts
@@ -4155,6 +4182,9 @@ function interruptOnSignals() {
   process.on("SIGTERM", handler);
   return {
     signal: controller.signal,
+    // A terminal's Ctrl-C reaches the children too (qemu-img, virsh), whose failure then surfaces
+    // first: once we were interrupted, that is the story.
+    explain: (error) => controller.signal.aborted ? controller.signal.reason : error,
     dispose: () => {
       process.off("SIGINT", handler);
       process.off("SIGTERM", handler);
@@ -4322,6 +4352,8 @@ async function prepare(args) {
   let result;
   try {
     result = await ensureBase({ ...sourceOptions(values), onProgress: progress.report, signal: interrupt.signal });
+  } catch (error) {
+    throw interrupt.explain(error);
   } finally {
     interrupt.dispose();
     progress.end();
@@ -4412,6 +4444,8 @@ async function upCommand(args) {
       start: values.start,
       connect: values.connect
     });
+  } catch (error) {
+    throw interrupt.explain(error);
   } finally {
     interrupt.dispose();
     progress.end();

@@ -121,6 +121,12 @@ test('down with libvirt unreachable: goes on with a warning for never-started do
   assert.equal(noVirsh.code, 1, 'without virsh, started domains cannot be checked either');
   assert.match(noVirsh.stderr, /'virsh' was not found on PATH; install it with: apt-get install -y libvirt-clients.*Nothing was removed/);
   for (const vm of manifest.vms) assert.ok(existsSync(vm.overlay), `${vm.overlay} kept`);
+  // A manifest from before the field existed says nothing: down is careful too.
+  const { started: _unknown, ...unsaid } = JSON.parse(readFileSync(manifestFile, 'utf8'));
+  writeFileSync(manifestFile, JSON.stringify(unsaid));
+  assert.equal((await basecow(['down', '--work-dir', workDir])).code, 1);
+  for (const vm of manifest.vms) assert.ok(existsSync(vm.overlay), `${vm.overlay} kept`);
+  writeFileSync(manifestFile, JSON.stringify({ ...unsaid, started: true }));
   const started = await basecow(['up', ...args.slice(1, -1)]);
   assert.equal(started.code, 0, started.stderr);
   assert.equal(JSON.parse(readFileSync(manifestFile, 'utf8')).started, true, 'a later up without --start keeps started');
@@ -139,12 +145,15 @@ test('down cleans up after an up that failed halfway; up refuses to drop VMs; a 
   assert.equal(down.code, 0, down.stderr);
   assert.deepEqual(overlays.filter((o) => existsSync(o)), [], 'down removed them');
 
-  const up = (vms: string) => basecow(['up', '--vms', vms, '--work-dir', workDir, '--cache-dir', cacheDir, '--domain-type', 'qemu']);
+  const up = (vms: string, ...more: string[]) => basecow(['up', '--vms', vms, '--work-dir', workDir, '--cache-dir', cacheDir, '--domain-type', 'qemu', ...more]);
   assert.equal((await up('a,b')).code, 0);
   const shrunk = await up('a');
   assert.equal(shrunk.code, 2);
-  assert.match(shrunk.stderr, /already has VM\(s\) b that --vms does not list; run `basecow down/);
+  assert.match(shrunk.stderr, /already has domain \S+-b, .*\/vms\/b\/domain\.xml, .*which this up would no longer list/);
   assert.ok(existsSync(join(workDir, 'vms', 'b', 'primary.qcow2')), "b's overlay is untouched");
+  const regrouped = await up('a,b', '--group', 'elsewhere');
+  assert.equal(regrouped.code, 2, 'a new group would rename the domains and lose the old ones');
+  assert.match(regrouped.stderr, /already has domain \S+-a, domain \S+-b, which this up would no longer list/);
 
   writeFileSync(join(workDir, 'manifest.json'), '{ not json');
   const broken = await basecow(['down', '--work-dir', workDir]);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SourceError } from '../src/core/errors.js';
@@ -198,5 +198,16 @@ test('zstd output buffers are reused: a 96 MiB stream allocates a handful, also 
     assert.equal(bytes, 96 * MiB);
     assert.ok(chunks >= 192, `${chunks} chunks`);
     assert.ok(stream.buffersAllocated <= 12, `${stream.buffersAllocated} buffers allocated for ${chunks} chunks (wrapped: ${wrap})`);
+  }
+});
+
+test('an aborted signal stops extraction of every format before it writes, and removes the partial output', async () => {
+  const sources = [join(dir, 'disk.img.zst'), join(dir, 'gnu.tar.zst'), join(dir, 'gnu.tar'), disk];
+  for (const source of sources) {
+    assert.ok(existsSync(source), source);
+    const out = join(dir, `aborted-${sources.indexOf(source)}.img`);
+    const reason = new Error(`stop ${source}`);
+    await assert.rejects(extractToRaw(source, out, { signal: AbortSignal.abort(reason) }), (e: unknown) => e === reason);
+    assert.equal(existsSync(out), false, `${out} removed`);
   }
 });

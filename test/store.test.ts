@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, rmdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { SourceError } from '../src/core/errors.js';
 import { storeLayout, lockPath } from '../src/core/layout.js';
-import { tryLock } from '../src/core/lock.js';
+import { ownerPath, tryLock } from '../src/core/lock.js';
 import { ensureBase, readSidecar, type BaseResult } from '../src/core/store.js';
 import { runTool } from '../src/core/tool.js';
 import { isRoot, listDir, makeSparseFile, sha256File, tempDir } from './helpers.js';
@@ -118,7 +118,8 @@ test('a held lock on one key does not block another key', async () => {
   const cacheDir = join(dir, 'cache-two-keys');
   const layout = storeLayout(cacheDir);
   mkdirSync(layout.locks, { recursive: true });
-  const held = await tryLock(lockPath(layout, 'key-one'), FAST_LOCK);
+  mkdirSync(layout.tmp, { recursive: true });
+  const held = await tryLock(lockPath(layout, 'key-one'), FAST_LOCK, layout.tmp);
   assert.ok(held);
   try {
     const other = await ensureBase({ source: zst, cacheDir, key: 'key-two', lockTiming: FAST_LOCK, waitTimeoutMs: 10_000 });
@@ -275,18 +276,28 @@ test('out of space on the store filesystem fails clearly and leaves the store cl
 test('a lock taken over by another process: noticed before publishing, and never released from under the new holder', async () => {
   const layout = storeLayout(join(dir, 'cache-takeover'));
   mkdirSync(layout.locks, { recursive: true });
+  mkdirSync(layout.tmp, { recursive: true });
   const path = lockPath(layout, 'taken');
-  const held = await tryLock(path, FAST_LOCK);
+  const held = await tryLock(path, FAST_LOCK, layout.tmp);
   assert.ok(held);
   assert.equal(await held.lost(), undefined);
-  // What a waiter's stale takeover does: remove the directory and make its own.
+  // What a second waiter that also saw the lock stale does: remove the directory, make its own, and
+  // write its token.
   rmdirSync(path);
   mkdirSync(path);
-  const newBirth = statSync(path, { bigint: true }).birthtimeNs;
+  writeFileSync(ownerPath(path), 'another-holder');
   assert.match(String(await held.lost()), /taken over by another process/);
   await held.release();
-  assert.equal(statSync(path, { bigint: true }).birthtimeNs, newBirth, "the new holder's lock is still there");
+  assert.ok(existsSync(path), "the new holder's lock is still there");
+  assert.equal(readFileSync(ownerPath(path), 'utf8'), 'another-holder');
   rmdirSync(path);
+  rmSync(ownerPath(path));
+  // A lock that stays ours is released completely.
+  const again = await tryLock(path, FAST_LOCK, layout.tmp);
+  assert.ok(again);
+  await again.release();
+  assert.deepEqual(listDir(layout.locks), []);
+  assert.deepEqual(listDir(layout.tmp), []);
 });
 
 test('a source that changes while it is extracted is not published', async () => {

@@ -17,7 +17,7 @@ export class InterruptedError extends Error {
  * core's own cleanup runs: temp files removed, the lock released, nothing published. A second
  * signal exits at once, for a user who will not wait for that.
  */
-export function interruptOnSignals(): { signal: AbortSignal; dispose: () => void } {
+export function interruptOnSignals(): { signal: AbortSignal; explain: (error: unknown) => unknown; dispose: () => void } {
   const controller = new AbortController();
   const handler = (name: NodeJS.Signals): void => {
     if (controller.signal.aborted) process.exit(128 + constants.signals[name]);
@@ -27,6 +27,9 @@ export function interruptOnSignals(): { signal: AbortSignal; dispose: () => void
   process.on('SIGTERM', handler);
   return {
     signal: controller.signal,
+    // A terminal's Ctrl-C reaches the children too (qemu-img, virsh), whose failure then surfaces
+    // first: once we were interrupted, that is the story.
+    explain: (error) => (controller.signal.aborted ? controller.signal.reason : error),
     dispose: () => {
       process.off('SIGINT', handler);
       process.off('SIGTERM', handler);

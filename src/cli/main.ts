@@ -111,6 +111,8 @@ async function prepare(args: string[]): Promise<number> {
   let result: BaseResult;
   try {
     result = await ensureBase({ ...sourceOptions(values), onProgress: progress.report, signal: interrupt.signal });
+  } catch (error) {
+    throw interrupt.explain(error);
   } finally {
     interrupt.dispose();
     progress.end();
@@ -206,6 +208,8 @@ async function upCommand(args: string[]): Promise<number> {
       start: values.start as boolean,
       connect: values.connect as string | undefined,
     });
+  } catch (error) {
+    throw interrupt.explain(error);
   } finally {
     interrupt.dispose();
     progress.end();

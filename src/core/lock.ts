@@ -1,4 +1,6 @@
-import { stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { errnoCode } from './errors.js';
 
@@ -12,27 +14,27 @@ export interface LockTiming {
 export const DEFAULT_LOCK_TIMING: LockTiming = { staleMs: 10_000, pollMs: 250 };
 
 export interface HeldLock {
-  /**
-   * Why this process may no longer hold the lock, if it may not: the heartbeat fell behind, or the
-   * lock directory is no longer the one this process created (another process took it over).
-   */
+  /** Why this process no longer holds the lock, if it does not: another process took it over. */
   lost(): Promise<Error | undefined>;
   /** Removes the lock, unless it is no longer ours: then it is left to its new holder. */
   release(): Promise<void>;
 }
+
+/** The file next to a lock directory naming its holder (inside, it would stop proper-lockfile's rmdir). */
+export const ownerPath = (lockPath: string): string => `${lockPath}.owner`;
 
 /**
  * One attempt at the per-key lock. proper-lockfile keeps a heartbeat (the lock's mtime) every
  * staleMs/4 on a timer, which is why no extraction step may hold the event loop for long.
  * Returns undefined when another live process holds it.
  *
- * Taking over a stale lock is rmdir + mkdir, so two waiters can both believe they took it: one
- * removes the other's fresh directory and makes its own. The heartbeat notices that only at its next
- * tick, so the directory's birth time is kept and compared before anything that must be the
- * holder's alone (publishing, releasing).
+ * Taking over a stale lock is stat, rmdir, mkdir, so two waiters that both saw it stale can both
+ * believe they took it: the second rmdir removes the first one's fresh directory. Each holder
+ * therefore writes its own token into an owner file right after locking, and checks it before
+ * anything that must be the holder's alone (publishing, releasing). The last writer owns the key;
+ * the other sees a foreign token and steps back.
  */
-export async function tryLock(lockPath: string, timing: LockTiming): Promise<HeldLock | undefined> {
-  let compromised: Error | undefined;
+export async function tryLock(lockPath: string, timing: LockTiming, scratchDir: string): Promise<HeldLock | undefined> {
   let release: () => Promise<void>;
   try {
     release = await lockfile.lock(lockPath, {
@@ -42,30 +44,35 @@ export async function tryLock(lockPath: string, timing: LockTiming): Promise<Hel
       stale: timing.staleMs,
       update: Math.max(1000, Math.floor(timing.staleMs / 4)),
       retries: 0,
-      onCompromised: (error: Error) => {
-        compromised = error;
-      },
+      // A late heartbeat alone takes nothing away; a takeover shows in the owner file.
+      onCompromised: () => undefined,
     });
   } catch (error) {
     if (errnoCode(error) === 'ELOCKED') return undefined;
     throw error;
   }
-  // Nobody can take over a lock this fresh, so this is our own directory.
-  const born = (await stat(lockPath, { bigint: true })).birthtimeNs;
+  const token = `${process.pid}-${randomBytes(8).toString('hex')}`;
+  const owner = ownerPath(lockPath);
+  // Staged under the temp naming scheme, so that a crash right here leaves nothing the sweep misses.
+  const staged = join(scratchDir, `${basename(lockPath)}+${token}.owner`);
+  await writeFile(staged, token);
+  await rename(staged, owner);
   const lost = async (): Promise<Error | undefined> => {
-    if (compromised) return compromised;
-    try {
-      if ((await stat(lockPath, { bigint: true })).birthtimeNs === born) return undefined;
-    } catch {
-      // Gone: someone removed it.
-    }
-    return new Error(`the lock ${lockPath} was taken over by another process`);
+    const holder = await readFile(owner, 'utf8').catch(() => undefined);
+    return holder === token ? undefined : new Error(`the lock ${lockPath} was taken over by another process`);
   };
   return {
     lost,
     async release() {
       if (await lost()) return;
-      await release();
+      // The owner file goes first: once the directory is gone, a new holder may write its own.
+      await rm(owner, { force: true });
+      try {
+        await release();
+      } catch {
+        // proper-lockfile gives up on a lock whose heartbeat fell behind; the directory is still ours.
+        await rmdir(lockPath).catch(() => undefined);
+      }
     },
   };
 }

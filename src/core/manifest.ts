@@ -36,7 +36,10 @@ export interface Manifest {
   workDir: string;
   domainType: DomainType;
   connect: string;
-  /** True once `up --start` has started the domains; `down` then insists on reaching libvirt. */
+  /**
+   * True once `up --start` has started the domains; `down` then insists on reaching libvirt. Absent in
+   * manifests written before the field existed, which counts as true.
+   */
   started: boolean;
   vms: ManifestVm[];
 }

@@ -101,7 +101,7 @@ export async function ensureBase(options: EnsureBaseOptions): Promise<BaseResult
       const waitSeconds = (performance.now() - waitStarted) / 1000;
       return describeBase(layout, key, 'l1', started, { hashSeconds, waitSeconds, extractSeconds: 0 }, keyMemoized);
     }
-    const lock = await tryLock(lockPath(layout, key), timing);
+    const lock = await tryLock(lockPath(layout, key), timing, layout.tmp);
     if (lock) {
       const waitSeconds = (performance.now() - waitStarted) / 1000;
       try {

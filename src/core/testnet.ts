@@ -111,10 +111,7 @@ export async function up(options: UpOptions): Promise<Manifest> {
   const connect = options.connect ?? DEFAULT_CONNECT_URI;
   const plans = options.vms.map((spec, index) => planVm(spec, names[index], workDir, group));
   const previous = await readManifest(workDir);
-  const dropped = (previous?.vms ?? []).filter((vm) => !names.includes(vm.name)).map((vm) => vm.name);
-  if (dropped.length > 0) {
-    throw new UsageError(`${manifestPath(workDir)} already has VM(s) ${dropped.join(', ')} that --vms does not list; run \`basecow down --work-dir ${workDir}\` first, or list them too`);
-  }
+  if (previous) refuseOrphans(previous, plans);
   const [domainType, template] = await Promise.all([resolveDomainType(options.domainType), loadTemplate(options.template)]);
 
   const base = await ensureBase(options);
@@ -128,12 +125,13 @@ export async function up(options: UpOptions): Promise<Manifest> {
     workDir,
     domainType,
     connect,
-    started: Boolean(previous?.started),
+    started: previous ? wasStarted(previous) : false,
     vms: plans.map((plan) => plan.entry),
   };
   await mkdir(workDir, { recursive: true });
   await writeManifest(manifest);
 
+  options.signal?.throwIfAborted();
   await createOverlays({
     base: base.base,
     overlays: plans.map((plan) => ({ path: plan.entry.overlay })),
@@ -143,6 +141,7 @@ export async function up(options: UpOptions): Promise<Manifest> {
   });
   await mapLimited(plans, 8, async (plan, index) => {
     const { spec, name, entry } = plan;
+    options.signal?.throwIfAborted();
     await prepareExtraDisks(plan.dir, plan.extra, options);
     const disks: DiskView[] = entry.disks.map((d) => ({ ...d, cache: 'unsafe', discard: 'unmap', backingFile: d.role === 'primary' ? base.base : undefined }));
     const nicSpecs = spec.nics ?? (options.network ? [options.network] : []);
@@ -172,8 +171,34 @@ export async function up(options: UpOptions): Promise<Manifest> {
     if (cmdline !== undefined) view.cmdline = renderField(cmdline, view);
     await writeFile(entry.xml, renderDomain(template.text, view));
   });
-  if (options.start) await startDomains(manifest);
+  options.signal?.throwIfAborted();
+  if (options.start) await startDomains(manifest, options.signal);
   return manifest;
+}
+
+/**
+ * Manifests from before the field existed do not say whether basecow started their domains, so they
+ * count as started: `down` is then careful rather than sorry.
+ */
+const wasStarted = (manifest: Manifest): boolean => manifest.started !== false;
+
+/**
+ * A re-run must keep every domain and file the work dir already has in the manifest, or `down` would
+ * never find them again (and a renamed domain would fight the old one over the same overlay).
+ */
+function refuseOrphans(previous: Manifest, plans: VmPlan[]): void {
+  const domains = new Set(plans.map((plan) => plan.entry.domain));
+  const paths = new Set(plans.flatMap((plan) => [plan.entry.xml, ...plan.entry.disks.map((d) => d.path)]));
+  const orphans = previous.vms.flatMap((vm) => [
+    ...(domains.has(vm.domain) ? [] : [`domain ${vm.domain}`]),
+    ...[vm.xml, ...vm.disks.map((d) => d.path)].filter((path) => !paths.has(path)),
+  ]);
+  if (orphans.length > 0) {
+    throw new UsageError(
+      `${manifestPath(previous.workDir)} already has ${orphans.join(', ')}, which this up would no longer list (other VMs, group or extra disks); ` +
+        `run \`basecow down --work-dir ${previous.workDir}\` first, or keep them`,
+    );
+  }
 }
 
 /**
@@ -181,7 +206,7 @@ export async function up(options: UpOptions): Promise<Manifest> {
  * `down` careful) but only once libvirt has answered (so an unreachable libvirt starts nothing
  * and does not make `down` refuse later).
  */
-async function startDomains(manifest: Manifest): Promise<void> {
+async function startDomains(manifest: Manifest, signal: AbortSignal | undefined): Promise<void> {
   const running = await listDomains(manifest.connect, { runningOnly: true });
   if (!manifest.started) {
     manifest.started = true;
@@ -190,7 +215,10 @@ async function startDomains(manifest: Manifest): Promise<void> {
   await mapLimited(
     manifest.vms.filter((vm) => !running.has(vm.domain)),
     4,
-    (vm) => createDomain(manifest.connect, vm.xml),
+    (vm) => {
+      signal?.throwIfAborted();
+      return createDomain(manifest.connect, vm.xml);
+    },
   );
 }
 
@@ -271,7 +299,7 @@ async function presentDomains(manifest: Manifest, connect: string, warnings: str
     return await listDomains(connect);
   } catch (error) {
     if (!(error instanceof LibvirtUnreachableError || error instanceof MissingToolError)) throw error;
-    if (manifest.started) {
+    if (wasStarted(manifest)) {
       throw new Error(`${manifestPath(manifest.workDir)}: basecow started these domains, but ${error.message}. Nothing was removed; run down again once libvirt can be reached.`);
     }
     warnings.push(`${error.message}; the domains were never started by basecow, so their disks are removed anyway`);

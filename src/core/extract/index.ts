@@ -110,9 +110,9 @@ async function writeFormat(format: SourceFormat, source: string, writer: SparseW
     case 'zstd':
       return writeAll(new ZstdStream(source, options.onRead), writer);
     case 'tar':
-      return (await extractTarMember(readChunks(source, options.onRead), member, writer, source)).size;
+      return (await extractTarMember(readChunks(source, options.onRead), member, writer, source, options.signal)).size;
     case 'tar+zstd':
-      return (await extractTarMember(new ZstdStream(source, options.onRead), member, writer, source)).size;
+      return (await extractTarMember(new ZstdStream(source, options.onRead), member, writer, source, options.signal)).size;
   }
 }
 

@@ -111,8 +111,9 @@ export async function extractTarMember(
   member: string,
   writer: SparseWriter,
   source: string,
+  signal?: AbortSignal,
 ): Promise<TarMemberResult> {
-  const archive = new ArchiveReader(chunks, source);
+  const archive = new ArchiveReader(chunks, source, signal);
   try {
     const wanted = requestedKey(member, archive);
     const seen = new SeenMembers();
@@ -148,7 +149,12 @@ class ArchiveReader {
   private ended = false;
   private readonly iterator: AsyncIterator<Buffer>;
 
-  constructor(chunks: TarChunks, readonly source: string) {
+  /** `signal` is checked for every chunk: members before and after the wanted one are read without a single write. */
+  constructor(
+    chunks: TarChunks,
+    readonly source: string,
+    private readonly signal?: AbortSignal,
+  ) {
     this.iterator = chunks[Symbol.asyncIterator]();
   }
 
@@ -204,6 +210,7 @@ class ArchiveReader {
   }
 
   private async advance(): Promise<boolean> {
+    this.signal?.throwIfAborted();
     while (!this.ended) {
       const next = await this.iterator.next();
       if (next.done) {
