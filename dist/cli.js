@@ -3811,7 +3811,7 @@ __export(testnet_exports, {
 });
 import { createHash as createHash3 } from "node:crypto";
 import { chmod as chmod3, mkdir as mkdir4, readdir as readdir2, rename as rename5, rm as rm4, truncate, writeFile as writeFile4 } from "node:fs/promises";
-import { join as join10, resolve as resolve4 } from "node:path";
+import { basename as basename3, dirname as dirname5, join as join10, resolve as resolve4 } from "node:path";
 function defaultGroup(workDir) {
   return `bc${createHash3("sha256").update(resolve4(workDir)).digest("hex").slice(0, 8)}`;
 }
@@ -4016,6 +4016,9 @@ async function down(options) {
     for (const path of [...vm.disks.map((d) => d.path), vm.xml]) {
       if (await pathExists(path)) removed.push(path);
       await rm4(path, { force: true });
+    }
+    for (const disk of vm.disks.filter((d) => d.role === "extra")) {
+      await removeDeadPartials(dirname5(disk.path), `${basename3(disk.path)}.partial-`).catch(() => void 0);
     }
   });
   await rm4(manifestPath(workDir), { force: true });

@@ -141,9 +141,15 @@ test('down cleans up after an up that failed halfway; up refuses to drop VMs; a 
   assert.match(failed.stderr, /missing-config\.img\.zst/);
   const overlays = ['one', 'two'].map((name) => join(workDir, 'vms', name, 'primary.qcow2'));
   assert.ok(overlays.every((o) => existsSync(o)), 'the overlays were made before the failure');
+  // What an `up` killed mid-extraction leaves: a partial disk named after its dead process.
+  const dead = spawn(process.execPath, ['-e', '0']);
+  await new Promise((resolve) => dead.on('exit', resolve));
+  const partial = join(workDir, 'vms', 'two', `config.img.partial-${dead.pid}`);
+  writeFileSync(partial, 'half a disk');
   const down = await basecow(['down', '--work-dir', workDir, '--json']);
   assert.equal(down.code, 0, down.stderr);
   assert.deepEqual(overlays.filter((o) => existsSync(o)), [], 'down removed them');
+  assert.equal(existsSync(partial), false, 'and the dead partial disk');
 
   const up = (vms: string, ...more: string[]) => basecow(['up', '--vms', vms, '--work-dir', workDir, '--cache-dir', cacheDir, '--domain-type', 'qemu', ...more]);
   assert.equal((await up('a,b')).code, 0);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, readdir, rename, rm, truncate, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from './errors.js';
 import { extractToRaw } from './extract/index.js';
 import { loadTemplate, renderDomain, renderField, resolveDomainType, type DiskView, type DomainType, type DomainView, type NicView } from './domain.js';
@@ -321,6 +321,10 @@ export async function down(options: { workDir: string; connect?: string }): Prom
     for (const path of [...vm.disks.map((d) => d.path), vm.xml]) {
       if (await pathExists(path)) removed.push(path);
       await rm(path, { force: true });
+    }
+    // What a killed `up` was still extracting: never in the manifest, but next to the disk it was for.
+    for (const disk of vm.disks.filter((d) => d.role === 'extra')) {
+      await removeDeadPartials(dirname(disk.path), `${basename(disk.path)}.partial-`).catch(() => undefined);
     }
   });
   await rm(manifestPath(workDir), { force: true });
