@@ -4348,19 +4348,21 @@ function sourceOptions(values) {
     member: values.member
   };
 }
-async function prepare(args) {
-  const { values } = parse3(args, SOURCE_OPTIONS);
+async function withProgressAndInterrupts(run) {
   const progress = progressReporter(process.stderr);
   const interrupt = interruptOnSignals();
-  let result;
   try {
-    result = await ensureBase({ ...sourceOptions(values), onProgress: progress.report, signal: interrupt.signal });
+    return await run({ onProgress: progress.report, signal: interrupt.signal });
   } catch (error) {
     throw interrupt.explain(error);
   } finally {
     interrupt.dispose();
     progress.end();
   }
+}
+async function prepare(args) {
+  const { values } = parse3(args, SOURCE_OPTIONS);
+  const result = await withProgressAndInterrupts((hooks) => ensureBase({ ...sourceOptions(values), ...hooks }));
   if (values.json) {
     process.stdout.write(`${JSON.stringify(prepareJson(result))}
 `);
@@ -4420,15 +4422,11 @@ async function upCommand(args) {
   });
   const domainType = values["domain-type"];
   if (!["auto", "kvm", "qemu"].includes(domainType)) throw new UsageError(`--domain-type must be auto, kvm or qemu, got ${JSON.stringify(domainType)}`);
-  const progress = progressReporter(process.stderr);
-  const interrupt = interruptOnSignals();
-  let manifest;
-  try {
+  const manifest = await withProgressAndInterrupts(async (hooks) => {
     const { up: up2 } = await Promise.resolve().then(() => (init_testnet(), testnet_exports));
-    manifest = await up2({
+    return up2({
       ...sourceOptions(values),
-      onProgress: progress.report,
-      signal: interrupt.signal,
+      ...hooks,
       workDir: values["work-dir"],
       vms: parseVmList(values.vms),
       group: values.group,
@@ -4447,12 +4445,7 @@ async function upCommand(args) {
       start: values.start,
       connect: values.connect
     });
-  } catch (error) {
-    throw interrupt.explain(error);
-  } finally {
-    interrupt.dispose();
-    progress.end();
-  }
+  });
   if (values.json) {
     process.stdout.write(`${JSON.stringify(manifest, null, 2)}
 `);

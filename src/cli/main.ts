@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../core/errors.js';
 import { defaultCacheDir } from '../core/layout.js';
-import { ensureBase, type BaseResult } from '../core/store.js';
+import { ensureBase, type BaseResult, type Progress } from '../core/store.js';
 import { DEFAULT_QCOW2_OPTIONS } from '../core/overlay.js';
 import { parseSize } from '../core/size.js';
 import { DEFAULT_CONNECT_URI } from '../core/virsh.js';
@@ -104,19 +104,26 @@ function sourceOptions(values: Record<string, unknown>) {
   };
 }
 
-async function prepare(args: string[]): Promise<number> {
-  const { values } = parse(args, SOURCE_OPTIONS);
+/**
+ * Runs a long command with progress on stderr and SIGINT/SIGTERM turned into a clean abort of the
+ * core's work (see interrupt.ts).
+ */
+async function withProgressAndInterrupts<T>(run: (hooks: { onProgress: (p: Progress) => void; signal: AbortSignal }) => Promise<T>): Promise<T> {
   const progress = progressReporter(process.stderr);
   const interrupt = interruptOnSignals();
-  let result: BaseResult;
   try {
-    result = await ensureBase({ ...sourceOptions(values), onProgress: progress.report, signal: interrupt.signal });
+    return await run({ onProgress: progress.report, signal: interrupt.signal });
   } catch (error) {
     throw interrupt.explain(error);
   } finally {
     interrupt.dispose();
     progress.end();
   }
+}
+
+async function prepare(args: string[]): Promise<number> {
+  const { values } = parse(args, SOURCE_OPTIONS);
+  const result: BaseResult = await withProgressAndInterrupts((hooks) => ensureBase({ ...sourceOptions(values), ...hooks }));
   if (values.json) {
     process.stdout.write(`${JSON.stringify(prepareJson(result))}\n`);
   } else {
@@ -179,17 +186,13 @@ async function upCommand(args: string[]): Promise<number> {
   });
   const domainType = values['domain-type'] as string;
   if (!['auto', 'kvm', 'qemu'].includes(domainType)) throw new UsageError(`--domain-type must be auto, kvm or qemu, got ${JSON.stringify(domainType)}`);
-  const progress = progressReporter(process.stderr);
-  const interrupt = interruptOnSignals();
-  let manifest;
-  try {
+  const manifest = await withProgressAndInterrupts(async (hooks) => {
     // Loaded here so that `prepare`, whose start-up is on the clock of every cold extraction, does
     // not pay for parsing the testnet modules and mustache.
     const { up } = await import('../core/testnet.js');
-    manifest = await up({
+    return up({
       ...sourceOptions(values),
-      onProgress: progress.report,
-      signal: interrupt.signal,
+      ...hooks,
       workDir: values['work-dir'] as string,
       vms: parseVmList(values.vms as string),
       group: values.group as string | undefined,
@@ -208,12 +211,7 @@ async function upCommand(args: string[]): Promise<number> {
       start: values.start as boolean,
       connect: values.connect as string | undefined,
     });
-  } catch (error) {
-    throw interrupt.explain(error);
-  } finally {
-    interrupt.dispose();
-    progress.end();
-  }
+  });
   if (values.json) {
     process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
     return 0;
