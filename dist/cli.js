@@ -146,9 +146,175 @@ var init_chunks = __esm({
   }
 });
 
-// src/core/extract/sparse-writer.ts
-import { closeSync, fdatasync, fsync, ftruncateSync, openSync, unlinkSync, writeSync } from "node:fs";
+// src/core/extract/direct-writes.ts
+import { closeSync, constants, openSync, writeSync } from "node:fs";
+function pageAlignedBuffer(size) {
+  try {
+    const pages = size / WASM_PAGE;
+    return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer);
+  } catch {
+    return void 0;
+  }
+}
+var DIRECT_ALIGN, STAGE_SIZE, WASM_PAGE, DirectWrites;
+var init_direct_writes = __esm({
+  "src/core/extract/direct-writes.ts"() {
+    "use strict";
+    init_errors();
+    DIRECT_ALIGN = 4096;
+    STAGE_SIZE = 1024 * 1024;
+    WASM_PAGE = 64 * 1024;
+    DirectWrites = class _DirectWrites {
+      constructor(directFd, stage, edges) {
+        this.edges = edges;
+        this.directFd = directFd;
+        this.stage = stage;
+      }
+      edges;
+      /** Bytes written with O_DIRECT. */
+      bytes = 0;
+      stage;
+      directFd;
+      /** File offset of the first staged byte. */
+      stagedAt = 0;
+      /** Where in `stage` the first staged byte sits: stagedAt modulo DIRECT_ALIGN. */
+      stageOffset = 0;
+      stagedBytes = 0;
+      /**
+       * A second descriptor with O_DIRECT on the file that `edges` writes, or undefined where the
+       * filesystem or the process cannot do direct I/O (then the page cache does it all).
+       */
+      static open(path, edges) {
+        const stage = pageAlignedBuffer(STAGE_SIZE);
+        if (!stage) return void 0;
+        let fd;
+        try {
+          fd = openSync(path, constants.O_WRONLY | constants.O_DIRECT);
+        } catch {
+          return void 0;
+        }
+        return new _DirectWrites(fd, stage, edges);
+      }
+      write(buf, start, end, position) {
+        if (this.directFd === void 0) return this.edges.write(buf, start, end, position);
+        while (start < end) {
+          const stageFull = this.stageOffset + this.stagedBytes === this.stage.length;
+          if (this.stagedBytes > 0 && (stageFull || position !== this.stagedAt + this.stagedBytes)) this.flush();
+          if (this.stagedBytes === 0) {
+            this.stagedAt = position;
+            this.stageOffset = position % DIRECT_ALIGN;
+          }
+          const take = Math.min(end - start, this.stage.length - this.stageOffset - this.stagedBytes);
+          buf.copy(this.stage, this.stageOffset + this.stagedBytes, start, start + take);
+          this.stagedBytes += take;
+          start += take;
+          position += take;
+        }
+      }
+      /** Writes everything staged; call before the final fsync. */
+      finish() {
+        if (this.stagedBytes > 0) this.flush();
+      }
+      close() {
+        if (this.directFd === void 0) return;
+        const fd = this.directFd;
+        this.directFd = void 0;
+        closeSync(fd);
+      }
+      /**
+       * Writes the staged run: its aligned middle directly, a partial first or last block through the
+       * page cache. A full stage ends aligned, so only a run's true ends take the page cache path.
+       */
+      flush() {
+        const from = this.stageOffset;
+        const to = from + this.stagedBytes;
+        const head = from === 0 ? 0 : Math.min(to, DIRECT_ALIGN);
+        const tail = Math.max(head, to - to % DIRECT_ALIGN);
+        const fileOffset = (at) => this.stagedAt + (at - from);
+        if (head > from) this.edges.write(this.stage, from, head, fileOffset(from));
+        if (tail > head) this.writeDirect(head, tail, fileOffset(head));
+        if (to > tail) this.edges.write(this.stage, tail, to, fileOffset(tail));
+        this.stagedBytes = 0;
+      }
+      writeDirect(start, end, position) {
+        let done = 0;
+        while (start + done < end) {
+          let written;
+          try {
+            written = writeSync(this.directFd, this.stage, start + done, end - start - done, position + done);
+          } catch (error) {
+            if (errnoCode(error) !== "EINVAL") throw error;
+            this.close();
+            break;
+          }
+          done += written;
+          this.bytes += written;
+          if (written % DIRECT_ALIGN !== 0) break;
+        }
+        if (start + done < end) this.edges.write(this.stage, start + done, end, position + done);
+      }
+    };
+  }
+});
+
+// src/core/extract/page-cache-writes.ts
+import { fdatasync, writeSync as writeSync2 } from "node:fs";
 import { promisify } from "node:util";
+function writeFully(fd, buf, start, end, position) {
+  let done = 0;
+  const length = end - start;
+  while (done < length) {
+    const written = writeSync2(fd, buf, start + done, length - done, position + done);
+    if (written === 0) throw new Error(`write at offset ${position + done} made no progress`);
+    done += written;
+  }
+}
+var fdatasyncAsync, FLUSH_EVERY, PageCacheWrites;
+var init_page_cache_writes = __esm({
+  "src/core/extract/page-cache-writes.ts"() {
+    "use strict";
+    fdatasyncAsync = promisify(fdatasync);
+    FLUSH_EVERY = 32 * 1024 * 1024;
+    PageCacheWrites = class {
+      constructor(fd) {
+        this.fd = fd;
+      }
+      fd;
+      /** Bytes written (data, not holes): what the background flushes are paced by. */
+      bytes = 0;
+      flushedUpTo = 0;
+      flushing;
+      flushFailure;
+      write(buf, start, end, position) {
+        if (this.flushFailure !== void 0) throw this.flushFailure;
+        writeFully(this.fd, buf, start, end, position);
+        this.bytes += end - start;
+        if (!this.flushing && this.bytes - this.flushedUpTo >= FLUSH_EVERY) this.startFlush();
+      }
+      /** Waits for the background flush in flight and reports its failure. */
+      async settle() {
+        await this.flushing;
+        if (this.flushFailure !== void 0) throw this.flushFailure;
+      }
+      startFlush() {
+        this.flushedUpTo = this.bytes;
+        this.flushing = fdatasyncAsync(this.fd).then(
+          () => {
+            this.flushing = void 0;
+          },
+          (error) => {
+            this.flushFailure ??= error;
+            this.flushing = void 0;
+          }
+        );
+      }
+    };
+  }
+});
+
+// src/core/extract/sparse-writer.ts
+import { closeSync as closeSync2, fsync, ftruncateSync, openSync as openSync2, unlinkSync } from "node:fs";
+import { promisify as promisify2 } from "node:util";
 function isZero(buf, start, end) {
   if (buf[start] !== 0 || buf[end - 1] !== 0 || buf[start + end >>> 1] !== 0) return false;
   for (let at = start; at < end; at += ZERO_SPAN) {
@@ -157,41 +323,43 @@ function isZero(buf, start, end) {
   }
   return true;
 }
-var HOLE_BLOCK, ZERO_SPAN, ZEROS, fsyncAsync, fdatasyncAsync, FLUSH_EVERY, SparseWriter;
+var HOLE_BLOCK, ZERO_SPAN, ZEROS, fsyncAsync, SparseWriter;
 var init_sparse_writer = __esm({
   "src/core/extract/sparse-writer.ts"() {
     "use strict";
+    init_direct_writes();
+    init_page_cache_writes();
     HOLE_BLOCK = 4096;
     ZERO_SPAN = 64 * 1024;
     ZEROS = Buffer.alloc(ZERO_SPAN);
-    fsyncAsync = promisify(fsync);
-    fdatasyncAsync = promisify(fdatasync);
-    FLUSH_EVERY = 32 * 1024 * 1024;
+    fsyncAsync = promisify2(fsync);
     SparseWriter = class _SparseWriter {
-      constructor(path, fd, signal) {
+      constructor(path, fd, signal, directIo) {
         this.path = path;
         this.fd = fd;
         this.signal = signal;
+        this.pageCache = new PageCacheWrites(fd);
+        this.direct = directIo ? DirectWrites.open(path, this.pageCache) : void 0;
       }
       path;
       fd;
       signal;
-      /** Bytes actually written (data, not holes): what the background flushes are paced by. */
-      dataBytes = 0;
       closed = false;
-      flushedUpTo = 0;
-      flushing;
-      flushFailure;
+      pageCache;
+      direct;
       /**
        * Creates `path` exclusively (it must not exist), mode 0600 until the caller publishes it. Every
        * format's data passes through write(), so that is where a fired `signal` stops the extraction.
        */
-      static async create(path, signal) {
-        return new _SparseWriter(path, openSync(path, "wx", 384), signal);
+      static async create(path, options = {}) {
+        return new _SparseWriter(path, openSync2(path, "wx", 384), options.signal, options.directIo ?? true);
+      }
+      /** Data bytes written, by way: past the page cache, and through it. */
+      get writtenBytes() {
+        return { direct: this.direct?.bytes ?? 0, pageCache: this.pageCache.bytes };
       }
       async write(buf, position) {
         this.signal?.throwIfAborted();
-        if (this.flushFailure !== void 0) throw this.flushFailure;
         let runStart = -1;
         let at = 0;
         while (at < buf.length) {
@@ -208,15 +376,15 @@ var init_sparse_writer = __esm({
       }
       /** Sets the final length (trailing holes included) and makes the file durable. */
       async finish(size) {
-        await this.flushing;
-        if (this.flushFailure !== void 0) throw this.flushFailure;
+        this.direct?.finish();
+        await this.pageCache.settle();
         ftruncateSync(this.fd, size);
         await fsyncAsync(this.fd);
         this.close();
       }
       /** Closes and removes the partial file; never throws, because it runs on error paths. */
       async discard() {
-        await this.flushing;
+        await this.pageCache.settle().catch(() => void 0);
         try {
           this.close();
         } catch {
@@ -229,26 +397,15 @@ var init_sparse_writer = __esm({
       close() {
         if (this.closed) return;
         this.closed = true;
-        closeSync(this.fd);
+        try {
+          this.direct?.close();
+        } finally {
+          closeSync2(this.fd);
+        }
       }
       writeRun(buf, start, end, position) {
-        let done = 0;
-        const length = end - start;
-        while (done < length) done += writeSync(this.fd, buf, start + done, length - done, position + done);
-        this.dataBytes += length;
-        if (!this.flushing && this.dataBytes - this.flushedUpTo >= FLUSH_EVERY) this.startFlush();
-      }
-      startFlush() {
-        this.flushedUpTo = this.dataBytes;
-        this.flushing = fdatasyncAsync(this.fd).then(
-          () => {
-            this.flushing = void 0;
-          },
-          (error) => {
-            this.flushFailure ??= error;
-            this.flushing = void 0;
-          }
-        );
+        if (this.direct) this.direct.write(buf, start, end, position);
+        else this.pageCache.write(buf, start, end, position);
       }
     };
   }
@@ -823,7 +980,7 @@ var init_zstd_stream = __esm({
 });
 
 // src/core/extract/index.ts
-import { constants } from "node:fs";
+import { constants as constants2 } from "node:fs";
 import { copyFile, open as open2 } from "node:fs/promises";
 import { basename } from "node:path";
 async function readHead(path, length) {
@@ -871,16 +1028,16 @@ async function extractToRaw(source, dest, options = {}) {
   const format = await detectFormat(source);
   if (format === "raw") {
     const size = await tryReflink(source, dest);
-    if (size !== void 0) return { format, size };
+    if (size !== void 0) return { format, size, written: { direct: 0, pageCache: 0 } };
   }
-  const writer = await SparseWriter.create(dest, options.signal);
+  const writer = await SparseWriter.create(dest, { signal: options.signal, directIo: options.directIo });
   try {
     const size = await writeFormat(format, source, writer, options);
     await writer.finish(size);
     if ((await readHead(dest, 4)).equals(QCOW2_MAGIC)) {
       throw new SourceError(source, "holds a qcow2 image, not a raw disk; convert it first with `qemu-img convert -O raw` and compress that");
     }
-    return { format, size };
+    return { format, size, written: writer.writtenBytes };
   } catch (error) {
     await writer.discard();
     if (options.signal?.aborted) throw options.signal.reason;
@@ -910,7 +1067,7 @@ async function writeAll(chunks, writer) {
 }
 async function tryReflink(source, dest) {
   try {
-    await copyFile(source, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
+    await copyFile(source, dest, constants2.COPYFILE_EXCL | constants2.COPYFILE_FICLONE_FORCE);
   } catch (error) {
     if (errnoCode(error) === "EEXIST") throw error;
     return void 0;
@@ -1049,7 +1206,7 @@ var init_pid = __esm({
 // node_modules/graceful-fs/polyfills.js
 var require_polyfills = __commonJS({
   "node_modules/graceful-fs/polyfills.js"(exports, module) {
-    var constants5 = __require("constants");
+    var constants6 = __require("constants");
     var origCwd = process.cwd;
     var cwd = null;
     var platform = process.env.GRACEFUL_FS_PLATFORM || process.platform;
@@ -1073,7 +1230,7 @@ var require_polyfills = __commonJS({
     var chdir;
     module.exports = patch;
     function patch(fs) {
-      if (constants5.hasOwnProperty("O_SYMLINK") && process.version.match(/^v0\.6\.[0-2]|^v0\.5\./)) {
+      if (constants6.hasOwnProperty("O_SYMLINK") && process.version.match(/^v0\.6\.[0-2]|^v0\.5\./)) {
         patchLchmod(fs);
       }
       if (!fs.lutimes) {
@@ -1175,7 +1332,7 @@ var require_polyfills = __commonJS({
         fs2.lchmod = function(path, mode, callback) {
           fs2.open(
             path,
-            constants5.O_WRONLY | constants5.O_SYMLINK,
+            constants6.O_WRONLY | constants6.O_SYMLINK,
             mode,
             function(err, fd) {
               if (err) {
@@ -1191,7 +1348,7 @@ var require_polyfills = __commonJS({
           );
         };
         fs2.lchmodSync = function(path, mode) {
-          var fd = fs2.openSync(path, constants5.O_WRONLY | constants5.O_SYMLINK, mode);
+          var fd = fs2.openSync(path, constants6.O_WRONLY | constants6.O_SYMLINK, mode);
           var threw = true;
           var ret;
           try {
@@ -1211,9 +1368,9 @@ var require_polyfills = __commonJS({
         };
       }
       function patchLutimes(fs2) {
-        if (constants5.hasOwnProperty("O_SYMLINK") && fs2.futimes) {
+        if (constants6.hasOwnProperty("O_SYMLINK") && fs2.futimes) {
           fs2.lutimes = function(path, at, mt, cb) {
-            fs2.open(path, constants5.O_SYMLINK, function(er, fd) {
+            fs2.open(path, constants6.O_SYMLINK, function(er, fd) {
               if (er) {
                 if (cb) cb(er);
                 return;
@@ -1226,7 +1383,7 @@ var require_polyfills = __commonJS({
             });
           };
           fs2.lutimesSync = function(path, at, mt) {
-            var fd = fs2.openSync(path, constants5.O_SYMLINK);
+            var fd = fs2.openSync(path, constants6.O_SYMLINK);
             var ret;
             var threw = true;
             try {
@@ -1507,14 +1664,14 @@ var require_graceful_fs = __commonJS({
         return close;
       })(fs.close);
       fs.closeSync = (function(fs$closeSync) {
-        function closeSync2(fd) {
+        function closeSync3(fd) {
           fs$closeSync.apply(fs, arguments);
           resetQueue();
         }
-        Object.defineProperty(closeSync2, previousSymbol, {
+        Object.defineProperty(closeSync3, previousSymbol, {
           value: fs$closeSync
         });
-        return closeSync2;
+        return closeSync3;
       })(fs.closeSync);
       if (/\bgfs4\b/i.test(process.env.NODE_DEBUG || "")) {
         process.on("exit", function() {
@@ -3021,7 +3178,7 @@ var init_qemu_img = __esm({
 });
 
 // src/core/overlay.ts
-import { constants as constants2 } from "node:fs";
+import { constants as constants3 } from "node:fs";
 import { access, chmod as chmod2, copyFile as copyFile2, mkdir as mkdir3, rm as rm3, stat as stat4 } from "node:fs/promises";
 import { dirname as dirname2, isAbsolute } from "node:path";
 async function createOverlays(spec) {
@@ -3048,7 +3205,7 @@ async function createOverlays(spec) {
     await chmod2(first, 384);
     await Promise.all(
       rest.map(async (path) => {
-        await copyFile2(first, path, constants2.COPYFILE_EXCL);
+        await copyFile2(first, path, constants3.COPYFILE_EXCL);
         await chmod2(path, 384);
       })
     );
@@ -3058,7 +3215,7 @@ async function createOverlays(spec) {
 async function checkBase(base) {
   if (!isAbsolute(base)) throw new UsageError(`base path must be absolute, got ${JSON.stringify(base)}: overlays record it`);
   try {
-    await access(base, constants2.R_OK);
+    await access(base, constants3.R_OK);
   } catch (error) {
     const why = errnoCode(error) === "ENOENT" ? "does not exist" : `is not readable (${errnoCode(error)})`;
     throw new OverlayError(base, `base image ${why}`);
@@ -3666,7 +3823,7 @@ var init_mustache = __esm({
 });
 
 // src/core/domain.ts
-import { constants as constants4 } from "node:fs";
+import { constants as constants5 } from "node:fs";
 import { access as access2, readFile as readFile4 } from "node:fs/promises";
 import { join as join8 } from "node:path";
 function xmlEscape(value) {
@@ -3694,7 +3851,7 @@ async function loadTemplate(path) {
 async function resolveDomainType(requested = "auto") {
   if (requested !== "auto") return requested;
   try {
-    await access2("/dev/kvm", constants4.R_OK | constants4.W_OK);
+    await access2("/dev/kvm", constants5.R_OK | constants5.W_OK);
     return "kvm";
   } catch {
     return "qemu";
@@ -4163,7 +4320,7 @@ function defaultImage() {
 }
 
 // src/cli/interrupt.ts
-import { constants as constants3 } from "node:os";
+import { constants as constants4 } from "node:os";
 var InterruptedError = class extends Error {
   constructor(signal) {
     super(`interrupted by ${signal}`);
@@ -4172,13 +4329,13 @@ var InterruptedError = class extends Error {
   }
   signal;
   get exitCode() {
-    return 128 + constants3.signals[this.signal];
+    return 128 + constants4.signals[this.signal];
   }
 };
 function interruptOnSignals() {
   const controller = new AbortController();
   const handler = (name) => {
-    if (controller.signal.aborted) process.exit(128 + constants3.signals[name]);
+    if (controller.signal.aborted) process.exit(128 + constants4.signals[name]);
     controller.abort(new InterruptedError(name));
   };
   process.on("SIGINT", handler);

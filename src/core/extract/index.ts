@@ -17,12 +17,16 @@ export interface ExtractOptions {
   onRead?: ProgressSink;
   /** Stops the extraction between chunks; the partial output is removed and the signal's reason thrown. */
   signal?: AbortSignal;
+  /** Write past the page cache where the filesystem allows it; on by default (see DirectWrites). */
+  directIo?: boolean;
 }
 
 export interface ExtractResult {
   format: SourceFormat;
   /** Apparent size of the raw disk written. */
   size: number;
+  /** Data bytes written past the page cache and through it (both 0 for a reflinked copy). */
+  written: { direct: number; pageCache: number };
 }
 
 const QCOW2_MAGIC = Buffer.from('QFI\xfb', 'latin1');
@@ -84,9 +88,9 @@ export async function extractToRaw(source: string, dest: string, options: Extrac
   const format = await detectFormat(source);
   if (format === 'raw') {
     const size = await tryReflink(source, dest);
-    if (size !== undefined) return { format, size };
+    if (size !== undefined) return { format, size, written: { direct: 0, pageCache: 0 } };
   }
-  const writer = await SparseWriter.create(dest, options.signal);
+  const writer = await SparseWriter.create(dest, { signal: options.signal, directIo: options.directIo });
   try {
     const size = await writeFormat(format, source, writer, options);
     await writer.finish(size);
@@ -94,7 +98,7 @@ export async function extractToRaw(source: string, dest: string, options: Extrac
     if ((await readHead(dest, 4)).equals(QCOW2_MAGIC)) {
       throw new SourceError(source, 'holds a qcow2 image, not a raw disk; convert it first with `qemu-img convert -O raw` and compress that');
     }
-    return { format, size };
+    return { format, size, written: writer.writtenBytes };
   } catch (error) {
     await writer.discard();
     if (options.signal?.aborted) throw options.signal.reason;

@@ -6,8 +6,9 @@ import type { ProgressSink } from './chunks.js';
 const INPUT_SIZE = 4 * 1024 * 1024;
 /**
  * Output buffers small enough that the ones in flight (MAX_AHEAD of them, 4 MiB) stay in the CPU's
- * last-level cache between the worker writing them and pwrite() copying them: measured against 4 MiB
- * buffers, this cut the writing thread's system time by half and the wall time by a fifth.
+ * last-level cache between the worker writing them and the writer copying them out (into the page
+ * cache, or into the direct-write stage): measured against 4 MiB buffers with page cache writes,
+ * this cut the writing thread's system time by half and the wall time by a fifth.
  */
 const OUTPUT_SIZE = 512 * 1024;
 /** Decompressed buffers the worker may run ahead of the consumer. */

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, openSync, readFileSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { extractToRaw } from '../src/core/extract/index.js';
+import { SparseWriter } from '../src/core/extract/sparse-writer.js';
+import { runTool } from '../src/core/tool.js';
+import { allocatedBytes, makeSparseFile, tempDir } from './helpers.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const dir = tempDir();
+let files = 0;
+
+/** Whether the test directory's filesystem takes O_DIRECT; where it does not, the writer must fall back. */
+function directIoWorksHere(): boolean {
+  const probe = join(dir, 'probe');
+  try {
+    closeSync(openSync(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_DIRECT));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    try {
+      unlinkSync(probe);
+    } catch {
+      // Not created.
+    }
+  }
+}
+
+/**
+ * A disk image whose data starts and ends off block boundaries, with whole zero blocks (holes to
+ * be), zero bytes inside data blocks, and data after a zero stretch longer than the write stage.
+ */
+function sampleImage(): Buffer {
+  const image = Buffer.alloc(7 * MiB + 1234);
+  randomBytes(300 * KiB + 17).copy(image, 100);
+  randomBytes(5).copy(image, 400 * KiB + 4095);
+  randomBytes(2 * MiB + 3000).copy(image, 1 * MiB + 512);
+  image.fill(0, 2 * MiB, 2 * MiB + 8 * KiB);
+  randomBytes(1000).copy(image, 7 * MiB + 234);
+  return image;
+}
+
+/** Bytes in the 4 KiB blocks that hold any non-zero byte: what a sparse copy must allocate at most. */
+function dataBlockBytes(image: Buffer): number {
+  let bytes = 0;
+  for (let at = 0; at < image.length; at += 4096) {
+    if (image.subarray(at, Math.min(image.length, at + 4096)).some((b) => b !== 0)) bytes += 4096;
+  }
+  return bytes;
+}
+
+/** Feeds `image` to a writer in pieces of the given sizes, in turn, at consecutive offsets. */
+async function writeInPieces(image: Buffer, sizes: number[], directIo: boolean): Promise<{ path: string; written: { direct: number; pageCache: number } }> {
+  const path = join(dir, `out-${++files}.img`);
+  const writer = await SparseWriter.create(path, { directIo });
+  for (let at = 0, i = 0; at < image.length; i++) {
+    const end = Math.min(image.length, at + sizes[i % sizes.length]);
+    await writer.write(image.subarray(at, end), at);
+    at = end;
+  }
+  await writer.finish(image.length);
+  return { path, written: writer.writtenBytes };
+}
+
+for (const sizes of [[512 * KiB], [1000, 7, 65536 + 3], [3 * MiB + 5]]) {
+  test(`direct and page-cache writes give the same bytes and holes (pieces of ${sizes.join(', ')} bytes)`, async () => {
+    const image = sampleImage();
+    const direct = await writeInPieces(image, sizes, true);
+    const buffered = await writeInPieces(image, sizes, false);
+    for (const { path } of [direct, buffered]) {
+      assert.ok(readFileSync(path).equals(image), `${path} differs from the image`);
+      assert.ok(allocatedBytes(path) <= dataBlockBytes(image), `${path} allocates ${allocatedBytes(path)} bytes, data blocks hold ${dataBlockBytes(image)}`);
+    }
+    assert.equal(buffered.written.direct, 0);
+    // Non-zero pieces of blocks, as written: the same total whichever way they went.
+    assert.equal(direct.written.direct + direct.written.pageCache, buffered.written.pageCache);
+    if (directIoWorksHere()) {
+      assert.ok(direct.written.direct > 0.9 * buffered.written.pageCache, `only ${direct.written.direct} of ${buffered.written.pageCache} bytes went out directly`);
+    }
+  });
+}
+
+test('writes at scattered offsets (a sparse tar member) land right through direct I/O', async () => {
+  const path = join(dir, 'scattered.img');
+  const size = 9 * MiB;
+  const expected = Buffer.alloc(size);
+  const writer = await SparseWriter.create(path);
+  // Out of order and off alignment, as a sparse map may list its regions.
+  for (const [offset, length] of [[6 * MiB + 333, 70 * KiB], [5 * MiB + 1000, 10], [4096, 8192], [1 * MiB - 100, 2 * MiB + 200], [8 * MiB, 1]]) {
+    const data = randomBytes(length);
+    data.copy(expected, offset);
+    await writer.write(data, offset);
+  }
+  await writer.finish(size);
+  assert.ok(readFileSync(path).equals(expected));
+  assert.ok(allocatedBytes(path) <= dataBlockBytes(expected) + 4096);
+});
+
+test('a .img.zst extraction writes its data past the page cache where the filesystem allows', { skip: !directIoWorksHere() && 'the test directory does not take O_DIRECT' }, async () => {
+  const disk = join(dir, 'disk.img');
+  await makeSparseFile(disk, 24 * MiB + 100, [
+    { offset: 0, length: 3 * MiB },
+    { offset: 9 * MiB + 5, length: 4 * MiB },
+    { offset: 24 * MiB - 4000, length: 4100 },
+  ]);
+  await runTool(['zstd', '-q', '-f', disk, '-o', `${disk}.zst`]);
+  const out = join(dir, 'from-zstd.img');
+  const { written } = await extractToRaw(`${disk}.zst`, out);
+  assert.ok(readFileSync(out).equals(readFileSync(disk)));
+  // Only the partial last block goes through the page cache; the rest is whole aligned blocks.
+  assert.ok(written.pageCache <= 4096, `${written.pageCache} bytes went through the page cache`);
+  assert.equal(written.direct + written.pageCache, 3 * MiB + (4 * MiB + 4096) + 4096 + 100);
+});
