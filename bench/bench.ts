@@ -166,13 +166,21 @@ async function measureInterleaved(list: Scenario[], rounds: number): Promise<Map
 }
 
 /** .img.zst to one raw disk: basecow's extraction against zstd itself, round by round. */
-async function extractionAlone(): Promise<void> {
+async function extractionAlone(allocatedBytes: number): Promise<void> {
   const rounds = Math.max(REPEAT, 5);
+  const dataMiB = Math.ceil(allocatedBytes / 2 ** 20);
   console.log(`\nextraction alone (one disk, no overlays; ${rounds} interleaved rounds):`);
   const extractSteps: number[] = [];
   const list: Scenario[] = [
     { id: 'decode', label: 'zstd -d -c > /dev/null (decoding only: the floor)', run: () => `zstd -q -d -c ${q(imgZst)} > /dev/null`, disk: () => [] },
     { id: 'zstd', label: 'zstd -d -o', run: (dir) => `zstd -q -d -f ${q(imgZst)} -o ${q(join(dir, 'x.img'))}`, disk: (dir) => [dir] },
+    // Any durable extraction must get the base's data blocks onto the device: this is that floor.
+    {
+      id: 'device',
+      label: `dd ${dataMiB} MiB O_DIRECT (the disk's floor)`,
+      run: (dir) => `dd if=/dev/zero of=${q(join(dir, 'x.img'))} bs=1M count=${dataMiB} oflag=direct conv=fsync status=none`,
+      disk: (dir) => [dir],
+    },
     // basecow must fsync before it publishes a base; this is zstd with the same durability.
     { id: 'zstd-sync', label: 'zstd -d -o; sync file', run: (dir) => `zstd -q -d -f ${q(imgZst)} -o ${q(join(dir, 'x.img'))}\nsync ${q(join(dir, 'x.img'))}`, disk: (dir) => [dir] },
     {
@@ -198,6 +206,10 @@ async function extractionAlone(): Promise<void> {
   console.log(`  ratio basecow process / zstd -d:          ${spread(perRound(samples.get('bc')!.map((s) => s.wall), zstd))}`);
   console.log(`  ratio basecow extraction step / zstd -d:  ${spread(perRound(extractSteps, zstd))}`);
   console.log(`  ratio basecow process / zstd -d + sync:   ${spread(perRound(samples.get('bc')!.map((s) => s.wall), samples.get('zstd-sync')!.map((s) => s.wall)))}`);
+  // A durable extraction can go no faster than the slower of decoding and writing to the device.
+  const floor = samples.get('decode')!.map((s, i) => Math.max(s.wall, samples.get('device')![i].wall));
+  console.log(`  ratio zstd -d -o / floor:                 ${spread(perRound(zstd, floor))}   (floor: the slower of decoding and the disk, per round)`);
+  console.log(`  ratio basecow process / floor:            ${spread(perRound(samples.get('bc')!.map((s) => s.wall), floor))}`);
   const { wall: nodeStart } = await sh(`${q(process.execPath)} -e 0`);
   const extraCa = process.env.NODE_EXTRA_CA_CERTS ? ` with NODE_EXTRA_CA_CERTS set, which Node parses at start-up; without it ${(await sh(`env -u NODE_EXTRA_CA_CERTS ${q(process.execPath)} -e 0`)).wall.toFixed(3)} s` : '';
   console.log(`  bare node start ${nodeStart.toFixed(3)} s${extraCa}`);
@@ -228,7 +240,7 @@ async function main(): Promise<void> {
     console.log(`  (${scenario.id}) wall ${ratio(r.wall, c.wall)}  cpu ${ratio(r.cpu, c.cpu)}  disk ${ratio(r.disk, c.disk)} (${ratio(r.disk, baseAllocated)} of one base)`);
   }
 
-  await extractionAlone();
+  await extractionAlone(baseAllocated);
 
   console.log('\nsource hashing (sha256 of the .img.zst):');
   const hashRuns: number[] = [];

@@ -75,6 +75,125 @@ var init_errors = __esm({
   }
 });
 
+// src/core/extract/zstd-stream.ts
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { MessageChannel, Worker } from "node:worker_threads";
+function startWorker() {
+  return new Worker(new URL("./zstd-worker.js", import.meta.url));
+}
+function prestartDecoder() {
+  if (spare) return;
+  const worker = startWorker();
+  const started = { worker };
+  worker.unref();
+  worker.once("error", (error) => started.failure ??= error);
+  worker.once("exit", (code) => started.failure ??= new Error(`decompression worker exited with code ${code}`));
+  spare = started;
+}
+function takeWorker() {
+  const taken = spare;
+  spare = void 0;
+  if (!taken || taken.failure) {
+    if (taken) void taken.worker.terminate();
+    return startWorker();
+  }
+  taken.worker.removeAllListeners();
+  taken.worker.ref();
+  return taken.worker;
+}
+var INPUT_SIZE, OUTPUT_SIZE, MAX_AHEAD, TURN_EVERY_MS, spare, ZstdStream;
+var init_zstd_stream = __esm({
+  "src/core/extract/zstd-stream.ts"() {
+    "use strict";
+    init_errors();
+    INPUT_SIZE = 4 * 1024 * 1024;
+    OUTPUT_SIZE = 512 * 1024;
+    MAX_AHEAD = 8;
+    TURN_EVERY_MS = 20;
+    ZstdStream = class {
+      constructor(path, onRead) {
+        this.path = path;
+        this.onRead = onRead;
+        this.channel.port2.unref();
+      }
+      path;
+      onRead;
+      channel = new MessageChannel();
+      /** How many output buffers the worker allocated: MAX_AHEAD and a few when recycling works. */
+      buffersAllocated = 0;
+      recycle(chunk) {
+        if (chunk.byteOffset === 0 && chunk.buffer.byteLength === OUTPUT_SIZE) {
+          const buffer = chunk.buffer;
+          this.channel.port2.postMessage(buffer, [buffer]);
+        }
+      }
+      [Symbol.asyncIterator]() {
+        return this.chunks();
+      }
+      async *chunks() {
+        const { path, onRead } = this;
+        const ahead = new SharedArrayBuffer(4);
+        const counter = new Int32Array(ahead);
+        const recycled = this.channel.port1;
+        const data = { path, ahead, maxAhead: MAX_AHEAD, inputSize: INPUT_SIZE, outputSize: OUTPUT_SIZE, recycled };
+        const worker = takeWorker();
+        const queue = [];
+        let wake;
+        const push2 = (m) => {
+          queue.push(m);
+          wake?.();
+        };
+        worker.on("message", push2);
+        worker.on("error", (error) => push2({ kind: "crash", error }));
+        worker.on("exit", (code) => push2({ kind: "crash", error: new Error(`decompression worker exited with code ${code}`) }));
+        worker.postMessage(data, [recycled]);
+        let sawInput = false;
+        let lastTurn = performance.now();
+        try {
+          for (; ; ) {
+            while (queue.length === 0) await new Promise((resolve5) => wake = resolve5);
+            const message = queue.shift();
+            switch (message.kind) {
+              case "read":
+                sawInput = true;
+                onRead?.(message.position);
+                break;
+              case "data": {
+                if (performance.now() - lastTurn > TURN_EVERY_MS) {
+                  await nextTurn();
+                  lastTurn = performance.now();
+                }
+                Atomics.sub(counter, 0, 1);
+                Atomics.notify(counter, 0);
+                const chunk = Buffer.from(message.chunk.buffer, message.chunk.byteOffset, message.chunk.byteLength);
+                yield chunk;
+                this.recycle(chunk);
+                break;
+              }
+              case "end":
+                this.buffersAllocated = message.buffersAllocated;
+                if (!sawInput) throw new SourceError(path, "file is empty, expected zstd-compressed data");
+                if (message.frameOpen) {
+                  throw new SourceError(path, `truncated zstd data: the input ends inside a frame after ${message.consumed} compressed bytes`);
+                }
+                return;
+              case "corrupt":
+                throw new SourceError(path, `corrupt zstd data near compressed byte ${message.consumed}: ${message.message}`);
+              case "failed":
+                throw new SourceError(path, `cannot read the source image: ${message.message}`);
+              case "crash":
+                throw new SourceError(path, `zstd decompression stopped: ${message.error.message}`, { cause: message.error });
+            }
+          }
+        } finally {
+          await worker.terminate();
+          this.channel.port2.close();
+        }
+      }
+    };
+  }
+});
+
 // src/core/layout.ts
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
@@ -879,101 +998,6 @@ var init_tar = __esm({
         if (this.count === 0) return "the archive has no members";
         const more = this.count - this.names.length;
         return `members seen: ${this.names.join(", ")}${more > 0 ? `, and ${more} more` : ""}`;
-      }
-    };
-  }
-});
-
-// src/core/extract/zstd-stream.ts
-import { setImmediate as nextTurn } from "node:timers/promises";
-import { MessageChannel, Worker } from "node:worker_threads";
-var INPUT_SIZE, OUTPUT_SIZE, MAX_AHEAD, TURN_EVERY_MS, ZstdStream;
-var init_zstd_stream = __esm({
-  "src/core/extract/zstd-stream.ts"() {
-    "use strict";
-    init_errors();
-    INPUT_SIZE = 4 * 1024 * 1024;
-    OUTPUT_SIZE = 512 * 1024;
-    MAX_AHEAD = 8;
-    TURN_EVERY_MS = 20;
-    ZstdStream = class {
-      constructor(path, onRead) {
-        this.path = path;
-        this.onRead = onRead;
-        this.channel.port2.unref();
-      }
-      path;
-      onRead;
-      channel = new MessageChannel();
-      /** How many output buffers the worker allocated: MAX_AHEAD and a few when recycling works. */
-      buffersAllocated = 0;
-      recycle(chunk) {
-        if (chunk.byteOffset === 0 && chunk.buffer.byteLength === OUTPUT_SIZE) {
-          const buffer = chunk.buffer;
-          this.channel.port2.postMessage(buffer, [buffer]);
-        }
-      }
-      [Symbol.asyncIterator]() {
-        return this.chunks();
-      }
-      async *chunks() {
-        const { path, onRead } = this;
-        const ahead = new SharedArrayBuffer(4);
-        const counter = new Int32Array(ahead);
-        const recycled = this.channel.port1;
-        const data = { path, ahead, maxAhead: MAX_AHEAD, inputSize: INPUT_SIZE, outputSize: OUTPUT_SIZE, recycled };
-        const worker = new Worker(new URL("./zstd-worker.js", import.meta.url), { workerData: data, transferList: [recycled] });
-        const queue = [];
-        let wake;
-        const push2 = (m) => {
-          queue.push(m);
-          wake?.();
-        };
-        worker.on("message", push2);
-        worker.on("error", (error) => push2({ kind: "crash", error }));
-        worker.on("exit", (code) => push2({ kind: "crash", error: new Error(`decompression worker exited with code ${code}`) }));
-        let sawInput = false;
-        let lastTurn = performance.now();
-        try {
-          for (; ; ) {
-            while (queue.length === 0) await new Promise((resolve5) => wake = resolve5);
-            const message = queue.shift();
-            switch (message.kind) {
-              case "read":
-                sawInput = true;
-                onRead?.(message.position);
-                break;
-              case "data": {
-                if (performance.now() - lastTurn > TURN_EVERY_MS) {
-                  await nextTurn();
-                  lastTurn = performance.now();
-                }
-                Atomics.sub(counter, 0, 1);
-                Atomics.notify(counter, 0);
-                const chunk = Buffer.from(message.chunk.buffer, message.chunk.byteOffset, message.chunk.byteLength);
-                yield chunk;
-                this.recycle(chunk);
-                break;
-              }
-              case "end":
-                this.buffersAllocated = message.buffersAllocated;
-                if (!sawInput) throw new SourceError(path, "file is empty, expected zstd-compressed data");
-                if (message.frameOpen) {
-                  throw new SourceError(path, `truncated zstd data: the input ends inside a frame after ${message.consumed} compressed bytes`);
-                }
-                return;
-              case "corrupt":
-                throw new SourceError(path, `corrupt zstd data near compressed byte ${message.consumed}: ${message.message}`);
-              case "failed":
-                throw new SourceError(path, `cannot read the source image: ${message.message}`);
-              case "crash":
-                throw new SourceError(path, `zstd decompression stopped: ${message.error.message}`, { cause: message.error });
-            }
-          }
-        } finally {
-          await worker.terminate();
-          this.channel.port2.close();
-        }
       }
     };
   }
@@ -3263,14 +3287,39 @@ var init_overlay = __esm({
   }
 });
 
+// src/core/size.ts
+function parseSize(text) {
+  const match = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
+  if (!match) throw new UsageError(`invalid size ${JSON.stringify(text)}: use bytes or a number with K, M, G or T (e.g. 32G)`);
+  const bytes = Math.ceil(Number(match[1]) * UNITS[match[2].toUpperCase()]);
+  if (!Number.isSafeInteger(bytes)) throw new UsageError(`size ${JSON.stringify(text)} is too large`);
+  return bytes;
+}
+var UNITS;
+var init_size = __esm({
+  "src/core/size.ts"() {
+    "use strict";
+    init_errors();
+    UNITS = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+  }
+});
+
 // src/core/access-hint.ts
 import { stat as stat5 } from "node:fs/promises";
 import { dirname as dirname3 } from "node:path";
+async function qemuUser(uid, gid) {
+  try {
+    const { stdout } = await runTool(["id", "-G", String(uid)]);
+    return { uid, groups: [gid, ...stdout.trim().split(/\s+/).map(Number)] };
+  } catch {
+    return { uid, groups: [gid] };
+  }
+}
 function canSearch(mode, owner, group, user) {
   if (!user) return (mode & 1) !== 0;
   if (user.uid === 0) return true;
   if (owner === user.uid) return (mode & 64) !== 0;
-  if (group === user.gid) return (mode & 8) !== 0;
+  if (user.groups.includes(group)) return (mode & 8) !== 0;
   return (mode & 1) !== 0;
 }
 function ancestors(path) {
@@ -3283,7 +3332,7 @@ function ancestors(path) {
 async function explainAccessDenied(message) {
   if (!/permission denied/i.test(message)) return void 0;
   const as = /\(as uid:(\d+), gid:(\d+)\)/.exec(message);
-  const user = as ? { uid: Number(as[1]), gid: Number(as[2]) } : void 0;
+  const user = as ? await qemuUser(Number(as[1]), Number(as[2])) : void 0;
   const who = user ? `uid ${user.uid}, the user QEMU runs as,` : "other users, QEMU's user among them,";
   const paths = [...message.matchAll(/'(\/[^']+)'/g)].map((m) => m[1]);
   for (const path of paths) {
@@ -3305,6 +3354,7 @@ async function explainAccessDenied(message) {
 var init_access_hint = __esm({
   "src/core/access-hint.ts"() {
     "use strict";
+    init_tool();
   }
 });
 
@@ -3360,6 +3410,215 @@ var init_virsh = __esm({
     };
     UNREACHABLE = /failed to connect to the hypervisor/i;
     NO_SUCH_DOMAIN = /failed to get domain|Domain not found|domain is not running/i;
+  }
+});
+
+// src/core/vms.ts
+import { readFileSync as readFileSync3 } from "node:fs";
+import { dirname as dirname4, resolve as resolve3 } from "node:path";
+function parseVmList(arg, cwd = process.cwd()) {
+  const text = arg.trim();
+  if (/^\d+$/.test(text)) {
+    const count = Number(text);
+    if (count < 1 || count > MAX_VMS) throw new UsageError(`--vms ${text}: the count must be between 1 and ${MAX_VMS}`);
+    return Array.from({ length: count }, (_, i) => ({ name: `vm${i + 1}` }));
+  }
+  if (text.endsWith(".json")) return readVmFile(resolve3(cwd, text));
+  const names = text.split(",").map((n) => n.trim());
+  if (names.some((n) => n === "")) throw new UsageError(`--vms ${JSON.stringify(arg)}: empty VM name in the list`);
+  return names.map((name) => ({ name }));
+}
+function readVmFile(path) {
+  let data;
+  try {
+    data = JSON.parse(readFileSync3(path, "utf8"));
+  } catch (error) {
+    throw new UsageError(`${path}: cannot read the VM list: ${error.message}`);
+  }
+  const list = Array.isArray(data) ? data : data?.vms;
+  if (!Array.isArray(list) || list.length === 0) throw new UsageError(`${path}: expected a non-empty array of VMs or { "vms": [...] }`);
+  return list.map((entry, i) => checkVm(entry, `${path}: vms[${i}]`, dirname4(path)));
+}
+function checkVm(entry, where, baseDir) {
+  if (typeof entry === "string") return { name: entry };
+  if (typeof entry !== "object" || entry === null) throw new UsageError(`${where}: expected a name or an object`);
+  const vm = entry;
+  if (typeof vm.name !== "string" || vm.name === "") throw new UsageError(`${where}: "name" must be a non-empty string`);
+  const positive = (key) => {
+    const value = vm[key];
+    if (value === void 0) return void 0;
+    if (!Number.isInteger(value) || value < 1) throw new UsageError(`${where}: "${key}" must be a positive integer`);
+    return value;
+  };
+  const extraDisks = vm.extraDisks === void 0 ? void 0 : checkArray(vm.extraDisks, `${where}.extraDisks`).map((d, j) => {
+    const disk = d;
+    if (typeof disk?.source !== "string") throw new UsageError(`${where}.extraDisks[${j}]: "source" must be a path`);
+    return {
+      source: resolve3(baseDir, disk.source),
+      name: optionalString(disk.name, `${where}.extraDisks[${j}].name`),
+      member: optionalString(disk.member, `${where}.extraDisks[${j}].member`)
+    };
+  });
+  const nics = vm.nics === void 0 ? void 0 : checkArray(vm.nics, `${where}.nics`).map((n, j) => parseNic(n, `${where}.nics[${j}]`));
+  return {
+    name: vm.name,
+    memoryMiB: positive("memoryMiB"),
+    vcpus: positive("vcpus"),
+    cmdline: optionalString(vm.cmdline, `${where}.cmdline`),
+    extraDisks,
+    nics
+  };
+}
+function checkArray(value, where) {
+  if (!Array.isArray(value)) throw new UsageError(`${where}: expected an array`);
+  return value;
+}
+function optionalString(value, where) {
+  if (value === void 0) return void 0;
+  if (typeof value !== "string") throw new UsageError(`${where}: expected a string`);
+  return value;
+}
+function parseNic(value, where) {
+  if (typeof value === "string") return parseNetwork(value, where) ?? invalidNic(where);
+  const nic = value;
+  if (nic?.type === "bridge" && typeof nic.bridge === "string") return { type: "bridge", bridge: nic.bridge };
+  if (nic?.type === "network" && typeof nic.network === "string") return { type: "network", network: nic.network };
+  if (nic?.type === "tap" && typeof nic.tap === "string") return { type: "tap", tap: nic.tap };
+  return invalidNic(where);
+}
+function invalidNic(where) {
+  throw new UsageError(`${where}: a NIC is "bridge:<name>", "network:<name>", "tap:<dev>" or an object with type and that field`);
+}
+function parseNetwork(text, where = "--network") {
+  const [kind, name] = [text.slice(0, text.indexOf(":")), text.slice(text.indexOf(":") + 1)];
+  if (text === "none") return void 0;
+  if (text.includes(":") && name !== "" && /^[A-Za-z0-9_.:-]+$/.test(name)) {
+    if (kind === "bridge") return { type: "bridge", bridge: name };
+    if (kind === "network") return { type: "network", network: name };
+    if (kind === "tap") return { type: "tap", tap: name };
+  }
+  throw new UsageError(`${where} ${JSON.stringify(text)}: use none, bridge:<bridge>, network:<libvirt network> or tap:<device>`);
+}
+var MAX_VMS;
+var init_vms = __esm({
+  "src/core/vms.ts"() {
+    "use strict";
+    init_errors();
+    MAX_VMS = 1024;
+  }
+});
+
+// src/cli/default-image.ts
+import { join as join7 } from "node:path";
+function defaultImage() {
+  return join7(packageRoot(), "images", "demo.img.zst");
+}
+var init_default_image = __esm({
+  "src/cli/default-image.ts"() {
+    "use strict";
+    init_package_root();
+  }
+});
+
+// src/cli/interrupt.ts
+import { constants as constants4 } from "node:os";
+function interruptOnSignals() {
+  const controller = new AbortController();
+  const handler = (name) => {
+    if (controller.signal.aborted) process.exit(128 + constants4.signals[name]);
+    controller.abort(new InterruptedError(name));
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+  return {
+    signal: controller.signal,
+    // A terminal's Ctrl-C reaches the children too (qemu-img, virsh), whose failure then surfaces
+    // first: once we were interrupted, that is the story.
+    explain: (error) => controller.signal.aborted ? controller.signal.reason : error,
+    dispose: () => {
+      process.off("SIGINT", handler);
+      process.off("SIGTERM", handler);
+    }
+  };
+}
+var InterruptedError;
+var init_interrupt = __esm({
+  "src/cli/interrupt.ts"() {
+    "use strict";
+    InterruptedError = class extends Error {
+      constructor(signal) {
+        super(`interrupted by ${signal}`);
+        this.signal = signal;
+        this.name = "InterruptedError";
+      }
+      signal;
+      get exitCode() {
+        return 128 + constants4.signals[this.signal];
+      }
+    };
+  }
+});
+
+// src/cli/progress.ts
+function formatBytes(bytes) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+function progressReporter(stream, plainEveryMs = 5e3) {
+  const tty = stream.isTTY === true;
+  let phase;
+  let phaseStarted = 0;
+  let lastPrinted = 0;
+  let lineOpen = false;
+  const interval = tty ? 200 : plainEveryMs;
+  return {
+    report(p) {
+      const now = performance.now();
+      if (p.phase !== phase) {
+        phase = p.phase;
+        phaseStarted = now;
+        lastPrinted = now;
+      }
+      const finished = p.done >= p.total && lastPrinted > phaseStarted;
+      if (now - lastPrinted < interval && !finished) return;
+      lastPrinted = now;
+      const line = describe(p, (now - phaseStarted) / 1e3);
+      if (tty) {
+        stream.write(`\r\x1B[2K${line}`);
+        lineOpen = true;
+      } else {
+        stream.write(`${line}
+`);
+      }
+    },
+    end() {
+      if (lineOpen) stream.write("\n");
+      lineOpen = false;
+    }
+  };
+}
+function describe(p, elapsed) {
+  if (p.phase === "wait") return `basecow: ${PHASE_LABEL.wait} (${elapsed.toFixed(0)} s)`;
+  const rate = elapsed > 0 ? p.done / elapsed : 0;
+  const eta = rate > 0 ? (p.total - p.done) / rate : 0;
+  const percent = p.total > 0 ? (100 * p.done / p.total).toFixed(0) : "100";
+  return `basecow: ${PHASE_LABEL[p.phase]} ${formatBytes(p.done)} / ${formatBytes(p.total)} (${percent}%, ${formatBytes(rate)}/s, ETA ${eta.toFixed(0)} s)`;
+}
+var PHASE_LABEL;
+var init_progress = __esm({
+  "src/cli/progress.ts"() {
+    "use strict";
+    PHASE_LABEL = {
+      hash: "hashing",
+      wait: "waiting for another process",
+      extract: "extracting"
+    };
   }
 });
 
@@ -4203,246 +4462,11 @@ var init_testnet = __esm({
 });
 
 // src/cli/main.ts
-init_errors();
-init_layout();
-init_store();
-init_overlay();
+var main_exports = {};
+__export(main_exports, {
+  main: () => main
+});
 import { parseArgs } from "node:util";
-
-// src/core/size.ts
-init_errors();
-var UNITS = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
-function parseSize(text) {
-  const match = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
-  if (!match) throw new UsageError(`invalid size ${JSON.stringify(text)}: use bytes or a number with K, M, G or T (e.g. 32G)`);
-  const bytes = Math.ceil(Number(match[1]) * UNITS[match[2].toUpperCase()]);
-  if (!Number.isSafeInteger(bytes)) throw new UsageError(`size ${JSON.stringify(text)} is too large`);
-  return bytes;
-}
-
-// src/cli/main.ts
-init_virsh();
-
-// src/core/vms.ts
-init_errors();
-import { readFileSync as readFileSync3 } from "node:fs";
-import { dirname as dirname4, resolve as resolve3 } from "node:path";
-var MAX_VMS = 1024;
-function parseVmList(arg, cwd = process.cwd()) {
-  const text = arg.trim();
-  if (/^\d+$/.test(text)) {
-    const count = Number(text);
-    if (count < 1 || count > MAX_VMS) throw new UsageError(`--vms ${text}: the count must be between 1 and ${MAX_VMS}`);
-    return Array.from({ length: count }, (_, i) => ({ name: `vm${i + 1}` }));
-  }
-  if (text.endsWith(".json")) return readVmFile(resolve3(cwd, text));
-  const names = text.split(",").map((n) => n.trim());
-  if (names.some((n) => n === "")) throw new UsageError(`--vms ${JSON.stringify(arg)}: empty VM name in the list`);
-  return names.map((name) => ({ name }));
-}
-function readVmFile(path) {
-  let data;
-  try {
-    data = JSON.parse(readFileSync3(path, "utf8"));
-  } catch (error) {
-    throw new UsageError(`${path}: cannot read the VM list: ${error.message}`);
-  }
-  const list = Array.isArray(data) ? data : data?.vms;
-  if (!Array.isArray(list) || list.length === 0) throw new UsageError(`${path}: expected a non-empty array of VMs or { "vms": [...] }`);
-  return list.map((entry, i) => checkVm(entry, `${path}: vms[${i}]`, dirname4(path)));
-}
-function checkVm(entry, where, baseDir) {
-  if (typeof entry === "string") return { name: entry };
-  if (typeof entry !== "object" || entry === null) throw new UsageError(`${where}: expected a name or an object`);
-  const vm = entry;
-  if (typeof vm.name !== "string" || vm.name === "") throw new UsageError(`${where}: "name" must be a non-empty string`);
-  const positive = (key) => {
-    const value = vm[key];
-    if (value === void 0) return void 0;
-    if (!Number.isInteger(value) || value < 1) throw new UsageError(`${where}: "${key}" must be a positive integer`);
-    return value;
-  };
-  const extraDisks = vm.extraDisks === void 0 ? void 0 : checkArray(vm.extraDisks, `${where}.extraDisks`).map((d, j) => {
-    const disk = d;
-    if (typeof disk?.source !== "string") throw new UsageError(`${where}.extraDisks[${j}]: "source" must be a path`);
-    return {
-      source: resolve3(baseDir, disk.source),
-      name: optionalString(disk.name, `${where}.extraDisks[${j}].name`),
-      member: optionalString(disk.member, `${where}.extraDisks[${j}].member`)
-    };
-  });
-  const nics = vm.nics === void 0 ? void 0 : checkArray(vm.nics, `${where}.nics`).map((n, j) => parseNic(n, `${where}.nics[${j}]`));
-  return {
-    name: vm.name,
-    memoryMiB: positive("memoryMiB"),
-    vcpus: positive("vcpus"),
-    cmdline: optionalString(vm.cmdline, `${where}.cmdline`),
-    extraDisks,
-    nics
-  };
-}
-function checkArray(value, where) {
-  if (!Array.isArray(value)) throw new UsageError(`${where}: expected an array`);
-  return value;
-}
-function optionalString(value, where) {
-  if (value === void 0) return void 0;
-  if (typeof value !== "string") throw new UsageError(`${where}: expected a string`);
-  return value;
-}
-function parseNic(value, where) {
-  if (typeof value === "string") return parseNetwork(value, where) ?? invalidNic(where);
-  const nic = value;
-  if (nic?.type === "bridge" && typeof nic.bridge === "string") return { type: "bridge", bridge: nic.bridge };
-  if (nic?.type === "network" && typeof nic.network === "string") return { type: "network", network: nic.network };
-  if (nic?.type === "tap" && typeof nic.tap === "string") return { type: "tap", tap: nic.tap };
-  return invalidNic(where);
-}
-function invalidNic(where) {
-  throw new UsageError(`${where}: a NIC is "bridge:<name>", "network:<name>", "tap:<dev>" or an object with type and that field`);
-}
-function parseNetwork(text, where = "--network") {
-  const [kind, name] = [text.slice(0, text.indexOf(":")), text.slice(text.indexOf(":") + 1)];
-  if (text === "none") return void 0;
-  if (text.includes(":") && name !== "" && /^[A-Za-z0-9_.:-]+$/.test(name)) {
-    if (kind === "bridge") return { type: "bridge", bridge: name };
-    if (kind === "network") return { type: "network", network: name };
-    if (kind === "tap") return { type: "tap", tap: name };
-  }
-  throw new UsageError(`${where} ${JSON.stringify(text)}: use none, bridge:<bridge>, network:<libvirt network> or tap:<device>`);
-}
-
-// src/cli/default-image.ts
-init_package_root();
-import { join as join7 } from "node:path";
-function defaultImage() {
-  return join7(packageRoot(), "images", "demo.img.zst");
-}
-
-// src/cli/interrupt.ts
-import { constants as constants4 } from "node:os";
-var InterruptedError = class extends Error {
-  constructor(signal) {
-    super(`interrupted by ${signal}`);
-    this.signal = signal;
-    this.name = "InterruptedError";
-  }
-  signal;
-  get exitCode() {
-    return 128 + constants4.signals[this.signal];
-  }
-};
-function interruptOnSignals() {
-  const controller = new AbortController();
-  const handler = (name) => {
-    if (controller.signal.aborted) process.exit(128 + constants4.signals[name]);
-    controller.abort(new InterruptedError(name));
-  };
-  process.on("SIGINT", handler);
-  process.on("SIGTERM", handler);
-  return {
-    signal: controller.signal,
-    // A terminal's Ctrl-C reaches the children too (qemu-img, virsh), whose failure then surfaces
-    // first: once we were interrupted, that is the story.
-    explain: (error) => controller.signal.aborted ? controller.signal.reason : error,
-    dispose: () => {
-      process.off("SIGINT", handler);
-      process.off("SIGTERM", handler);
-    }
-  };
-}
-
-// src/cli/progress.ts
-var PHASE_LABEL = {
-  hash: "hashing",
-  wait: "waiting for another process",
-  extract: "extracting"
-};
-function formatBytes(bytes) {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
-}
-function progressReporter(stream, plainEveryMs = 5e3) {
-  const tty = stream.isTTY === true;
-  let phase;
-  let phaseStarted = 0;
-  let lastPrinted = 0;
-  let lineOpen = false;
-  const interval = tty ? 200 : plainEveryMs;
-  return {
-    report(p) {
-      const now = performance.now();
-      if (p.phase !== phase) {
-        phase = p.phase;
-        phaseStarted = now;
-        lastPrinted = now;
-      }
-      const finished = p.done >= p.total && lastPrinted > phaseStarted;
-      if (now - lastPrinted < interval && !finished) return;
-      lastPrinted = now;
-      const line = describe(p, (now - phaseStarted) / 1e3);
-      if (tty) {
-        stream.write(`\r\x1B[2K${line}`);
-        lineOpen = true;
-      } else {
-        stream.write(`${line}
-`);
-      }
-    },
-    end() {
-      if (lineOpen) stream.write("\n");
-      lineOpen = false;
-    }
-  };
-}
-function describe(p, elapsed) {
-  if (p.phase === "wait") return `basecow: ${PHASE_LABEL.wait} (${elapsed.toFixed(0)} s)`;
-  const rate = elapsed > 0 ? p.done / elapsed : 0;
-  const eta = rate > 0 ? (p.total - p.done) / rate : 0;
-  const percent = p.total > 0 ? (100 * p.done / p.total).toFixed(0) : "100";
-  return `basecow: ${PHASE_LABEL[p.phase]} ${formatBytes(p.done)} / ${formatBytes(p.total)} (${percent}%, ${formatBytes(rate)}/s, ETA ${eta.toFixed(0)} s)`;
-}
-
-// src/cli/main.ts
-var USAGE = `usage: basecow <command> [options]
-
-commands:
-  prepare   extract a source image once into the base store and print its path
-            --image <path>      .img.zst/.zst, .tar.zst/.tzst/.tar, or raw .img/.raw
-                                (default: the embedded demo image)
-            --key <key>         use this key instead of the sha256 of the source
-            --member <name>     tar member holding the disk (default disk.img)
-            --cache-dir <dir>   base store (default $BASECOW_CACHE_DIR or ~/.cache/basecow)
-            --json              print one JSON object on stdout, logs on stderr
-
-  up        prepare the base, then give every VM a qcow2 overlay, its extra disks and a
-            libvirt domain XML, and write <work-dir>/manifest.json
-            --image, --key, --member, --cache-dir   as for prepare
-            --vms <n|a,b,c|vms.json>   VMs to make (default 3: vm1..vm3)
-            --work-dir <dir>    where overlays, XML and the manifest go (default ./.basecow/testnet)
-            --group <name>      prefix of the domain names (default derived from the work dir)
-            --template <file>   mustache domain template (default templates/domain.xml.mustache)
-            --min-size <size>   grow-only minimum disk size, e.g. 32G
-            --qcow2-options <o> overlay creation options (default ${DEFAULT_QCOW2_OPTIONS})
-            --recreate          replace existing overlays and extra disks (their writes are lost)
-            --domain-type <t>   auto (kvm when /dev/kvm is usable), kvm or qemu
-            --network <n>       none, bridge:<br>, network:<libvirt net> or tap:<dev> (default none)
-            --memory <MiB> --vcpus <n>
-            --kernel <f> --initrd <f> --cmdline <s>   direct kernel boot ({{vmName}} expands)
-            --uefi <OVMF_CODE.fd>   boot with this UEFI firmware
-            --start             start each domain with virsh create
-            --connect <uri>     libvirt URI (default ${DEFAULT_CONNECT_URI})
-            --json              print the manifest on stdout and nothing else
-  down      stop the domains of a work dir and remove their overlays, extra disks and XML
-            --work-dir <dir> --connect <uri> --json
-
-exit status: 0 on success, 1 on failure, 2 on bad usage, 130/143 when stopped by SIGINT/SIGTERM`;
 async function main(argv) {
   const [command, ...rest] = argv;
   try {
@@ -4490,13 +4514,6 @@ function parse3(args, options) {
     throw new UsageError(error.message);
   }
 }
-var SOURCE_OPTIONS = {
-  image: { type: "string" },
-  key: { type: "string" },
-  member: { type: "string" },
-  "cache-dir": { type: "string" },
-  json: { type: "boolean", default: false }
-};
 function sourceOptions(values) {
   return {
     source: values.image ?? defaultImage(),
@@ -4549,7 +4566,6 @@ function prepareJson(result) {
     keyMemoized: result.keyMemoized
   };
 }
-var DEFAULT_WORK_DIR = ".basecow/testnet";
 function positiveInt(value, flag) {
   if (value === void 0) return void 0;
   const n = Number(value);
@@ -4637,6 +4653,66 @@ async function downCommand(args) {
   }
   return 0;
 }
+var USAGE, SOURCE_OPTIONS, DEFAULT_WORK_DIR;
+var init_main = __esm({
+  "src/cli/main.ts"() {
+    "use strict";
+    init_errors();
+    init_layout();
+    init_store();
+    init_overlay();
+    init_size();
+    init_virsh();
+    init_vms();
+    init_default_image();
+    init_interrupt();
+    init_progress();
+    USAGE = `usage: basecow <command> [options]
+
+commands:
+  prepare   extract a source image once into the base store and print its path
+            --image <path>      .img.zst/.zst, .tar.zst/.tzst/.tar, or raw .img/.raw
+                                (default: the embedded demo image)
+            --key <key>         use this key instead of the sha256 of the source
+            --member <name>     tar member holding the disk (default disk.img)
+            --cache-dir <dir>   base store (default $BASECOW_CACHE_DIR or ~/.cache/basecow)
+            --json              print one JSON object on stdout, logs on stderr
+
+  up        prepare the base, then give every VM a qcow2 overlay, its extra disks and a
+            libvirt domain XML, and write <work-dir>/manifest.json
+            --image, --key, --member, --cache-dir   as for prepare
+            --vms <n|a,b,c|vms.json>   VMs to make (default 3: vm1..vm3)
+            --work-dir <dir>    where overlays, XML and the manifest go (default ./.basecow/testnet)
+            --group <name>      prefix of the domain names (default derived from the work dir)
+            --template <file>   mustache domain template (default templates/domain.xml.mustache)
+            --min-size <size>   grow-only minimum disk size, e.g. 32G
+            --qcow2-options <o> overlay creation options (default ${DEFAULT_QCOW2_OPTIONS})
+            --recreate          replace existing overlays and extra disks (their writes are lost)
+            --domain-type <t>   auto (kvm when /dev/kvm is usable), kvm or qemu
+            --network <n>       none, bridge:<br>, network:<libvirt net> or tap:<dev> (default none)
+            --memory <MiB> --vcpus <n>
+            --kernel <f> --initrd <f> --cmdline <s>   direct kernel boot ({{vmName}} expands)
+            --uefi <OVMF_CODE.fd>   boot with this UEFI firmware
+            --start             start each domain with virsh create
+            --connect <uri>     libvirt URI (default ${DEFAULT_CONNECT_URI})
+            --json              print the manifest on stdout and nothing else
+  down      stop the domains of a work dir and remove their overlays, extra disks and XML
+            --work-dir <dir> --connect <uri> --json
+
+exit status: 0 on success, 1 on failure, 2 on bad usage, 130/143 when stopped by SIGINT/SIGTERM`;
+    SOURCE_OPTIONS = {
+      image: { type: "string" },
+      key: { type: "string" },
+      member: { type: "string" },
+      "cache-dir": { type: "string" },
+      json: { type: "boolean", default: false }
+    };
+    DEFAULT_WORK_DIR = ".basecow/testnet";
+  }
+});
 
 // src/cli/index.ts
-process.exitCode = await main(process.argv.slice(2));
+init_zstd_stream();
+if (process.argv[2] === "prepare" || process.argv[2] === "up") prestartDecoder();
+var { main: main2 } = await Promise.resolve().then(() => (init_main(), main_exports));
+process.exitCode = await main2(process.argv.slice(2));

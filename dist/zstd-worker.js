@@ -3,18 +3,20 @@ const require = __basecowRequire(import.meta.url);
 
 // src/core/extract/zstd-worker.ts
 import { open } from "node:fs/promises";
-import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
+import { parentPort, receiveMessageOnPort } from "node:worker_threads";
 
 // zstd-addon:zstd-napi-binding
 import { createRequire } from "node:module";
 var zstd_napi_binding_default = createRequire(import.meta.url)("./zstd-napi.node");
 
 // src/core/extract/zstd-worker.ts
-var { path, ahead, maxAhead, inputSize, outputSize, recycled } = workerData;
-var outstanding = new Int32Array(ahead);
 var port = parentPort;
 var post = (message, transfer = []) => port.postMessage(message, transfer);
 var buffersAllocated = 0;
+var outputSize = 0;
+var recycled;
+var outstanding;
+var maxAhead = 0;
 function outputBuffer() {
   const returned = receiveMessageOnPort(recycled)?.message;
   if (returned) return Buffer.from(returned);
@@ -29,7 +31,7 @@ function emit(out) {
     pending = Atomics.load(outstanding, 0);
   }
 }
-async function run() {
+async function run({ path, inputSize }) {
   const dctx = new zstd_napi_binding_default.DCtx();
   const file = await open(path, "r");
   const inputs = [Buffer.allocUnsafe(inputSize), Buffer.allocUnsafe(inputSize)];
@@ -93,6 +95,10 @@ async function run() {
     await file.close();
   }
 }
-run().catch((error) => {
-  post({ kind: "failed", message: error.message });
+port.once("message", (data) => {
+  ({ outputSize, recycled, maxAhead } = data);
+  outstanding = new Int32Array(data.ahead);
+  run(data).catch((error) => {
+    post({ kind: "failed", message: error.message });
+  });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadTemplate, renderDomain, xmlEscape, type DomainView } from '../src/core/domain.js';
@@ -176,6 +177,38 @@ test('access hint: names the first directory QEMU\'s user cannot enter, for both
   assert.equal(await explainAccessDenied(`Cannot access backing file '${file}' (as uid:64055, gid:${gid}): Permission denied`), undefined);
   assert.equal(await explainAccessDenied(`Could not open '${file}': No such file or directory`), undefined);
 });
+
+test('access hint: a directory QEMU\'s user enters through a supplementary group is not blamed', { skip: !qemuUserWithSupplementaryGroup() && 'needs the libvirt-qemu user with a supplementary group' }, async () => {
+  const { uid, gid, supplementary } = qemuUserWithSupplementaryGroup()!;
+  const root = tempDir('basecow-access-');
+  chmodSync(root, 0o755);
+  const shared = join(root, 'shared');
+  mkdirSync(shared);
+  chmodSync(shared, 0o750);
+  const file = join(shared, 'base.img');
+  writeFileSync(file, '');
+  const message = `Cannot access backing file '${file}' (as uid:${uid}, gid:${gid}): Permission denied`;
+  // Owned by a group the user is not in: blamed.
+  chownSync(shared, 0, 0);
+  assert.match((await explainAccessDenied(message)) ?? '', new RegExp(`^${shared} \\(mode 0750`));
+  // Owned by its supplementary group: reachable, so no hint.
+  chownSync(shared, 0, supplementary);
+  assert.equal(await explainAccessDenied(message), undefined);
+});
+
+/** libvirt-qemu's ids, and a group it holds besides its primary one (Debian: primary kvm, plus libvirt-qemu). */
+function qemuUserWithSupplementaryGroup(): { uid: number; gid: number; supplementary: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  try {
+    const id = (flag: string): number[] => execFileSync('id', [flag, 'libvirt-qemu'], { encoding: 'utf8' }).trim().split(/\s+/).map(Number);
+    const [uid] = id('-u');
+    const [gid] = id('-g');
+    const supplementary = id('-G').find((g) => g !== gid && g !== 0);
+    return supplementary === undefined ? undefined : { uid, gid, supplementary };
+  } catch {
+    return undefined;
+  }
+}
 
 test('mapLimited: after a failure nothing new starts, calls in flight are awaited, the first failure rejects', async () => {
   const started: number[] = [];

@@ -1,20 +1,36 @@
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { runTool } from './tool.js';
 
 interface QemuUser {
   uid: number;
-  gid: number;
+  /** The gid libvirt reported and the user's supplementary groups. */
+  groups: number[];
 }
 
 /**
- * Whether QEMU's user may enter the directory (supplementary groups aside). When libvirt did not
- * say who that is, only the bits for other users count: QEMU runs as a user of its own.
+ * libvirt reports the uid and primary gid; QEMU also holds the user's supplementary groups (on
+ * Debian, libvirt-qemu's primary group is kvm and its own group is supplementary). Not knowing
+ * them (no such user here, no `id`) only makes the hint more cautious.
+ */
+async function qemuUser(uid: number, gid: number): Promise<QemuUser> {
+  try {
+    const { stdout } = await runTool(['id', '-G', String(uid)]);
+    return { uid, groups: [gid, ...stdout.trim().split(/\s+/).map(Number)] };
+  } catch {
+    return { uid, groups: [gid] };
+  }
+}
+
+/**
+ * Whether QEMU's user may enter the directory. When libvirt did not say who that is, only the bits
+ * for other users count: QEMU runs as a user of its own.
  */
 function canSearch(mode: number, owner: number, group: number, user: QemuUser | undefined): boolean {
   if (!user) return (mode & 0o001) !== 0;
   if (user.uid === 0) return true;
   if (owner === user.uid) return (mode & 0o100) !== 0;
-  if (group === user.gid) return (mode & 0o010) !== 0;
+  if (user.groups.includes(group)) return (mode & 0o010) !== 0;
   return (mode & 0o001) !== 0;
 }
 
@@ -37,7 +53,7 @@ function ancestors(path: string): string[] {
 export async function explainAccessDenied(message: string): Promise<string | undefined> {
   if (!/permission denied/i.test(message)) return undefined;
   const as = /\(as uid:(\d+), gid:(\d+)\)/.exec(message);
-  const user = as ? { uid: Number(as[1]), gid: Number(as[2]) } : undefined;
+  const user = as ? await qemuUser(Number(as[1]), Number(as[2])) : undefined;
   const who = user ? `uid ${user.uid}, the user QEMU runs as,` : 'other users, QEMU\'s user among them,';
   const paths = [...message.matchAll(/'(\/[^']+)'/g)].map((m) => m[1]);
   for (const path of paths) {

@@ -31,6 +31,49 @@ export interface ZstdWorkerData {
   recycled: MessagePort;
 }
 
+/**
+ * A decoder thread started before it is needed, with what went wrong while it waited. A thread takes
+ * about 40 ms to start; started first thing in a process, that overlaps loading the rest of the
+ * program on the other core.
+ */
+interface SpareWorker {
+  worker: Worker;
+  failure?: Error;
+}
+
+let spare: SpareWorker | undefined;
+
+function startWorker(): Worker {
+  return new Worker(new URL('./zstd-worker.js', import.meta.url));
+}
+
+/**
+ * Starts a decoder thread for the next ZstdStream of this process to take. An unused one costs
+ * its start-up CPU and does not keep the process alive.
+ */
+export function prestartDecoder(): void {
+  if (spare) return;
+  const worker = startWorker();
+  const started: SpareWorker = { worker };
+  worker.unref();
+  worker.once('error', (error) => (started.failure ??= error));
+  worker.once('exit', (code) => (started.failure ??= new Error(`decompression worker exited with code ${code}`)));
+  spare = started;
+}
+
+/** The spare thread if it is still healthy, else a new one. */
+function takeWorker(): Worker {
+  const taken = spare;
+  spare = undefined;
+  if (!taken || taken.failure) {
+    if (taken) void taken.worker.terminate();
+    return startWorker();
+  }
+  taken.worker.removeAllListeners();
+  taken.worker.ref();
+  return taken.worker;
+}
+
 export type ZstdMessage =
   | { kind: 'read'; position: number }
   | { kind: 'data'; chunk: Uint8Array }
@@ -74,7 +117,7 @@ export class ZstdStream implements AsyncIterable<Buffer> {
     const counter = new Int32Array(ahead);
     const recycled = this.channel.port1;
     const data: ZstdWorkerData = { path, ahead, maxAhead: MAX_AHEAD, inputSize: INPUT_SIZE, outputSize: OUTPUT_SIZE, recycled };
-    const worker = new Worker(new URL('./zstd-worker.js', import.meta.url), { workerData: data, transferList: [recycled] });
+    const worker = takeWorker();
     const queue: (ZstdMessage | { kind: 'crash'; error: Error })[] = [];
     let wake: (() => void) | undefined;
     const push = (m: (typeof queue)[number]): void => {
@@ -85,6 +128,7 @@ export class ZstdStream implements AsyncIterable<Buffer> {
     worker.on('error', (error) => push({ kind: 'crash', error }));
     // Only reached as a message when the worker died without saying 'end' (killed, out of memory).
     worker.on('exit', (code) => push({ kind: 'crash', error: new Error(`decompression worker exited with code ${code}`) }));
+    worker.postMessage(data, [recycled]);
     let sawInput = false;
     let lastTurn = performance.now();
     try {

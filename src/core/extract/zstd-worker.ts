@@ -1,16 +1,19 @@
 // Decompresses one zstd file on a worker thread, so decompression (the slowest step) runs on one
 // core while the main thread finds holes and issues writes on the other. Output buffers are
-// transferred, not copied. Protocol: see ZstdMessage in zstd-stream.ts.
+// transferred, not copied. The thread may start before its file is known (prestartDecoder): it
+// gets its ZstdWorkerData as the first message. Protocol: see ZstdMessage in zstd-stream.ts.
 import { open } from 'node:fs/promises';
-import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import binding from 'zstd-napi/binding.js';
 import type { ZstdMessage, ZstdWorkerData } from './zstd-stream.js';
 
-const { path, ahead, maxAhead, inputSize, outputSize, recycled } = workerData as ZstdWorkerData;
-const outstanding = new Int32Array(ahead);
 const port = parentPort!;
 const post = (message: ZstdMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 let buffersAllocated = 0;
+let outputSize = 0;
+let recycled: MessagePort;
+let outstanding: Int32Array;
+let maxAhead = 0;
 
 /**
  * A buffer the consumer gave back, or a new one. Reuse matters: first writes to fresh memory fault
@@ -37,7 +40,7 @@ function emit(out: Buffer): void {
  * Reads run one chunk ahead on a pool thread: copying the next 4 MiB in (or waiting for the disk)
  * overlaps the decoding of the current one, which is the slowest step of the whole extraction.
  */
-async function run(): Promise<void> {
+async function run({ path, inputSize }: ZstdWorkerData): Promise<void> {
   const dctx = new binding.DCtx();
   const file = await open(path, 'r');
   const inputs = [Buffer.allocUnsafe(inputSize), Buffer.allocUnsafe(inputSize)];
@@ -105,6 +108,10 @@ async function run(): Promise<void> {
   }
 }
 
-run().catch((error: unknown) => {
-  post({ kind: 'failed', message: (error as Error).message });
+port.once('message', (data: ZstdWorkerData) => {
+  ({ outputSize, recycled, maxAhead } = data);
+  outstanding = new Int32Array(data.ahead);
+  run(data).catch((error: unknown) => {
+    post({ kind: 'failed', message: (error as Error).message });
+  });
 });
