@@ -266,7 +266,8 @@ var init_chunks = __esm({
 });
 
 // src/core/extract/direct-writes.ts
-import { closeSync, constants, openSync, writeSync } from "node:fs";
+import { closeSync, constants, openSync, write } from "node:fs";
+import { promisify } from "node:util";
 function pageAlignedBuffer(size) {
   try {
     const pages = size / WASM_PAGE;
@@ -275,7 +276,7 @@ function pageAlignedBuffer(size) {
     return void 0;
   }
 }
-var DIRECT_ALIGN, STAGE_SIZE, WASM_PAGE, DirectWrites;
+var DIRECT_ALIGN, STAGE_SIZE, WASM_PAGE, writeAsync, STAGE_COUNT, DirectWrites;
 var init_direct_writes = __esm({
   "src/core/extract/direct-writes.ts"() {
     "use strict";
@@ -283,20 +284,26 @@ var init_direct_writes = __esm({
     DIRECT_ALIGN = 4096;
     STAGE_SIZE = 1024 * 1024;
     WASM_PAGE = 64 * 1024;
+    writeAsync = promisify(write);
+    STAGE_COUNT = 2;
     DirectWrites = class _DirectWrites {
-      constructor(directFd, stage, edges) {
-        this.edges = edges;
+      constructor(directFd, memory, edges) {
         this.directFd = directFd;
-        this.stage = stage;
+        this.edges = edges;
+        this.stages = Array.from({ length: STAGE_COUNT }, (_, i) => ({ buf: memory.subarray(i * STAGE_SIZE, (i + 1) * STAGE_SIZE) }));
       }
+      directFd;
       edges;
       /** Bytes written with O_DIRECT. */
       bytes = 0;
-      stage;
-      directFd;
+      stages;
+      current = 0;
+      refused = false;
+      closed = false;
+      failure;
       /** File offset of the first staged byte. */
       stagedAt = 0;
-      /** Where in `stage` the first staged byte sits: stagedAt modulo DIRECT_ALIGN. */
+      /** Where in the current stage the first staged byte sits: stagedAt modulo DIRECT_ALIGN. */
       stageOffset = 0;
       stagedBytes = 0;
       /**
@@ -304,86 +311,107 @@ var init_direct_writes = __esm({
        * filesystem or the process cannot do direct I/O (then the page cache does it all).
        */
       static open(path, edges) {
-        const stage = pageAlignedBuffer(STAGE_SIZE);
-        if (!stage) return void 0;
+        const memory = pageAlignedBuffer(STAGE_COUNT * STAGE_SIZE);
+        if (!memory) return void 0;
         let fd;
         try {
           fd = openSync(path, constants.O_WRONLY | constants.O_DIRECT);
         } catch {
           return void 0;
         }
-        return new _DirectWrites(fd, stage, edges);
+        return new _DirectWrites(fd, memory, edges);
       }
-      write(buf, start, end, position) {
-        if (this.directFd === void 0) return this.edges.write(buf, start, end, position);
+      /** Takes buf[start, end) for file offset `position`; buf may be reused once this resolves. */
+      async write(buf, start, end, position) {
+        this.throwIfFailed();
+        if (this.refused) return this.edges.write(buf, start, end, position);
         while (start < end) {
-          const stageFull = this.stageOffset + this.stagedBytes === this.stage.length;
-          if (this.stagedBytes > 0 && (stageFull || position !== this.stagedAt + this.stagedBytes)) this.flush();
+          const stageFull = this.stageOffset + this.stagedBytes === STAGE_SIZE;
+          if (this.stagedBytes > 0 && (stageFull || position !== this.stagedAt + this.stagedBytes)) await this.flush();
           if (this.stagedBytes === 0) {
             this.stagedAt = position;
             this.stageOffset = position % DIRECT_ALIGN;
           }
-          const take = Math.min(end - start, this.stage.length - this.stageOffset - this.stagedBytes);
-          buf.copy(this.stage, this.stageOffset + this.stagedBytes, start, start + take);
+          const take = Math.min(end - start, STAGE_SIZE - this.stageOffset - this.stagedBytes);
+          buf.copy(this.stages[this.current].buf, this.stageOffset + this.stagedBytes, start, start + take);
           this.stagedBytes += take;
           start += take;
           position += take;
         }
       }
-      /** Writes everything staged; call before the final fsync. */
-      finish() {
-        if (this.stagedBytes > 0) this.flush();
+      /** Writes everything staged and waits for it; call before the final fsync. */
+      async finish() {
+        if (this.stagedBytes > 0) await this.flush();
+        await this.settle();
+        this.throwIfFailed();
       }
+      /** Waits for the writes in flight, whatever their outcome. */
+      async settle() {
+        await Promise.all(this.stages.map((stage) => stage.writing));
+      }
+      /** Closes the descriptor; settle() first, so that no write in flight outlives it. */
       close() {
-        if (this.directFd === void 0) return;
-        const fd = this.directFd;
-        this.directFd = void 0;
-        closeSync(fd);
+        if (this.closed) return;
+        this.closed = true;
+        closeSync(this.directFd);
+      }
+      throwIfFailed() {
+        if (this.failure !== void 0) throw this.failure;
       }
       /**
-       * Writes the staged run: its aligned middle directly, a partial first or last block through the
-       * page cache. A full stage ends aligned, so only a run's true ends take the page cache path.
+       * Sends the staged run on its way: its aligned middle directly, a partial first or last block
+       * through the page cache (a full stage ends aligned, so only a run's true ends do), then waits
+       * until the next stage is free to fill.
        */
-      flush() {
+      async flush() {
+        const stage = this.stages[this.current];
         const from = this.stageOffset;
         const to = from + this.stagedBytes;
         const head = from === 0 ? 0 : Math.min(to, DIRECT_ALIGN);
         const tail = Math.max(head, to - to % DIRECT_ALIGN);
         const fileOffset = (at) => this.stagedAt + (at - from);
-        if (head > from) this.edges.write(this.stage, from, head, fileOffset(from));
-        if (tail > head) this.writeDirect(head, tail, fileOffset(head));
-        if (to > tail) this.edges.write(this.stage, tail, to, fileOffset(tail));
+        if (head > from) this.edges.write(stage.buf, from, head, fileOffset(from));
+        if (to > tail) this.edges.write(stage.buf, tail, to, fileOffset(tail));
+        if (tail > head) {
+          stage.writing = this.writeDirect(stage.buf, head, tail, fileOffset(head)).catch((error) => {
+            this.failure ??= error;
+          });
+        }
         this.stagedBytes = 0;
+        this.current = (this.current + 1) % STAGE_COUNT;
+        await this.stages[this.current].writing;
+        this.throwIfFailed();
       }
-      writeDirect(start, end, position) {
+      async writeDirect(buf, start, end, position) {
         let done = 0;
-        while (start + done < end) {
+        while (start + done < end && !this.refused) {
           let written;
           try {
-            written = writeSync(this.directFd, this.stage, start + done, end - start - done, position + done);
+            ({ bytesWritten: written } = await writeAsync(this.directFd, buf, start + done, end - start - done, position + done));
           } catch (error) {
             if (errnoCode(error) !== "EINVAL") throw error;
-            this.close();
+            this.refused = true;
             break;
           }
+          if (written === 0) throw new Error(`direct write at offset ${position + done} made no progress`);
           done += written;
           this.bytes += written;
           if (written % DIRECT_ALIGN !== 0) break;
         }
-        if (start + done < end) this.edges.write(this.stage, start + done, end, position + done);
+        if (start + done < end) this.edges.write(buf, start + done, end, position + done);
       }
     };
   }
 });
 
 // src/core/extract/page-cache-writes.ts
-import { fdatasync, writeSync as writeSync2 } from "node:fs";
-import { promisify } from "node:util";
+import { fdatasync, writeSync } from "node:fs";
+import { promisify as promisify2 } from "node:util";
 function writeFully(fd, buf, start, end, position) {
   let done = 0;
   const length = end - start;
   while (done < length) {
-    const written = writeSync2(fd, buf, start + done, length - done, position + done);
+    const written = writeSync(fd, buf, start + done, length - done, position + done);
     if (written === 0) throw new Error(`write at offset ${position + done} made no progress`);
     done += written;
   }
@@ -392,7 +420,7 @@ var fdatasyncAsync, FLUSH_EVERY, PageCacheWrites;
 var init_page_cache_writes = __esm({
   "src/core/extract/page-cache-writes.ts"() {
     "use strict";
-    fdatasyncAsync = promisify(fdatasync);
+    fdatasyncAsync = promisify2(fdatasync);
     FLUSH_EVERY = 32 * 1024 * 1024;
     PageCacheWrites = class {
       constructor(fd) {
@@ -433,7 +461,7 @@ var init_page_cache_writes = __esm({
 
 // src/core/extract/sparse-writer.ts
 import { closeSync as closeSync2, fsync, ftruncateSync, openSync as openSync2, unlinkSync } from "node:fs";
-import { promisify as promisify2 } from "node:util";
+import { promisify as promisify3 } from "node:util";
 function isZero(buf, start, end) {
   if (buf[start] !== 0 || buf[end - 1] !== 0 || buf[start + end >>> 1] !== 0) return false;
   for (let at = start; at < end; at += ZERO_SPAN) {
@@ -451,7 +479,7 @@ var init_sparse_writer = __esm({
     HOLE_BLOCK = 4096;
     ZERO_SPAN = 64 * 1024;
     ZEROS = Buffer.alloc(ZERO_SPAN);
-    fsyncAsync = promisify2(fsync);
+    fsyncAsync = promisify3(fsync);
     SparseWriter = class _SparseWriter {
       constructor(path, fd, signal, directIo) {
         this.path = path;
@@ -484,18 +512,18 @@ var init_sparse_writer = __esm({
         while (at < buf.length) {
           const next = Math.min(buf.length, at + HOLE_BLOCK - (position + at) % HOLE_BLOCK);
           if (isZero(buf, at, next)) {
-            if (runStart >= 0) this.writeRun(buf, runStart, at, position + runStart);
+            if (runStart >= 0) await this.writeRun(buf, runStart, at, position + runStart);
             runStart = -1;
           } else if (runStart < 0) {
             runStart = at;
           }
           at = next;
         }
-        if (runStart >= 0) this.writeRun(buf, runStart, buf.length, position + runStart);
+        if (runStart >= 0) await this.writeRun(buf, runStart, buf.length, position + runStart);
       }
       /** Sets the final length (trailing holes included) and makes the file durable. */
       async finish(size) {
-        this.direct?.finish();
+        await this.direct?.finish();
         await this.pageCache.settle();
         ftruncateSync(this.fd, size);
         await fsyncAsync(this.fd);
@@ -503,6 +531,7 @@ var init_sparse_writer = __esm({
       }
       /** Closes and removes the partial file; never throws, because it runs on error paths. */
       async discard() {
+        await this.direct?.settle();
         await this.pageCache.settle().catch(() => void 0);
         try {
           this.close();
@@ -522,8 +551,8 @@ var init_sparse_writer = __esm({
           closeSync2(this.fd);
         }
       }
-      writeRun(buf, start, end, position) {
-        if (this.direct) this.direct.write(buf, start, end, position);
+      async writeRun(buf, start, end, position) {
+        if (this.direct) await this.direct.write(buf, start, end, position);
         else this.pageCache.write(buf, start, end, position);
       }
     };

@@ -1,4 +1,5 @@
-import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, write } from 'node:fs';
+import { promisify } from 'node:util';
 import { errnoCode } from '../errors.js';
 import { PageCacheWrites } from './page-cache-writes.js';
 
@@ -13,6 +14,7 @@ export const DIRECT_ALIGN = 4096;
  */
 const STAGE_SIZE = 1024 * 1024;
 const WASM_PAGE = 64 * 1024;
+const writeAsync = promisify(write);
 
 // Node has no aligned allocation; WebAssembly memory is mapped with the page allocator, so it
 // starts on a page boundary. @types/node does not declare WebAssembly.
@@ -28,6 +30,15 @@ function pageAlignedBuffer(size: number): Buffer | undefined {
   }
 }
 
+/** Stages filled in turn: one fills while the other's write is on its way to the disk. */
+const STAGE_COUNT = 2;
+
+interface Stage {
+  buf: Buffer;
+  /** The stage's write in flight; it never rejects (failures land in DirectWrites.failure). */
+  writing?: Promise<void>;
+}
+
 /**
  * Writes data with O_DIRECT, past the page cache. Why: a base is written once and then read by
  * VMs through their own caches, so copying 1+ GiB into the page cache costs CPU on the core the
@@ -35,26 +46,30 @@ function pageAlignedBuffer(size: number): Buffer | undefined {
  * flushing it for durability costs journal commits while the decoder runs. A direct write is on the
  * device when it returns; the final fsync only commits metadata.
  *
- * Data is copied into one aligned staging buffer, positioned so that memory and file offsets agree
- * modulo DIRECT_ALIGN. The aligned middle of each staged run goes out directly; a partial block at
- * either end of a run goes through the page cache (`edges`), which the same final fsync covers.
- * If the kernel refuses a direct write (EINVAL: an alignment it wants that we do not meet), the
- * rest of the file goes through the page cache.
+ * Data is copied into aligned staging buffers, positioned so that memory and file offsets agree
+ * modulo DIRECT_ALIGN. The aligned middle of each staged run goes out directly, on a pool thread,
+ * while the next stage fills: a disk that waited for this thread to scan and copy between writes
+ * would sit idle for part of every request. A partial block at either end of a run goes through the
+ * page cache (`edges`), which the same final fsync covers. If the kernel refuses a direct write
+ * (EINVAL: an alignment it wants that we do not meet), the rest of the file goes through the page
+ * cache.
  */
 export class DirectWrites {
   /** Bytes written with O_DIRECT. */
   bytes = 0;
-  private stage: Buffer;
-  private directFd: number | undefined;
+  private readonly stages: Stage[];
+  private current = 0;
+  private refused = false;
+  private closed = false;
+  private failure: unknown;
   /** File offset of the first staged byte. */
   private stagedAt = 0;
-  /** Where in `stage` the first staged byte sits: stagedAt modulo DIRECT_ALIGN. */
+  /** Where in the current stage the first staged byte sits: stagedAt modulo DIRECT_ALIGN. */
   private stageOffset = 0;
   private stagedBytes = 0;
 
-  private constructor(directFd: number, stage: Buffer, readonly edges: PageCacheWrites) {
-    this.directFd = directFd;
-    this.stage = stage;
+  private constructor(private readonly directFd: number, memory: Buffer, readonly edges: PageCacheWrites) {
+    this.stages = Array.from({ length: STAGE_COUNT }, (_, i) => ({ buf: memory.subarray(i * STAGE_SIZE, (i + 1) * STAGE_SIZE) }));
   }
 
   /**
@@ -62,78 +77,101 @@ export class DirectWrites {
    * filesystem or the process cannot do direct I/O (then the page cache does it all).
    */
   static open(path: string, edges: PageCacheWrites): DirectWrites | undefined {
-    const stage = pageAlignedBuffer(STAGE_SIZE);
-    if (!stage) return undefined;
+    const memory = pageAlignedBuffer(STAGE_COUNT * STAGE_SIZE);
+    if (!memory) return undefined;
     let fd: number;
     try {
       fd = openSync(path, constants.O_WRONLY | constants.O_DIRECT);
     } catch {
       return undefined;
     }
-    return new DirectWrites(fd, stage, edges);
+    return new DirectWrites(fd, memory, edges);
   }
 
-  write(buf: Buffer, start: number, end: number, position: number): void {
-    if (this.directFd === undefined) return this.edges.write(buf, start, end, position);
+  /** Takes buf[start, end) for file offset `position`; buf may be reused once this resolves. */
+  async write(buf: Buffer, start: number, end: number, position: number): Promise<void> {
+    this.throwIfFailed();
+    if (this.refused) return this.edges.write(buf, start, end, position);
     while (start < end) {
-      const stageFull = this.stageOffset + this.stagedBytes === this.stage.length;
-      if (this.stagedBytes > 0 && (stageFull || position !== this.stagedAt + this.stagedBytes)) this.flush();
+      const stageFull = this.stageOffset + this.stagedBytes === STAGE_SIZE;
+      if (this.stagedBytes > 0 && (stageFull || position !== this.stagedAt + this.stagedBytes)) await this.flush();
       if (this.stagedBytes === 0) {
         this.stagedAt = position;
         this.stageOffset = position % DIRECT_ALIGN;
       }
-      const take = Math.min(end - start, this.stage.length - this.stageOffset - this.stagedBytes);
-      buf.copy(this.stage, this.stageOffset + this.stagedBytes, start, start + take);
+      const take = Math.min(end - start, STAGE_SIZE - this.stageOffset - this.stagedBytes);
+      buf.copy(this.stages[this.current].buf, this.stageOffset + this.stagedBytes, start, start + take);
       this.stagedBytes += take;
       start += take;
       position += take;
     }
   }
 
-  /** Writes everything staged; call before the final fsync. */
-  finish(): void {
-    if (this.stagedBytes > 0) this.flush();
+  /** Writes everything staged and waits for it; call before the final fsync. */
+  async finish(): Promise<void> {
+    if (this.stagedBytes > 0) await this.flush();
+    await this.settle();
+    this.throwIfFailed();
   }
 
+  /** Waits for the writes in flight, whatever their outcome. */
+  async settle(): Promise<void> {
+    await Promise.all(this.stages.map((stage) => stage.writing));
+  }
+
+  /** Closes the descriptor; settle() first, so that no write in flight outlives it. */
   close(): void {
-    if (this.directFd === undefined) return;
-    const fd = this.directFd;
-    this.directFd = undefined;
-    closeSync(fd);
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.directFd);
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
   }
 
   /**
-   * Writes the staged run: its aligned middle directly, a partial first or last block through the
-   * page cache. A full stage ends aligned, so only a run's true ends take the page cache path.
+   * Sends the staged run on its way: its aligned middle directly, a partial first or last block
+   * through the page cache (a full stage ends aligned, so only a run's true ends do), then waits
+   * until the next stage is free to fill.
    */
-  private flush(): void {
+  private async flush(): Promise<void> {
+    const stage = this.stages[this.current];
     const from = this.stageOffset;
     const to = from + this.stagedBytes;
     const head = from === 0 ? 0 : Math.min(to, DIRECT_ALIGN);
     const tail = Math.max(head, to - (to % DIRECT_ALIGN));
     const fileOffset = (at: number): number => this.stagedAt + (at - from);
-    if (head > from) this.edges.write(this.stage, from, head, fileOffset(from));
-    if (tail > head) this.writeDirect(head, tail, fileOffset(head));
-    if (to > tail) this.edges.write(this.stage, tail, to, fileOffset(tail));
+    if (head > from) this.edges.write(stage.buf, from, head, fileOffset(from));
+    if (to > tail) this.edges.write(stage.buf, tail, to, fileOffset(tail));
+    if (tail > head) {
+      stage.writing = this.writeDirect(stage.buf, head, tail, fileOffset(head)).catch((error: unknown) => {
+        this.failure ??= error;
+      });
+    }
     this.stagedBytes = 0;
+    this.current = (this.current + 1) % STAGE_COUNT;
+    await this.stages[this.current].writing;
+    this.throwIfFailed();
   }
 
-  private writeDirect(start: number, end: number, position: number): void {
+  private async writeDirect(buf: Buffer, start: number, end: number, position: number): Promise<void> {
     let done = 0;
-    while (start + done < end) {
+    while (start + done < end && !this.refused) {
       let written: number;
       try {
-        written = writeSync(this.directFd!, this.stage, start + done, end - start - done, position + done);
+        ({ bytesWritten: written } = await writeAsync(this.directFd, buf, start + done, end - start - done, position + done));
       } catch (error) {
         if (errnoCode(error) !== 'EINVAL') throw error;
-        this.close();
+        this.refused = true;
         break;
       }
+      if (written === 0) throw new Error(`direct write at offset ${position + done} made no progress`);
       done += written;
       this.bytes += written;
       // A short write that ends off alignment cannot be continued directly.
       if (written % DIRECT_ALIGN !== 0) break;
     }
-    if (start + done < end) this.edges.write(this.stage, start + done, end, position + done);
+    if (start + done < end) this.edges.write(buf, start + done, end, position + done);
   }
 }

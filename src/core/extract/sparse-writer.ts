@@ -32,8 +32,8 @@ function isZero(buf: Buffer, start: number, end: number): boolean {
  * block-aligned region as a hole. Because the file starts empty, bytes that are never written read
  * back as zero, so skipping zero blocks changes allocation, never content.
  *
- * Writes are synchronous: a buffer is reusable as soon as write() returns. One chunk blocks the
- * event loop for milliseconds, far below the lock's stale period.
+ * A buffer passed to write() is reusable once the call resolves. No call blocks the event loop for
+ * more than milliseconds, far below the lock's stale period.
  */
 export class SparseWriter {
   private closed = false;
@@ -71,19 +71,19 @@ export class SparseWriter {
       // Pieces end on absolute block boundaries so that holes line up with filesystem blocks.
       const next = Math.min(buf.length, at + HOLE_BLOCK - ((position + at) % HOLE_BLOCK));
       if (isZero(buf, at, next)) {
-        if (runStart >= 0) this.writeRun(buf, runStart, at, position + runStart);
+        if (runStart >= 0) await this.writeRun(buf, runStart, at, position + runStart);
         runStart = -1;
       } else if (runStart < 0) {
         runStart = at;
       }
       at = next;
     }
-    if (runStart >= 0) this.writeRun(buf, runStart, buf.length, position + runStart);
+    if (runStart >= 0) await this.writeRun(buf, runStart, buf.length, position + runStart);
   }
 
   /** Sets the final length (trailing holes included) and makes the file durable. */
   async finish(size: number): Promise<void> {
-    this.direct?.finish();
+    await this.direct?.finish();
     await this.pageCache.settle();
     ftruncateSync(this.fd, size);
     // Off the event loop: flushing a multi-GiB file can take seconds.
@@ -93,6 +93,7 @@ export class SparseWriter {
 
   /** Closes and removes the partial file; never throws, because it runs on error paths. */
   async discard(): Promise<void> {
+    await this.direct?.settle();
     await this.pageCache.settle().catch(() => undefined);
     try {
       this.close();
@@ -116,8 +117,8 @@ export class SparseWriter {
     }
   }
 
-  private writeRun(buf: Buffer, start: number, end: number, position: number): void {
-    if (this.direct) this.direct.write(buf, start, end, position);
+  private async writeRun(buf: Buffer, start: number, end: number, position: number): Promise<void> {
+    if (this.direct) await this.direct.write(buf, start, end, position);
     else this.pageCache.write(buf, start, end, position);
   }
 }
