@@ -83,7 +83,12 @@ function startWorker() {
 }
 function prestartDecoder() {
   if (spare) return;
-  const worker = startWorker();
+  let worker;
+  try {
+    worker = startWorker();
+  } catch {
+    return;
+  }
   const started = { worker };
   worker.unref();
   worker.once("error", (error) => started.failure ??= error);
@@ -360,8 +365,8 @@ var init_direct_writes = __esm({
       }
       /**
        * Sends the staged run on its way: its aligned middle directly, a partial first or last block
-       * through the page cache (a full stage ends aligned, so only a run's true ends do), then waits
-       * until the next stage is free to fill.
+       * through the page cache (a full stage ends aligned, so only a run's true ends do). Then waits
+       * until the next stage's previous write is done, so that it is free to fill.
        */
       async flush() {
         const stage = this.stages[this.current];
@@ -370,8 +375,12 @@ var init_direct_writes = __esm({
         const head = from === 0 ? 0 : Math.min(to, DIRECT_ALIGN);
         const tail = Math.max(head, to - to % DIRECT_ALIGN);
         const fileOffset = (at) => this.stagedAt + (at - from);
-        if (head > from) this.edges.write(stage.buf, from, head, fileOffset(from));
-        if (to > tail) this.edges.write(stage.buf, tail, to, fileOffset(tail));
+        if (head > from || to > tail) {
+          await this.settle();
+          this.throwIfFailed();
+          if (head > from) this.edges.write(stage.buf, from, head, fileOffset(from));
+          if (to > tail) this.edges.write(stage.buf, tail, to, fileOffset(tail));
+        }
         if (tail > head) {
           stage.writing = this.writeDirect(stage.buf, head, tail, fileOffset(head)).catch((error) => {
             this.failure ??= error;

@@ -9,8 +9,9 @@ import { PageCacheWrites } from './page-cache-writes.js';
  */
 export const DIRECT_ALIGN = 4096;
 /**
- * Contiguous data is gathered up to this much per write. On the bench image, 1, 2 and 4 MiB were
- * alike within the noise; the smallest blocks the event loop least (about 1 ms per write).
+ * Contiguous data is gathered up to this much per write: large enough that per-request overhead
+ * does not show (1, 2 and 4 MiB were alike within the noise on the bench image), small enough that
+ * the next stage starts filling soon.
  */
 const STAGE_SIZE = 1024 * 1024;
 const WASM_PAGE = 64 * 1024;
@@ -43,8 +44,9 @@ interface Stage {
  * Writes data with O_DIRECT, past the page cache. Why: a base is written once and then read by
  * VMs through their own caches, so copying 1+ GiB into the page cache costs CPU on the core the
  * decoder shares (and on VMs whose fresh memory faults in slowly, most of the write time), and
- * flushing it for durability costs journal commits while the decoder runs. A direct write is on the
- * device when it returns; the final fsync only commits metadata.
+ * flushing it for durability costs journal commits while the decoder runs. A direct write has
+ * reached the device when it returns; the final fsync still flushes the device's write cache and
+ * commits the metadata, and stays what makes the base durable.
  *
  * Data is copied into aligned staging buffers, positioned so that memory and file offsets agree
  * modulo DIRECT_ALIGN. The aligned middle of each staged run goes out directly, on a pool thread,
@@ -132,8 +134,8 @@ export class DirectWrites {
 
   /**
    * Sends the staged run on its way: its aligned middle directly, a partial first or last block
-   * through the page cache (a full stage ends aligned, so only a run's true ends do), then waits
-   * until the next stage is free to fill.
+   * through the page cache (a full stage ends aligned, so only a run's true ends do). Then waits
+   * until the next stage's previous write is done, so that it is free to fill.
    */
   private async flush(): Promise<void> {
     const stage = this.stages[this.current];
@@ -142,8 +144,14 @@ export class DirectWrites {
     const head = from === 0 ? 0 : Math.min(to, DIRECT_ALIGN);
     const tail = Math.max(head, to - (to % DIRECT_ALIGN));
     const fileOffset = (at: number): number => this.stagedAt + (at - from);
-    if (head > from) this.edges.write(stage.buf, from, head, fileOffset(from));
-    if (to > tail) this.edges.write(stage.buf, tail, to, fileOffset(tail));
+    if (head > from || to > tail) {
+      // A page cache write would queue for the inode lock behind a direct write in flight (ext4
+      // holds it through an extending direct write) and block the event loop meanwhile.
+      await this.settle();
+      this.throwIfFailed();
+      if (head > from) this.edges.write(stage.buf, from, head, fileOffset(from));
+      if (to > tail) this.edges.write(stage.buf, tail, to, fileOffset(tail));
+    }
     if (tail > head) {
       stage.writing = this.writeDirect(stage.buf, head, tail, fileOffset(head)).catch((error: unknown) => {
         this.failure ??= error;
@@ -172,6 +180,7 @@ export class DirectWrites {
       // A short write that ends off alignment cannot be continued directly.
       if (written % DIRECT_ALIGN !== 0) break;
     }
+    // Rare (a refused or short direct write): a synchronous write of at most one stage.
     if (start + done < end) this.edges.write(buf, start + done, end, position + done);
   }
 }

@@ -27,9 +27,10 @@ export function writeFully(fd: number, buf: Buffer, start: number, end: number, 
  * Writes through the page cache, flushing in the background as data accumulates. Writes are
  * synchronous on purpose: decompression runs on a worker thread, so this thread is free to spend
  * its time in pwrite(), and a buffer is reusable as soon as write() returns. Measured against
- * asynchronous writes through the libuv pool, this was faster and steadier: a pool thread makes a
- * third busy thread on a two-core runner, and several pool writes to one file contend for its inode
- * lock. One chunk blocks the event loop for milliseconds, far below the lock's stale period.
+ * asynchronous buffered writes through the libuv pool, this was faster and steadier: a buffered
+ * write is a CPU-bound copy, so a pool thread doing it makes a third busy thread on a two-core
+ * runner. (Direct writes differ: a pool thread mostly waits for the disk.) One chunk blocks the
+ * event loop for milliseconds, far below the lock's stale period.
  */
 export class PageCacheWrites {
   /** Bytes written (data, not holes): what the background flushes are paced by. */

@@ -32,8 +32,8 @@ function isZero(buf: Buffer, start: number, end: number): boolean {
  * block-aligned region as a hole. Because the file starts empty, bytes that are never written read
  * back as zero, so skipping zero blocks changes allocation, never content.
  *
- * A buffer passed to write() is reusable once the call resolves. No call blocks the event loop for
- * more than milliseconds, far below the lock's stale period.
+ * A buffer passed to write() is reusable once the call resolves. A call blocks the event loop for
+ * at most a page cache write of one chunk or one device write, far below the lock's stale period.
  */
 export class SparseWriter {
   private closed = false;

@@ -53,7 +53,14 @@ function startWorker(): Worker {
  */
 export function prestartDecoder(): void {
   if (spare) return;
-  const worker = startWorker();
+  let worker: Worker;
+  try {
+    worker = startWorker();
+  } catch {
+    // No thread to be had now (a process limit, say): a stream that needs one tries again and
+    // reports it; a command that needs none must not fail here.
+    return;
+  }
   const started: SpareWorker = { worker };
   worker.unref();
   worker.once('error', (error) => (started.failure ??= error));

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import fs, { closeSync, constants, existsSync, openSync, readFileSync, unlinkSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { tempDir } from './helpers.js';
+
+// A direct write that the kernel refuses (EINVAL), cuts short or fails for lack of space cannot be
+// provoked on demand, so this file wraps fs.write, which DirectWrites alone uses, before it loads
+// the writer. Everything else (the file, the page cache writes, the kernel) is real.
+type Fault = (call: number) => { code?: string; written?: number } | undefined;
+let fault: Fault | undefined;
+let calls = 0;
+const realWrite = fs.write;
+type WriteCallback = (error: NodeJS.ErrnoException | null, written: number, buffer: Buffer) => void;
+function faultyWrite(fd: number, buf: Buffer, offset: number, length: number, position: number, callback: WriteCallback): void {
+  const injected = fault?.(++calls);
+  if (injected?.code) {
+    const error = Object.assign(new Error(`${injected.code}: injected by the test`), { code: injected.code });
+    setTimeout(() => callback(error, 0, buf), 2);
+    return;
+  }
+  // A short count is reported after a full write: the kernel would refuse an unaligned direct
+  // length, and rewriting the same bytes through the page cache changes nothing on disk.
+  realWrite(fd, buf, offset, length, position, (error, written, buffer) => callback(error, injected?.written ?? written, buffer));
+}
+Object.assign(faultyWrite, {
+  [promisify.custom]: (fd: number, buf: Buffer, offset: number, length: number, position: number) =>
+    new Promise((resolve, reject) => faultyWrite(fd, buf, offset, length, position, (error, bytesWritten, buffer) => (error ? reject(error) : resolve({ bytesWritten, buffer })))),
+});
+(fs as { write: unknown }).write = faultyWrite;
+syncBuiltinESMExports();
+const { SparseWriter } = await import('../src/core/extract/sparse-writer.js');
+
+const MiB = 1024 * 1024;
+const dir = tempDir();
+let files = 0;
+
+function directIoWorksHere(): boolean {
+  const probe = join(dir, 'probe');
+  try {
+    closeSync(openSync(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_DIRECT));
+    unlinkSync(probe);
+    return true;
+  } catch {
+    return false;
+  }
+}
+const skip = !directIoWorksHere() && 'the test directory does not take O_DIRECT';
+
+/** 6 MiB of data with a hole in the middle, written in 512 KiB pieces under the given fault. */
+async function writeWith(injected: Fault): Promise<{ path: string; image: Buffer; written: { direct: number; pageCache: number } }> {
+  const image = randomBytes(6 * MiB);
+  image.fill(0, 3 * MiB, 3 * MiB + 64 * 1024);
+  const path = join(dir, `out-${++files}.img`);
+  calls = 0;
+  fault = injected;
+  try {
+    const writer = await SparseWriter.create(path);
+    for (let at = 0; at < image.length; at += 512 * 1024) await writer.write(image.subarray(at, at + 512 * 1024), at);
+    await writer.finish(image.length);
+    return { path, image, written: writer.writtenBytes };
+  } finally {
+    fault = undefined;
+  }
+}
+
+test('a direct write refused with EINVAL: the rest goes through the page cache, bytes intact', { skip }, async () => {
+  const { path, image, written } = await writeWith((call) => (call === 2 ? { code: 'EINVAL' } : undefined));
+  assert.ok(readFileSync(path).equals(image));
+  assert.equal(written.direct + written.pageCache, 6 * MiB - 64 * 1024);
+  // The refused stage, and everything after the stage already in flight, went the other way.
+  assert.ok(written.direct >= 1 * MiB && written.direct <= 2 * MiB, `${written.direct} bytes went out directly`);
+  assert.ok(calls <= 3, `${calls} direct writes were tried; none may start after the refusal is known`);
+});
+
+test('a direct write cut short off alignment: its remainder goes through the page cache, later stages directly', { skip }, async () => {
+  const { path, image, written } = await writeWith((call) => (call === 1 ? { written: 8192 + 100 } : undefined));
+  assert.ok(readFileSync(path).equals(image));
+  assert.equal(written.pageCache, 1 * MiB - 8292);
+  assert.equal(written.direct + written.pageCache, 6 * MiB - 64 * 1024);
+});
+
+test('a direct write failing with ENOSPC fails the extraction, and discard leaves nothing', { skip }, async () => {
+  const path = join(dir, 'nospace.img');
+  const writer = await SparseWriter.create(path);
+  calls = 0;
+  fault = (call) => (call === 2 ? { code: 'ENOSPC' } : undefined);
+  try {
+    const data = randomBytes(512 * 1024);
+    await assert.rejects(
+      (async () => {
+        for (let at = 0; at < 16 * MiB; at += data.length) await writer.write(data, at);
+        await writer.finish(16 * MiB);
+      })(),
+      (error: NodeJS.ErrnoException) => error.code === 'ENOSPC',
+    );
+  } finally {
+    fault = undefined;
+  }
+  await writer.discard();
+  assert.equal(existsSync(path), false);
+});
