@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import fs, { closeSync, constants, existsSync, openSync, readFileSync, unlinkSync } from 'node:fs';
+import fs, { existsSync, readFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { tempDir } from './helpers.js';
+import { directIoWorksIn, tempDir } from './helpers.js';
 
 // A direct write that the kernel refuses (EINVAL), cuts short or fails for lack of space cannot be
 // provoked on demand, so this file wraps fs.write, which DirectWrites alone uses, before it loads
@@ -38,17 +38,7 @@ const MiB = 1024 * 1024;
 const dir = tempDir();
 let files = 0;
 
-function directIoWorksHere(): boolean {
-  const probe = join(dir, 'probe');
-  try {
-    closeSync(openSync(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_DIRECT));
-    unlinkSync(probe);
-    return true;
-  } catch {
-    return false;
-  }
-}
-const skip = !directIoWorksHere() && 'the test directory does not take O_DIRECT';
+const skip = !directIoWorksIn(dir) && 'the test directory does not take O_DIRECT';
 
 /** 6 MiB of data with a hole in the middle, written in 512 KiB pieces under the given fault. */
 async function writeWith(injected: Fault): Promise<{ path: string; image: Buffer; written: { direct: number; pageCache: number } }> {

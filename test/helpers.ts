@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, fsyncSync, mkdtempSync, openSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, mkdtempSync, openSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,18 @@ export function tempDir(prefix = 'basecow-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** Whether the filesystem holding `dir` takes O_DIRECT; where it does not, writers fall back to the page cache. */
+export function directIoWorksIn(dir: string): boolean {
+  const probe = join(dir, '.direct-io-probe');
+  try {
+    closeSync(openSync(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_DIRECT));
+    unlinkSync(probe);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export interface Region {

@@ -1,34 +1,17 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, openSync, readFileSync, unlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { extractToRaw } from '../src/core/extract/index.js';
 import { SparseWriter } from '../src/core/extract/sparse-writer.js';
 import { runTool } from '../src/core/tool.js';
-import { allocatedBytes, makeSparseFile, tempDir } from './helpers.js';
+import { allocatedBytes, directIoWorksIn, makeSparseFile, tempDir } from './helpers.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const dir = tempDir();
 let files = 0;
-
-/** Whether the test directory's filesystem takes O_DIRECT; where it does not, the writer must fall back. */
-function directIoWorksHere(): boolean {
-  const probe = join(dir, 'probe');
-  try {
-    closeSync(openSync(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_DIRECT));
-    return true;
-  } catch {
-    return false;
-  } finally {
-    try {
-      unlinkSync(probe);
-    } catch {
-      // Not created.
-    }
-  }
-}
 
 /**
  * A disk image whose data starts and ends off block boundaries, with whole zero blocks (holes to
@@ -66,7 +49,7 @@ async function writeInPieces(image: Buffer, sizes: number[], directIo: boolean):
   return { path, written: writer.writtenBytes };
 }
 
-const directIo = directIoWorksHere();
+const directIo = directIoWorksIn(dir);
 
 for (const sizes of [[512 * KiB], [1000, 7, 65536 + 3], [3 * MiB + 5]]) {
   test(`direct and page-cache writes give the same bytes and holes (pieces of ${sizes.join(', ')} bytes)`, async (t) => {
