@@ -304,7 +304,6 @@ var init_direct_writes = __esm({
       stages;
       current = 0;
       refused = false;
-      closed = false;
       failure;
       /** File offset of the first staged byte. */
       stagedAt = 0;
@@ -354,10 +353,8 @@ var init_direct_writes = __esm({
       async settle() {
         await Promise.all(this.stages.map((stage) => stage.writing));
       }
-      /** Closes the descriptor; settle() first, so that no write in flight outlives it. */
+      /** Closes the descriptor, once; settle() first, so that no write in flight outlives it. */
       close() {
-        if (this.closed) return;
-        this.closed = true;
         closeSync(this.directFd);
       }
       throwIfFailed() {

@@ -7,7 +7,7 @@ import { PageCacheWrites } from './page-cache-writes.js';
  * Direct I/O needs memory address, file offset and length aligned to the device's logical block;
  * a page covers both 512-byte and 4 KiB sector disks.
  */
-export const DIRECT_ALIGN = 4096;
+const DIRECT_ALIGN = 4096;
 /**
  * Contiguous data is gathered up to this much per write: large enough that per-request overhead
  * does not show (1, 2 and 4 MiB were alike within the noise on the bench image), small enough that
@@ -62,7 +62,6 @@ export class DirectWrites {
   private readonly stages: Stage[];
   private current = 0;
   private refused = false;
-  private closed = false;
   private failure: unknown;
   /** File offset of the first staged byte. */
   private stagedAt = 0;
@@ -70,7 +69,7 @@ export class DirectWrites {
   private stageOffset = 0;
   private stagedBytes = 0;
 
-  private constructor(private readonly directFd: number, memory: Buffer, readonly edges: PageCacheWrites) {
+  private constructor(private readonly directFd: number, memory: Buffer, private readonly edges: PageCacheWrites) {
     this.stages = Array.from({ length: STAGE_COUNT }, (_, i) => ({ buf: memory.subarray(i * STAGE_SIZE, (i + 1) * STAGE_SIZE) }));
   }
 
@@ -121,10 +120,8 @@ export class DirectWrites {
     await Promise.all(this.stages.map((stage) => stage.writing));
   }
 
-  /** Closes the descriptor; settle() first, so that no write in flight outlives it. */
+  /** Closes the descriptor, once; settle() first, so that no write in flight outlives it. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
     closeSync(this.directFd);
   }
 
