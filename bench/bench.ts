@@ -2,6 +2,7 @@
 // basecow, on a generated GuestOS-like image. Every number in one table comes from the same run.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hashFile } from '../src/core/key.js';
@@ -173,6 +174,15 @@ async function extractionAlone(allocatedBytes: number): Promise<void> {
   const extractSteps: number[] = [];
   const list: Scenario[] = [
     { id: 'decode', label: 'zstd -d -c > /dev/null (decoding only: the floor)', run: () => `zstd -q -d -c ${q(imgZst)} > /dev/null`, disk: () => [] },
+    // On a runner with few cores, a decoder slows down when the other cores are busy (shared caches,
+    // or vCPUs that are siblings on the host). Both zstd's writer thread and basecow's writing take
+    // CPU beside the decoder; this shows how much that alone can cost (its cpu counts the loop too).
+    {
+      id: 'decode-busy',
+      label: 'zstd -d -c > /dev/null beside a busy loop',
+      run: () => `( while :; do :; done ) & spin=$!\nzstd -q -d -c ${q(imgZst)} > /dev/null\nkill $spin; wait $spin || true`,
+      disk: () => [],
+    },
     { id: 'zstd', label: 'zstd -d -o', run: (dir) => `zstd -q -d -f ${q(imgZst)} -o ${q(join(dir, 'x.img'))}`, disk: (dir) => [dir] },
     // A durable extraction must get the base's data onto the device: how long the disk takes for it
     // with 1 MiB direct requests one at a time, as basecow writes them.
@@ -211,6 +221,8 @@ async function extractionAlone(allocatedBytes: number): Promise<void> {
   const reference = samples.get('decode')!.map((s, i) => Math.max(s.wall, samples.get('device')![i].wall));
   console.log(`  ratio zstd -d -o / reference:             ${spread(perRound(zstd, reference))}   (reference: the slower of decoding and the disk's pace, per round)`);
   console.log(`  ratio basecow process / reference:        ${spread(perRound(samples.get('bc')!.map((s) => s.wall), reference))}`);
+  const decodeBusy = perRound(samples.get('decode-busy')!.map((s) => s.wall), samples.get('decode')!.map((s) => s.wall));
+  console.log(`  decoding with another core busy / alone:  ${spread(decodeBusy)}   (${availableParallelism()} cores)`);
   const { wall: nodeStart } = await sh(`${q(process.execPath)} -e 0`);
   const extraCa = process.env.NODE_EXTRA_CA_CERTS ? ` with NODE_EXTRA_CA_CERTS set, which Node parses at start-up; without it ${(await sh(`env -u NODE_EXTRA_CA_CERTS ${q(process.execPath)} -e 0`)).wall.toFixed(3)} s` : '';
   console.log(`  bare node start ${nodeStart.toFixed(3)} s${extraCa}`);

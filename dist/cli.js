@@ -183,6 +183,9 @@ var init_zstd_stream = __esm({
                 }
                 return;
               case "corrupt":
+                if (/memory/i.test(message.message)) {
+                  throw new SourceError(path, `cannot decode the zstd frame near compressed byte ${message.consumed}: ${message.message} (its window needs more memory than this process could get)`);
+                }
                 throw new SourceError(path, `corrupt zstd data near compressed byte ${message.consumed}: ${message.message}`);
               case "failed":
                 throw new SourceError(path, `cannot read the source image: ${message.message}`);
@@ -271,7 +274,7 @@ var init_chunks = __esm({
 });
 
 // src/core/extract/direct-writes.ts
-import { closeSync, constants, openSync, write } from "node:fs";
+import { closeSync, constants, openSync, read, write } from "node:fs";
 import { promisify } from "node:util";
 function pageAlignedBuffer(size) {
   try {
@@ -281,7 +284,7 @@ function pageAlignedBuffer(size) {
     return void 0;
   }
 }
-var DIRECT_ALIGN, STAGE_SIZE, WASM_PAGE, writeAsync, STAGE_COUNT, DirectWrites;
+var DIRECT_ALIGN, STAGE_SIZE, WASM_PAGE, writeAsync, readAsync, STAGE_COUNT, MEMORY_SIZE, DirectWrites;
 var init_direct_writes = __esm({
   "src/core/extract/direct-writes.ts"() {
     "use strict";
@@ -290,45 +293,52 @@ var init_direct_writes = __esm({
     STAGE_SIZE = 1024 * 1024;
     WASM_PAGE = 64 * 1024;
     writeAsync = promisify(write);
+    readAsync = promisify(read);
     STAGE_COUNT = 2;
+    MEMORY_SIZE = STAGE_COUNT * STAGE_SIZE + WASM_PAGE;
     DirectWrites = class _DirectWrites {
-      constructor(directFd, memory, edges) {
+      constructor(directFd, memory, fallback) {
         this.directFd = directFd;
-        this.edges = edges;
+        this.fallback = fallback;
         this.stages = Array.from({ length: STAGE_COUNT }, (_, i) => ({ buf: memory.subarray(i * STAGE_SIZE, (i + 1) * STAGE_SIZE) }));
+        this.block = memory.subarray(STAGE_COUNT * STAGE_SIZE, STAGE_COUNT * STAGE_SIZE + DIRECT_ALIGN);
       }
       directFd;
-      edges;
-      /** Bytes written with O_DIRECT. */
+      fallback;
+      /** Data bytes written with O_DIRECT (not counting the filling around runs). */
       bytes = 0;
       stages;
+      /** One aligned block, for reading back what the file holds around a run. */
+      block;
       current = 0;
       refused = false;
       failure;
+      /** End of the furthest data sent to the file so far: beyond it, the file holds only zeros. */
+      dataEnd = 0;
       /** File offset of the first staged byte. */
       stagedAt = 0;
       /** Where in the current stage the first staged byte sits: stagedAt modulo DIRECT_ALIGN. */
       stageOffset = 0;
       stagedBytes = 0;
       /**
-       * A second descriptor with O_DIRECT on the file that `edges` writes, or undefined where the
+       * A second descriptor with O_DIRECT on the file that `fallback` writes, or undefined where the
        * filesystem or the process cannot do direct I/O (then the page cache does it all).
        */
-      static open(path, edges) {
-        const memory = pageAlignedBuffer(STAGE_COUNT * STAGE_SIZE);
+      static open(path, fallback) {
+        const memory = pageAlignedBuffer(MEMORY_SIZE);
         if (!memory) return void 0;
         let fd;
         try {
-          fd = openSync(path, constants.O_WRONLY | constants.O_DIRECT);
+          fd = openSync(path, constants.O_RDWR | constants.O_DIRECT);
         } catch {
           return void 0;
         }
-        return new _DirectWrites(fd, memory, edges);
+        return new _DirectWrites(fd, memory, fallback);
       }
       /** Takes buf[start, end) for file offset `position`; buf may be reused once this resolves. */
       async write(buf, start, end, position) {
         this.throwIfFailed();
-        if (this.refused) return this.edges.write(buf, start, end, position);
+        if (this.refused) return this.fallback.write(buf, start, end, position);
         while (start < end) {
           const stageFull = this.stageOffset + this.stagedBytes === STAGE_SIZE;
           if (this.stagedBytes > 0 && (stageFull || position !== this.stagedAt + this.stagedBytes)) await this.flush();
@@ -361,33 +371,64 @@ var init_direct_writes = __esm({
         if (this.failure !== void 0) throw this.failure;
       }
       /**
-       * Sends the staged run on its way: its aligned middle directly, a partial first or last block
-       * through the page cache (a full stage ends aligned, so only a run's true ends do). Then waits
-       * until the next stage's previous write is done, so that it is free to fill.
+       * Sends the staged run on its way as one write of whole blocks: a partial block at either end
+       * (a full stage ends aligned, so only a run's true ends are partial) is filled out with what the
+       * file holds around the run. Then waits until the next stage's previous write is done, so that
+       * it is free to fill.
        */
       async flush() {
         const stage = this.stages[this.current];
         const from = this.stageOffset;
         const to = from + this.stagedBytes;
-        const head = from === 0 ? 0 : Math.min(to, DIRECT_ALIGN);
-        const tail = Math.max(head, to - to % DIRECT_ALIGN);
-        const fileOffset = (at) => this.stagedAt + (at - from);
-        if (head > from || to > tail) {
-          await this.settle();
-          this.throwIfFailed();
-          if (head > from) this.edges.write(stage.buf, from, head, fileOffset(from));
-          if (to > tail) this.edges.write(stage.buf, tail, to, fileOffset(tail));
-        }
-        if (tail > head) {
-          stage.writing = this.writeDirect(stage.buf, head, tail, fileOffset(head)).catch((error) => {
-            this.failure ??= error;
-          });
-        }
+        const blocksEnd = Math.ceil(to / DIRECT_ALIGN) * DIRECT_ALIGN;
+        const runAt = this.stagedAt;
+        const runEnd = runAt + this.stagedBytes;
+        const dataBytes = this.stagedBytes;
+        if (from > 0 && !this.refused) await this.fillAround(stage.buf, 0, from, runAt - from);
+        if (blocksEnd > to && !this.refused) await this.fillAround(stage.buf, to, blocksEnd, runEnd);
         this.stagedBytes = 0;
+        if (this.refused) {
+          this.fallback.write(stage.buf, from, to, runAt);
+          return;
+        }
+        this.dataEnd = Math.max(this.dataEnd, runEnd);
+        stage.writing = this.writeDirect(stage.buf, 0, blocksEnd, runAt - from).then(
+          (done) => {
+            this.bytes += done === blocksEnd ? dataBytes : Math.max(0, done - from);
+          },
+          (error) => {
+            this.failure ??= error;
+          }
+        );
         this.current = (this.current + 1) % STAGE_COUNT;
         await this.stages[this.current].writing;
         this.throwIfFailed();
       }
+      /**
+       * Puts into buf[start, end) what the file holds at `position` and on (all within one block):
+       * zeros when no data was written that far yet, else the block read back directly, once every
+       * write in flight has landed.
+       */
+      async fillAround(buf, start, end, position) {
+        if (position >= this.dataEnd) {
+          buf.fill(0, start, end);
+          return;
+        }
+        await this.settle();
+        this.throwIfFailed();
+        const blockAt = position - position % DIRECT_ALIGN;
+        let bytesRead;
+        try {
+          ({ bytesRead } = await readAsync(this.directFd, this.block, 0, DIRECT_ALIGN, blockAt));
+        } catch (error) {
+          if (errnoCode(error) !== "EINVAL") throw error;
+          this.refused = true;
+          return;
+        }
+        this.block.fill(0, bytesRead);
+        this.block.copy(buf, start, position - blockAt, position - blockAt + (end - start));
+      }
+      /** Returns how many bytes went out directly; the rest, if any, went through the page cache. */
       async writeDirect(buf, start, end, position) {
         let done = 0;
         while (start + done < end && !this.refused) {
@@ -401,10 +442,10 @@ var init_direct_writes = __esm({
           }
           if (written === 0) throw new Error(`direct write at offset ${position + done} made no progress`);
           done += written;
-          this.bytes += written;
           if (written % DIRECT_ALIGN !== 0) break;
         }
-        if (start + done < end) this.edges.write(buf, start + done, end, position + done);
+        if (start + done < end) this.fallback.write(buf, start + done, end, position + done);
+        return done;
       }
     };
   }
@@ -526,6 +567,16 @@ var init_sparse_writer = __esm({
           at = next;
         }
         if (runStart >= 0) await this.writeRun(buf, runStart, buf.length, position + runStart);
+      }
+      /**
+       * Sets the file's length before its data arrives, for callers that know it. ext4 places the
+       * blocks of a file shorter than 16 blocks from a per-CPU pool rather than next to the blocks it
+       * already has, so direct writes that reach a still-short file from pool threads on different CPUs
+       * can leave it in more extents than GNU tar's (and an extent block more on disk); a file that is
+       * already long gets its blocks next to each other.
+       */
+      setLength(size) {
+        ftruncateSync(this.fd, size);
       }
       /** Sets the final length (trailing holes included) and makes the file durable. */
       async finish(size) {
@@ -859,6 +910,7 @@ async function extractEntry(archive, entry, writer) {
   const data = new EntryData(archive, entry.name, entry.dataSize);
   const toWriter = (base) => (piece, offset) => writer.write(piece, base + offset);
   if (!entry.sparse) {
+    writer.setLength(entry.dataSize);
     await data.pipe(entry.dataSize, toWriter(0));
     await data.finish();
     return { size: entry.dataSize };
@@ -866,6 +918,7 @@ async function extractEntry(archive, entry, writer) {
   const { realSize } = entry.sparse;
   const regions = entry.sparse.regions ?? await readSparseMapFromData(data, entry, archive);
   checkSparseMap(regions, realSize, data.remaining, entry, archive);
+  writer.setLength(realSize);
   for (const region of regions) await data.pipe(region.size, toWriter(region.offset));
   await data.finish();
   return { size: realSize };
@@ -1055,6 +1108,13 @@ async function readHead(path, length) {
 function looksLikeTar(head) {
   return head.length >= 263 && head.toString("latin1", 257, 262) === "ustar";
 }
+function formatInName(path) {
+  const name = basename(path).toLowerCase();
+  if (/\.(tar\.zst|tzst)$/.test(name)) return "tar+zstd";
+  if (name.endsWith(".zst")) return "zstd";
+  if (name.endsWith(".tar")) return "tar";
+  return void 0;
+}
 async function detectFormat(path) {
   let head;
   try {
@@ -1062,22 +1122,20 @@ async function detectFormat(path) {
   } catch (error) {
     throw new SourceError(path, `cannot read the source image: ${error.message}`, { cause: error });
   }
-  const name = basename(path).toLowerCase();
   const zstd = startsWithZstdFrame(head);
   if (head.subarray(0, 4).equals(QCOW2_MAGIC)) {
     throw new SourceError(path, "is a qcow2 image; basecow bases are raw: convert it first with `qemu-img convert -O raw`");
   }
-  if (/\.(tar\.zst|tzst)$/.test(name)) {
-    if (!zstd) throw new SourceError(path, "the name says .tar.zst but the file does not start with a zstd frame");
-    return "tar+zstd";
-  }
-  if (name.endsWith(".zst")) {
-    if (!zstd) throw new SourceError(path, "the name says .zst but the file does not start with a zstd frame");
-    return "zstd";
-  }
-  if (name.endsWith(".tar")) {
-    if (!looksLikeTar(head)) throw new SourceError(path, "the name says .tar but the file has no tar header");
-    return "tar";
+  switch (formatInName(path)) {
+    case "tar+zstd":
+      if (!zstd) throw new SourceError(path, "the name says .tar.zst but the file does not start with a zstd frame");
+      return "tar+zstd";
+    case "zstd":
+      if (!zstd) throw new SourceError(path, "the name says .zst but the file does not start with a zstd frame");
+      return "zstd";
+    case "tar":
+      if (!looksLikeTar(head)) throw new SourceError(path, "the name says .tar but the file has no tar header");
+      return "tar";
   }
   if (zstd) return "zstd";
   if (looksLikeTar(head)) return "tar";
@@ -1100,7 +1158,7 @@ async function extractToRaw(source, dest, options = {}) {
   } catch (error) {
     await writer.discard();
     if (options.signal?.aborted) throw options.signal.reason;
-    throw explainWriteError(source, dest, error);
+    throw explainWriteError(source, dest, error, format);
   }
 }
 async function writeFormat(format, source, writer, options) {
@@ -1139,15 +1197,18 @@ async function tryReflink(source, dest) {
     await file.close();
   }
 }
-function explainWriteError(source, dest, error) {
-  if (error instanceof SourceError) return error;
+function explainWriteError(source, dest, error, format) {
+  if (error instanceof SourceError) {
+    if (format === "raw" || formatInName(source)) return error;
+    return new SourceError(source, `${error.reason} (read as ${FORMAT_NAMES[format]} because that is how its content starts; its name does not say)`, { cause: error });
+  }
   const code = errnoCode(error);
   if (code === "ENOSPC" || code === "EDQUOT") {
     return new SourceError(source, `no space left on the device holding ${dest} while extracting`, { cause: error });
   }
   return new SourceError(source, `extraction failed: ${error.message}`, { cause: error });
 }
-var DEFAULT_MEMBER, QCOW2_MAGIC;
+var DEFAULT_MEMBER, QCOW2_MAGIC, FORMAT_NAMES;
 var init_extract = __esm({
   "src/core/extract/index.ts"() {
     "use strict";
@@ -1158,12 +1219,13 @@ var init_extract = __esm({
     init_zstd_stream();
     DEFAULT_MEMBER = "disk.img";
     QCOW2_MAGIC = Buffer.from("QFI\xFB", "latin1");
+    FORMAT_NAMES = { raw: "a raw disk", zstd: "zstd", tar: "a tar archive", "tar+zstd": "a zstd-compressed tar archive" };
   }
 });
 
 // src/core/key.ts
 import { createHash } from "node:crypto";
-import { mkdir, open as open3, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { mkdir, open as open3, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join as join2 } from "node:path";
 function validateKey(key) {
   if (DIGEST_KEY.test(key) || CALLER_KEY.test(key) && key !== "." && key !== "..") return key;
@@ -1230,10 +1292,14 @@ async function readMemo(path) {
   }
 }
 async function writeMemo(memoDir, path, memo) {
-  await mkdir(memoDir, { recursive: true });
   const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
-  await writeFile(temp, JSON.stringify(memo));
-  await rename(temp, path);
+  try {
+    await mkdir(memoDir, { recursive: true });
+    await writeFile(temp, JSON.stringify(memo));
+    await rename(temp, path);
+  } catch {
+    await rm(temp, { force: true }).catch(() => void 0);
+  }
 }
 var CALLER_KEY, DIGEST_KEY, HASH_READ_SIZE;
 var init_key = __esm({
@@ -1354,7 +1420,7 @@ var require_polyfills = __commonJS({
         })(fs.rename);
       }
       fs.read = typeof fs.read !== "function" ? fs.read : (function(fs$read) {
-        function read(fd, buffer, offset, length, position, callback_) {
+        function read2(fd, buffer, offset, length, position, callback_) {
           var callback;
           if (callback_ && typeof callback_ === "function") {
             var eagCounter = 0;
@@ -1368,8 +1434,8 @@ var require_polyfills = __commonJS({
           }
           return fs$read.call(fs, fd, buffer, offset, length, position, callback);
         }
-        if (Object.setPrototypeOf) Object.setPrototypeOf(read, fs$read);
-        return read;
+        if (Object.setPrototypeOf) Object.setPrototypeOf(read2, fs$read);
+        return read2;
       })(fs.read);
       fs.readSync = typeof fs.readSync !== "function" ? fs.readSync : /* @__PURE__ */ (function(fs$readSync) {
         return function(fd, buffer, offset, length, position) {
@@ -2841,7 +2907,7 @@ var require_proper_lockfile = __commonJS({
 
 // src/core/lock.ts
 import { randomBytes } from "node:crypto";
-import { readFile as readFile2, rename as rename2, rm, rmdir, writeFile as writeFile2 } from "node:fs/promises";
+import { readFile as readFile2, rename as rename2, rm as rm2, rmdir, writeFile as writeFile2 } from "node:fs/promises";
 import { basename as basename2, join as join3 } from "node:path";
 async function tryLock(lockPath2, timing, scratchDir) {
   let release;
@@ -2858,13 +2924,19 @@ async function tryLock(lockPath2, timing, scratchDir) {
     });
   } catch (error) {
     if (errnoCode(error) === "ELOCKED") return void 0;
-    throw error;
+    throw new Error(`cannot take the lock ${lockPath2}: ${error.message}`, { cause: error });
   }
   const token = `${process.pid}-${randomBytes(8).toString("hex")}`;
   const owner = ownerPath(lockPath2);
   const staged = join3(scratchDir, `${basename2(lockPath2)}+${token}.owner`);
-  await writeFile2(staged, token);
-  await rename2(staged, owner);
+  try {
+    await writeFile2(staged, token);
+    await rename2(staged, owner);
+  } catch (error) {
+    await rm2(staged, { force: true }).catch(() => void 0);
+    await release().catch(() => rmdir(lockPath2).catch(() => void 0));
+    throw new Error(`cannot take the lock ${lockPath2}: writing its owner file failed: ${error.message}`, { cause: error });
+  }
   const lost = async () => {
     const holder = await readFile2(owner, "utf8").catch(() => void 0);
     return holder === token ? void 0 : new Error(`the lock ${lockPath2} was taken over by another process`);
@@ -2873,7 +2945,7 @@ async function tryLock(lockPath2, timing, scratchDir) {
     lost,
     async release() {
       if (await lost()) return;
-      await rm(owner, { force: true });
+      await rm2(owner, { force: true });
       try {
         await release();
       } catch {
@@ -2933,7 +3005,7 @@ var init_version = __esm({
 
 // src/core/store.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
-import { chmod, mkdir as mkdir2, open as open4, readdir, readFile as readFile3, rename as rename3, rm as rm2, stat as stat2 } from "node:fs/promises";
+import { chmod, mkdir as mkdir2, open as open4, readdir, readFile as readFile3, rename as rename3, rm as rm3, stat as stat2 } from "node:fs/promises";
 import { join as join6, resolve as resolve2 } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 async function ensureBase(options) {
@@ -2964,7 +3036,12 @@ async function ensureBase(options) {
       const waitSeconds = (performance.now() - waitStarted) / 1e3;
       return describeBase(layout, key, "l1", started, { hashSeconds, waitSeconds, extractSeconds: 0 }, keyMemoized);
     }
-    const lock = await tryLock(lockPath(layout, key), timing, layout.tmp);
+    let lock;
+    try {
+      lock = await tryLock(lockPath(layout, key), timing, layout.tmp);
+    } catch (error) {
+      throw new SourceError(source, `cannot build base ${key}: ${error.message}`, { cause: error });
+    }
     if (lock) {
       const waitSeconds = (performance.now() - waitStarted) / 1e3;
       try {
@@ -3033,8 +3110,8 @@ async function buildBase(layout, key, source, sourceInfo, options, lock) {
     if (error instanceof SourceError || error instanceof LockLostError) throw error;
     throw new SourceError(source, `publishing base ${key} failed: ${error.message}`, { cause: error });
   } finally {
-    await rm2(tempImage, { force: true });
-    await rm2(tempSidecar, { force: true });
+    await rm3(tempImage, { force: true });
+    await rm3(tempSidecar, { force: true });
   }
 }
 async function writeDurably(path, text) {
@@ -3075,7 +3152,7 @@ async function sweepTemps(layout, key, staleMs) {
       const idle = now - info.mtimeMs;
       const dead = !processAlive(Number(owner[1]));
       const remove = name.startsWith(prefix) ? dead || idle > staleMs : dead && idle > FOREIGN_TEMP_AGE_MS;
-      if (remove) await rm2(path, { force: true });
+      if (remove) await rm3(path, { force: true });
     })
   );
 }
@@ -3238,7 +3315,7 @@ var init_qemu_img = __esm({
 
 // src/core/overlay.ts
 import { constants as constants3 } from "node:fs";
-import { access, chmod as chmod2, copyFile as copyFile2, mkdir as mkdir3, rm as rm3, stat as stat4 } from "node:fs/promises";
+import { access, chmod as chmod2, copyFile as copyFile2, mkdir as mkdir3, rm as rm4, stat as stat4 } from "node:fs/promises";
 import { dirname as dirname2, isAbsolute } from "node:path";
 async function createOverlays(spec) {
   const baseSize = await checkBase(spec.base);
@@ -3253,7 +3330,7 @@ async function createOverlays(spec) {
       results[index] = { path, status: "reused", virtualSize: await checkReusable(path, spec.base, virtualSize) };
       return;
     }
-    if (present) await rm3(path, { force: true });
+    if (present) await rm4(path, { force: true });
     toCreate.push(path);
     results[index] = { path, status: "created", virtualSize };
   });
@@ -4261,7 +4338,7 @@ __export(testnet_exports, {
   up: () => up
 });
 import { createHash as createHash3 } from "node:crypto";
-import { chmod as chmod3, mkdir as mkdir4, readdir as readdir2, rename as rename5, rm as rm4, truncate, writeFile as writeFile4 } from "node:fs/promises";
+import { chmod as chmod3, mkdir as mkdir4, readdir as readdir2, rename as rename5, rm as rm5, truncate, writeFile as writeFile4 } from "node:fs/promises";
 import { basename as basename3, dirname as dirname5, join as join10, resolve as resolve4 } from "node:path";
 function defaultGroup(workDir) {
   return `bc${createHash3("sha256").update(resolve4(workDir)).digest("hex").slice(0, 8)}`;
@@ -4401,7 +4478,7 @@ async function prepareExtraDisks(dir, disks, options) {
       if (!options.recreate && await pathExists(d.path)) return;
       await removeDeadPartials(dir, `${d.name}.img.partial-`);
       const temp = `${d.path}.partial-${process.pid}`;
-      await rm4(temp, { force: true });
+      await rm5(temp, { force: true });
       try {
         const { size } = await extractToRaw(d.source, temp, { member: d.member, signal: options.signal });
         const padded = Math.ceil(size / EXTRA_DISK_ALIGN) * EXTRA_DISK_ALIGN;
@@ -4409,7 +4486,7 @@ async function prepareExtraDisks(dir, disks, options) {
         await chmod3(temp, 384);
         await rename5(temp, d.path);
       } finally {
-        await rm4(temp, { force: true });
+        await rm5(temp, { force: true });
       }
     })
   );
@@ -4418,7 +4495,7 @@ async function removeDeadPartials(dir, prefix) {
   for (const name of await readdir2(dir)) {
     if (!name.startsWith(prefix)) continue;
     const pid = Number(name.slice(prefix.length));
-    if (Number.isInteger(pid) && pid > 0 && !processAlive(pid)) await rm4(join10(dir, name), { force: true });
+    if (Number.isInteger(pid) && pid > 0 && !processAlive(pid)) await rm5(join10(dir, name), { force: true });
   }
 }
 function nicView(nic, mac, index) {
@@ -4466,13 +4543,13 @@ async function down(options) {
     if (present.has(vm.domain) && await destroyDomain(connect, vm.domain)) destroyed.push(vm.domain);
     for (const path of [...vm.disks.map((d) => d.path), vm.xml]) {
       if (await pathExists(path)) removed.push(path);
-      await rm4(path, { force: true });
+      await rm5(path, { force: true });
     }
     for (const disk of vm.disks.filter((d) => d.role === "extra")) {
       await removeDeadPartials(dirname5(disk.path), `${basename3(disk.path)}.partial-`).catch(() => void 0);
     }
   });
-  await rm4(manifestPath(workDir), { force: true });
+  await rm5(manifestPath(workDir), { force: true });
   return { workDir, destroyed: destroyed.sort(), removed: removed.sort(), warnings };
 }
 var EXTRA_DISK_ALIGN, vmDir, wasStarted;

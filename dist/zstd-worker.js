@@ -10,6 +10,7 @@ import { createRequire } from "node:module";
 var zstd_napi_binding_default = createRequire(import.meta.url)("./zstd-napi.node");
 
 // src/core/extract/zstd-worker.ts
+var WINDOW_LOG_MAX = 31;
 var port = parentPort;
 var post = (message, transfer = []) => port.postMessage(message, transfer);
 var buffersAllocated = 0;
@@ -33,6 +34,7 @@ function emit(out) {
 }
 async function run({ path, inputSize }) {
   const dctx = new zstd_napi_binding_default.DCtx();
+  dctx.setParameter(zstd_napi_binding_default.DParameter.windowLogMax, WINDOW_LOG_MAX);
   const file = await open(path, "r");
   const inputs = [Buffer.allocUnsafe(inputSize), Buffer.allocUnsafe(inputSize)];
   let turn = 0;

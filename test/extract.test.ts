@@ -61,6 +61,21 @@ test('multi-frame zstd (concatenated frames, a skippable frame between) extracts
   assert.ok(allocatedBytes(out) <= allocatedBytes(ref));
 });
 
+test('a frame with a 2 GiB window (zstd --long=31 from a pipe) extracts like zstd -d --long=31', async () => {
+  const zst = join(dir, 'long.img.zst');
+  // Reading a pipe, zstd cannot size its input, so the frame keeps the whole window it was given.
+  await runTool(['bash', '-c', `zstd -q --long=31 -c < '${disk}' > '${zst}'`]);
+  const { stdout } = await runTool(['zstd', '-lv', zst]);
+  assert.match(stdout, /Window Size: 2\.00 GiB/);
+  const ref = join(dir, 'long.ref');
+  await runTool(['zstd', '-q', '-d', '--long=31', '-f', zst, '-o', ref]);
+  const out = join(dir, 'long.img');
+  await extractToRaw(zst, out);
+  assert.equal(await sha256File(out), diskDigest);
+  assert.equal(await sha256File(ref), diskDigest);
+  assert.ok(allocatedBytes(out) <= allocatedBytes(ref));
+});
+
 test('.tar.zst (GNU sparse and PAX 1.0 members, other members around) matches GNU tar -x', async () => {
   const src = join(dir, 'tar-src');
   mkdirSync(src);
@@ -110,6 +125,16 @@ test('format is checked against content, and mislabelled or unusable files fail 
   await assert.rejects(detectFormat(qcow), (e: Error) => e.message.includes(qcow) && /qcow2/.test(e.message));
   const missing = join(dir, 'nope.img.zst');
   await assert.rejects(detectFormat(missing), (e: Error) => e.message.includes(missing) && /ENOENT|no such file/i.test(e.message));
+  // A name that states no format leaves it to the content; when decoding then fails, the error says why it was decoded.
+  const lookalike = join(dir, 'lookalike.img');
+  writeFileSync(lookalike, Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Buffer.alloc(8192, 0xa5)]));
+  assert.equal(await detectFormat(lookalike), 'zstd');
+  await assert.rejects(extractToRaw(lookalike, join(dir, 'lookalike.out')), (e: Error) => {
+    assert.ok(e instanceof SourceError && e.message.startsWith(lookalike), e.message);
+    assert.match(e.message, /read as zstd because that is how its content starts; its name does not say/);
+    return true;
+  });
+  assert.equal(existsSync(join(dir, 'lookalike.out')), false);
 });
 
 test('truncated and corrupt zstd fail naming the file, and leave no output behind', async () => {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, fsyncSync, mkdtempSync, openSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, mkdtempSync, openSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +61,17 @@ export async function sha256File(path: string): Promise<string> {
     await file.close().catch(() => undefined);
   }
   return hash.digest('hex');
+}
+
+/** What `du` reports once the file is on disk: data blocks and extent-tree blocks. */
+export function diskUsageBytes(path: string): number {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+    return fstatSync(fd).blocks * 512;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

@@ -273,6 +273,36 @@ test('out of space on the store filesystem fails clearly and leaves the store cl
   }
 });
 
+test('a store with no space left before extraction: clear error, nothing left behind, the key free at once', { skip: !isRoot() && 'mounting a small tmpfs needs root' }, async () => {
+  const mount = join(dir, 'full-fs');
+  mkdirSync(mount);
+  await runTool(['mount', '-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mount]);
+  try {
+    const layout = storeLayout(mount);
+    for (const sub of [layout.bases, layout.locks, layout.tmp]) mkdirSync(sub, { recursive: true });
+    const filler = join(mount, 'filler');
+    await runTool(['bash', '-c', `dd if=/dev/zero of='${filler}' bs=4k status=none 2>/dev/null || true`]);
+    // Without a key the digest memo is written first; either way the lock's owner file then fails.
+    for (const key of [undefined, 'full']) {
+      await assert.rejects(ensureBase({ source: zst, cacheDir: mount, key, lockTiming: FAST_LOCK }), (e: Error) => {
+        assert.ok(e instanceof SourceError, e.message);
+        assert.ok(e.message.includes(zst), e.message);
+        assert.match(e.message, /cannot take the lock .*no space left/);
+        return true;
+      });
+      assertStoreClean(mount);
+      assert.deepEqual(listDir(layout.digests), [], 'no half-written digest memo');
+    }
+    rmSync(filler);
+    // Had a failed attempt kept its lock, this process's own heartbeat would hold the key until the wait timed out.
+    const result = await ensureBase({ source: zst, cacheDir: mount, key: 'full', lockTiming: FAST_LOCK, waitTimeoutMs: 1000 });
+    assert.equal(result.cacheHit, 'miss');
+    assert.equal(await sha256File(result.base), diskDigest);
+  } finally {
+    await runTool(['umount', mount]);
+  }
+});
+
 test('a lock taken over by another process: noticed before publishing, and never released from under the new holder', async () => {
   const layout = storeLayout(join(dir, 'cache-takeover'));
   mkdirSync(layout.locks, { recursive: true });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
-import { mkdir, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SourceError, UsageError } from './errors.js';
 import type { ProgressSink } from './extract/chunks.js';
@@ -99,10 +99,18 @@ async function readMemo(path: string): Promise<DigestMemo | undefined> {
   }
 }
 
-/** Written under a unique name and renamed, so a concurrent reader sees the old memo or the new one. */
+/**
+ * Written under a unique name and renamed, so a concurrent reader sees the old memo or the new one.
+ * The memo only spares the next run its hashing: a store that cannot take it (full, read-only)
+ * must not fail the key it was computed for, nor keep the half-written file.
+ */
 async function writeMemo(memoDir: string, path: string, memo: DigestMemo): Promise<void> {
-  await mkdir(memoDir, { recursive: true });
   const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
-  await writeFile(temp, JSON.stringify(memo));
-  await rename(temp, path);
+  try {
+    await mkdir(memoDir, { recursive: true });
+    await writeFile(temp, JSON.stringify(memo));
+    await rename(temp, path);
+  } catch {
+    await rm(temp, { force: true }).catch(() => undefined);
+  }
 }

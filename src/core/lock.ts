@@ -49,14 +49,22 @@ export async function tryLock(lockPath: string, timing: LockTiming, scratchDir: 
     });
   } catch (error) {
     if (errnoCode(error) === 'ELOCKED') return undefined;
-    throw error;
+    throw new Error(`cannot take the lock ${lockPath}: ${(error as Error).message}`, { cause: error });
   }
   const token = `${process.pid}-${randomBytes(8).toString('hex')}`;
   const owner = ownerPath(lockPath);
   // Staged under the temp naming scheme, so that a crash right here leaves nothing the sweep misses.
   const staged = join(scratchDir, `${basename(lockPath)}+${token}.owner`);
-  await writeFile(staged, token);
-  await rename(staged, owner);
+  try {
+    await writeFile(staged, token);
+    await rename(staged, owner);
+  } catch (error) {
+    // A lock without its owner file is one we could never prove ours: give it back now, or its
+    // heartbeat would keep every other process off this key for as long as this one lives.
+    await rm(staged, { force: true }).catch(() => undefined);
+    await release().catch(() => rmdir(lockPath).catch(() => undefined));
+    throw new Error(`cannot take the lock ${lockPath}: writing its owner file failed: ${(error as Error).message}`, { cause: error });
+  }
   const lost = async (): Promise<Error | undefined> => {
     const holder = await readFile(owner, 'utf8').catch(() => undefined);
     return holder === token ? undefined : new Error(`the lock ${lockPath} was taken over by another process`);

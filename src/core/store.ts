@@ -101,7 +101,12 @@ export async function ensureBase(options: EnsureBaseOptions): Promise<BaseResult
       const waitSeconds = (performance.now() - waitStarted) / 1000;
       return describeBase(layout, key, 'l1', started, { hashSeconds, waitSeconds, extractSeconds: 0 }, keyMemoized);
     }
-    const lock = await tryLock(lockPath(layout, key), timing, layout.tmp);
+    let lock: HeldLock | undefined;
+    try {
+      lock = await tryLock(lockPath(layout, key), timing, layout.tmp);
+    } catch (error) {
+      throw new SourceError(source, `cannot build base ${key}: ${(error as Error).message}`, { cause: error });
+    }
     if (lock) {
       const waitSeconds = (performance.now() - waitStarted) / 1000;
       try {

@@ -1,4 +1,4 @@
-import { closeSync, constants, openSync, write } from 'node:fs';
+import { closeSync, constants, openSync, read, write } from 'node:fs';
 import { promisify } from 'node:util';
 import { errnoCode } from '../errors.js';
 import { PageCacheWrites } from './page-cache-writes.js';
@@ -16,6 +16,7 @@ const DIRECT_ALIGN = 4096;
 const STAGE_SIZE = 1024 * 1024;
 const WASM_PAGE = 64 * 1024;
 const writeAsync = promisify(write);
+const readAsync = promisify(read);
 
 // Node has no aligned allocation; WebAssembly memory is mapped with the page allocator, so it
 // starts on a page boundary. @types/node does not declare WebAssembly.
@@ -33,6 +34,8 @@ function pageAlignedBuffer(size: number): Buffer | undefined {
 
 /** Stages filled in turn: one fills while the other's write is on its way to the disk. */
 const STAGE_COUNT = 2;
+/** The stages, and one block after them for reading back (WebAssembly memory comes in 64 KiB pages). */
+const MEMORY_SIZE = STAGE_COUNT * STAGE_SIZE + WASM_PAGE;
 
 interface Stage {
   buf: Buffer;
@@ -51,48 +54,59 @@ interface Stage {
  * Data is copied into aligned staging buffers, positioned so that memory and file offsets agree
  * modulo DIRECT_ALIGN. The aligned middle of each staged run goes out directly, on a pool thread,
  * while the next stage fills: a disk that waited for this thread to scan and copy between writes
- * would sit idle for part of every request. A partial block at either end of a run goes through the
- * page cache (`edges`), which the same final fsync covers. If the kernel refuses a direct write
- * (EINVAL: an alignment it wants that we do not meet), the rest of the file goes through the page
- * cache.
+ * would sit idle for part of every request. A run that starts or ends inside a block is written
+ * with the whole block, filled out with what the file holds there: zeros where no data reached yet
+ * (nothing to read), else the block read back directly. So each run is one write and one
+ * allocation. Writing partial blocks through the page cache instead leaves their allocation to
+ * writeback, after the direct writes around them took the neighbouring disk blocks: runs that end
+ * mid-block (tar's 512-byte sparse regions) then split into extra extents, and the file takes more
+ * space than GNU tar's. If the kernel refuses direct I/O (EINVAL: an alignment it wants that we do
+ * not meet), the rest of the file goes through the page cache (`fallback`), which the same final
+ * fsync covers.
  */
 export class DirectWrites {
-  /** Bytes written with O_DIRECT. */
+  /** Data bytes written with O_DIRECT (not counting the filling around runs). */
   bytes = 0;
   private readonly stages: Stage[];
+  /** One aligned block, for reading back what the file holds around a run. */
+  private readonly block: Buffer;
   private current = 0;
   private refused = false;
   private failure: unknown;
+  /** End of the furthest data sent to the file so far: beyond it, the file holds only zeros. */
+  private dataEnd = 0;
   /** File offset of the first staged byte. */
   private stagedAt = 0;
   /** Where in the current stage the first staged byte sits: stagedAt modulo DIRECT_ALIGN. */
   private stageOffset = 0;
   private stagedBytes = 0;
 
-  private constructor(private readonly directFd: number, memory: Buffer, private readonly edges: PageCacheWrites) {
+  private constructor(private readonly directFd: number, memory: Buffer, private readonly fallback: PageCacheWrites) {
     this.stages = Array.from({ length: STAGE_COUNT }, (_, i) => ({ buf: memory.subarray(i * STAGE_SIZE, (i + 1) * STAGE_SIZE) }));
+    this.block = memory.subarray(STAGE_COUNT * STAGE_SIZE, STAGE_COUNT * STAGE_SIZE + DIRECT_ALIGN);
   }
 
   /**
-   * A second descriptor with O_DIRECT on the file that `edges` writes, or undefined where the
+   * A second descriptor with O_DIRECT on the file that `fallback` writes, or undefined where the
    * filesystem or the process cannot do direct I/O (then the page cache does it all).
    */
-  static open(path: string, edges: PageCacheWrites): DirectWrites | undefined {
-    const memory = pageAlignedBuffer(STAGE_COUNT * STAGE_SIZE);
+  static open(path: string, fallback: PageCacheWrites): DirectWrites | undefined {
+    const memory = pageAlignedBuffer(MEMORY_SIZE);
     if (!memory) return undefined;
     let fd: number;
     try {
-      fd = openSync(path, constants.O_WRONLY | constants.O_DIRECT);
+      // Read and write: a run is filled out to whole blocks with what the file holds around it.
+      fd = openSync(path, constants.O_RDWR | constants.O_DIRECT);
     } catch {
       return undefined;
     }
-    return new DirectWrites(fd, memory, edges);
+    return new DirectWrites(fd, memory, fallback);
   }
 
   /** Takes buf[start, end) for file offset `position`; buf may be reused once this resolves. */
   async write(buf: Buffer, start: number, end: number, position: number): Promise<void> {
     this.throwIfFailed();
-    if (this.refused) return this.edges.write(buf, start, end, position);
+    if (this.refused) return this.fallback.write(buf, start, end, position);
     while (start < end) {
       const stageFull = this.stageOffset + this.stagedBytes === STAGE_SIZE;
       if (this.stagedBytes > 0 && (stageFull || position !== this.stagedAt + this.stagedBytes)) await this.flush();
@@ -130,37 +144,69 @@ export class DirectWrites {
   }
 
   /**
-   * Sends the staged run on its way: its aligned middle directly, a partial first or last block
-   * through the page cache (a full stage ends aligned, so only a run's true ends do). Then waits
-   * until the next stage's previous write is done, so that it is free to fill.
+   * Sends the staged run on its way as one write of whole blocks: a partial block at either end
+   * (a full stage ends aligned, so only a run's true ends are partial) is filled out with what the
+   * file holds around the run. Then waits until the next stage's previous write is done, so that
+   * it is free to fill.
    */
   private async flush(): Promise<void> {
     const stage = this.stages[this.current];
     const from = this.stageOffset;
     const to = from + this.stagedBytes;
-    const head = from === 0 ? 0 : Math.min(to, DIRECT_ALIGN);
-    const tail = Math.max(head, to - (to % DIRECT_ALIGN));
-    const fileOffset = (at: number): number => this.stagedAt + (at - from);
-    if (head > from || to > tail) {
-      // A page cache write would queue for the inode lock behind a direct write in flight (ext4
-      // holds it through an extending direct write) and block the event loop meanwhile.
-      await this.settle();
-      this.throwIfFailed();
-      if (head > from) this.edges.write(stage.buf, from, head, fileOffset(from));
-      if (to > tail) this.edges.write(stage.buf, tail, to, fileOffset(tail));
-    }
-    if (tail > head) {
-      stage.writing = this.writeDirect(stage.buf, head, tail, fileOffset(head)).catch((error: unknown) => {
-        this.failure ??= error;
-      });
-    }
+    const blocksEnd = Math.ceil(to / DIRECT_ALIGN) * DIRECT_ALIGN;
+    const runAt = this.stagedAt;
+    const runEnd = runAt + this.stagedBytes;
+    const dataBytes = this.stagedBytes;
+    if (from > 0 && !this.refused) await this.fillAround(stage.buf, 0, from, runAt - from);
+    if (blocksEnd > to && !this.refused) await this.fillAround(stage.buf, to, blocksEnd, runEnd);
     this.stagedBytes = 0;
+    if (this.refused) {
+      // Past a refusal the data goes through the page cache as it came, without the filling.
+      this.fallback.write(stage.buf, from, to, runAt);
+      return;
+    }
+    this.dataEnd = Math.max(this.dataEnd, runEnd);
+    stage.writing = this.writeDirect(stage.buf, 0, blocksEnd, runAt - from).then(
+      (done) => {
+        // Counted by data: the filling around the run was zeros or written before.
+        this.bytes += done === blocksEnd ? dataBytes : Math.max(0, done - from);
+      },
+      (error: unknown) => {
+        this.failure ??= error;
+      },
+    );
     this.current = (this.current + 1) % STAGE_COUNT;
     await this.stages[this.current].writing;
     this.throwIfFailed();
   }
 
-  private async writeDirect(buf: Buffer, start: number, end: number, position: number): Promise<void> {
+  /**
+   * Puts into buf[start, end) what the file holds at `position` and on (all within one block):
+   * zeros when no data was written that far yet, else the block read back directly, once every
+   * write in flight has landed.
+   */
+  private async fillAround(buf: Buffer, start: number, end: number, position: number): Promise<void> {
+    if (position >= this.dataEnd) {
+      buf.fill(0, start, end);
+      return;
+    }
+    await this.settle();
+    this.throwIfFailed();
+    const blockAt = position - (position % DIRECT_ALIGN);
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await readAsync(this.directFd, this.block, 0, DIRECT_ALIGN, blockAt));
+    } catch (error) {
+      if (errnoCode(error) !== 'EINVAL') throw error;
+      this.refused = true;
+      return;
+    }
+    this.block.fill(0, bytesRead);
+    this.block.copy(buf, start, position - blockAt, position - blockAt + (end - start));
+  }
+
+  /** Returns how many bytes went out directly; the rest, if any, went through the page cache. */
+  private async writeDirect(buf: Buffer, start: number, end: number, position: number): Promise<number> {
     let done = 0;
     while (start + done < end && !this.refused) {
       let written: number;
@@ -173,11 +219,11 @@ export class DirectWrites {
       }
       if (written === 0) throw new Error(`direct write at offset ${position + done} made no progress`);
       done += written;
-      this.bytes += written;
       // A short write that ends off alignment cannot be continued directly.
       if (written % DIRECT_ALIGN !== 0) break;
     }
     // Rare (a refused or short direct write): a synchronous write of at most one stage.
-    if (start + done < end) this.edges.write(buf, start + done, end, position + done);
+    if (start + done < end) this.fallback.write(buf, start + done, end, position + done);
+    return done;
   }
 }

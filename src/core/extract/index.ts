@@ -46,10 +46,19 @@ function looksLikeTar(head: Buffer): boolean {
   return head.length >= 263 && head.toString('latin1', 257, 262) === 'ustar';
 }
 
+/** The format a file's name states, if it states one (.img and .raw say nothing about compression). */
+function formatInName(path: string): SourceFormat | undefined {
+  const name = basename(path).toLowerCase();
+  if (/\.(tar\.zst|tzst)$/.test(name)) return 'tar+zstd';
+  if (name.endsWith('.zst')) return 'zstd';
+  if (name.endsWith('.tar')) return 'tar';
+  return undefined;
+}
+
 /**
  * Decides the format from the name first, because that is what the user chose, and checks it
  * against the content so that a mislabelled file fails with a clear message instead of producing a
- * base full of compressed bytes.
+ * base full of compressed bytes. A name that states no format leaves it to the content.
  */
 export async function detectFormat(path: string): Promise<SourceFormat> {
   let head: Buffer;
@@ -58,22 +67,20 @@ export async function detectFormat(path: string): Promise<SourceFormat> {
   } catch (error) {
     throw new SourceError(path, `cannot read the source image: ${(error as Error).message}`, { cause: error });
   }
-  const name = basename(path).toLowerCase();
   const zstd = startsWithZstdFrame(head);
   if (head.subarray(0, 4).equals(QCOW2_MAGIC)) {
     throw new SourceError(path, 'is a qcow2 image; basecow bases are raw: convert it first with `qemu-img convert -O raw`');
   }
-  if (/\.(tar\.zst|tzst)$/.test(name)) {
-    if (!zstd) throw new SourceError(path, 'the name says .tar.zst but the file does not start with a zstd frame');
-    return 'tar+zstd';
-  }
-  if (name.endsWith('.zst')) {
-    if (!zstd) throw new SourceError(path, 'the name says .zst but the file does not start with a zstd frame');
-    return 'zstd';
-  }
-  if (name.endsWith('.tar')) {
-    if (!looksLikeTar(head)) throw new SourceError(path, 'the name says .tar but the file has no tar header');
-    return 'tar';
+  switch (formatInName(path)) {
+    case 'tar+zstd':
+      if (!zstd) throw new SourceError(path, 'the name says .tar.zst but the file does not start with a zstd frame');
+      return 'tar+zstd';
+    case 'zstd':
+      if (!zstd) throw new SourceError(path, 'the name says .zst but the file does not start with a zstd frame');
+      return 'zstd';
+    case 'tar':
+      if (!looksLikeTar(head)) throw new SourceError(path, 'the name says .tar but the file has no tar header');
+      return 'tar';
   }
   if (zstd) return 'zstd';
   if (looksLikeTar(head)) return 'tar';
@@ -102,7 +109,7 @@ export async function extractToRaw(source: string, dest: string, options: Extrac
   } catch (error) {
     await writer.discard();
     if (options.signal?.aborted) throw options.signal.reason;
-    throw explainWriteError(source, dest, error);
+    throw explainWriteError(source, dest, error, format);
   }
 }
 
@@ -147,8 +154,14 @@ async function tryReflink(source: string, dest: string): Promise<number | undefi
   }
 }
 
-function explainWriteError(source: string, dest: string, error: unknown): unknown {
-  if (error instanceof SourceError) return error;
+const FORMAT_NAMES: Record<SourceFormat, string> = { raw: 'a raw disk', zstd: 'zstd', tar: 'a tar archive', 'tar+zstd': 'a zstd-compressed tar archive' };
+
+function explainWriteError(source: string, dest: string, error: unknown, format: SourceFormat): unknown {
+  if (error instanceof SourceError) {
+    if (format === 'raw' || formatInName(source)) return error;
+    // A raw disk that happens to start like zstd or tar would otherwise fail with no word of why it was decoded.
+    return new SourceError(source, `${error.reason} (read as ${FORMAT_NAMES[format]} because that is how its content starts; its name does not say)`, { cause: error });
+  }
   const code = errnoCode(error);
   if (code === 'ENOSPC' || code === 'EDQUOT') {
     return new SourceError(source, `no space left on the device holding ${dest} while extracting`, { cause: error });

@@ -81,6 +81,17 @@ export class SparseWriter {
     if (runStart >= 0) await this.writeRun(buf, runStart, buf.length, position + runStart);
   }
 
+  /**
+   * Sets the file's length before its data arrives, for callers that know it. ext4 places the
+   * blocks of a file shorter than 16 blocks from a per-CPU pool rather than next to the blocks it
+   * already has, so direct writes that reach a still-short file from pool threads on different CPUs
+   * can leave it in more extents than GNU tar's (and an extent block more on disk); a file that is
+   * already long gets its blocks next to each other.
+   */
+  setLength(size: number): void {
+    ftruncateSync(this.fd, size);
+  }
+
   /** Sets the final length (trailing holes included) and makes the file durable. */
   async finish(size: number): Promise<void> {
     await this.direct?.finish();

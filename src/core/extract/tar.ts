@@ -579,6 +579,7 @@ async function extractEntry(archive: ArchiveReader, entry: Entry, writer: Sparse
   const data = new EntryData(archive, entry.name, entry.dataSize);
   const toWriter = (base: number): Sink => (piece, offset) => writer.write(piece, base + offset);
   if (!entry.sparse) {
+    writer.setLength(entry.dataSize);
     await data.pipe(entry.dataSize, toWriter(0));
     await data.finish();
     return { size: entry.dataSize };
@@ -586,6 +587,7 @@ async function extractEntry(archive: ArchiveReader, entry: Entry, writer: Sparse
   const { realSize } = entry.sparse;
   const regions = entry.sparse.regions ?? (await readSparseMapFromData(data, entry, archive));
   checkSparseMap(regions, realSize, data.remaining, entry, archive);
+  writer.setLength(realSize);
   for (const region of regions) await data.pipe(region.size, toWriter(region.offset));
   await data.finish();
   return { size: realSize };

@@ -169,6 +169,10 @@ export class ZstdStream implements AsyncIterable<Buffer> {
             }
             return;
           case 'corrupt':
+            // zstd reports a window it cannot allocate as a decoding error; the data is not at fault.
+            if (/memory/i.test(message.message)) {
+              throw new SourceError(path, `cannot decode the zstd frame near compressed byte ${message.consumed}: ${message.message} (its window needs more memory than this process could get)`);
+            }
             throw new SourceError(path, `corrupt zstd data near compressed byte ${message.consumed}: ${message.message}`);
           case 'failed':
             throw new SourceError(path, `cannot read the source image: ${message.message}`);

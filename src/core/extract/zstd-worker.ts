@@ -7,6 +7,14 @@ import { parentPort, receiveMessageOnPort, type MessagePort } from 'node:worker_
 import binding from 'zstd-napi/binding.js';
 import type { ZstdMessage, ZstdWorkerData } from './zstd-stream.js';
 
+/**
+ * The largest window zstd can write (2 GiB, `zstd --long=31`). The decoder's default stops at
+ * 128 MiB to protect against hostile input; a source image is the user's own, and big images are
+ * often compressed with --long. A frame's window is allocated only as large as it declares (and no
+ * larger than its content), so ordinary images use no more memory than before.
+ */
+const WINDOW_LOG_MAX = 31;
+
 const port = parentPort!;
 const post = (message: ZstdMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 let buffersAllocated = 0;
@@ -42,6 +50,7 @@ function emit(out: Buffer): void {
  */
 async function run({ path, inputSize }: ZstdWorkerData): Promise<void> {
   const dctx = new binding.DCtx();
+  dctx.setParameter(binding.DParameter.windowLogMax, WINDOW_LOG_MAX);
   const file = await open(path, 'r');
   const inputs = [Buffer.allocUnsafe(inputSize), Buffer.allocUnsafe(inputSize)];
   let turn = 0;
