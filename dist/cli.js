@@ -183,7 +183,7 @@ var init_zstd_stream = __esm({
                 }
                 return;
               case "corrupt":
-                if (/memory/i.test(message.message)) {
+                if (/allocation error/i.test(message.message)) {
                   throw new SourceError(path, `cannot decode the zstd frame near compressed byte ${message.consumed}: ${message.message} (its window needs more memory than this process could get)`);
                 }
                 throw new SourceError(path, `corrupt zstd data near compressed byte ${message.consumed}: ${message.message}`);
@@ -338,7 +338,10 @@ var init_direct_writes = __esm({
       /** Takes buf[start, end) for file offset `position`; buf may be reused once this resolves. */
       async write(buf, start, end, position) {
         this.throwIfFailed();
-        if (this.refused) return this.fallback.write(buf, start, end, position);
+        if (this.refused) {
+          await this.writeThroughPageCache(buf, start, end, position);
+          return;
+        }
         while (start < end) {
           const stageFull = this.stageOffset + this.stagedBytes === STAGE_SIZE;
           if (this.stagedBytes > 0 && (stageFull || position !== this.stagedAt + this.stagedBytes)) await this.flush();
@@ -383,18 +386,17 @@ var init_direct_writes = __esm({
         const blocksEnd = Math.ceil(to / DIRECT_ALIGN) * DIRECT_ALIGN;
         const runAt = this.stagedAt;
         const runEnd = runAt + this.stagedBytes;
-        const dataBytes = this.stagedBytes;
         if (from > 0 && !this.refused) await this.fillAround(stage.buf, 0, from, runAt - from);
         if (blocksEnd > to && !this.refused) await this.fillAround(stage.buf, to, blocksEnd, runEnd);
         this.stagedBytes = 0;
         if (this.refused) {
-          this.fallback.write(stage.buf, from, to, runAt);
+          await this.writeThroughPageCache(stage.buf, from, to, runAt);
           return;
         }
         this.dataEnd = Math.max(this.dataEnd, runEnd);
-        stage.writing = this.writeDirect(stage.buf, 0, blocksEnd, runAt - from).then(
-          (done) => {
-            this.bytes += done === blocksEnd ? dataBytes : Math.max(0, done - from);
+        stage.writing = this.writeDirect(stage.buf, from, to, blocksEnd, runAt - from).then(
+          (direct) => {
+            this.bytes += direct;
           },
           (error) => {
             this.failure ??= error;
@@ -428,24 +430,39 @@ var init_direct_writes = __esm({
         this.block.fill(0, bytesRead);
         this.block.copy(buf, start, position - blockAt, position - blockAt + (end - start));
       }
-      /** Returns how many bytes went out directly; the rest, if any, went through the page cache. */
-      async writeDirect(buf, start, end, position) {
+      /**
+       * Past a refusal, data goes through the page cache as it comes, without filling; but only once
+       * the direct writes in flight have landed, or one of them could put its filling over it.
+       */
+      async writeThroughPageCache(buf, start, end, position) {
+        await this.settle();
+        this.throwIfFailed();
+        this.fallback.write(buf, start, end, position);
+      }
+      /**
+       * Writes the whole blocks buf[0, blocksEnd) at file offset `at`, of which buf[from, to) is data
+       * and the rest filling. Returns how many data bytes went out directly. What a refused or short
+       * write leaves goes through the page cache, data only: the filling is what the file holds there
+       * already, and writing it again could cover data that a later write has put there meanwhile.
+       */
+      async writeDirect(buf, from, to, blocksEnd, at) {
         let done = 0;
-        while (start + done < end && !this.refused) {
+        while (done < blocksEnd && !this.refused) {
           let written;
           try {
-            ({ bytesWritten: written } = await writeAsync(this.directFd, buf, start + done, end - start - done, position + done));
+            ({ bytesWritten: written } = await writeAsync(this.directFd, buf, done, blocksEnd - done, at + done));
           } catch (error) {
             if (errnoCode(error) !== "EINVAL") throw error;
             this.refused = true;
             break;
           }
-          if (written === 0) throw new Error(`direct write at offset ${position + done} made no progress`);
+          if (written === 0) throw new Error(`direct write at offset ${at + done} made no progress`);
           done += written;
           if (written % DIRECT_ALIGN !== 0) break;
         }
-        if (start + done < end) this.fallback.write(buf, start + done, end, position + done);
-        return done;
+        const rest = Math.max(done, from);
+        if (rest < to) this.fallback.write(buf, rest, to, at + rest);
+        return Math.max(0, Math.min(done, to) - from);
       }
     };
   }
@@ -517,7 +534,7 @@ function isZero(buf, start, end) {
   }
   return true;
 }
-var HOLE_BLOCK, ZERO_SPAN, ZEROS, fsyncAsync, SparseWriter;
+var HOLE_BLOCK, ZERO_SPAN, ZEROS, fsyncAsync, DIRECT_MIN_LENGTH, SparseWriter;
 var init_sparse_writer = __esm({
   "src/core/extract/sparse-writer.ts"() {
     "use strict";
@@ -527,6 +544,7 @@ var init_sparse_writer = __esm({
     ZERO_SPAN = 64 * 1024;
     ZEROS = Buffer.alloc(ZERO_SPAN);
     fsyncAsync = promisify3(fsync);
+    DIRECT_MIN_LENGTH = 1024 * 1024;
     SparseWriter = class _SparseWriter {
       constructor(path, fd, signal, directIo) {
         this.path = path;
@@ -541,6 +559,7 @@ var init_sparse_writer = __esm({
       closed = false;
       pageCache;
       direct;
+      wroteData = false;
       /**
        * Creates `path` exclusively (it must not exist), mode 0600 until the caller publishes it. Every
        * format's data passes through write(), so that is where a fired `signal` stops the extraction.
@@ -554,6 +573,7 @@ var init_sparse_writer = __esm({
       }
       async write(buf, position) {
         this.signal?.throwIfAborted();
+        this.wroteData = true;
         let runStart = -1;
         let at = 0;
         while (at < buf.length) {
@@ -573,10 +593,18 @@ var init_sparse_writer = __esm({
        * blocks of a file shorter than 16 blocks from a per-CPU pool rather than next to the blocks it
        * already has, so direct writes that reach a still-short file from pool threads on different CPUs
        * can leave it in more extents than GNU tar's (and an extent block more on disk); a file that is
-       * already long gets its blocks next to each other.
+       * already long gets its blocks next to each other. A file that will stay short goes through the
+       * page cache, whose writeback allocates it in one piece, as it does for GNU tar.
        */
       setLength(size) {
-        ftruncateSync(this.fd, size);
+        try {
+          ftruncateSync(this.fd, size);
+        } catch {
+        }
+        if (size < DIRECT_MIN_LENGTH && this.direct && !this.wroteData) {
+          this.direct.close();
+          this.direct = void 0;
+        }
       }
       /** Sets the final length (trailing holes included) and makes the file durable. */
       async finish(size) {
@@ -2934,7 +2962,7 @@ async function tryLock(lockPath2, timing, scratchDir) {
     await rename2(staged, owner);
   } catch (error) {
     await rm2(staged, { force: true }).catch(() => void 0);
-    await release().catch(() => rmdir(lockPath2).catch(() => void 0));
+    await release().catch(() => void 0);
     throw new Error(`cannot take the lock ${lockPath2}: writing its owner file failed: ${error.message}`, { cause: error });
   }
   const lost = async () => {

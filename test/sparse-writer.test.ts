@@ -89,6 +89,19 @@ test('writes at scattered, unaligned offsets land right through direct I/O', asy
   if (directIo) assert.ok(writer.writtenBytes.direct > 2 * MiB, `${writer.writtenBytes.direct} bytes went out directly`);
 });
 
+test('a file given a short length is written through the page cache, a long one past it', { skip: !directIo && 'the test directory does not take O_DIRECT' }, async () => {
+  for (const [length, way] of [[512 * 1024, 'pageCache'], [4 * MiB, 'direct']] as const) {
+    const path = join(dir, `length-${length}.img`);
+    const writer = await SparseWriter.create(path);
+    writer.setLength(length);
+    const data = randomBytes(length);
+    await writer.write(data, 0);
+    await writer.finish(length);
+    assert.ok(readFileSync(path).equals(data));
+    assert.equal(writer.writtenBytes[way], length);
+  }
+});
+
 test('a .img.zst extraction writes its data past the page cache where the filesystem allows', { skip: !directIo && 'the test directory does not take O_DIRECT' }, async () => {
   const disk = join(dir, 'disk.img');
   await makeSparseFile(disk, 24 * MiB + 100, [

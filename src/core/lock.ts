@@ -62,7 +62,7 @@ export async function tryLock(lockPath: string, timing: LockTiming, scratchDir: 
     // A lock without its owner file is one we could never prove ours: give it back now, or its
     // heartbeat would keep every other process off this key for as long as this one lives.
     await rm(staged, { force: true }).catch(() => undefined);
-    await release().catch(() => rmdir(lockPath).catch(() => undefined));
+    await release().catch(() => undefined);
     throw new Error(`cannot take the lock ${lockPath}: writing its owner file failed: ${(error as Error).message}`, { cause: error });
   }
   const lost = async (): Promise<Error | undefined> => {

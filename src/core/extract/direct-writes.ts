@@ -106,7 +106,10 @@ export class DirectWrites {
   /** Takes buf[start, end) for file offset `position`; buf may be reused once this resolves. */
   async write(buf: Buffer, start: number, end: number, position: number): Promise<void> {
     this.throwIfFailed();
-    if (this.refused) return this.fallback.write(buf, start, end, position);
+    if (this.refused) {
+      await this.writeThroughPageCache(buf, start, end, position);
+      return;
+    }
     while (start < end) {
       const stageFull = this.stageOffset + this.stagedBytes === STAGE_SIZE;
       if (this.stagedBytes > 0 && (stageFull || position !== this.stagedAt + this.stagedBytes)) await this.flush();
@@ -156,20 +159,17 @@ export class DirectWrites {
     const blocksEnd = Math.ceil(to / DIRECT_ALIGN) * DIRECT_ALIGN;
     const runAt = this.stagedAt;
     const runEnd = runAt + this.stagedBytes;
-    const dataBytes = this.stagedBytes;
     if (from > 0 && !this.refused) await this.fillAround(stage.buf, 0, from, runAt - from);
     if (blocksEnd > to && !this.refused) await this.fillAround(stage.buf, to, blocksEnd, runEnd);
     this.stagedBytes = 0;
     if (this.refused) {
-      // Past a refusal the data goes through the page cache as it came, without the filling.
-      this.fallback.write(stage.buf, from, to, runAt);
+      await this.writeThroughPageCache(stage.buf, from, to, runAt);
       return;
     }
     this.dataEnd = Math.max(this.dataEnd, runEnd);
-    stage.writing = this.writeDirect(stage.buf, 0, blocksEnd, runAt - from).then(
-      (done) => {
-        // Counted by data: the filling around the run was zeros or written before.
-        this.bytes += done === blocksEnd ? dataBytes : Math.max(0, done - from);
+    stage.writing = this.writeDirect(stage.buf, from, to, blocksEnd, runAt - from).then(
+      (direct) => {
+        this.bytes += direct;
       },
       (error: unknown) => {
         this.failure ??= error;
@@ -205,25 +205,41 @@ export class DirectWrites {
     this.block.copy(buf, start, position - blockAt, position - blockAt + (end - start));
   }
 
-  /** Returns how many bytes went out directly; the rest, if any, went through the page cache. */
-  private async writeDirect(buf: Buffer, start: number, end: number, position: number): Promise<number> {
+  /**
+   * Past a refusal, data goes through the page cache as it comes, without filling; but only once
+   * the direct writes in flight have landed, or one of them could put its filling over it.
+   */
+  private async writeThroughPageCache(buf: Buffer, start: number, end: number, position: number): Promise<void> {
+    await this.settle();
+    this.throwIfFailed();
+    this.fallback.write(buf, start, end, position);
+  }
+
+  /**
+   * Writes the whole blocks buf[0, blocksEnd) at file offset `at`, of which buf[from, to) is data
+   * and the rest filling. Returns how many data bytes went out directly. What a refused or short
+   * write leaves goes through the page cache, data only: the filling is what the file holds there
+   * already, and writing it again could cover data that a later write has put there meanwhile.
+   */
+  private async writeDirect(buf: Buffer, from: number, to: number, blocksEnd: number, at: number): Promise<number> {
     let done = 0;
-    while (start + done < end && !this.refused) {
+    while (done < blocksEnd && !this.refused) {
       let written: number;
       try {
-        ({ bytesWritten: written } = await writeAsync(this.directFd, buf, start + done, end - start - done, position + done));
+        ({ bytesWritten: written } = await writeAsync(this.directFd, buf, done, blocksEnd - done, at + done));
       } catch (error) {
         if (errnoCode(error) !== 'EINVAL') throw error;
         this.refused = true;
         break;
       }
-      if (written === 0) throw new Error(`direct write at offset ${position + done} made no progress`);
+      if (written === 0) throw new Error(`direct write at offset ${at + done} made no progress`);
       done += written;
       // A short write that ends off alignment cannot be continued directly.
       if (written % DIRECT_ALIGN !== 0) break;
     }
     // Rare (a refused or short direct write): a synchronous write of at most one stage.
-    if (start + done < end) this.fallback.write(buf, start + done, end, position + done);
-    return done;
+    const rest = Math.max(done, from);
+    if (rest < to) this.fallback.write(buf, rest, to, at + rest);
+    return Math.max(0, Math.min(done, to) - from);
   }
 }

@@ -8,6 +8,8 @@ const HOLE_BLOCK = 4096;
 const ZERO_SPAN = 64 * 1024;
 const ZEROS = Buffer.alloc(ZERO_SPAN);
 const fsyncAsync = promisify(fsync);
+/** Files shorter than this are written through the page cache even where direct I/O works (see setLength). */
+const DIRECT_MIN_LENGTH = 1024 * 1024;
 
 export interface SparseWriterOptions {
   /** Stops the extraction at the next write; see SparseWriter.create. */
@@ -38,7 +40,8 @@ function isZero(buf: Buffer, start: number, end: number): boolean {
 export class SparseWriter {
   private closed = false;
   private readonly pageCache: PageCacheWrites;
-  private readonly direct: DirectWrites | undefined;
+  private direct: DirectWrites | undefined;
+  private wroteData = false;
 
   private constructor(
     readonly path: string,
@@ -65,6 +68,7 @@ export class SparseWriter {
 
   async write(buf: Buffer, position: number): Promise<void> {
     this.signal?.throwIfAborted();
+    this.wroteData = true;
     let runStart = -1;
     let at = 0;
     while (at < buf.length) {
@@ -86,10 +90,20 @@ export class SparseWriter {
    * blocks of a file shorter than 16 blocks from a per-CPU pool rather than next to the blocks it
    * already has, so direct writes that reach a still-short file from pool threads on different CPUs
    * can leave it in more extents than GNU tar's (and an extent block more on disk); a file that is
-   * already long gets its blocks next to each other.
+   * already long gets its blocks next to each other. A file that will stay short goes through the
+   * page cache, whose writeback allocates it in one piece, as it does for GNU tar.
    */
   setLength(size: number): void {
-    ftruncateSync(this.fd, size);
+    try {
+      ftruncateSync(this.fd, size);
+    } catch {
+      // Only a hint: an impossible length (a broken archive's, say) fails later, where the
+      // caller explains it, or at finish().
+    }
+    if (size < DIRECT_MIN_LENGTH && this.direct && !this.wroteData) {
+      this.direct.close();
+      this.direct = undefined;
+    }
   }
 
   /** Sets the final length (trailing holes included) and makes the file durable. */

@@ -170,7 +170,7 @@ export class ZstdStream implements AsyncIterable<Buffer> {
             return;
           case 'corrupt':
             // zstd reports a window it cannot allocate as a decoding error; the data is not at fault.
-            if (/memory/i.test(message.message)) {
+            if (/allocation error/i.test(message.message)) {
               throw new SourceError(path, `cannot decode the zstd frame near compressed byte ${message.consumed}: ${message.message} (its window needs more memory than this process could get)`);
             }
             throw new SourceError(path, `corrupt zstd data near compressed byte ${message.consumed}: ${message.message}`);

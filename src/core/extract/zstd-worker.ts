@@ -10,8 +10,10 @@ import type { ZstdMessage, ZstdWorkerData } from './zstd-stream.js';
 /**
  * The largest window zstd can write (2 GiB, `zstd --long=31`). The decoder's default stops at
  * 128 MiB to protect against hostile input; a source image is the user's own, and big images are
- * often compressed with --long. A frame's window is allocated only as large as it declares (and no
- * larger than its content), so ordinary images use no more memory than before.
+ * often compressed with --long. A frame's window is allocated only as large as it declares (no
+ * larger than its content, where the frame records its size; a frame compressed from a pipe
+ * reserves all of it, and its pages are touched as the window fills), so ordinary images use no
+ * more memory than before.
  */
 const WINDOW_LOG_MAX = 31;
 
