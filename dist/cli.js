@@ -186,6 +186,9 @@ var init_zstd_stream = __esm({
                 if (/allocation error/i.test(message.message)) {
                   throw new SourceError(path, `cannot decode the zstd frame near compressed byte ${message.consumed}: ${message.message} (its window needs more memory than this process could get)`);
                 }
+                if (message.betweenFrames) {
+                  throw new SourceError(path, `the data from compressed byte ${message.consumed} on, after a complete zstd frame, is not another frame (${message.message}): trailing garbage, or a damaged frame header`);
+                }
                 throw new SourceError(path, `corrupt zstd data near compressed byte ${message.consumed}: ${message.message}`);
               case "failed":
                 throw new SourceError(path, `cannot read the source image: ${message.message}`);

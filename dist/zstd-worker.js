@@ -63,13 +63,13 @@ async function run({ path, inputSize }) {
         try {
           result = dctx.decompressStream(out.subarray(outFilled), src);
         } catch (error) {
-          post({ kind: "corrupt", consumed, message: error.message });
+          post({ kind: "corrupt", consumed, message: error.message, betweenFrames: !frameOpen && consumed > 0 });
           return;
         }
         const [hint, produced, used] = result;
         if (produced === 0 && used === 0) {
           if (src.length > 0) {
-            post({ kind: "corrupt", consumed, message: "the decoder stopped making progress" });
+            post({ kind: "corrupt", consumed, message: "the decoder stopped making progress", betweenFrames: false });
             return;
           }
           break;

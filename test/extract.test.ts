@@ -154,6 +154,15 @@ test('truncated and corrupt zstd fail naming the file, and leave no output behin
   await assert.rejects(extractToRaw(corruptPath, out2), (e: Error) => e instanceof SourceError && e.message.startsWith(corruptPath) && /corrupt|checksum/i.test(e.message));
   assert.throws(() => readFileSync(out2), /ENOENT/);
 
+  const trailing = join(dir, 'trailing.img.zst');
+  writeFileSync(trailing, Buffer.concat([bytes, Buffer.from('not a frame at all')]));
+  await assert.rejects(extractToRaw(trailing, join(dir, 'trailing.out')), (e: Error) => {
+    assert.ok(e instanceof SourceError && e.message.startsWith(trailing), e.message);
+    assert.match(e.message, new RegExp(`from compressed byte ${bytes.length} on, after a complete zstd frame, is not another frame`));
+    return true;
+  });
+  assert.equal(existsSync(join(dir, 'trailing.out')), false);
+
   const empty = join(dir, 'empty.img.zst');
   writeFileSync(empty, '');
   await assert.rejects(extractToRaw(empty, join(dir, 'empty.out')), (e: Error) => e.message.startsWith(empty));

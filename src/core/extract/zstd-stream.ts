@@ -85,7 +85,8 @@ export type ZstdMessage =
   | { kind: 'read'; position: number }
   | { kind: 'data'; chunk: Uint8Array }
   | { kind: 'end'; consumed: number; frameOpen: boolean; buffersAllocated: number }
-  | { kind: 'corrupt'; consumed: number; message: string }
+  /** betweenFrames: the bad bytes are where a new frame should start, after a complete one. */
+  | { kind: 'corrupt'; consumed: number; message: string; betweenFrames: boolean }
   | { kind: 'failed'; message: string };
 
 /**
@@ -172,6 +173,9 @@ export class ZstdStream implements AsyncIterable<Buffer> {
             // zstd reports a window it cannot allocate as a decoding error; the data is not at fault.
             if (/allocation error/i.test(message.message)) {
               throw new SourceError(path, `cannot decode the zstd frame near compressed byte ${message.consumed}: ${message.message} (its window needs more memory than this process could get)`);
+            }
+            if (message.betweenFrames) {
+              throw new SourceError(path, `the data from compressed byte ${message.consumed} on, after a complete zstd frame, is not another frame (${message.message}): trailing garbage, or a damaged frame header`);
             }
             throw new SourceError(path, `corrupt zstd data near compressed byte ${message.consumed}: ${message.message}`);
           case 'failed':

@@ -81,7 +81,7 @@ async function run({ path, inputSize }: ZstdWorkerData): Promise<void> {
         try {
           result = dctx.decompressStream(out.subarray(outFilled), src);
         } catch (error) {
-          post({ kind: 'corrupt', consumed, message: (error as Error).message });
+          post({ kind: 'corrupt', consumed, message: (error as Error).message, betweenFrames: !frameOpen && consumed > 0 });
           return;
         }
         const [hint, produced, used] = result;
@@ -89,7 +89,7 @@ async function run({ path, inputSize }: ZstdWorkerData): Promise<void> {
         // already asks for the next frame's header.
         if (produced === 0 && used === 0) {
           if (src.length > 0) {
-            post({ kind: 'corrupt', consumed, message: 'the decoder stopped making progress' });
+            post({ kind: 'corrupt', consumed, message: 'the decoder stopped making progress', betweenFrames: false });
             return;
           }
           break;
