@@ -52,12 +52,11 @@ interface Stage {
  * commits the metadata, and stays what makes the base durable.
  *
  * Data is copied into aligned staging buffers, positioned so that memory and file offsets agree
- * modulo DIRECT_ALIGN. The aligned middle of each staged run goes out directly, on a pool thread,
- * while the next stage fills: a disk that waited for this thread to scan and copy between writes
- * would sit idle for part of every request. A run that starts or ends inside a block is written
- * with the whole block, filled out with what the file holds there: zeros where no data reached yet
- * (nothing to read), else the block read back directly. So each run is one write and one
- * allocation. Writing partial blocks through the page cache instead leaves their allocation to
+ * modulo DIRECT_ALIGN. Each staged run goes out directly, on a pool thread, while the next stage
+ * fills: a disk that waited for this thread to scan and copy between writes would sit idle for
+ * part of every request. A run that starts or ends inside a block is written with the whole block,
+ * filled out with what the file holds there: zeros where no data reached yet (nothing to read),
+ * else the block read back directly. So each run is one write and one allocation. Writing partial blocks through the page cache instead leaves their allocation to
  * writeback, after the direct writes around them took the neighbouring disk blocks: runs that end
  * mid-block (tar's 512-byte sparse regions) then split into extra extents, and the file takes more
  * space than GNU tar's. If the kernel refuses direct I/O (EINVAL: an alignment it wants that we do
