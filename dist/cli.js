@@ -75,9 +75,117 @@ var init_errors = __esm({
   }
 });
 
+// src/core/extract/xxh64-wasm.ts
+var XXH64_WASM;
+var init_xxh64_wasm = __esm({
+  "src/core/extract/xxh64-wasm.ts"() {
+    "use strict";
+    XXH64_WASM = "AGFzbQEAAAABBwFgA39/fwACEgEDZW52Bm1lbW9yeQIDAYCABAMCAQAHCwEHc3RyaXBlcwAACvYBAfMBAgR+AX8gAikDACEDIAIpAwghBCACKQMQIQUgAikDGCEGIAAgAUFgcWohBwJAIAAgB08NAANAIAMgACkDAELP1tO+0ser2UJ+fEIfiUKHla+vmLbem55/fiEDIAQgACkDCELP1tO+0ser2UJ+fEIfiUKHla+vmLbem55/fiEEIAUgACkDEELP1tO+0ser2UJ+fEIfiUKHla+vmLbem55/fiEFIAYgACkDGELP1tO+0ser2UJ+fEIfiUKHla+vmLbem55/fiEGIABBIGohACAAIAdJDQALCyACIAM3AwAgAiAENwMIIAIgBTcDECACIAY3AxgL";
+  }
+});
+
+// src/core/extract/xxh64.ts
+var PRIME1, PRIME2, PRIME3, PRIME4, PRIME5, MASK, STRIPE, XXH64_STATE_BYTES, rotl, round, mergeLane, compiled, Xxh64;
+var init_xxh64 = __esm({
+  "src/core/extract/xxh64.ts"() {
+    "use strict";
+    init_xxh64_wasm();
+    PRIME1 = 0x9e3779b185ebca87n;
+    PRIME2 = 0xc2b2ae3d27d4eb4fn;
+    PRIME3 = 0x165667b19e3779f9n;
+    PRIME4 = 0x85ebca77c2b2ae63n;
+    PRIME5 = 0x27d4eb2f165667c5n;
+    MASK = (1n << 64n) - 1n;
+    STRIPE = 32;
+    XXH64_STATE_BYTES = 2 * STRIPE;
+    rotl = (x, bits) => (x << bits | x >> 64n - bits) & MASK;
+    round = (lane, input) => rotl(lane + input * PRIME2 & MASK, 31n) * PRIME1 & MASK;
+    mergeLane = (h, lane) => ((h ^ round(0n, lane)) * PRIME1 & MASK) + PRIME4 & MASK;
+    Xxh64 = class {
+      /** Keeps its state in memory[stateAt, stateAt + XXH64_STATE_BYTES); stateAt must be 8-aligned. */
+      constructor(memory, stateAt) {
+        this.stateAt = stateAt;
+        compiled ??= new WebAssembly.Module(Buffer.from(XXH64_WASM, "base64"));
+        this.stripes = new WebAssembly.Instance(compiled, { env: { memory } }).exports.stripes;
+        this.bytes = new Uint8Array(memory.buffer);
+        this.view = new DataView(memory.buffer);
+        this.carryAt = stateAt + STRIPE;
+        this.reset();
+      }
+      stateAt;
+      stripes;
+      bytes;
+      view;
+      carryAt;
+      carried = 0;
+      total = 0;
+      /** Starts over, as for a new frame. */
+      reset() {
+        const lanes = [PRIME1 + PRIME2 & MASK, PRIME2, 0n, 0n - PRIME1 & MASK];
+        lanes.forEach((lane, i) => this.view.setBigUint64(this.stateAt + 8 * i, lane, true));
+        this.carried = 0;
+        this.total = 0;
+      }
+      /** Hashes memory[at, at + length) after what came before. */
+      update(at, length) {
+        this.total += length;
+        if (this.carried > 0) {
+          const take = Math.min(STRIPE - this.carried, length);
+          this.bytes.copyWithin(this.carryAt + this.carried, at, at + take);
+          this.carried += take;
+          at += take;
+          length -= take;
+          if (this.carried < STRIPE) return;
+          this.stripes(this.carryAt, STRIPE, this.stateAt);
+          this.carried = 0;
+        }
+        const whole = length - length % STRIPE;
+        this.stripes(at, whole, this.stateAt);
+        if (whole < length) {
+          this.bytes.copyWithin(this.carryAt, at + whole, at + length);
+          this.carried = length - whole;
+        }
+      }
+      /** The hash of everything since the last reset (the state stays as it is). */
+      digest() {
+        let h;
+        if (this.total >= STRIPE) {
+          const lanes = [0, 1, 2, 3].map((i) => this.view.getBigUint64(this.stateAt + 8 * i, true));
+          h = rotl(lanes[0], 1n) + rotl(lanes[1], 7n) + rotl(lanes[2], 12n) + rotl(lanes[3], 18n) & MASK;
+          for (const lane of lanes) h = mergeLane(h, lane);
+        } else {
+          h = PRIME5;
+        }
+        h = h + BigInt(this.total) & MASK;
+        let at = this.carryAt;
+        const end = this.carryAt + this.carried;
+        for (; at + 8 <= end; at += 8) {
+          h ^= round(0n, this.view.getBigUint64(at, true));
+          h = rotl(h, 27n) * PRIME1 + PRIME4 & MASK;
+        }
+        if (at + 4 <= end) {
+          h ^= BigInt(this.view.getUint32(at, true)) * PRIME1 & MASK;
+          h = rotl(h, 23n) * PRIME2 + PRIME3 & MASK;
+          at += 4;
+        }
+        for (; at < end; at++) {
+          h ^= BigInt(this.bytes[at]) * PRIME5 & MASK;
+          h = rotl(h, 11n) * PRIME1 & MASK;
+        }
+        h ^= h >> 33n;
+        h = h * PRIME2 & MASK;
+        h ^= h >> 29n;
+        h = h * PRIME3 & MASK;
+        h ^= h >> 32n;
+        return h;
+      }
+    };
+  }
+});
+
 // src/core/extract/zstd-stream.ts
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { MessageChannel, Worker } from "node:worker_threads";
+import { Worker } from "node:worker_threads";
 function startWorker() {
   return new Worker(new URL("./zstd-worker.js", import.meta.url));
 }
@@ -106,41 +214,37 @@ function takeWorker() {
   taken.worker.ref();
   return taken.worker;
 }
-var INPUT_SIZE, OUTPUT_SIZE, MAX_AHEAD, TURN_EVERY_MS, spare, ZstdStream;
+var INPUT_SIZE, SLOT_SIZE, SLOT_COUNT, WASM_PAGE, SLOTS_AT, TURN_EVERY_MS, spare, ZstdStream;
 var init_zstd_stream = __esm({
   "src/core/extract/zstd-stream.ts"() {
     "use strict";
     init_errors();
+    init_xxh64();
     INPUT_SIZE = 4 * 1024 * 1024;
-    OUTPUT_SIZE = 512 * 1024;
-    MAX_AHEAD = 8;
+    SLOT_SIZE = 512 * 1024;
+    SLOT_COUNT = 64;
+    WASM_PAGE = 64 * 1024;
+    SLOTS_AT = WASM_PAGE;
     TURN_EVERY_MS = 20;
     ZstdStream = class {
       constructor(path, onRead) {
         this.path = path;
         this.onRead = onRead;
-        this.channel.port2.unref();
       }
       path;
       onRead;
-      channel = new MessageChannel();
-      /** How many output buffers the worker allocated: MAX_AHEAD and a few when recycling works. */
-      buffersAllocated = 0;
-      recycle(chunk) {
-        if (chunk.byteOffset === 0 && chunk.buffer.byteLength === OUTPUT_SIZE) {
-          const buffer = chunk.buffer;
-          this.channel.port2.postMessage(buffer, [buffer]);
-        }
-      }
       [Symbol.asyncIterator]() {
         return this.chunks();
       }
       async *chunks() {
         const { path, onRead } = this;
-        const ahead = new SharedArrayBuffer(4);
-        const counter = new Int32Array(ahead);
-        const recycled = this.channel.port1;
-        const data = { path, ahead, maxAhead: MAX_AHEAD, inputSize: INPUT_SIZE, outputSize: OUTPUT_SIZE, recycled };
+        const pages = (SLOTS_AT + SLOT_COUNT * SLOT_SIZE) / WASM_PAGE;
+        const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+        const shared = memory.buffer;
+        const checksum = new Xxh64(memory, 0);
+        const released = new SharedArrayBuffer(4);
+        const releasedSlots = new Int32Array(released);
+        const data = { path, inputSize: INPUT_SIZE, memory: shared, slotsAt: SLOTS_AT, slotSize: SLOT_SIZE, slotCount: SLOT_COUNT, released };
         const worker = takeWorker();
         const queue = [];
         let wake;
@@ -151,7 +255,7 @@ var init_zstd_stream = __esm({
         worker.on("message", push2);
         worker.on("error", (error) => push2({ kind: "crash", error }));
         worker.on("exit", (code) => push2({ kind: "crash", error: new Error(`decompression worker exited with code ${code}`) }));
-        worker.postMessage(data, [recycled]);
+        worker.postMessage(data);
         let sawInput = false;
         let lastTurn = performance.now();
         try {
@@ -168,15 +272,23 @@ var init_zstd_stream = __esm({
                   await nextTurn();
                   lastTurn = performance.now();
                 }
-                Atomics.sub(counter, 0, 1);
-                Atomics.notify(counter, 0);
-                const chunk = Buffer.from(message.chunk.buffer, message.chunk.byteOffset, message.chunk.byteLength);
-                yield chunk;
-                this.recycle(chunk);
+                const at = SLOTS_AT + message.slot * SLOT_SIZE;
+                let hashed = 0;
+                for (const end of message.frameEnds) {
+                  checksum.update(at + hashed, end.at - hashed);
+                  hashed = end.at;
+                  if (end.checksum !== null && Number(checksum.digest() & 0xffffffffn) !== end.checksum) {
+                    throw new SourceError(path, `corrupt zstd data: the frame that ends at compressed byte ${end.compressedEnd} decodes to content that does not match its checksum`);
+                  }
+                  checksum.reset();
+                }
+                checksum.update(at + hashed, message.length - hashed);
+                if (message.length > 0) yield Buffer.from(shared, at, message.length);
+                Atomics.add(releasedSlots, 0, 1);
+                Atomics.notify(releasedSlots, 0);
                 break;
               }
               case "end":
-                this.buffersAllocated = message.buffersAllocated;
                 if (!sawInput) throw new SourceError(path, "file is empty, expected zstd-compressed data");
                 if (message.frameOpen) {
                   throw new SourceError(path, `truncated zstd data: the input ends inside a frame after ${message.consumed} compressed bytes`);
@@ -198,7 +310,6 @@ var init_zstd_stream = __esm({
           }
         } finally {
           await worker.terminate();
-          this.channel.port2.close();
         }
       }
     };
@@ -281,24 +392,24 @@ import { closeSync, constants, openSync, read, write } from "node:fs";
 import { promisify } from "node:util";
 function pageAlignedBuffer(size) {
   try {
-    const pages = size / WASM_PAGE;
+    const pages = size / WASM_PAGE2;
     return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer);
   } catch {
     return void 0;
   }
 }
-var DIRECT_ALIGN, STAGE_SIZE, WASM_PAGE, writeAsync, readAsync, STAGE_COUNT, MEMORY_SIZE, DirectWrites;
+var DIRECT_ALIGN, STAGE_SIZE, WASM_PAGE2, writeAsync, readAsync, STAGE_COUNT, MEMORY_SIZE, DirectWrites;
 var init_direct_writes = __esm({
   "src/core/extract/direct-writes.ts"() {
     "use strict";
     init_errors();
     DIRECT_ALIGN = 4096;
     STAGE_SIZE = 1024 * 1024;
-    WASM_PAGE = 64 * 1024;
+    WASM_PAGE2 = 64 * 1024;
     writeAsync = promisify(write);
     readAsync = promisify(read);
     STAGE_COUNT = 2;
-    MEMORY_SIZE = STAGE_COUNT * STAGE_SIZE + WASM_PAGE;
+    MEMORY_SIZE = STAGE_COUNT * STAGE_SIZE + WASM_PAGE2;
     DirectWrites = class _DirectWrites {
       constructor(directFd, memory, fallback) {
         this.directFd = directFd;

@@ -19,8 +19,7 @@ const writeAsync = promisify(write);
 const readAsync = promisify(read);
 
 // Node has no aligned allocation; WebAssembly memory is mapped with the page allocator, so it
-// starts on a page boundary. @types/node does not declare WebAssembly.
-declare const WebAssembly: { Memory: new (descriptor: { initial: number; maximum: number }) => { buffer: ArrayBuffer } };
+// starts on a page boundary.
 
 function pageAlignedBuffer(size: number): Buffer | undefined {
   try {

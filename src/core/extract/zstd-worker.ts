@@ -1,11 +1,12 @@
 // Decompresses one zstd file on a worker thread, so decompression (the slowest step) runs on one
-// core while the main thread finds holes and issues writes on the other. Output buffers are
-// transferred, not copied. The thread may start before its file is known (prestartDecoder): it
-// gets its ZstdWorkerData as the first message. Protocol: see ZstdMessage in zstd-stream.ts.
-import { open } from 'node:fs/promises';
-import { parentPort, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+// core while the main thread checks frames, finds holes and issues writes on the other. It decodes
+// into slots of memory it shares with the main thread, so no output is copied or transferred. The
+// thread may start before its file is known (prestartDecoder): it gets its ZstdWorkerData as the
+// first message. Protocol: see ZstdMessage in zstd-stream.ts.
+import { open, type FileHandle } from 'node:fs/promises';
+import { parentPort } from 'node:worker_threads';
 import binding from 'zstd-napi/binding.js';
-import type { ZstdMessage, ZstdWorkerData } from './zstd-stream.js';
+import type { FrameEnd, ZstdMessage, ZstdWorkerData } from './zstd-stream.js';
 
 /**
  * The largest window zstd can write (2 GiB, `zstd --long=31`). The decoder's default stops at
@@ -16,51 +17,93 @@ import type { ZstdMessage, ZstdWorkerData } from './zstd-stream.js';
  * more memory than before.
  */
 const WINDOW_LOG_MAX = 31;
+/** ZSTD_d_forceIgnoreChecksum (experimental): the main thread checks frames instead (see Xxh64). */
+const FORCE_IGNORE_CHECKSUM = 1002;
+const ZSTD_MAGIC = 0xfd2fb528;
+const SKIPPABLE_MASK = 0xfffffff0;
+const SKIPPABLE_MAGIC = 0x184d2a50;
+const CHECKSUM_FLAG = 0x04;
 
 const port = parentPort!;
-const post = (message: ZstdMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
-let buffersAllocated = 0;
-let outputSize = 0;
-let recycled: MessagePort;
-let outstanding: Int32Array;
-let maxAhead = 0;
+const post = (message: ZstdMessage): void => port.postMessage(message);
 
 /**
- * A buffer the consumer gave back, or a new one. Reuse matters: first writes to fresh memory fault
- * in every page, which cost about 15% of the decompression time.
+ * The checksum a frame ends with (the low 32 bits of XXH64 of its content), or null if it has none
+ * (flag unset, or a skippable frame). The frame lies at [start, end) of the file; the decoder has
+ * already accepted its header.
  */
-function outputBuffer(): Buffer {
-  const returned = receiveMessageOnPort(recycled)?.message as ArrayBuffer | undefined;
-  if (returned) return Buffer.from(returned);
-  buffersAllocated += 1;
-  return Buffer.allocUnsafe(outputSize);
-}
-
-function emit(out: Buffer): void {
-  post({ kind: 'data', chunk: out }, [out.buffer as ArrayBuffer]);
-  // Backpressure: block this thread (never the main one) while the consumer is maxAhead behind.
-  let pending = Atomics.add(outstanding, 0, 1) + 1;
-  while (pending >= maxAhead) {
-    Atomics.wait(outstanding, 0, pending);
-    pending = Atomics.load(outstanding, 0);
-  }
+async function frameChecksum(file: FileHandle, start: number, end: number): Promise<number | null> {
+  const header = Buffer.alloc(5);
+  await file.read(header, 0, 5, start);
+  const magic = header.readUInt32LE(0);
+  if ((magic & SKIPPABLE_MASK) === SKIPPABLE_MAGIC || magic !== ZSTD_MAGIC) return null;
+  if ((header[4] & CHECKSUM_FLAG) === 0) return null;
+  const checksum = Buffer.alloc(4);
+  await file.read(checksum, 0, 4, end - 4);
+  return checksum.readUInt32LE(0);
 }
 
 /**
  * Reads run one chunk ahead on a pool thread: copying the next 4 MiB in (or waiting for the disk)
  * overlaps the decoding of the current one, which is the slowest step of the whole extraction.
  */
-async function run({ path, inputSize }: ZstdWorkerData): Promise<void> {
+async function run({ path, inputSize, memory, slotsAt, slotSize, slotCount, released }: ZstdWorkerData): Promise<void> {
+  const releasedSlots = new Int32Array(released);
+  /** Slots handed to the consumer, oldest first: it gives them back in this order. */
+  const handedOut: number[] = [];
+  /** Free slots, the one freed last on top: it is the likeliest to still be in the CPU's caches. */
+  const free = Array.from({ length: slotCount }, (_, i) => slotCount - 1 - i);
+  let seenReleased = 0;
+  let current = free.pop()!;
+  const slot = (n: number): Buffer => Buffer.from(memory, slotsAt + n * slotSize, slotSize);
+  let out = slot(current);
+  let outFilled = 0;
+  let frameEnds: FrameEnd[] = [];
+
+  /**
+   * Hands the current slot to the consumer and, unless it was the last, takes a free one, waiting
+   * (this thread, never the main one) while there is none.
+   */
+  const emit = (last = false): void => {
+    post({ kind: 'data', slot: current, length: outFilled, frameEnds });
+    handedOut.push(current);
+    if (last) return;
+    for (;;) {
+      const releasedNow = Atomics.load(releasedSlots, 0);
+      for (; seenReleased < releasedNow; seenReleased++) free.push(handedOut.shift()!);
+      if (free.length > 0) break;
+      Atomics.wait(releasedSlots, 0, releasedNow);
+    }
+    current = free.pop()!;
+    out = slot(current);
+    outFilled = 0;
+    frameEnds = [];
+  };
+
   const dctx = new binding.DCtx();
   dctx.setParameter(binding.DParameter.windowLogMax, WINDOW_LOG_MAX);
+  dctx.setParameter(FORCE_IGNORE_CHECKSUM, 1);
   const file = await open(path, 'r');
   const inputs = [Buffer.allocUnsafe(inputSize), Buffer.allocUnsafe(inputSize)];
   let turn = 0;
   let readPosition = 0;
-  let out = outputBuffer();
-  let outFilled = 0;
   let consumed = 0;
+  let frameStart = 0;
   let frameOpen = false;
+
+  /** Takes one decoder call's result; false if it moved nothing. */
+  const progress = async ([hint, produced, used]: [number, number, number]): Promise<boolean> => {
+    if (produced === 0 && used === 0) return false;
+    outFilled += produced;
+    consumed += used;
+    frameOpen = hint !== 0;
+    if (!frameOpen) {
+      frameEnds.push({ at: outFilled, compressedEnd: consumed, checksum: await frameChecksum(file, frameStart, consumed) });
+      frameStart = consumed;
+    }
+    return true;
+  };
+
   try {
     let pending = file.read(inputs[turn], 0, inputSize, 0);
     for (;;) {
@@ -71,57 +114,41 @@ async function run({ path, inputSize }: ZstdWorkerData): Promise<void> {
       pending = file.read(inputs[turn], 0, inputSize, readPosition);
       post({ kind: 'read', position: readPosition });
       let src = buffer.subarray(0, bytesRead);
-      while (src.length > 0 || outFilled === out.length) {
-        if (outFilled === out.length) {
-          emit(out);
-          out = outputBuffer();
-          outFilled = 0;
-        }
+      while (src.length > 0 || outFilled === slotSize) {
+        if (outFilled === slotSize) emit();
         let result: [number, number, number];
+        const before = consumed;
         try {
           result = dctx.decompressStream(out.subarray(outFilled), src);
         } catch (error) {
           post({ kind: 'corrupt', consumed, message: (error as Error).message, betweenFrames: !frameOpen && consumed > 0 });
           return;
         }
-        const [hint, produced, used] = result;
         // A call that moves nothing says nothing about the frame: after a frame ends, the decoder
         // already asks for the next frame's header.
-        if (produced === 0 && used === 0) {
+        if (!(await progress(result))) {
           if (src.length > 0) {
             post({ kind: 'corrupt', consumed, message: 'the decoder stopped making progress', betweenFrames: false });
             return;
           }
           break;
         }
-        outFilled += produced;
-        consumed += used;
-        src = src.subarray(used);
-        frameOpen = hint !== 0;
+        src = src.subarray(consumed - before);
       }
     }
     // The decoder may still hold output of the last frame once all input is consumed.
     while (frameOpen) {
-      if (outFilled === out.length) {
-        emit(out);
-        out = outputBuffer();
-        outFilled = 0;
-      }
-      const [hint, produced] = dctx.decompressStream(out.subarray(outFilled), Buffer.alloc(0));
-      if (produced === 0) break;
-      outFilled += produced;
-      frameOpen = hint !== 0;
+      if (outFilled === slotSize) emit();
+      if (!(await progress(dctx.decompressStream(out.subarray(outFilled), Buffer.alloc(0))))) break;
     }
-    if (outFilled > 0 && !frameOpen) emit(out.subarray(0, outFilled));
-    post({ kind: 'end', consumed, frameOpen, buffersAllocated });
+    if (!frameOpen && (outFilled > 0 || frameEnds.length > 0)) emit(true);
+    post({ kind: 'end', consumed, frameOpen });
   } finally {
     await file.close();
   }
 }
 
 port.once('message', (data: ZstdWorkerData) => {
-  ({ outputSize, recycled, maxAhead } = data);
-  outstanding = new Int32Array(data.ahead);
   run(data).catch((error: unknown) => {
     post({ kind: 'failed', message: (error as Error).message });
   });
