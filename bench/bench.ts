@@ -168,7 +168,7 @@ async function measureInterleaved(list: Scenario[], rounds: number): Promise<Map
 
 /** .img.zst to one raw disk: basecow's extraction against zstd itself, round by round. */
 async function extractionAlone(allocatedBytes: number): Promise<void> {
-  const rounds = Math.max(REPEAT, 5);
+  const rounds = Math.max(REPEAT, 9);
   const dataMiB = Math.ceil(allocatedBytes / 2 ** 20);
   console.log(`\nextraction alone (one disk, no overlays; ${rounds} interleaved rounds):`);
   const extractSteps: number[] = [];

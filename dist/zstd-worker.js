@@ -16,17 +16,32 @@ var ZSTD_MAGIC = 4247762216;
 var SKIPPABLE_MASK = 4294967280;
 var SKIPPABLE_MAGIC = 407710288;
 var CHECKSUM_FLAG = 4;
+var NOT_A_FRAME = /unknown frame descriptor/i;
+var SLOTS_PER_MESSAGE = 4;
 var port = parentPort;
-var post = (message) => port.postMessage(message);
-async function frameChecksum(file, start, end) {
-  const header = Buffer.alloc(5);
-  await file.read(header, 0, 5, start);
+var unannounced = [];
+function announce() {
+  if (unannounced.length === 0) return;
+  port.postMessage({ kind: "data", slots: unannounced });
+  unannounced = [];
+}
+function post(message) {
+  announce();
+  port.postMessage(message);
+}
+async function bytesAt(file, input, position, length) {
+  const offset = position - input.at;
+  if (offset >= 0 && offset + length <= input.bytes.length) return input.bytes.subarray(offset, offset + length);
+  const bytes = Buffer.alloc(length);
+  await file.read(bytes, 0, length, position);
+  return bytes;
+}
+async function frameChecksum(file, input, start, end) {
+  const header = await bytesAt(file, input, start, 5);
   const magic = header.readUInt32LE(0);
   if ((magic & SKIPPABLE_MASK) === SKIPPABLE_MAGIC || magic !== ZSTD_MAGIC) return null;
   if ((header[4] & CHECKSUM_FLAG) === 0) return null;
-  const checksum = Buffer.alloc(4);
-  await file.read(checksum, 0, 4, end - 4);
-  return checksum.readUInt32LE(0);
+  return (await bytesAt(file, input, end - 4, 4)).readUInt32LE(0);
 }
 async function run({ path, inputSize, memory, slotsAt, slotSize, slotCount, released }) {
   const releasedSlots = new Int32Array(released);
@@ -39,13 +54,15 @@ async function run({ path, inputSize, memory, slotsAt, slotSize, slotCount, rele
   let outFilled = 0;
   let frameEnds = [];
   const emit = (last = false) => {
-    post({ kind: "data", slot: current, length: outFilled, frameEnds });
+    unannounced.push({ slot: current, length: outFilled, frameEnds });
+    if (unannounced.length === SLOTS_PER_MESSAGE) announce();
     handedOut.push(current);
     if (last) return;
     for (; ; ) {
       const releasedNow = Atomics.load(releasedSlots, 0);
       for (; seenReleased < releasedNow; seenReleased++) free.push(handedOut.shift());
       if (free.length > 0) break;
+      announce();
       Atomics.wait(releasedSlots, 0, releasedNow);
     }
     current = free.pop();
@@ -63,16 +80,30 @@ async function run({ path, inputSize, memory, slotsAt, slotSize, slotCount, rele
   let consumed = 0;
   let frameStart = 0;
   let frameOpen = false;
-  const progress = async ([hint, produced, used]) => {
+  let input = { at: 0, bytes: Buffer.alloc(0) };
+  const emitRest = () => {
+    if (outFilled > 0 || frameEnds.length > 0) emit(true);
+  };
+  const decode = (src) => {
+    try {
+      return dctx.decompressStream(out.subarray(outFilled), src);
+    } catch (error) {
+      const message = error.message;
+      emitRest();
+      post({ kind: "corrupt", consumed, message, betweenFrames: !frameOpen && consumed > 0 && NOT_A_FRAME.test(message) });
+      return void 0;
+    }
+  };
+  const advance = ([hint, produced, used]) => {
     if (produced === 0 && used === 0) return false;
     outFilled += produced;
     consumed += used;
     frameOpen = hint !== 0;
-    if (!frameOpen) {
-      frameEnds.push({ at: outFilled, compressedEnd: consumed, checksum: await frameChecksum(file, frameStart, consumed) });
-      frameStart = consumed;
-    }
     return true;
+  };
+  const frameEnded = async () => {
+    frameEnds.push({ at: outFilled, compressedEnd: consumed, checksum: await frameChecksum(file, input, frameStart, consumed) });
+    frameStart = consumed;
   };
   try {
     let pending = file.read(inputs[turn], 0, inputSize, 0);
@@ -84,31 +115,32 @@ async function run({ path, inputSize, memory, slotsAt, slotSize, slotCount, rele
       pending = file.read(inputs[turn], 0, inputSize, readPosition);
       post({ kind: "read", position: readPosition });
       let src = buffer.subarray(0, bytesRead);
+      input = { at: readPosition - bytesRead, bytes: src };
       while (src.length > 0 || outFilled === slotSize) {
         if (outFilled === slotSize) emit();
-        let result;
         const before = consumed;
-        try {
-          result = dctx.decompressStream(out.subarray(outFilled), src);
-        } catch (error) {
-          post({ kind: "corrupt", consumed, message: error.message, betweenFrames: !frameOpen && consumed > 0 });
-          return;
-        }
-        if (!await progress(result)) {
+        const result = decode(src);
+        if (!result) return;
+        if (!advance(result)) {
           if (src.length > 0) {
+            emitRest();
             post({ kind: "corrupt", consumed, message: "the decoder stopped making progress", betweenFrames: false });
             return;
           }
           break;
         }
+        if (!frameOpen) await frameEnded();
         src = src.subarray(consumed - before);
       }
     }
     while (frameOpen) {
       if (outFilled === slotSize) emit();
-      if (!await progress(dctx.decompressStream(out.subarray(outFilled), Buffer.alloc(0)))) break;
+      const result = decode(Buffer.alloc(0));
+      if (!result) return;
+      if (!advance(result)) break;
+      if (!frameOpen) await frameEnded();
     }
-    if (!frameOpen && (outFilled > 0 || frameEnds.length > 0)) emit(true);
+    emitRest();
     post({ kind: "end", consumed, frameOpen });
   } finally {
     await file.close();

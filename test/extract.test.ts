@@ -162,6 +162,20 @@ test('truncated and corrupt zstd fail naming the file, and leave no output behin
   });
   assert.equal(existsSync(join(dir, 'trailing.out')), false);
 
+  // A small frame that the decoder takes in one call, damaged inside its only block: corruption in
+  // that frame, not bytes that fail to be a frame.
+  const tiny = (await runTool(['bash', '-c', 'head -c 1023 /dev/zero | zstd -q -6 --no-check -c | base64 -w0'])).stdout;
+  const damagedTiny = Buffer.from(tiny, 'base64');
+  damagedTiny[14] ^= 0x20;
+  const lastFrameDamaged = join(dir, 'last-frame-damaged.img.zst');
+  writeFileSync(lastFrameDamaged, Buffer.concat([bytes, damagedTiny]));
+  await assert.rejects(extractToRaw(lastFrameDamaged, join(dir, 'last-frame-damaged.out')), (e: Error) => {
+    assert.ok(e instanceof SourceError && e.message.startsWith(lastFrameDamaged), e.message);
+    assert.match(e.message, new RegExp(`corrupt zstd data near compressed byte ${bytes.length}: `));
+    return true;
+  });
+  assert.equal(existsSync(join(dir, 'last-frame-damaged.out')), false);
+
   const empty = join(dir, 'empty.img.zst');
   writeFileSync(empty, '');
   await assert.rejects(extractToRaw(empty, join(dir, 'empty.out')), (e: Error) => e.message.startsWith(empty));

@@ -105,3 +105,45 @@ test('every frame is checked on its own: frames ending on a 512 KiB output bound
     assert.equal(existsSync(join(dir, 'frames-damaged.img')), false);
   }
 });
+
+test('a bad checksum is reported as such even when more damage follows the frame', async () => {
+  const first = Buffer.from(await zstdFrame(randomBytes(700 * KiB), 'before-truncation'));
+  first[3000] ^= 0x10;
+  const second = await zstdFrame(randomBytes(300 * KiB), 'truncated');
+  for (const [what, tail] of [['a truncated frame', second.subarray(0, 1000)], ['garbage', Buffer.from('not a frame')]] as const) {
+    const source = join(dir, `checksum-then-${what.replace(/ /g, '-')}.img.zst`);
+    writeFileSync(source, Buffer.concat([first, tail]));
+    await assert.rejects(extractToRaw(source, join(dir, 'checksum-then.img')), new RegExp(`frame that ends at compressed byte ${first.length} decodes to content that does not match its checksum`), what);
+  }
+});
+
+test('frame headers and checksums that straddle the 4 MiB input reads are read right', async () => {
+  const READ = 4 * 1024 * KiB;
+  const lead = await zstdFrame(randomBytes(3 * 1024 * KiB), 'lead');
+  const middle = await zstdFrame(randomBytes(100 * KiB), 'middle');
+  const after = await zstdFrame(randomBytes(50 * KiB), 'after');
+  /** A skippable frame of `length` bytes in all. */
+  const pad = (length: number): Buffer => {
+    const frame = Buffer.alloc(length, 0x5a);
+    frame.writeUInt32LE(0x184d2a51, 0);
+    frame.writeUInt32LE(length - 8, 4);
+    return frame;
+  };
+  // First the middle frame's checksum, then the next frame's header, cut by the read boundary.
+  for (const [what, padLength] of [['checksum', READ + 2 - lead.length - middle.length], ['header', READ - 2 - lead.length - middle.length]] as const) {
+    const frames = [lead, pad(padLength), middle, after];
+    const source = join(dir, `straddle-${what}.img.zst`);
+    writeFileSync(source, Buffer.concat(frames));
+    const out = join(dir, `straddle-${what}.img`);
+    await extractToRaw(source, out);
+    const ref = join(dir, `straddle-${what}.ref`);
+    await runTool(['zstd', '-q', '-d', '-f', source, '-o', ref]);
+    assert.ok(readFileSync(out).equals(readFileSync(ref)), what);
+
+    const damaged = frames.map((frame) => Buffer.from(frame));
+    damaged[2][500] ^= 0x01;
+    writeFileSync(source, Buffer.concat(damaged));
+    const middleEnd = lead.length + padLength + middle.length;
+    await assert.rejects(extractToRaw(source, `${out}.damaged`), new RegExp(`frame that ends at compressed byte ${middleEnd} decodes`), what);
+  }
+});

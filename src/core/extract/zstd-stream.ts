@@ -39,6 +39,14 @@ export interface FrameEnd {
   checksum: number | null;
 }
 
+/** A slot the worker has decoded into, in the order of the output. */
+export interface DecodedSlot {
+  slot: number;
+  length: number;
+  /** Frames that end within this slot's output, in order. */
+  frameEnds: FrameEnd[];
+}
+
 export interface ZstdWorkerData {
   path: string;
   inputSize: number;
@@ -103,7 +111,7 @@ function takeWorker(): Worker {
 
 export type ZstdMessage =
   | { kind: 'read'; position: number }
-  | { kind: 'data'; slot: number; length: number; frameEnds: FrameEnd[] }
+  | { kind: 'data'; slots: DecodedSlot[] }
   | { kind: 'end'; consumed: number; frameOpen: boolean }
   /** betweenFrames: the bad bytes are where a new frame should start, after a complete one. */
   | { kind: 'corrupt'; consumed: number; message: string; betweenFrames: boolean }
@@ -160,27 +168,28 @@ export class ZstdStream implements AsyncIterable<Buffer> {
             sawInput = true;
             onRead?.(message.position);
             break;
-          case 'data': {
-            if (performance.now() - lastTurn > TURN_EVERY_MS) {
-              await nextTurn();
-              lastTurn = performance.now();
-            }
-            const at = SLOTS_AT + message.slot * SLOT_SIZE;
-            let hashed = 0;
-            for (const end of message.frameEnds) {
-              checksum.update(at + hashed, end.at - hashed);
-              hashed = end.at;
-              if (end.checksum !== null && Number(checksum.digest() & 0xffffffffn) !== end.checksum) {
-                throw new SourceError(path, `corrupt zstd data: the frame that ends at compressed byte ${end.compressedEnd} decodes to content that does not match its checksum`);
+          case 'data':
+            for (const { slot, length, frameEnds } of message.slots) {
+              if (performance.now() - lastTurn > TURN_EVERY_MS) {
+                await nextTurn();
+                lastTurn = performance.now();
               }
-              checksum.reset();
+              const at = SLOTS_AT + slot * SLOT_SIZE;
+              let hashed = 0;
+              for (const end of frameEnds) {
+                checksum.update(at + hashed, end.at - hashed);
+                hashed = end.at;
+                if (end.checksum !== null && Number(checksum.digest() & 0xffffffffn) !== end.checksum) {
+                  throw new SourceError(path, `corrupt zstd data: the frame that ends at compressed byte ${end.compressedEnd} decodes to content that does not match its checksum`);
+                }
+                checksum.reset();
+              }
+              checksum.update(at + hashed, length - hashed);
+              if (length > 0) yield Buffer.from(shared, at, length);
+              Atomics.add(releasedSlots, 0, 1);
+              Atomics.notify(releasedSlots, 0);
             }
-            checksum.update(at + hashed, message.length - hashed);
-            if (message.length > 0) yield Buffer.from(shared, at, message.length);
-            Atomics.add(releasedSlots, 0, 1);
-            Atomics.notify(releasedSlots, 0);
             break;
-          }
           case 'end':
             if (!sawInput) throw new SourceError(path, 'file is empty, expected zstd-compressed data');
             if (message.frameOpen) {
