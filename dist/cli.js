@@ -75,6 +75,19 @@ var init_errors = __esm({
   }
 });
 
+// src/core/extract/wasm-memory.ts
+function wasmMemory(bytes, shared = false) {
+  const pages = bytes / WASM_PAGE;
+  return new WebAssembly.Memory({ initial: pages, maximum: pages, shared });
+}
+var WASM_PAGE;
+var init_wasm_memory = __esm({
+  "src/core/extract/wasm-memory.ts"() {
+    "use strict";
+    WASM_PAGE = 64 * 1024;
+  }
+});
+
 // src/core/extract/xxh64-wasm.ts
 var XXH64_WASM;
 var init_xxh64_wasm = __esm({
@@ -214,16 +227,28 @@ function takeWorker() {
   taken.worker.ref();
   return taken.worker;
 }
-var INPUT_SIZE, SLOT_SIZE, SLOT_COUNT, WASM_PAGE, SLOTS_AT, TURN_EVERY_MS, spare, ZstdStream;
+function checkFrames(path, checksum, at, length, frameEnds) {
+  let hashed = 0;
+  for (const end of frameEnds) {
+    checksum.update(at + hashed, end.at - hashed);
+    hashed = end.at;
+    if (end.checksum !== null && Number(checksum.digest() & 0xffffffffn) !== end.checksum) {
+      throw new SourceError(path, `corrupt zstd data: the frame that ends at compressed byte ${end.compressedEnd} decodes to content that does not match its checksum`);
+    }
+    checksum.reset();
+  }
+  checksum.update(at + hashed, length - hashed);
+}
+var INPUT_SIZE, SLOT_SIZE, SLOT_COUNT, SLOTS_AT, TURN_EVERY_MS, spare, ZstdStream;
 var init_zstd_stream = __esm({
   "src/core/extract/zstd-stream.ts"() {
     "use strict";
     init_errors();
+    init_wasm_memory();
     init_xxh64();
     INPUT_SIZE = 4 * 1024 * 1024;
     SLOT_SIZE = 512 * 1024;
     SLOT_COUNT = 64;
-    WASM_PAGE = 64 * 1024;
     SLOTS_AT = WASM_PAGE;
     TURN_EVERY_MS = 20;
     ZstdStream = class {
@@ -238,8 +263,7 @@ var init_zstd_stream = __esm({
       }
       async *chunks() {
         const { path, onRead } = this;
-        const pages = (SLOTS_AT + SLOT_COUNT * SLOT_SIZE) / WASM_PAGE;
-        const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+        const memory = wasmMemory(SLOTS_AT + SLOT_COUNT * SLOT_SIZE, true);
         const shared = memory.buffer;
         const checksum = new Xxh64(memory, 0);
         const released = new SharedArrayBuffer(4);
@@ -274,16 +298,7 @@ var init_zstd_stream = __esm({
                     lastTurn = performance.now();
                   }
                   const at = SLOTS_AT + slot * SLOT_SIZE;
-                  let hashed = 0;
-                  for (const end of frameEnds) {
-                    checksum.update(at + hashed, end.at - hashed);
-                    hashed = end.at;
-                    if (end.checksum !== null && Number(checksum.digest() & 0xffffffffn) !== end.checksum) {
-                      throw new SourceError(path, `corrupt zstd data: the frame that ends at compressed byte ${end.compressedEnd} decodes to content that does not match its checksum`);
-                    }
-                    checksum.reset();
-                  }
-                  checksum.update(at + hashed, length - hashed);
+                  checkFrames(path, checksum, at, length, frameEnds);
                   if (length > 0) yield Buffer.from(shared, at, length);
                   Atomics.add(releasedSlots, 0, 1);
                   Atomics.notify(releasedSlots, 0);
@@ -393,24 +408,23 @@ import { closeSync, constants, openSync, read, write } from "node:fs";
 import { promisify } from "node:util";
 function pageAlignedBuffer(size) {
   try {
-    const pages = size / WASM_PAGE2;
-    return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer);
+    return Buffer.from(wasmMemory(size).buffer);
   } catch {
     return void 0;
   }
 }
-var DIRECT_ALIGN, STAGE_SIZE, WASM_PAGE2, writeAsync, readAsync, STAGE_COUNT, MEMORY_SIZE, DirectWrites;
+var DIRECT_ALIGN, STAGE_SIZE, writeAsync, readAsync, STAGE_COUNT, MEMORY_SIZE, DirectWrites;
 var init_direct_writes = __esm({
   "src/core/extract/direct-writes.ts"() {
     "use strict";
     init_errors();
+    init_wasm_memory();
     DIRECT_ALIGN = 4096;
     STAGE_SIZE = 1024 * 1024;
-    WASM_PAGE2 = 64 * 1024;
     writeAsync = promisify(write);
     readAsync = promisify(read);
     STAGE_COUNT = 2;
-    MEMORY_SIZE = STAGE_COUNT * STAGE_SIZE + WASM_PAGE2;
+    MEMORY_SIZE = STAGE_COUNT * STAGE_SIZE + WASM_PAGE;
     DirectWrites = class _DirectWrites {
       constructor(directFd, memory, fallback) {
         this.directFd = directFd;

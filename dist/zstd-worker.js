@@ -9,12 +9,13 @@ import { parentPort } from "node:worker_threads";
 import { createRequire } from "node:module";
 var zstd_napi_binding_default = createRequire(import.meta.url)("./zstd-napi.node");
 
+// src/core/extract/chunks.ts
+var READ_SIZE = 4 * 1024 * 1024;
+var ZSTD_MAGIC = 4247762216;
+
 // src/core/extract/zstd-worker.ts
 var WINDOW_LOG_MAX = 31;
 var FORCE_IGNORE_CHECKSUM = 1002;
-var ZSTD_MAGIC = 4247762216;
-var SKIPPABLE_MASK = 4294967280;
-var SKIPPABLE_MAGIC = 407710288;
 var CHECKSUM_FLAG = 4;
 var NOT_A_FRAME = /unknown frame descriptor/i;
 var SLOTS_PER_MESSAGE = 4;
@@ -38,9 +39,7 @@ async function bytesAt(file, input, position, length) {
 }
 async function frameChecksum(file, input, start, end) {
   const header = await bytesAt(file, input, start, 5);
-  const magic = header.readUInt32LE(0);
-  if ((magic & SKIPPABLE_MASK) === SKIPPABLE_MAGIC || magic !== ZSTD_MAGIC) return null;
-  if ((header[4] & CHECKSUM_FLAG) === 0) return null;
+  if (header.readUInt32LE(0) !== ZSTD_MAGIC || (header[4] & CHECKSUM_FLAG) === 0) return null;
   return (await bytesAt(file, input, end - 4, 4)).readUInt32LE(0);
 }
 async function run({ path, inputSize, memory, slotsAt, slotSize, slotCount, released }) {

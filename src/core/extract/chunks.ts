@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 
 const READ_SIZE = 4 * 1024 * 1024;
-const ZSTD_MAGIC = 0xfd2fb528;
+export const ZSTD_MAGIC = 0xfd2fb528;
 const ZSTD_SKIPPABLE_MASK = 0xfffffff0;
 const ZSTD_SKIPPABLE_START = 0x184d2a50;
 

@@ -2,6 +2,7 @@ import { closeSync, constants, openSync, read, write } from 'node:fs';
 import { promisify } from 'node:util';
 import { errnoCode } from '../errors.js';
 import { PageCacheWrites } from './page-cache-writes.js';
+import { WASM_PAGE, wasmMemory } from './wasm-memory.js';
 
 /**
  * Direct I/O needs memory address, file offset and length aligned to the device's logical block;
@@ -14,17 +15,12 @@ const DIRECT_ALIGN = 4096;
  * the next stage starts filling soon.
  */
 const STAGE_SIZE = 1024 * 1024;
-const WASM_PAGE = 64 * 1024;
 const writeAsync = promisify(write);
 const readAsync = promisify(read);
 
-// Node has no aligned allocation; WebAssembly memory is mapped with the page allocator, so it
-// starts on a page boundary.
-
 function pageAlignedBuffer(size: number): Buffer | undefined {
   try {
-    const pages = size / WASM_PAGE;
-    return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer);
+    return Buffer.from(wasmMemory(size).buffer);
   } catch {
     // Address space limits (ulimit -v) can refuse the mapping; the page cache path still works.
     return undefined;

@@ -2,6 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { SourceError } from '../errors.js';
 import type { ProgressSink } from './chunks.js';
+import { WASM_PAGE, wasmMemory } from './wasm-memory.js';
 import { Xxh64 } from './xxh64.js';
 
 const INPUT_SIZE = 4 * 1024 * 1024;
@@ -20,7 +21,6 @@ const SLOT_SIZE = 512 * 1024;
  */
 const SLOT_COUNT = 64;
 /** The first WebAssembly page holds the checksum state; slots follow, page-aligned. */
-const WASM_PAGE = 64 * 1024;
 const SLOTS_AT = WASM_PAGE;
 /**
  * Chunks reach the consumer in microtasks and message callbacks, and a consumer that writes
@@ -118,6 +118,23 @@ export type ZstdMessage =
   | { kind: 'failed'; message: string };
 
 /**
+ * Hashes a slot's output, memory[at, at + length), and checks every frame that ends in it against
+ * the checksum the frame carries; the hash of a frame that goes on carries over to the next slot.
+ */
+function checkFrames(path: string, checksum: Xxh64, at: number, length: number, frameEnds: FrameEnd[]): void {
+  let hashed = 0;
+  for (const end of frameEnds) {
+    checksum.update(at + hashed, end.at - hashed);
+    hashed = end.at;
+    if (end.checksum !== null && Number(checksum.digest() & 0xffffffffn) !== end.checksum) {
+      throw new SourceError(path, `corrupt zstd data: the frame that ends at compressed byte ${end.compressedEnd} decodes to content that does not match its checksum`);
+    }
+    checksum.reset();
+  }
+  checksum.update(at + hashed, length - hashed);
+}
+
+/**
  * Decompresses every zstd frame of a file (skippable frames included) in constant memory, and
  * checks each frame's content checksum. The decoding runs on a worker thread; the main thread's
  * event loop, and with it the lock heartbeat, stays free. A stream is iterated once.
@@ -136,8 +153,7 @@ export class ZstdStream implements AsyncIterable<Buffer> {
 
   private async *chunks(): AsyncGenerator<Buffer> {
     const { path, onRead } = this;
-    const pages = (SLOTS_AT + SLOT_COUNT * SLOT_SIZE) / WASM_PAGE;
-    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    const memory = wasmMemory(SLOTS_AT + SLOT_COUNT * SLOT_SIZE, true);
     const shared = memory.buffer as unknown as SharedArrayBuffer;
     const checksum = new Xxh64(memory, 0);
     const released = new SharedArrayBuffer(4);
@@ -175,16 +191,7 @@ export class ZstdStream implements AsyncIterable<Buffer> {
                 lastTurn = performance.now();
               }
               const at = SLOTS_AT + slot * SLOT_SIZE;
-              let hashed = 0;
-              for (const end of frameEnds) {
-                checksum.update(at + hashed, end.at - hashed);
-                hashed = end.at;
-                if (end.checksum !== null && Number(checksum.digest() & 0xffffffffn) !== end.checksum) {
-                  throw new SourceError(path, `corrupt zstd data: the frame that ends at compressed byte ${end.compressedEnd} decodes to content that does not match its checksum`);
-                }
-                checksum.reset();
-              }
-              checksum.update(at + hashed, length - hashed);
+              checkFrames(path, checksum, at, length, frameEnds);
               if (length > 0) yield Buffer.from(shared, at, length);
               Atomics.add(releasedSlots, 0, 1);
               Atomics.notify(releasedSlots, 0);

@@ -6,6 +6,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import binding from 'zstd-napi/binding.js';
+import { ZSTD_MAGIC } from './chunks.js';
 import type { DecodedSlot, FrameEnd, ZstdMessage, ZstdWorkerData } from './zstd-stream.js';
 
 /**
@@ -19,9 +20,6 @@ import type { DecodedSlot, FrameEnd, ZstdMessage, ZstdWorkerData } from './zstd-
 const WINDOW_LOG_MAX = 31;
 /** ZSTD_d_forceIgnoreChecksum (experimental): the main thread checks frames instead (see Xxh64). */
 const FORCE_IGNORE_CHECKSUM = 1002;
-const ZSTD_MAGIC = 0xfd2fb528;
-const SKIPPABLE_MASK = 0xfffffff0;
-const SKIPPABLE_MAGIC = 0x184d2a50;
 const CHECKSUM_FLAG = 0x04;
 /**
  * zstd's error for bytes that do not start with a frame's magic number. Any other error where a
@@ -76,9 +74,7 @@ async function bytesAt(file: FileHandle, input: InputWindow, position: number, l
  */
 async function frameChecksum(file: FileHandle, input: InputWindow, start: number, end: number): Promise<number | null> {
   const header = await bytesAt(file, input, start, 5);
-  const magic = header.readUInt32LE(0);
-  if ((magic & SKIPPABLE_MASK) === SKIPPABLE_MAGIC || magic !== ZSTD_MAGIC) return null;
-  if ((header[4] & CHECKSUM_FLAG) === 0) return null;
+  if (header.readUInt32LE(0) !== ZSTD_MAGIC || (header[4] & CHECKSUM_FLAG) === 0) return null;
   return (await bytesAt(file, input, end - 4, 4)).readUInt32LE(0);
 }
 
