@@ -52,13 +52,23 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
 function errnoCode(error) {
   return error?.code;
 }
-var SourceError, UsageError;
+var BasecowError, SourceError, UsageError;
 var init_errors = __esm({
   "src/core/errors.ts"() {
     "use strict";
-    SourceError = class extends Error {
+    BasecowError = class extends Error {
+      constructor(code, message, facts = {}, options) {
+        super(message, options);
+        this.code = code;
+        this.facts = facts;
+        this.name = "BasecowError";
+      }
+      code;
+      facts;
+    };
+    SourceError = class extends BasecowError {
       constructor(source, reason, options) {
-        super(`${source}: ${reason}`, options);
+        super("source", `${source}: ${reason}`, { source }, options);
         this.source = source;
         this.reason = reason;
         this.name = "SourceError";
@@ -66,9 +76,9 @@ var init_errors = __esm({
       source;
       reason;
     };
-    UsageError = class extends Error {
-      constructor(message) {
-        super(message);
+    UsageError = class extends BasecowError {
+      constructor(message, code = "bad-input", facts = {}) {
+        super(code, message, facts);
         this.name = "UsageError";
       }
     };
@@ -88,19 +98,19 @@ var init_wasm_memory = __esm({
   }
 });
 
-// src/core/extract/xxh64-wasm.ts
+// src/core/extract/zstd/xxh64-wasm.ts
 var XXH64_WASM;
 var init_xxh64_wasm = __esm({
-  "src/core/extract/xxh64-wasm.ts"() {
+  "src/core/extract/zstd/xxh64-wasm.ts"() {
     "use strict";
     XXH64_WASM = "AGFzbQEAAAABBwFgA39/fwACEgEDZW52Bm1lbW9yeQIDAYCABAMCAQAHCwEHc3RyaXBlcwAACvYBAfMBAgR+AX8gAikDACEDIAIpAwghBCACKQMQIQUgAikDGCEGIAAgAUFgcWohBwJAIAAgB08NAANAIAMgACkDAELP1tO+0ser2UJ+fEIfiUKHla+vmLbem55/fiEDIAQgACkDCELP1tO+0ser2UJ+fEIfiUKHla+vmLbem55/fiEEIAUgACkDEELP1tO+0ser2UJ+fEIfiUKHla+vmLbem55/fiEFIAYgACkDGELP1tO+0ser2UJ+fEIfiUKHla+vmLbem55/fiEGIABBIGohACAAIAdJDQALCyACIAM3AwAgAiAENwMIIAIgBTcDECACIAY3AxgL";
   }
 });
 
-// src/core/extract/xxh64.ts
+// src/core/extract/zstd/xxh64.ts
 var PRIME1, PRIME2, PRIME3, PRIME4, PRIME5, MASK, STRIPE, XXH64_STATE_BYTES, rotl, round, mergeLane, compiled, Xxh64;
 var init_xxh64 = __esm({
-  "src/core/extract/xxh64.ts"() {
+  "src/core/extract/zstd/xxh64.ts"() {
     "use strict";
     init_xxh64_wasm();
     PRIME1 = 0x9e3779b185ebca87n;
@@ -196,11 +206,11 @@ var init_xxh64 = __esm({
   }
 });
 
-// src/core/extract/zstd-stream.ts
+// src/core/extract/zstd/stream.ts
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { Worker } from "node:worker_threads";
 function startWorker() {
-  return new Worker(new URL("./zstd-worker.js", import.meta.url));
+  return new Worker(new URL("./decode-worker.js", import.meta.url));
 }
 function prestartDecoder() {
   if (spare) return;
@@ -239,9 +249,9 @@ function checkFrames(path, checksum, at, length, frameEnds) {
   }
   checksum.update(at + hashed, length - hashed);
 }
-var INPUT_SIZE, SLOT_SIZE, SLOT_COUNT, SLOTS_AT, TURN_EVERY_MS, spare, ZstdStream;
-var init_zstd_stream = __esm({
-  "src/core/extract/zstd-stream.ts"() {
+var INPUT_SIZE, SLOT_SIZE, SLOT_COUNT, SLOTS_AT, TURN_EVERY_MS, POISON_RELEASED_SLOTS, SLOT_POISON, spare, ZstdStream;
+var init_stream = __esm({
+  "src/core/extract/zstd/stream.ts"() {
     "use strict";
     init_errors();
     init_wasm_memory();
@@ -251,6 +261,8 @@ var init_zstd_stream = __esm({
     SLOT_COUNT = 64;
     SLOTS_AT = WASM_PAGE;
     TURN_EVERY_MS = 20;
+    POISON_RELEASED_SLOTS = process.env.BASECOW_POISON_RELEASED_SLOTS === "1";
+    SLOT_POISON = 219;
     ZstdStream = class {
       constructor(path, onRead) {
         this.path = path;
@@ -284,7 +296,7 @@ var init_zstd_stream = __esm({
         let lastTurn = performance.now();
         try {
           for (; ; ) {
-            while (queue.length === 0) await new Promise((resolve5) => wake = resolve5);
+            while (queue.length === 0) await new Promise((resolve7) => wake = resolve7);
             const message = queue.shift();
             switch (message.kind) {
               case "read":
@@ -300,6 +312,7 @@ var init_zstd_stream = __esm({
                   const at = SLOTS_AT + slot * SLOT_SIZE;
                   checkFrames(path, checksum, at, length, frameEnds);
                   if (length > 0) yield Buffer.from(shared, at, length);
+                  if (POISON_RELEASED_SLOTS) new Uint8Array(shared, at, SLOT_SIZE).fill(SLOT_POISON);
                   Atomics.add(releasedSlots, 0, 1);
                   Atomics.notify(releasedSlots, 0);
                 }
@@ -332,7 +345,180 @@ var init_zstd_stream = __esm({
   }
 });
 
-// src/core/layout.ts
+// src/core/exec/run-tool.ts
+import { spawn } from "node:child_process";
+function runTool(command, options = {}) {
+  const [file, ...args] = command;
+  return new Promise((resolve7, reject) => {
+    const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"], env: options.env ?? process.env });
+    const out = [];
+    const err = [];
+    child.stdout.on("data", (d) => out.push(d));
+    child.stderr.on("data", (d) => err.push(d));
+    child.on("error", (e) => {
+      if (e.code === "ENOENT") reject(new MissingToolError(file, PACKAGE_OF[file] ?? file));
+      else reject(e);
+    });
+    child.on("close", (code, signal) => {
+      const stdout = Buffer.concat(out).toString("utf8");
+      const stderr = Buffer.concat(err).toString("utf8");
+      if (code === 0) resolve7({ stdout, stderr });
+      else reject(new ToolError(command, code, signal, stderr));
+    });
+    child.stdin.on("error", () => void 0);
+    child.stdin.end(options.input ?? "");
+  });
+}
+var ToolError, MissingToolError, PACKAGE_OF;
+var init_run_tool = __esm({
+  "src/core/exec/run-tool.ts"() {
+    "use strict";
+    ToolError = class extends Error {
+      constructor(command, exitCode, signal, stderr) {
+        const status = signal ? `signal ${signal}` : `exit status ${exitCode}`;
+        const detail = stderr.trim() ? `: ${stderr.trim()}` : "";
+        super(`${command.join(" ")} failed with ${status}${detail}`);
+        this.command = command;
+        this.exitCode = exitCode;
+        this.signal = signal;
+        this.stderr = stderr;
+        this.name = "ToolError";
+      }
+      command;
+      exitCode;
+      signal;
+      stderr;
+    };
+    MissingToolError = class extends Error {
+      constructor(tool, debianPackage) {
+        super(`'${tool}' was not found on PATH; install it with: apt-get install -y ${debianPackage}`);
+        this.tool = tool;
+        this.debianPackage = debianPackage;
+        this.name = "MissingToolError";
+      }
+      tool;
+      debianPackage;
+    };
+    PACKAGE_OF = {
+      "qemu-img": "qemu-utils",
+      virsh: "libvirt-clients",
+      "virt-xml-validate": "libxml2-utils",
+      tar: "tar",
+      zstd: "zstd"
+    };
+  }
+});
+
+// src/core/libvirt/access-hint.ts
+import { stat } from "node:fs/promises";
+import { dirname } from "node:path";
+async function qemuUser(uid, gid) {
+  try {
+    const { stdout } = await runTool(["id", "-G", String(uid)]);
+    return { uid, groups: [gid, ...stdout.trim().split(/\s+/).map(Number)] };
+  } catch {
+    return { uid, groups: [gid] };
+  }
+}
+function canSearch(mode, owner, group, user) {
+  if (!user) return (mode & 1) !== 0;
+  if (user.uid === 0) return true;
+  if (owner === user.uid) return (mode & 64) !== 0;
+  if (user.groups.includes(group)) return (mode & 8) !== 0;
+  return (mode & 1) !== 0;
+}
+function ancestors(path) {
+  const dirs = [];
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    dirs.unshift(dir);
+    if (dir === dirname(dir)) return dirs;
+  }
+}
+async function explainAccessDenied(message) {
+  if (!/permission denied/i.test(message)) return void 0;
+  const as = /\(as uid:(\d+), gid:(\d+)\)/.exec(message);
+  const user = as ? await qemuUser(Number(as[1]), Number(as[2])) : void 0;
+  const who = user ? `uid ${user.uid}, the user QEMU runs as,` : "other users, QEMU's user among them,";
+  const paths = [...message.matchAll(/'(\/[^']+)'/g)].map((m) => m[1]);
+  for (const path of paths) {
+    for (const dir of ancestors(path)) {
+      let info;
+      try {
+        info = await stat(dir);
+      } catch {
+        break;
+      }
+      if (!canSearch(info.mode, info.uid, info.gid, user)) {
+        const mode = (info.mode & 4095).toString(8).padStart(4, "0");
+        return `${dir} (mode ${mode}, owner uid ${info.uid}) does not let ${who} reach ${path}. Keep the base store, the work dir and boot files under directories that user can enter (for example /var/tmp/basecow), or let it in: chmod o+x '${dir}'`;
+      }
+    }
+  }
+  return void 0;
+}
+var init_access_hint = __esm({
+  "src/core/libvirt/access-hint.ts"() {
+    "use strict";
+    init_run_tool();
+  }
+});
+
+// src/core/libvirt/virsh.ts
+async function virsh(uri, args) {
+  try {
+    return (await runTool(["virsh", "-q", "-c", uri, ...args])).stdout;
+  } catch (error) {
+    if (error instanceof ToolError && UNREACHABLE.test(error.stderr)) {
+      const detail = error.stderr.trim().split("\n").filter(Boolean).at(-1) ?? "connection failed";
+      throw new LibvirtUnreachableError(uri, detail.replace(/^error:\s*/, ""));
+    }
+    throw error;
+  }
+}
+async function createDomain(uri, xmlPath) {
+  try {
+    await virsh(uri, ["create", xmlPath]);
+  } catch (error) {
+    const hint = error instanceof ToolError ? await explainAccessDenied(error.stderr) : void 0;
+    if (hint) throw new Error(`${error.message.trimEnd()}
+${hint}`, { cause: error });
+    throw error;
+  }
+}
+async function listDomains(uri, options = {}) {
+  const stdout = await virsh(uri, ["list", options.runningOnly ? "--state-running" : "--all", "--name"]);
+  return new Set(stdout.split("\n").map((line) => line.trim()).filter(Boolean));
+}
+async function destroyDomain(uri, domain) {
+  try {
+    await virsh(uri, ["destroy", domain]);
+    return true;
+  } catch (error) {
+    if (error instanceof ToolError && NO_SUCH_DOMAIN.test(error.stderr)) return false;
+    throw error;
+  }
+}
+var DEFAULT_CONNECT_URI, LibvirtUnreachableError, UNREACHABLE, NO_SUCH_DOMAIN;
+var init_virsh = __esm({
+  "src/core/libvirt/virsh.ts"() {
+    "use strict";
+    init_access_hint();
+    init_run_tool();
+    DEFAULT_CONNECT_URI = "qemu:///system";
+    LibvirtUnreachableError = class extends Error {
+      constructor(uri, detail) {
+        super(`cannot reach libvirt at ${uri}: ${detail}; is libvirtd running (systemctl start libvirtd)?`);
+        this.uri = uri;
+        this.name = "LibvirtUnreachableError";
+      }
+      uri;
+    };
+    UNREACHABLE = /failed to connect to the hypervisor/i;
+    NO_SUCH_DOMAIN = /failed to get domain|Domain not found|domain is not running/i;
+  }
+});
+
+// src/core/store/layout.ts
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 function defaultCacheDir(env = process.env) {
@@ -353,7 +539,7 @@ function storeLayout(cacheDir) {
 }
 var LAYOUT_VERSION, basePath, sidecarPath, lockPath, tempPrefix;
 var init_layout = __esm({
-  "src/core/layout.ts"() {
+  "src/core/store/layout.ts"() {
     "use strict";
     LAYOUT_VERSION = "v1";
     basePath = (layout, key) => join(layout.bases, `${key}.img`);
@@ -403,7 +589,7 @@ var init_chunks = __esm({
   }
 });
 
-// src/core/extract/direct-writes.ts
+// src/core/extract/write/direct-writes.ts
 import { closeSync, constants, openSync, read, write } from "node:fs";
 import { promisify } from "node:util";
 function pageAlignedBuffer(size) {
@@ -415,7 +601,7 @@ function pageAlignedBuffer(size) {
 }
 var DIRECT_ALIGN, STAGE_SIZE, writeAsync, readAsync, STAGE_COUNT, MEMORY_SIZE, DirectWrites;
 var init_direct_writes = __esm({
-  "src/core/extract/direct-writes.ts"() {
+  "src/core/extract/write/direct-writes.ts"() {
     "use strict";
     init_errors();
     init_wasm_memory();
@@ -597,7 +783,7 @@ var init_direct_writes = __esm({
   }
 });
 
-// src/core/extract/page-cache-writes.ts
+// src/core/extract/write/page-cache-writes.ts
 import { fdatasync, writeSync } from "node:fs";
 import { promisify as promisify2 } from "node:util";
 function writeFully(fd, buf, start, end, position) {
@@ -611,7 +797,7 @@ function writeFully(fd, buf, start, end, position) {
 }
 var fdatasyncAsync, FLUSH_EVERY, PageCacheWrites;
 var init_page_cache_writes = __esm({
-  "src/core/extract/page-cache-writes.ts"() {
+  "src/core/extract/write/page-cache-writes.ts"() {
     "use strict";
     fdatasyncAsync = promisify2(fdatasync);
     FLUSH_EVERY = 32 * 1024 * 1024;
@@ -652,7 +838,7 @@ var init_page_cache_writes = __esm({
   }
 });
 
-// src/core/extract/sparse-writer.ts
+// src/core/extract/write/sparse-writer.ts
 import { closeSync as closeSync2, fsync, ftruncateSync, openSync as openSync2, unlinkSync } from "node:fs";
 import { promisify as promisify3 } from "node:util";
 function isZero(buf, start, end) {
@@ -665,7 +851,7 @@ function isZero(buf, start, end) {
 }
 var HOLE_BLOCK, ZERO_SPAN, ZEROS, fsyncAsync, DIRECT_MIN_LENGTH, SparseWriter;
 var init_sparse_writer = __esm({
-  "src/core/extract/sparse-writer.ts"() {
+  "src/core/extract/write/sparse-writer.ts"() {
     "use strict";
     init_direct_writes();
     init_page_cache_writes();
@@ -1373,113 +1559,41 @@ var init_extract = __esm({
     init_chunks();
     init_sparse_writer();
     init_tar();
-    init_zstd_stream();
+    init_stream();
     DEFAULT_MEMBER = "disk.img";
     QCOW2_MAGIC = Buffer.from("QFI\xFB", "latin1");
     FORMAT_NAMES = { raw: "a raw disk", zstd: "zstd", tar: "a tar archive", "tar+zstd": "a zstd-compressed tar archive" };
   }
 });
 
-// src/core/key.ts
-import { createHash } from "node:crypto";
-import { mkdir, open as open3, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { join as join2 } from "node:path";
-function validateKey(key) {
-  if (DIGEST_KEY.test(key) || CALLER_KEY.test(key) && key !== "." && key !== "..") return key;
-  throw new UsageError(
-    `invalid key ${JSON.stringify(key)}: a key is 'sha256-<64 hex>' or 1 to 128 characters of A-Z a-z 0-9 . _ - (and not '.' or '..')`
-  );
-}
-async function hashFile(path, onRead, signal) {
-  const hash = createHash("sha256");
-  const file = await open3(path, "r");
+// src/core/shared/fs.ts
+import { open as open3, stat as stat2 } from "node:fs/promises";
+async function pathExists(path) {
   try {
-    const buffers = [Buffer.allocUnsafe(HASH_READ_SIZE), Buffer.allocUnsafe(HASH_READ_SIZE)];
-    let position = 0;
-    let turn = 0;
-    let pending = file.read(buffers[turn], 0, HASH_READ_SIZE, position);
-    for (; ; ) {
-      const { bytesRead, buffer } = await pending;
-      if (bytesRead === 0) break;
-      position += bytesRead;
-      turn ^= 1;
-      pending = file.read(buffers[turn], 0, HASH_READ_SIZE, position);
-      hash.update(buffer.subarray(0, bytesRead));
-      onRead?.(position);
-      signal?.throwIfAborted();
-    }
-  } finally {
-    await file.close();
-  }
-  return `sha256-${hash.digest("hex")}`;
-}
-async function statSource(source) {
-  let info;
-  try {
-    info = await stat(source, { bigint: true });
-  } catch (error) {
-    throw new SourceError(source, `cannot read the source image: ${error.message}`, { cause: error });
-  }
-  if (!info.isFile()) throw new SourceError(source, "is not a regular file");
-  return info;
-}
-async function sourceKey(source, info, memoDir, onRead, signal) {
-  const memoPath = join2(memoDir, `${info.dev}-${info.ino}.json`);
-  const identity = { size: String(info.size), mtimeNs: String(info.mtimeNs), ctimeNs: String(info.ctimeNs) };
-  const memo = await readMemo(memoPath);
-  if (memo && memo.size === identity.size && memo.mtimeNs === identity.mtimeNs && memo.ctimeNs === identity.ctimeNs) {
-    return { key: memo.key, memoized: true };
-  }
-  let key;
-  try {
-    key = await hashFile(source, onRead, signal);
-  } catch (error) {
-    if (signal?.aborted) throw signal.reason;
-    throw new SourceError(source, `cannot read the source image: ${error.message}`, { cause: error });
-  }
-  await writeMemo(memoDir, memoPath, { ...identity, key });
-  return { key, memoized: false };
-}
-async function readMemo(path) {
-  try {
-    const memo = JSON.parse(await readFile(path, "utf8"));
-    return DIGEST_KEY.test(memo.key) ? memo : void 0;
-  } catch {
-    return void 0;
-  }
-}
-async function writeMemo(memoDir, path, memo) {
-  const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
-  try {
-    await mkdir(memoDir, { recursive: true });
-    await writeFile(temp, JSON.stringify(memo));
-    await rename(temp, path);
-  } catch {
-    await rm(temp, { force: true }).catch(() => void 0);
-  }
-}
-var CALLER_KEY, DIGEST_KEY, HASH_READ_SIZE;
-var init_key = __esm({
-  "src/core/key.ts"() {
-    "use strict";
-    init_errors();
-    CALLER_KEY = /^[A-Za-z0-9._-]{1,128}$/;
-    DIGEST_KEY = /^sha256-[0-9a-f]{64}$/;
-    HASH_READ_SIZE = 8 * 1024 * 1024;
-  }
-});
-
-// src/core/pid.ts
-function processAlive(pid) {
-  try {
-    process.kill(pid, 0);
+    await stat2(path);
     return true;
   } catch (error) {
-    return errnoCode(error) === "EPERM";
+    if (errnoCode(error) === "ENOENT") return false;
+    throw error;
   }
 }
-var init_pid = __esm({
-  "src/core/pid.ts"() {
+async function isFile(path) {
+  try {
+    return (await stat2(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+async function fsyncDir(dir) {
+  const handle = await open3(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+var init_fs = __esm({
+  "src/core/shared/fs.ts"() {
     "use strict";
     init_errors();
   }
@@ -1552,7 +1666,7 @@ var require_polyfills = __commonJS({
       }
       if (platform === "win32") {
         fs.rename = typeof fs.rename !== "function" ? fs.rename : (function(fs$rename) {
-          function rename6(from, to, cb) {
+          function rename4(from, to, cb) {
             var start = Date.now();
             var backoff = 0;
             fs$rename(from, to, function CB(er) {
@@ -1572,8 +1686,8 @@ var require_polyfills = __commonJS({
               if (cb) cb(er);
             });
           }
-          if (Object.setPrototypeOf) Object.setPrototypeOf(rename6, fs$rename);
-          return rename6;
+          if (Object.setPrototypeOf) Object.setPrototypeOf(rename4, fs$rename);
+          return rename4;
         })(fs.rename);
       }
       fs.read = typeof fs.read !== "function" ? fs.read : (function(fs$read) {
@@ -1994,8 +2108,8 @@ var require_graceful_fs = __commonJS({
         }
       }
       var fs$writeFile = fs2.writeFile;
-      fs2.writeFile = writeFile5;
-      function writeFile5(path, data, options, cb) {
+      fs2.writeFile = writeFile3;
+      function writeFile3(path, data, options, cb) {
         if (typeof options === "function")
           cb = options, options = null;
         return go$writeFile(path, data, options, cb);
@@ -2154,7 +2268,7 @@ var require_graceful_fs = __commonJS({
       }
       function ReadStream$open() {
         var that = this;
-        open5(that.path, that.flags, that.mode, function(err, fd) {
+        open6(that.path, that.flags, that.mode, function(err, fd) {
           if (err) {
             if (that.autoClose)
               that.destroy();
@@ -2174,7 +2288,7 @@ var require_graceful_fs = __commonJS({
       }
       function WriteStream$open() {
         var that = this;
-        open5(that.path, that.flags, that.mode, function(err, fd) {
+        open6(that.path, that.flags, that.mode, function(err, fd) {
           if (err) {
             that.destroy();
             that.emit("error", err);
@@ -2191,8 +2305,8 @@ var require_graceful_fs = __commonJS({
         return new fs2.WriteStream(path, options);
       }
       var fs$open = fs2.open;
-      fs2.open = open5;
-      function open5(path, flags, mode, cb) {
+      fs2.open = open6;
+      function open6(path, flags, mode, cb) {
         if (typeof mode === "function")
           cb = mode, mode = null;
         return go$open(path, flags, mode, cb);
@@ -2690,11 +2804,11 @@ var require_mtime_precision = __commonJS({
     function probe(file, fs, callback) {
       const cachedPrecision = fs[cacheSymbol];
       if (cachedPrecision) {
-        return fs.stat(file, (err, stat6) => {
+        return fs.stat(file, (err, stat7) => {
           if (err) {
             return callback(err);
           }
-          callback(null, stat6.mtime, cachedPrecision);
+          callback(null, stat7.mtime, cachedPrecision);
         });
       }
       const mtime = new Date(Math.ceil(Date.now() / 1e3) * 1e3 + 5);
@@ -2702,13 +2816,13 @@ var require_mtime_precision = __commonJS({
         if (err) {
           return callback(err);
         }
-        fs.stat(file, (err2, stat6) => {
+        fs.stat(file, (err2, stat7) => {
           if (err2) {
             return callback(err2);
           }
-          const precision = stat6.mtime.getTime() % 1e3 === 0 ? "s" : "ms";
+          const precision = stat7.mtime.getTime() % 1e3 === 0 ? "s" : "ms";
           Object.defineProperty(fs, cacheSymbol, { value: precision });
-          callback(null, stat6.mtime, precision);
+          callback(null, stat7.mtime, precision);
         });
       });
     }
@@ -2762,14 +2876,14 @@ var require_lockfile = __commonJS({
         if (options.stale <= 0) {
           return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file }));
         }
-        options.fs.stat(lockfilePath, (err2, stat6) => {
+        options.fs.stat(lockfilePath, (err2, stat7) => {
           if (err2) {
             if (err2.code === "ENOENT") {
               return acquireLock(file, { ...options, stale: 0 }, callback);
             }
             return callback(err2);
           }
-          if (!isLockStale(stat6, options)) {
+          if (!isLockStale(stat7, options)) {
             return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file }));
           }
           removeLock(file, options, (err3) => {
@@ -2781,8 +2895,8 @@ var require_lockfile = __commonJS({
         });
       });
     }
-    function isLockStale(stat6, options) {
-      return stat6.mtime.getTime() < Date.now() - options.stale;
+    function isLockStale(stat7, options) {
+      return stat7.mtime.getTime() < Date.now() - options.stale;
     }
     function removeLock(file, options, callback) {
       options.fs.rmdir(getLockFile(file, options), (err) => {
@@ -2800,7 +2914,7 @@ var require_lockfile = __commonJS({
       lock2.updateDelay = lock2.updateDelay || options.update;
       lock2.updateTimeout = setTimeout(() => {
         lock2.updateTimeout = null;
-        options.fs.stat(lock2.lockfilePath, (err, stat6) => {
+        options.fs.stat(lock2.lockfilePath, (err, stat7) => {
           const isOverThreshold = lock2.lastUpdate + options.stale < Date.now();
           if (err) {
             if (err.code === "ENOENT" || isOverThreshold) {
@@ -2809,7 +2923,7 @@ var require_lockfile = __commonJS({
             lock2.updateDelay = 1e3;
             return updateLock(file, options);
           }
-          const isMtimeOurs = lock2.mtime.getTime() === stat6.mtime.getTime();
+          const isMtimeOurs = lock2.mtime.getTime() === stat7.mtime.getTime();
           if (!isMtimeOurs) {
             return setLockAsCompromised(
               file,
@@ -2934,11 +3048,11 @@ var require_lockfile = __commonJS({
         if (err) {
           return callback(err);
         }
-        options.fs.stat(getLockFile(file2, options), (err2, stat6) => {
+        options.fs.stat(getLockFile(file2, options), (err2, stat7) => {
           if (err2) {
             return err2.code === "ENOENT" ? callback(null, false) : callback(err2);
           }
-          return callback(null, !isLockStale(stat6, options));
+          return callback(null, !isLockStale(stat7, options));
         });
       });
     }
@@ -2984,12 +3098,12 @@ var require_adapter = __commonJS({
       return newFs;
     }
     function toPromise(method) {
-      return (...args) => new Promise((resolve5, reject) => {
+      return (...args) => new Promise((resolve7, reject) => {
         args.push((err, result) => {
           if (err) {
             reject(err);
           } else {
-            resolve5(result);
+            resolve7(result);
           }
         });
         method(...args);
@@ -3062,10 +3176,10 @@ var require_proper_lockfile = __commonJS({
   }
 });
 
-// src/core/lock.ts
+// src/core/shared/lock.ts
 import { randomBytes } from "node:crypto";
-import { readFile as readFile2, rename as rename2, rm as rm2, rmdir, writeFile as writeFile2 } from "node:fs/promises";
-import { basename as basename2, join as join3 } from "node:path";
+import { readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
+import { basename as basename2, join as join2 } from "node:path";
 async function tryLock(lockPath2, timing, scratchDir) {
   let release;
   try {
@@ -3085,24 +3199,24 @@ async function tryLock(lockPath2, timing, scratchDir) {
   }
   const token = `${process.pid}-${randomBytes(8).toString("hex")}`;
   const owner = ownerPath(lockPath2);
-  const staged = join3(scratchDir, `${basename2(lockPath2)}+${token}.owner`);
+  const staged = join2(scratchDir, `${basename2(lockPath2)}+${token}.owner`);
   try {
-    await writeFile2(staged, token);
-    await rename2(staged, owner);
+    await writeFile(staged, token);
+    await rename(staged, owner);
   } catch (error) {
-    await rm2(staged, { force: true }).catch(() => void 0);
+    await rm(staged, { force: true }).catch(() => void 0);
     await release().catch(() => void 0);
     throw new Error(`cannot take the lock ${lockPath2}: writing its owner file failed: ${error.message}`, { cause: error });
   }
   const lost = async () => {
-    const holder = await readFile2(owner, "utf8").catch(() => void 0);
+    const holder = await readFile(owner, "utf8").catch(() => void 0);
     return holder === token ? void 0 : new Error(`the lock ${lockPath2} was taken over by another process`);
   };
   return {
     lost,
     async release() {
       if (await lost()) return;
-      await rm2(owner, { force: true });
+      await rm(owner, { force: true });
       try {
         await release();
       } catch {
@@ -3113,57 +3227,278 @@ async function tryLock(lockPath2, timing, scratchDir) {
 }
 var import_proper_lockfile, DEFAULT_LOCK_TIMING, ownerPath;
 var init_lock = __esm({
-  "src/core/lock.ts"() {
+  "src/core/shared/lock.ts"() {
     "use strict";
     import_proper_lockfile = __toESM(require_proper_lockfile(), 1);
     init_errors();
     DEFAULT_LOCK_TIMING = { staleMs: 1e4, pollMs: 250 };
-    ownerPath = (lockPath2) => `${lockPath2}.owner`;
+    ownerPath = (lockPath2) => `${lockPath2}+owner`;
   }
 });
 
-// src/core/package-root.ts
+// src/core/shared/package-root.ts
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join as join4 } from "node:path";
+import { dirname as dirname2, join as join3 } from "node:path";
 import { fileURLToPath } from "node:url";
 function packageRoot() {
   if (cached) return cached;
-  let dir = dirname(fileURLToPath(import.meta.url));
+  let dir = dirname2(fileURLToPath(import.meta.url));
   for (; ; ) {
-    const manifest = join4(dir, "package.json");
+    const manifest = join3(dir, "package.json");
     if (existsSync(manifest) && JSON.parse(readFileSync(manifest, "utf8")).name === "basecow") {
       cached = dir;
       return dir;
     }
-    const parent = dirname(dir);
+    const parent = dirname2(dir);
     if (parent === dir) throw new Error(`cannot find basecow's package.json above ${fileURLToPath(import.meta.url)}`);
     dir = parent;
   }
 }
 var cached;
 var init_package_root = __esm({
-  "src/core/package-root.ts"() {
+  "src/core/shared/package-root.ts"() {
     "use strict";
   }
 });
 
-// src/core/version.ts
+// src/core/shared/version.ts
 import { readFileSync as readFileSync2 } from "node:fs";
-import { join as join5 } from "node:path";
+import { join as join4 } from "node:path";
 var TOOL_NAME, TOOL_VERSION;
 var init_version = __esm({
-  "src/core/version.ts"() {
+  "src/core/shared/version.ts"() {
     "use strict";
     init_package_root();
     TOOL_NAME = "basecow";
-    TOOL_VERSION = JSON.parse(readFileSync2(join5(packageRoot(), "package.json"), "utf8")).version;
+    TOOL_VERSION = JSON.parse(readFileSync2(join4(packageRoot(), "package.json"), "utf8")).version;
   }
 });
 
-// src/core/store.ts
+// src/core/store/key.ts
+function validateKey(key) {
+  if (DIGEST_KEY.test(key) || CALLER_KEY.test(key) && key !== "." && key !== "..") return key;
+  throw new UsageError(
+    `invalid key ${JSON.stringify(key)}: a key is 'sha256-<64 hex>' or 1 to 128 characters of A-Z a-z 0-9 . _ - (and not '.' or '..')`,
+    "bad-key",
+    { key }
+  );
+}
+var CALLER_KEY, DIGEST_KEY;
+var init_key = __esm({
+  "src/core/store/key.ts"() {
+    "use strict";
+    init_errors();
+    CALLER_KEY = /^[A-Za-z0-9._-]{1,128}$/;
+    DIGEST_KEY = /^sha256-[0-9a-f]{64}$/;
+  }
+});
+
+// src/core/shared/pid.ts
+function processAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errnoCode(error) === "EPERM";
+  }
+}
+var init_pid = __esm({
+  "src/core/shared/pid.ts"() {
+    "use strict";
+    init_errors();
+  }
+});
+
+// src/core/shared/atomic-write.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
-import { chmod, mkdir as mkdir2, open as open4, readdir, readFile as readFile3, rename as rename3, rm as rm3, stat as stat2 } from "node:fs/promises";
-import { join as join6, resolve as resolve2 } from "node:path";
+import { chmod, open as open4, readdir, rename as rename2, rm as rm2 } from "node:fs/promises";
+import { basename as basename3, dirname as dirname3, join as join5 } from "node:path";
+function tempNameFor(path) {
+  return join5(dirname3(path), `.${basename3(path)}${TEMP_INFIX}${process.pid}-${randomBytes2(4).toString("hex")}`);
+}
+async function replaceAtomically(path, produce, options = {}) {
+  const temp = tempNameFor(path);
+  try {
+    const result = await produce(temp);
+    if (options.mode !== void 0) await chmod(temp, options.mode);
+    await rename2(temp, path);
+    await fsyncDir(dirname3(path));
+    return result;
+  } finally {
+    await rm2(temp, { force: true });
+  }
+}
+async function writeFileAtomically(path, data, options = {}) {
+  await replaceAtomically(
+    path,
+    async (temp) => {
+      const handle = await open4(temp, "wx", options.mode ?? 420);
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    },
+    options
+  );
+}
+async function removeDeadTemps(dir, finalName) {
+  const prefix = `.${finalName}${TEMP_INFIX}`;
+  let names;
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
+    if (!Number.isInteger(pid) || pid <= 0 || processAlive(pid)) continue;
+    await rm2(join5(dir, name), { force: true });
+    removed.push(join5(dir, name));
+  }
+  return removed;
+}
+var TEMP_INFIX;
+var init_atomic_write = __esm({
+  "src/core/shared/atomic-write.ts"() {
+    "use strict";
+    init_fs();
+    init_pid();
+    TEMP_INFIX = ".tmp-";
+  }
+});
+
+// src/core/store/sidecar.ts
+async function writeSidecar(path, sidecar) {
+  await writeFileAtomically(path, `${JSON.stringify(sidecar, null, 2)}
+`, { mode: 420 });
+}
+var init_sidecar = __esm({
+  "src/core/store/sidecar.ts"() {
+    "use strict";
+    init_atomic_write();
+  }
+});
+
+// src/core/store/source-digest.ts
+import { createHash } from "node:crypto";
+import { mkdir, open as open5, readFile as readFile2, stat as stat3 } from "node:fs/promises";
+import { join as join6 } from "node:path";
+async function hashFile(path, onRead, signal) {
+  const hash = createHash("sha256");
+  const file = await open5(path, "r");
+  try {
+    const buffers = [Buffer.allocUnsafe(HASH_READ_SIZE), Buffer.allocUnsafe(HASH_READ_SIZE)];
+    let position = 0;
+    let turn = 0;
+    let pending = file.read(buffers[turn], 0, HASH_READ_SIZE, position);
+    for (; ; ) {
+      const { bytesRead, buffer } = await pending;
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      turn ^= 1;
+      pending = file.read(buffers[turn], 0, HASH_READ_SIZE, position);
+      hash.update(buffer.subarray(0, bytesRead));
+      onRead?.(position);
+      signal?.throwIfAborted();
+    }
+  } finally {
+    await file.close();
+  }
+  return `sha256-${hash.digest("hex")}`;
+}
+async function statSource(source) {
+  let info;
+  try {
+    info = await stat3(source, { bigint: true });
+  } catch (error) {
+    throw new SourceError(source, `cannot read the source image: ${error.message}`, { cause: error });
+  }
+  if (!info.isFile()) throw new SourceError(source, "is not a regular file");
+  return info;
+}
+async function sourceKey(source, info, memoDir, hooks = {}) {
+  const { onRead, signal } = hooks;
+  const memoPath = join6(memoDir, `${info.dev}-${info.ino}.json`);
+  const identity = { size: String(info.size), mtimeNs: String(info.mtimeNs), ctimeNs: String(info.ctimeNs) };
+  const memo = await readMemo(memoPath);
+  if (memo && memo.size === identity.size && memo.mtimeNs === identity.mtimeNs && memo.ctimeNs === identity.ctimeNs) {
+    return { key: memo.key, memoized: true };
+  }
+  let key;
+  try {
+    key = await hashFile(source, onRead, signal);
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    throw new SourceError(source, `cannot read the source image: ${error.message}`, { cause: error });
+  }
+  try {
+    await mkdir(memoDir, { recursive: true });
+    await writeFileAtomically(memoPath, JSON.stringify({ ...identity, key }));
+  } catch (error) {
+    hooks.onWarning?.({ code: "digest-memo-not-written", message: `cannot remember the digest of ${source} in ${memoPath} (the next run hashes it again): ${error.message}` });
+  }
+  return { key, memoized: false };
+}
+async function readMemo(path) {
+  try {
+    const memo = JSON.parse(await readFile2(path, "utf8"));
+    return DIGEST_KEY.test(memo.key) ? memo : void 0;
+  } catch {
+    return void 0;
+  }
+}
+var HASH_READ_SIZE;
+var init_source_digest = __esm({
+  "src/core/store/source-digest.ts"() {
+    "use strict";
+    init_errors();
+    init_atomic_write();
+    init_key();
+    HASH_READ_SIZE = 8 * 1024 * 1024;
+  }
+});
+
+// src/core/store/temp-sweep.ts
+import { readdir as readdir2, rm as rm3, stat as stat4 } from "node:fs/promises";
+import { basename as basename4, join as join7 } from "node:path";
+async function sweepTemps(layout, key, staleMs) {
+  const prefix = tempPrefix(key);
+  const now = Date.now();
+  const names = await readdir2(layout.tmp);
+  await Promise.all(
+    names.map(async (name) => {
+      const owner = /\+(\d+)-[0-9a-f]+\./.exec(name);
+      if (!owner) return;
+      const path = join7(layout.tmp, name);
+      const info = await stat4(path).catch(() => void 0);
+      if (!info) return;
+      const idle = now - info.mtimeMs;
+      const dead = !processAlive(Number(owner[1]));
+      const remove = name.startsWith(prefix) ? dead || idle > staleMs : dead && idle > FOREIGN_TEMP_AGE_MS;
+      if (remove) await rm3(path, { force: true });
+    })
+  );
+  await removeDeadTemps(layout.bases, basename4(sidecarPath(layout, key)));
+}
+var FOREIGN_TEMP_AGE_MS;
+var init_temp_sweep = __esm({
+  "src/core/store/temp-sweep.ts"() {
+    "use strict";
+    init_atomic_write();
+    init_pid();
+    init_layout();
+    FOREIGN_TEMP_AGE_MS = 10 * 60 * 1e3;
+  }
+});
+
+// src/core/store/ensure-base.ts
+import { randomBytes as randomBytes3 } from "node:crypto";
+import { chmod as chmod2, mkdir as mkdir2, rename as rename3, rm as rm4, stat as stat5 } from "node:fs/promises";
+import { join as join8, resolve as resolve2 } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 async function ensureBase(options) {
   const started = performance.now();
@@ -3180,7 +3515,11 @@ async function ensureBase(options) {
   if (options.key !== void 0) {
     key = validateKey(options.key);
   } else {
-    const found = await sourceKey(source, sourceInfo, layout.digests, (done) => progress?.({ phase: "hash", done, total: sourceBytes }), options.signal);
+    const found = await sourceKey(source, sourceInfo, layout.digests, {
+      onRead: (done) => progress?.({ phase: "hash", done, total: sourceBytes }),
+      signal: options.signal,
+      onWarning: options.onWarning
+    });
     key = found.key;
     keyMemoized = found.memoized;
   }
@@ -3213,7 +3552,9 @@ async function ensureBase(options) {
       } catch (error) {
         if (!(error instanceof LockLostError)) throw error;
       } finally {
-        await lock.release().catch(() => void 0);
+        await lock.release().catch(
+          (error) => options.onWarning?.({ code: "lock-not-released", message: `cannot release the lock ${lockPath(layout, key)} (others wait until it goes stale): ${error.message}` })
+        );
       }
     }
     const waited = performance.now() - waitStarted;
@@ -3225,9 +3566,8 @@ async function ensureBase(options) {
   }
 }
 async function buildBase(layout, key, source, sourceInfo, options, lock) {
-  const stem = join6(layout.tmp, `${tempPrefix(key)}${process.pid}-${randomBytes2(4).toString("hex")}`);
+  const stem = join8(layout.tmp, `${tempPrefix(key)}${process.pid}-${randomBytes3(4).toString("hex")}`);
   const tempImage = `${stem}.img`;
-  const tempSidecar = `${stem}.json`;
   const sourceBytes = Number(sourceInfo.size);
   try {
     const extracted = await extractToRaw(source, tempImage, {
@@ -3238,8 +3578,8 @@ async function buildBase(layout, key, source, sourceInfo, options, lock) {
     if (!sameSource(sourceInfo, await statSource(source))) {
       throw new SourceError(source, `changed while it was being read (size, mtime, ctime or inode differ from when it was keyed as ${key}); nothing was published, run again`);
     }
-    const info = await stat2(tempImage);
-    await chmod(tempImage, 292);
+    const info = await stat5(tempImage);
+    await chmod2(tempImage, 292);
     const sidecar = {
       schema: 1,
       key,
@@ -3255,11 +3595,9 @@ async function buildBase(layout, key, source, sourceInfo, options, lock) {
       created: (/* @__PURE__ */ new Date()).toISOString(),
       tool: { name: TOOL_NAME, version: TOOL_VERSION }
     };
-    await writeDurably(tempSidecar, `${JSON.stringify(sidecar, null, 2)}
-`);
     const lost = await lock.lost();
     if (lost) throw new LockLostError(lost.message);
-    await rename3(tempSidecar, sidecarPath(layout, key));
+    await writeSidecar(sidecarPath(layout, key), sidecar);
     await rename3(tempImage, basePath(layout, key));
     await fsyncDir(layout.bases);
   } catch (error) {
@@ -3267,22 +3605,12 @@ async function buildBase(layout, key, source, sourceInfo, options, lock) {
     if (error instanceof SourceError || error instanceof LockLostError) throw error;
     throw new SourceError(source, `publishing base ${key} failed: ${error.message}`, { cause: error });
   } finally {
-    await rm3(tempImage, { force: true });
-    await rm3(tempSidecar, { force: true });
-  }
-}
-async function writeDurably(path, text) {
-  const handle = await open4(path, "wx", 420);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    await rm4(tempImage, { force: true });
   }
 }
 async function describeBase(layout, key, cacheHit, started, timings, keyMemoized) {
   const base = basePath(layout, key);
-  const info = await stat2(base);
+  const info = await stat5(base);
   return {
     key,
     base,
@@ -3295,69 +3623,28 @@ async function describeBase(layout, key, cacheHit, started, timings, keyMemoized
     keyMemoized
   };
 }
-async function sweepTemps(layout, key, staleMs) {
-  const prefix = tempPrefix(key);
-  const now = Date.now();
-  const names = await readdir(layout.tmp);
-  await Promise.all(
-    names.map(async (name) => {
-      const owner = /\+(\d+)-[0-9a-f]+\./.exec(name);
-      if (!owner) return;
-      const path = join6(layout.tmp, name);
-      const info = await stat2(path).catch(() => void 0);
-      if (!info) return;
-      const idle = now - info.mtimeMs;
-      const dead = !processAlive(Number(owner[1]));
-      const remove = name.startsWith(prefix) ? dead || idle > staleMs : dead && idle > FOREIGN_TEMP_AGE_MS;
-      if (remove) await rm3(path, { force: true });
-    })
-  );
-}
-async function isFile(path) {
-  try {
-    return (await stat2(path)).isFile();
-  } catch {
-    return false;
-  }
-}
-async function fsyncDir(dir) {
-  const handle = await open4(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-var DEFAULT_WAIT_TIMEOUT_MS, LockLostError, sameSource, FOREIGN_TEMP_AGE_MS;
-var init_store = __esm({
-  "src/core/store.ts"() {
+var DEFAULT_WAIT_TIMEOUT_MS, LockLostError, sameSource;
+var init_ensure_base = __esm({
+  "src/core/store/ensure-base.ts"() {
     "use strict";
     init_errors();
     init_extract();
-    init_key();
-    init_layout();
-    init_pid();
+    init_fs();
     init_lock();
     init_version();
+    init_key();
+    init_layout();
+    init_sidecar();
+    init_source_digest();
+    init_temp_sweep();
     DEFAULT_WAIT_TIMEOUT_MS = 30 * 60 * 1e3;
     LockLostError = class extends Error {
     };
     sameSource = (a, b) => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
-    FOREIGN_TEMP_AGE_MS = 10 * 60 * 1e3;
   }
 });
 
-// src/core/fs-util.ts
-import { stat as stat3 } from "node:fs/promises";
-async function pathExists(path) {
-  try {
-    await stat3(path);
-    return true;
-  } catch (error) {
-    if (errnoCode(error) === "ENOENT") return false;
-    throw error;
-  }
-}
+// src/core/shared/map-limited.ts
 async function mapLimited(items, limit, fn) {
   const results = new Array(items.length);
   let next = 0;
@@ -3378,78 +3665,13 @@ async function mapLimited(items, limit, fn) {
   if (failure) throw failure.reason;
   return results;
 }
-var init_fs_util = __esm({
-  "src/core/fs-util.ts"() {
+var init_map_limited = __esm({
+  "src/core/shared/map-limited.ts"() {
     "use strict";
-    init_errors();
   }
 });
 
-// src/core/tool.ts
-import { spawn } from "node:child_process";
-function runTool(command, options = {}) {
-  const [file, ...args] = command;
-  return new Promise((resolve5, reject) => {
-    const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"], env: options.env ?? process.env });
-    const out = [];
-    const err = [];
-    child.stdout.on("data", (d) => out.push(d));
-    child.stderr.on("data", (d) => err.push(d));
-    child.on("error", (e) => {
-      if (e.code === "ENOENT") reject(new MissingToolError(file, PACKAGE_OF[file] ?? file));
-      else reject(e);
-    });
-    child.on("close", (code, signal) => {
-      const stdout = Buffer.concat(out).toString("utf8");
-      const stderr = Buffer.concat(err).toString("utf8");
-      if (code === 0) resolve5({ stdout, stderr });
-      else reject(new ToolError(command, code, signal, stderr));
-    });
-    child.stdin.on("error", () => void 0);
-    child.stdin.end(options.input ?? "");
-  });
-}
-var ToolError, MissingToolError, PACKAGE_OF;
-var init_tool = __esm({
-  "src/core/tool.ts"() {
-    "use strict";
-    ToolError = class extends Error {
-      constructor(command, exitCode, signal, stderr) {
-        const status = signal ? `signal ${signal}` : `exit status ${exitCode}`;
-        const detail = stderr.trim() ? `: ${stderr.trim()}` : "";
-        super(`${command.join(" ")} failed with ${status}${detail}`);
-        this.command = command;
-        this.exitCode = exitCode;
-        this.signal = signal;
-        this.stderr = stderr;
-        this.name = "ToolError";
-      }
-      command;
-      exitCode;
-      signal;
-      stderr;
-    };
-    MissingToolError = class extends Error {
-      constructor(tool, debianPackage) {
-        super(`'${tool}' was not found on PATH; install it with: apt-get install -y ${debianPackage}`);
-        this.tool = tool;
-        this.debianPackage = debianPackage;
-        this.name = "MissingToolError";
-      }
-      tool;
-      debianPackage;
-    };
-    PACKAGE_OF = {
-      "qemu-img": "qemu-utils",
-      virsh: "libvirt-clients",
-      "virt-xml-validate": "libxml2-utils",
-      tar: "tar",
-      zstd: "zstd"
-    };
-  }
-});
-
-// src/core/qemu-img.ts
+// src/core/exec/qemu-img.ts
 async function imageInfo(path, format) {
   const args = ["qemu-img", "info", "--output=json", "-U"];
   if (format) args.push("-f", format);
@@ -3464,16 +3686,16 @@ async function createOverlayImage(path, params) {
   await runTool(args);
 }
 var init_qemu_img = __esm({
-  "src/core/qemu-img.ts"() {
+  "src/core/exec/qemu-img.ts"() {
     "use strict";
-    init_tool();
+    init_run_tool();
   }
 });
 
-// src/core/overlay.ts
+// src/core/testnet/overlay.ts
 import { constants as constants3 } from "node:fs";
-import { access, chmod as chmod2, copyFile as copyFile2, mkdir as mkdir3, rm as rm4, stat as stat4 } from "node:fs/promises";
-import { dirname as dirname2, isAbsolute } from "node:path";
+import { access, chmod as chmod3, copyFile as copyFile2, mkdir as mkdir3, rm as rm5, stat as stat6 } from "node:fs/promises";
+import { dirname as dirname4, isAbsolute } from "node:path";
 async function createOverlays(spec) {
   const baseSize = await checkBase(spec.base);
   const virtualSize = Math.max(baseSize, spec.minSizeBytes ?? 0);
@@ -3487,26 +3709,26 @@ async function createOverlays(spec) {
       results[index] = { path, status: "reused", virtualSize: await checkReusable(path, spec.base, virtualSize) };
       return;
     }
-    if (present) await rm4(path, { force: true });
+    if (present) await rm5(path, { force: true });
     toCreate.push(path);
     results[index] = { path, status: "created", virtualSize };
   });
   if (toCreate.length > 0) {
-    await Promise.all(toCreate.map((path) => mkdir3(dirname2(path), { recursive: true })));
+    await Promise.all(toCreate.map((path) => mkdir3(dirname4(path), { recursive: true })));
     const [first, ...rest] = toCreate;
     await createOverlayImage(first, { base: spec.base, sizeBytes, options });
-    await chmod2(first, 384);
+    await chmod3(first, 384);
     await Promise.all(
       rest.map(async (path) => {
         await copyFile2(first, path, constants3.COPYFILE_EXCL);
-        await chmod2(path, 384);
+        await chmod3(path, 384);
       })
     );
   }
   return results;
 }
 async function checkBase(base) {
-  if (!isAbsolute(base)) throw new UsageError(`base path must be absolute, got ${JSON.stringify(base)}: overlays record it`);
+  if (!isAbsolute(base)) throw new UsageError(`base path must be absolute, got ${JSON.stringify(base)}: overlays record it`, "bad-base-path", { base });
   try {
     await access(base, constants3.R_OK);
   } catch (error) {
@@ -3518,36 +3740,37 @@ async function checkBase(base) {
     throw new OverlayError(base, `base image has its own backing file ${info["backing-filename"]}; a base must be a standalone raw image`);
   }
   if (info.format !== "raw" && info.format !== "luks") throw new OverlayError(base, `base image is ${info.format}, expected raw`);
-  return (await stat4(base)).size;
+  return (await stat6(base)).size;
 }
 async function checkReusable(path, base, wantedSize) {
   const info = await imageInfo(path);
   const backing = info["full-backing-filename"] ?? info["backing-filename"];
   if (info.format !== "qcow2") {
-    throw new OverlayError(path, `existing overlay is ${info.format}, not qcow2; use --recreate to replace it (its data is lost)`);
+    throw new OverlayError(path, `existing overlay is ${info.format}, not qcow2`, "overlay-not-reusable");
   }
   if (backing !== base) {
-    throw new OverlayError(path, `existing overlay is backed by ${backing ?? "nothing"}, not by ${base}; use --recreate to replace it (its data is lost)`);
+    throw new OverlayError(path, `existing overlay is backed by ${backing ?? "nothing"}, not by ${base}`, "overlay-not-reusable");
   }
   if (info["backing-filename-format"] !== "raw") {
-    throw new OverlayError(path, `existing overlay declares backing format ${info["backing-filename-format"] ?? "none"}, not raw; use --recreate to replace it`);
+    throw new OverlayError(path, `existing overlay declares backing format ${info["backing-filename-format"] ?? "none"}, not raw`, "overlay-not-reusable");
   }
   if (info["virtual-size"] < wantedSize) {
-    throw new OverlayError(path, `existing overlay is ${info["virtual-size"]} bytes, smaller than the requested ${wantedSize}; use --recreate to replace it`);
+    throw new OverlayError(path, `existing overlay is ${info["virtual-size"]} bytes, smaller than the requested ${wantedSize}`, "overlay-not-reusable");
   }
   return info["virtual-size"];
 }
 var DEFAULT_QCOW2_OPTIONS, OverlayError;
 var init_overlay = __esm({
-  "src/core/overlay.ts"() {
+  "src/core/testnet/overlay.ts"() {
     "use strict";
     init_errors();
-    init_fs_util();
+    init_fs();
+    init_map_limited();
     init_qemu_img();
     DEFAULT_QCOW2_OPTIONS = "extended_l2=on,cluster_size=128k,lazy_refcounts=on";
-    OverlayError = class extends Error {
-      constructor(path, reason) {
-        super(`${path}: ${reason}`);
+    OverlayError = class extends BasecowError {
+      constructor(path, reason, code = "base-unusable") {
+        super(code, `${path}: ${reason}`, { path });
         this.path = path;
         this.name = "OverlayError";
       }
@@ -3556,145 +3779,54 @@ var init_overlay = __esm({
   }
 });
 
-// src/core/size.ts
-function parseSize(text) {
+// src/inputs/numbers.ts
+function parsePositiveInt(value, label) {
+  if (value === void 0 || value.trim() === "") return void 0;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${label} must be a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+function parseDomainType(value, label) {
+  if (value === "auto" || value === "kvm" || value === "qemu") return value;
+  throw new UsageError(`${label} must be auto, kvm or qemu, got ${JSON.stringify(value)}`);
+}
+var init_numbers = __esm({
+  "src/inputs/numbers.ts"() {
+    "use strict";
+    init_errors();
+  }
+});
+
+// src/inputs/size.ts
+function parseSize(text, label = "size") {
   const match = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
-  if (!match) throw new UsageError(`invalid size ${JSON.stringify(text)}: use bytes or a number with K, M, G or T (e.g. 32G)`);
+  if (!match) throw new UsageError(`${label}: invalid size ${JSON.stringify(text)}: use bytes or a number with K, M, G or T (e.g. 32G)`);
   const bytes = Math.ceil(Number(match[1]) * UNITS[match[2].toUpperCase()]);
-  if (!Number.isSafeInteger(bytes)) throw new UsageError(`size ${JSON.stringify(text)} is too large`);
+  if (!Number.isSafeInteger(bytes)) throw new UsageError(`${label}: size ${JSON.stringify(text)} is too large`);
   return bytes;
 }
 var UNITS;
 var init_size = __esm({
-  "src/core/size.ts"() {
+  "src/inputs/size.ts"() {
     "use strict";
     init_errors();
     UNITS = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
   }
 });
 
-// src/core/access-hint.ts
-import { stat as stat5 } from "node:fs/promises";
-import { dirname as dirname3 } from "node:path";
-async function qemuUser(uid, gid) {
-  try {
-    const { stdout } = await runTool(["id", "-G", String(uid)]);
-    return { uid, groups: [gid, ...stdout.trim().split(/\s+/).map(Number)] };
-  } catch {
-    return { uid, groups: [gid] };
-  }
-}
-function canSearch(mode, owner, group, user) {
-  if (!user) return (mode & 1) !== 0;
-  if (user.uid === 0) return true;
-  if (owner === user.uid) return (mode & 64) !== 0;
-  if (user.groups.includes(group)) return (mode & 8) !== 0;
-  return (mode & 1) !== 0;
-}
-function ancestors(path) {
-  const dirs = [];
-  for (let dir = dirname3(path); ; dir = dirname3(dir)) {
-    dirs.unshift(dir);
-    if (dir === dirname3(dir)) return dirs;
-  }
-}
-async function explainAccessDenied(message) {
-  if (!/permission denied/i.test(message)) return void 0;
-  const as = /\(as uid:(\d+), gid:(\d+)\)/.exec(message);
-  const user = as ? await qemuUser(Number(as[1]), Number(as[2])) : void 0;
-  const who = user ? `uid ${user.uid}, the user QEMU runs as,` : "other users, QEMU's user among them,";
-  const paths = [...message.matchAll(/'(\/[^']+)'/g)].map((m) => m[1]);
-  for (const path of paths) {
-    for (const dir of ancestors(path)) {
-      let info;
-      try {
-        info = await stat5(dir);
-      } catch {
-        break;
-      }
-      if (!canSearch(info.mode, info.uid, info.gid, user)) {
-        const mode = (info.mode & 4095).toString(8).padStart(4, "0");
-        return `${dir} (mode ${mode}, owner uid ${info.uid}) does not let ${who} reach ${path}. Keep --cache-dir, --work-dir and boot files under directories that user can enter (for example /var/tmp/basecow), or let it in: chmod o+x '${dir}'`;
-      }
-    }
-  }
-  return void 0;
-}
-var init_access_hint = __esm({
-  "src/core/access-hint.ts"() {
-    "use strict";
-    init_tool();
-  }
-});
-
-// src/core/virsh.ts
-async function virsh(uri, args) {
-  try {
-    return (await runTool(["virsh", "-q", "-c", uri, ...args])).stdout;
-  } catch (error) {
-    if (error instanceof ToolError && UNREACHABLE.test(error.stderr)) {
-      const detail = error.stderr.trim().split("\n").filter(Boolean).at(-1) ?? "connection failed";
-      throw new LibvirtUnreachableError(uri, detail.replace(/^error:\s*/, ""));
-    }
-    throw error;
-  }
-}
-async function createDomain(uri, xmlPath) {
-  try {
-    await virsh(uri, ["create", xmlPath]);
-  } catch (error) {
-    const hint = error instanceof ToolError ? await explainAccessDenied(error.stderr) : void 0;
-    if (hint) throw new Error(`${error.message.trimEnd()}
-${hint}`, { cause: error });
-    throw error;
-  }
-}
-async function listDomains(uri, options = {}) {
-  const stdout = await virsh(uri, ["list", options.runningOnly ? "--state-running" : "--all", "--name"]);
-  return new Set(stdout.split("\n").map((line) => line.trim()).filter(Boolean));
-}
-async function destroyDomain(uri, domain) {
-  try {
-    await virsh(uri, ["destroy", domain]);
-    return true;
-  } catch (error) {
-    if (error instanceof ToolError && NO_SUCH_DOMAIN.test(error.stderr)) return false;
-    throw error;
-  }
-}
-var DEFAULT_CONNECT_URI, LibvirtUnreachableError, UNREACHABLE, NO_SUCH_DOMAIN;
-var init_virsh = __esm({
-  "src/core/virsh.ts"() {
-    "use strict";
-    init_access_hint();
-    init_tool();
-    DEFAULT_CONNECT_URI = "qemu:///system";
-    LibvirtUnreachableError = class extends Error {
-      constructor(uri, detail) {
-        super(`cannot reach libvirt at ${uri}: ${detail}; is libvirtd running (systemctl start libvirtd)?`);
-        this.uri = uri;
-        this.name = "LibvirtUnreachableError";
-      }
-      uri;
-    };
-    UNREACHABLE = /failed to connect to the hypervisor/i;
-    NO_SUCH_DOMAIN = /failed to get domain|Domain not found|domain is not running/i;
-  }
-});
-
-// src/core/vms.ts
+// src/inputs/vms.ts
 import { readFileSync as readFileSync3 } from "node:fs";
-import { dirname as dirname4, resolve as resolve3 } from "node:path";
-function parseVmList(arg, cwd = process.cwd()) {
+import { dirname as dirname5, resolve as resolve3 } from "node:path";
+function parseVmList(arg, label, cwd = process.cwd()) {
   const text = arg.trim();
   if (/^\d+$/.test(text)) {
     const count = Number(text);
-    if (count < 1 || count > MAX_VMS) throw new UsageError(`--vms ${text}: the count must be between 1 and ${MAX_VMS}`);
+    if (count < 1 || count > MAX_VMS) throw new UsageError(`${label} ${text}: the count must be between 1 and ${MAX_VMS}`);
     return Array.from({ length: count }, (_, i) => ({ name: `vm${i + 1}` }));
   }
   if (text.endsWith(".json")) return readVmFile(resolve3(cwd, text));
   const names = text.split(",").map((n) => n.trim());
-  if (names.some((n) => n === "")) throw new UsageError(`--vms ${JSON.stringify(arg)}: empty VM name in the list`);
+  if (names.some((n) => n === "")) throw new UsageError(`${label} ${JSON.stringify(arg)}: empty VM name in the list`);
   return names.map((name) => ({ name }));
 }
 function readVmFile(path) {
@@ -3706,7 +3838,7 @@ function readVmFile(path) {
   }
   const list = Array.isArray(data) ? data : data?.vms;
   if (!Array.isArray(list) || list.length === 0) throw new UsageError(`${path}: expected a non-empty array of VMs or { "vms": [...] }`);
-  return list.map((entry, i) => checkVm(entry, `${path}: vms[${i}]`, dirname4(path)));
+  return list.map((entry, i) => checkVm(entry, `${path}: vms[${i}]`, dirname5(path)));
 }
 function checkVm(entry, where, baseDir) {
   if (typeof entry === "string") return { name: entry };
@@ -3758,7 +3890,7 @@ function parseNic(value, where) {
 function invalidNic(where) {
   throw new UsageError(`${where}: a NIC is "bridge:<name>", "network:<name>", "tap:<dev>" or an object with type and that field`);
 }
-function parseNetwork(text, where = "--network") {
+function parseNetwork(text, where) {
   const [kind, name] = [text.slice(0, text.indexOf(":")), text.slice(text.indexOf(":") + 1)];
   if (text === "none") return void 0;
   if (text.includes(":") && name !== "" && /^[A-Za-z0-9_.:-]+$/.test(name)) {
@@ -3770,7 +3902,7 @@ function parseNetwork(text, where = "--network") {
 }
 var MAX_VMS;
 var init_vms = __esm({
-  "src/core/vms.ts"() {
+  "src/inputs/vms.ts"() {
     "use strict";
     init_errors();
     MAX_VMS = 1024;
@@ -3778,14 +3910,33 @@ var init_vms = __esm({
 });
 
 // src/cli/default-image.ts
-import { join as join7 } from "node:path";
+import { join as join9 } from "node:path";
 function defaultImage() {
-  return join7(packageRoot(), "images", "demo.img.zst");
+  return join9(packageRoot(), "images", "demo.img.zst");
 }
 var init_default_image = __esm({
   "src/cli/default-image.ts"() {
     "use strict";
     init_package_root();
+  }
+});
+
+// src/cli/hints.ts
+function hintFor(error) {
+  switch (error.code) {
+    case "overlay-not-reusable":
+      return "run up with --recreate to replace it (what the VM wrote is lost), or down first";
+    case "would-orphan":
+      return `run \`basecow down --work-dir ${error.facts.workDir}\` first`;
+    case "work-dir-busy":
+      return "wait for that process, or give this testnet its own --work-dir";
+    default:
+      return void 0;
+  }
+}
+var init_hints = __esm({
+  "src/cli/hints.ts"() {
+    "use strict";
   }
 });
 
@@ -3888,6 +4039,24 @@ var init_progress = __esm({
       wait: "waiting for another process",
       extract: "extracting"
     };
+  }
+});
+
+// src/core/libvirt/domain-type.ts
+import { constants as constants5 } from "node:fs";
+import { access as access2 } from "node:fs/promises";
+async function resolveDomainType(requested = "auto") {
+  if (requested !== "auto") return requested;
+  try {
+    await access2("/dev/kvm", constants5.R_OK | constants5.W_OK);
+    return "kvm";
+  } catch {
+    return "qemu";
+  }
+}
+var init_domain_type = __esm({
+  "src/core/libvirt/domain-type.ts"() {
+    "use strict";
   }
 });
 
@@ -4350,10 +4519,9 @@ var init_mustache = __esm({
   }
 });
 
-// src/core/domain.ts
-import { constants as constants5 } from "node:fs";
-import { access as access2, readFile as readFile4 } from "node:fs/promises";
-import { join as join8 } from "node:path";
+// src/core/libvirt/domain-xml.ts
+import { readFile as readFile3 } from "node:fs/promises";
+import { join as join10 } from "node:path";
 function xmlEscape(value) {
   return String(value).replace(/[&<>"']/g, (c) => XML_ENTITIES[c]);
 }
@@ -4364,30 +4532,21 @@ function renderField(text, view) {
   return mustache_default.render(text, view, {}, { escape: String });
 }
 function defaultTemplatePath() {
-  return join8(packageRoot(), "templates", "domain.xml.mustache");
+  return join10(packageRoot(), "templates", "domain.xml.mustache");
 }
 async function loadTemplate(path) {
   const resolved = path ?? defaultTemplatePath();
   try {
-    const text = await readFile4(resolved, "utf8");
+    const text = await readFile3(resolved, "utf8");
     mustache_default.parse(text);
     return { path: resolved, text };
   } catch (error) {
-    throw new UsageError(`domain template ${resolved}: ${error.message}`);
-  }
-}
-async function resolveDomainType(requested = "auto") {
-  if (requested !== "auto") return requested;
-  try {
-    await access2("/dev/kvm", constants5.R_OK | constants5.W_OK);
-    return "kvm";
-  } catch {
-    return "qemu";
+    throw new UsageError(`domain template ${resolved}: ${error.message}`, "bad-template", { template: resolved });
   }
 }
 var XML_ENTITIES;
-var init_domain = __esm({
-  "src/core/domain.ts"() {
+var init_domain_xml = __esm({
+  "src/core/libvirt/domain-xml.ts"() {
     "use strict";
     init_mustache();
     init_errors();
@@ -4396,11 +4555,47 @@ var init_domain = __esm({
   }
 });
 
-// src/core/identity.ts
+// src/core/testnet/extra-disks.ts
+import { mkdir as mkdir4, truncate } from "node:fs/promises";
+import { basename as basename5, dirname as dirname6 } from "node:path";
+async function prepareExtraDisks(dir, disks, options) {
+  await mkdir4(dir, { recursive: true });
+  await Promise.all(
+    disks.map(async (d) => {
+      if (!options.recreate && await pathExists(d.path)) return;
+      await removeDeadTemps(dir, basename5(d.path));
+      await replaceAtomically(
+        d.path,
+        async (temp) => {
+          const { size } = await extractToRaw(d.source, temp, { member: d.member, signal: options.signal });
+          const padded = Math.ceil(size / EXTRA_DISK_ALIGN) * EXTRA_DISK_ALIGN;
+          if (padded !== size) await truncate(temp, padded);
+        },
+        // A reflinked raw source arrives with its own mode; the VM's disks are the runner's alone.
+        { mode: 384 }
+      );
+    })
+  );
+}
+async function removeDeadExtraDiskTemps(path) {
+  return removeDeadTemps(dirname6(path), basename5(path));
+}
+var EXTRA_DISK_ALIGN;
+var init_extra_disks = __esm({
+  "src/core/testnet/extra-disks.ts"() {
+    "use strict";
+    init_extract();
+    init_atomic_write();
+    init_fs();
+    EXTRA_DISK_ALIGN = 4096;
+  }
+});
+
+// src/core/testnet/identity.ts
 import { createHash as createHash2 } from "node:crypto";
 function sanitizeVmName(name) {
   const cleaned = name.replace(NAME_CHARSET, "-").replace(/^[.-]+/, "").replace(/-+$/, "").slice(0, MAX_NAME_LENGTH);
-  if (cleaned === "") throw new UsageError(`VM name ${JSON.stringify(name)} has no usable characters (allowed: A-Z a-z 0-9 _ . -)`);
+  if (cleaned === "") throw new UsageError(`VM name ${JSON.stringify(name)} has no usable characters (allowed: A-Z a-z 0-9 _ . -)`, "bad-vm-name", { name });
   return cleaned;
 }
 function sanitizeVmNames(names) {
@@ -4409,58 +4604,67 @@ function sanitizeVmNames(names) {
     const clean = sanitizeVmName(name);
     const earlier = seen.get(clean);
     if (earlier !== void 0) {
-      throw new UsageError(`VM names ${JSON.stringify(earlier)} and ${JSON.stringify(name)} both become '${clean}'; rename one of them`);
+      throw new UsageError(`VM names ${JSON.stringify(earlier)} and ${JSON.stringify(name)} both become '${clean}'; rename one of them`, "bad-vm-name", { name });
     }
     seen.set(clean, name);
     return clean;
   });
 }
-function seed(group, name) {
-  return createHash2("sha256").update(`basecow-vm-identity-v1\0${group}\0${name}`).digest();
+function macFrom(bytes) {
+  return [6, 188, bytes[0], bytes[1], bytes[2], bytes[3]].map((b) => b.toString(16).padStart(2, "0")).join(":");
 }
-function vmIdentity(group, name) {
-  const bytes = seed(group, name);
-  const macBytes = [6, 188, bytes[0], bytes[1], bytes[2], bytes[3]];
-  const mac = macBytes.map((b) => b.toString(16).padStart(2, "0")).join(":");
+function vmIdentity(group, name, hash = identityHash) {
+  const bytes = hash(group, name);
   const u = Buffer.from(bytes.subarray(4, 20));
   u[6] = u[6] & 15 | 128;
   u[8] = u[8] & 63 | 128;
   const hex = u.toString("hex");
   const uuid = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-  return { domain: `${group}-${name}`, mac, uuid };
+  return { domain: `${group}-${name}`, mac: macFrom(bytes), uuid };
+}
+function uniqueMacs(group, seeds, hash = identityHash) {
+  const taken = /* @__PURE__ */ new Set();
+  const macs = /* @__PURE__ */ new Map();
+  for (const seed of [...new Set(seeds)].sort()) {
+    let mac = macFrom(hash(group, seed));
+    for (let attempt = 1; taken.has(mac); attempt += 1) mac = macFrom(hash(group, `${seed}#mac${attempt}`));
+    taken.add(mac);
+    macs.set(seed, mac);
+  }
+  return macs;
 }
 function validateGroup(group) {
   if (!/^[A-Za-z0-9_.-]{1,40}$/.test(group) || /^[.-]/.test(group)) {
-    throw new UsageError(`invalid group ${JSON.stringify(group)}: 1 to 40 characters of A-Z a-z 0-9 _ . - not starting with . or -`);
+    throw new UsageError(`invalid group ${JSON.stringify(group)}: 1 to 40 characters of A-Z a-z 0-9 _ . - not starting with . or -`, "bad-group", { group });
   }
   return group;
 }
-var NAME_CHARSET, MAX_NAME_LENGTH;
+var NAME_CHARSET, MAX_NAME_LENGTH, identityHash, nicSeed;
 var init_identity = __esm({
-  "src/core/identity.ts"() {
+  "src/core/testnet/identity.ts"() {
     "use strict";
     init_errors();
     NAME_CHARSET = /[^A-Za-z0-9_.-]+/g;
     MAX_NAME_LENGTH = 63;
+    identityHash = (group, seed) => createHash2("sha256").update(`basecow-vm-identity-v1\0${group}\0${seed}`).digest();
+    nicSeed = (vmName, nicIndex) => nicIndex === 0 ? vmName : `${vmName}#nic${nicIndex}`;
   }
 });
 
-// src/core/manifest.ts
-import { readFile as readFile5, rename as rename4, writeFile as writeFile3 } from "node:fs/promises";
-import { join as join9 } from "node:path";
+// src/core/testnet/manifest.ts
+import { readFile as readFile4 } from "node:fs/promises";
+import { join as join11 } from "node:path";
 async function writeManifest(manifest) {
   const path = manifestPath(manifest.workDir);
-  const temp = `${path}.${process.pid}.tmp`;
-  await writeFile3(temp, `${JSON.stringify(manifest, null, 2)}
+  await writeFileAtomically(path, `${JSON.stringify(manifest, null, 2)}
 `);
-  await rename4(temp, path);
   return path;
 }
 async function readManifest(workDir) {
   const path = manifestPath(workDir);
   let text;
   try {
-    text = await readFile5(path, "utf8");
+    text = await readFile4(path, "utf8");
   } catch (error) {
     if (errnoCode(error) === "ENOENT") return void 0;
     throw new Error(`${path}: cannot read the manifest: ${error.message}`, { cause: error });
@@ -4476,129 +4680,226 @@ async function readManifest(workDir) {
   }
   return manifest;
 }
-var MANIFEST_SCHEMA, MANIFEST_FILE, manifestPath;
+var MANIFEST_SCHEMA, MANIFEST_FILE, manifestPath, wasStarted;
 var init_manifest = __esm({
-  "src/core/manifest.ts"() {
+  "src/core/testnet/manifest.ts"() {
     "use strict";
     init_errors();
+    init_atomic_write();
     MANIFEST_SCHEMA = "basecow.manifest/v1";
     MANIFEST_FILE = "manifest.json";
-    manifestPath = (workDir) => join9(workDir, MANIFEST_FILE);
+    manifestPath = (workDir) => join11(workDir, MANIFEST_FILE);
+    wasStarted = (manifest) => manifest.started !== false;
   }
 });
 
-// src/core/testnet.ts
-var testnet_exports = {};
-__export(testnet_exports, {
-  defaultGroup: () => defaultGroup,
-  down: () => down,
-  up: () => up
-});
+// src/core/testnet/plan.ts
 import { createHash as createHash3 } from "node:crypto";
-import { chmod as chmod3, mkdir as mkdir4, readdir as readdir2, rename as rename5, rm as rm5, truncate, writeFile as writeFile4 } from "node:fs/promises";
-import { basename as basename3, dirname as dirname5, join as join10, resolve as resolve4 } from "node:path";
+import { join as join12, resolve as resolve4 } from "node:path";
 function defaultGroup(workDir) {
   return `bc${createHash3("sha256").update(resolve4(workDir)).digest("hex").slice(0, 8)}`;
 }
-function planExtraDisks(dir, spec) {
+function isReservedDiskName(name) {
+  return name === "primary" || /^nic\d+$/.test(name);
+}
+function planExtraDisks(workDir, spec, vmName) {
   const disks = (spec.extraDisks ?? []).map((d, j) => ({ ...d, name: sanitizeVmName(d.name ?? `disk${j + 1}`) }));
   const seen = /* @__PURE__ */ new Set();
   for (const d of disks) {
-    if (d.name === "primary" || /^nic\d+$/.test(d.name) || seen.has(d.name)) {
-      throw new UsageError(`VM ${spec.name}: extra disk name '${d.name}' is used twice or reserved ('primary' and 'nic<N>' are taken)`);
+    if (isReservedDiskName(d.name) || seen.has(d.name)) {
+      throw new UsageError(`VM ${spec.name}: extra disk name '${d.name}' is used twice or reserved ('primary' and 'nic<N>' are taken)`, "bad-disk-name", { vm: spec.name, disk: d.name });
     }
     seen.add(d.name);
   }
-  return disks.map((d) => ({ name: d.name, path: join10(dir, `${d.name}.img`), source: d.source, member: d.member }));
+  return disks.map((d) => ({ name: d.name, path: extraDiskPath(workDir, vmName, d.name), source: d.source, member: d.member }));
 }
-function planVm(spec, name, workDir, group) {
-  const dir = vmDir(workDir, name);
-  const identity = vmIdentity(group, name);
-  const extra = planExtraDisks(dir, spec);
-  const overlay = join10(dir, "primary.qcow2");
-  const disks = [
-    { alias: "ua-basecow-primary", role: "primary", path: overlay, format: "qcow2", target: "vda" },
-    ...extra.map((d, j) => ({ alias: `ua-basecow-${d.name}`, role: "extra", path: d.path, format: "raw", target: diskTarget(j + 1) }))
-  ];
-  const entry = {
-    name,
-    domain: identity.domain,
-    overlay,
-    xml: join10(dir, "domain.xml"),
-    mac: identity.mac,
-    uuid: identity.uuid,
-    consoleLog: join10(dir, "console.log"),
-    disks
-  };
-  return { spec, name, dir, extra, entry };
+function diskTarget(index) {
+  let suffix = "";
+  let n = index;
+  do {
+    suffix = String.fromCharCode(97 + n % 26) + suffix;
+    n = Math.floor(n / 26) - 1;
+  } while (n >= 0);
+  return `vd${suffix}`;
 }
+function planTestnet(specs, names, nicCounts, workDir, group, hash) {
+  const seeds = names.flatMap((name, i) => Array.from({ length: Math.max(1, nicCounts[i]) }, (_, j) => nicSeed(name, j)));
+  const macs = uniqueMacs(group, seeds, hash);
+  return specs.map((spec, i) => {
+    const name = names[i];
+    const identity = vmIdentity(group, name, hash);
+    const extra = planExtraDisks(workDir, spec, name);
+    const overlay = overlayPath(workDir, name);
+    const nicMacs = Array.from({ length: Math.max(1, nicCounts[i]) }, (_, j) => macs.get(nicSeed(name, j)));
+    const disks = [
+      { alias: "ua-basecow-primary", role: "primary", path: overlay, format: "qcow2", target: "vda" },
+      ...extra.map((d, j) => ({ alias: `ua-basecow-${d.name}`, role: "extra", path: d.path, format: "raw", target: diskTarget(j + 1) }))
+    ];
+    const entry = {
+      name,
+      domain: identity.domain,
+      overlay,
+      xml: domainXmlPath(workDir, name),
+      mac: nicMacs[0],
+      uuid: identity.uuid,
+      consoleLog: consoleLogPath(workDir, name),
+      disks
+    };
+    return { spec, name, dir: vmDir(workDir, name), extra, nicMacs, entry };
+  });
+}
+var vmDir, overlayPath, domainXmlPath, consoleLogPath, extraDiskPath;
+var init_plan = __esm({
+  "src/core/testnet/plan.ts"() {
+    "use strict";
+    init_errors();
+    init_identity();
+    vmDir = (workDir, vmName) => join12(workDir, "vms", vmName);
+    overlayPath = (workDir, vmName) => join12(vmDir(workDir, vmName), "primary.qcow2");
+    domainXmlPath = (workDir, vmName) => join12(vmDir(workDir, vmName), "domain.xml");
+    consoleLogPath = (workDir, vmName) => join12(vmDir(workDir, vmName), "console.log");
+    extraDiskPath = (workDir, vmName, diskName) => join12(vmDir(workDir, vmName), `${diskName}.img`);
+  }
+});
+
+// src/core/testnet/work-dir-lock.ts
+import { mkdir as mkdir5, readFile as readFile5 } from "node:fs/promises";
+import { join as join13 } from "node:path";
+import { setTimeout as sleep2 } from "node:timers/promises";
+async function holderPid(lockPath2) {
+  const token = await readFile5(ownerPath(lockPath2), "utf8").catch(() => "");
+  const pid = Number(/^(\d+)-/.exec(token)?.[1]);
+  return Number.isInteger(pid) && pid > 0 ? pid : void 0;
+}
+async function withWorkDirLock(workDir, fn, options = {}) {
+  await mkdir5(workDir, { recursive: true });
+  const lockPath2 = join13(workDir, WORK_DIR_LOCK);
+  const timing = { ...DEFAULT_LOCK_TIMING, ...options.lockTiming };
+  const timeoutMs = options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS2;
+  const started = performance.now();
+  let told = false;
+  for (; ; ) {
+    options.signal?.throwIfAborted();
+    const lock = await tryLock(lockPath2, timing, workDir);
+    if (lock) {
+      try {
+        return await fn();
+      } finally {
+        await lock.release();
+      }
+    }
+    const pid = await holderPid(lockPath2);
+    if (!told) {
+      told = true;
+      options.onWait?.(pid);
+    }
+    if (performance.now() - started > timeoutMs) {
+      throw new BasecowError(
+        "work-dir-busy",
+        `work dir ${workDir} is in use by ${pid ? `pid ${pid}` : "another basecow process"} (an up or down that has not finished); gave up after ${Math.round(timeoutMs / 1e3)} s`,
+        { workDir, pid: pid ?? 0 }
+      );
+    }
+    await sleep2(timing.pollMs);
+  }
+}
+var WORK_DIR_LOCK, DEFAULT_WAIT_TIMEOUT_MS2;
+var init_work_dir_lock = __esm({
+  "src/core/testnet/work-dir-lock.ts"() {
+    "use strict";
+    init_errors();
+    init_lock();
+    WORK_DIR_LOCK = ".basecow.lock";
+    DEFAULT_WAIT_TIMEOUT_MS2 = 10 * 60 * 1e3;
+  }
+});
+
+// src/core/testnet/up.ts
+var up_exports = {};
+__export(up_exports, {
+  up: () => up
+});
+import { writeFile as writeFile2 } from "node:fs/promises";
+import { resolve as resolve5 } from "node:path";
 async function up(options) {
-  const workDir = resolve4(options.workDir);
+  const workDir = resolve5(options.workDir);
   const names = sanitizeVmNames(options.vms.map((vm) => vm.name));
   const group = validateGroup(options.group ?? defaultGroup(workDir));
   const connect = options.connect ?? DEFAULT_CONNECT_URI;
-  const plans = options.vms.map((spec, index) => planVm(spec, names[index], workDir, group));
-  const previous = await readManifest(workDir);
-  if (previous) refuseOrphans(previous, plans);
+  const nicSpecsOf = (spec) => spec.nics ?? (options.network ? [options.network] : []);
+  const plans = planTestnet(options.vms, names, options.vms.map((spec) => nicSpecsOf(spec).length), workDir, group, options.identityHash);
   const [domainType, template] = await Promise.all([resolveDomainType(options.domainType), loadTemplate(options.template)]);
-  const base = await ensureBase(options);
-  const manifest = {
-    schema: "basecow.manifest/v1",
-    key: base.key,
-    base: base.base,
-    cacheHit: base.cacheHit,
-    group,
+  return withWorkDirLock(
     workDir,
+    async () => {
+      const previous = await readManifest(workDir);
+      if (previous) refuseOrphans(previous, plans);
+      const base = await ensureBase(options);
+      const manifest = {
+        schema: "basecow.manifest/v1",
+        key: base.key,
+        base: base.base,
+        cacheHit: base.cacheHit,
+        group,
+        workDir,
+        domainType,
+        connect,
+        started: previous ? wasStarted(previous) : false,
+        vms: plans.map((plan) => plan.entry)
+      };
+      await writeManifest(manifest);
+      options.signal?.throwIfAborted();
+      await createOverlays({
+        base: base.base,
+        overlays: plans.map((plan) => ({ path: plan.entry.overlay })),
+        minSizeBytes: options.minSizeBytes,
+        qcow2Options: options.qcow2Options,
+        recreate: options.recreate
+      });
+      await mapLimited(plans, 8, async (plan, index) => {
+        options.signal?.throwIfAborted();
+        await prepareExtraDisks(plan.dir, plan.extra, options);
+        await writeFile2(plan.entry.xml, renderDomain(template.text, domainView(plan, index, group, domainType, base.base, nicSpecsOf(plan.spec), options)));
+      });
+      options.signal?.throwIfAborted();
+      if (options.start) await startDomains(manifest, options.signal);
+      return manifest;
+    },
+    {
+      waitTimeoutMs: options.workDirWaitMs,
+      lockTiming: options.lockTiming,
+      signal: options.signal,
+      onWait: (pid) => options.onWarning?.({ code: "work-dir-busy", message: `work dir ${workDir} is in use by ${pid ? `pid ${pid}` : "another basecow process"}; waiting for it to finish` })
+    }
+  );
+}
+function domainView(plan, index, group, domainType, base, nicSpecs, options) {
+  const { spec, name, entry } = plan;
+  const disks = entry.disks.map((d) => ({ ...d, cache: "unsafe", discard: "unmap", backingFile: d.role === "primary" ? base : void 0 }));
+  const view = {
+    name: entry.domain,
+    vmName: name,
+    group,
+    index,
+    uuid: entry.uuid,
+    mac: entry.mac,
     domainType,
-    connect,
-    started: previous ? wasStarted(previous) : false,
-    vms: plans.map((plan) => plan.entry)
+    arch: "x86_64",
+    machine: options.machine ?? "q35",
+    memoryMiB: spec.memoryMiB ?? options.memoryMiB ?? 1024,
+    vcpus: spec.vcpus ?? options.vcpus ?? 1,
+    hostCpu: domainType === "kvm",
+    onReboot: "restart",
+    kernel: options.kernel && resolve5(options.kernel),
+    initrd: options.initrd && resolve5(options.initrd),
+    loader: options.uefiLoader ? { path: resolve5(options.uefiLoader) } : void 0,
+    disks,
+    nics: nicSpecs.map((nic, j) => nicView(nic, plan.nicMacs[j], j)),
+    consoleLog: entry.consoleLog
   };
-  await mkdir4(workDir, { recursive: true });
-  await writeManifest(manifest);
-  options.signal?.throwIfAborted();
-  await createOverlays({
-    base: base.base,
-    overlays: plans.map((plan) => ({ path: plan.entry.overlay })),
-    minSizeBytes: options.minSizeBytes,
-    qcow2Options: options.qcow2Options,
-    recreate: options.recreate
-  });
-  await mapLimited(plans, 8, async (plan, index) => {
-    const { spec, name, entry } = plan;
-    options.signal?.throwIfAborted();
-    await prepareExtraDisks(plan.dir, plan.extra, options);
-    const disks = entry.disks.map((d) => ({ ...d, cache: "unsafe", discard: "unmap", backingFile: d.role === "primary" ? base.base : void 0 }));
-    const nicSpecs = spec.nics ?? (options.network ? [options.network] : []);
-    const nics = nicSpecs.map((nic, j) => nicView(nic, j === 0 ? entry.mac : vmIdentity(group, `${name}#nic${j}`).mac, j));
-    const view = {
-      name: entry.domain,
-      vmName: name,
-      group,
-      index,
-      uuid: entry.uuid,
-      mac: entry.mac,
-      domainType,
-      arch: "x86_64",
-      machine: options.machine ?? "q35",
-      memoryMiB: spec.memoryMiB ?? options.memoryMiB ?? 1024,
-      vcpus: spec.vcpus ?? options.vcpus ?? 1,
-      hostCpu: domainType === "kvm",
-      onReboot: "restart",
-      kernel: options.kernel && resolve4(options.kernel),
-      initrd: options.initrd && resolve4(options.initrd),
-      loader: options.uefiLoader ? { path: resolve4(options.uefiLoader) } : void 0,
-      disks,
-      nics,
-      consoleLog: entry.consoleLog
-    };
-    const cmdline = spec.cmdline ?? options.cmdline;
-    if (cmdline !== void 0) view.cmdline = renderField(cmdline, view);
-    await writeFile4(entry.xml, renderDomain(template.text, view));
-  });
-  options.signal?.throwIfAborted();
-  if (options.start) await startDomains(manifest, options.signal);
-  return manifest;
+  const cmdline = spec.cmdline ?? options.cmdline;
+  if (cmdline !== void 0) view.cmdline = renderField(cmdline, view);
+  return view;
 }
 function refuseOrphans(previous, plans) {
   const domains = new Set(plans.map((plan) => plan.entry.domain));
@@ -4609,7 +4910,9 @@ function refuseOrphans(previous, plans) {
   ]);
   if (orphans.length > 0) {
     throw new UsageError(
-      `${manifestPath(previous.workDir)} already has ${orphans.join(", ")}, which this up would no longer list (other VMs, group or extra disks); run \`basecow down --work-dir ${previous.workDir}\` first, or keep them`
+      `${manifestPath(previous.workDir)} already has ${orphans.join(", ")}, which this up would no longer list (other VMs, group or extra disks); tear the testnet down first, or keep them`,
+      "would-orphan",
+      { workDir: previous.workDir }
     );
   }
 }
@@ -4628,33 +4931,6 @@ async function startDomains(manifest, signal) {
     }
   );
 }
-async function prepareExtraDisks(dir, disks, options) {
-  await mkdir4(dir, { recursive: true });
-  await Promise.all(
-    disks.map(async (d) => {
-      if (!options.recreate && await pathExists(d.path)) return;
-      await removeDeadPartials(dir, `${d.name}.img.partial-`);
-      const temp = `${d.path}.partial-${process.pid}`;
-      await rm5(temp, { force: true });
-      try {
-        const { size } = await extractToRaw(d.source, temp, { member: d.member, signal: options.signal });
-        const padded = Math.ceil(size / EXTRA_DISK_ALIGN) * EXTRA_DISK_ALIGN;
-        if (padded !== size) await truncate(temp, padded);
-        await chmod3(temp, 384);
-        await rename5(temp, d.path);
-      } finally {
-        await rm5(temp, { force: true });
-      }
-    })
-  );
-}
-async function removeDeadPartials(dir, prefix) {
-  for (const name of await readdir2(dir)) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = Number(name.slice(prefix.length));
-    if (Number.isInteger(pid) && pid > 0 && !processAlive(pid)) await rm5(join10(dir, name), { force: true });
-  }
-}
 function nicView(nic, mac, index) {
   const alias = `ua-basecow-nic${index}`;
   switch (nic.type) {
@@ -4666,67 +4942,162 @@ function nicView(nic, mac, index) {
       return { type: "ethernet", mac, alias, tap: nic.tap };
   }
 }
-function diskTarget(index) {
-  let suffix = "";
-  let n = index;
-  do {
-    suffix = String.fromCharCode(97 + n % 26) + suffix;
-    n = Math.floor(n / 26) - 1;
-  } while (n >= 0);
-  return `vd${suffix}`;
+var init_up = __esm({
+  "src/core/testnet/up.ts"() {
+    "use strict";
+    init_errors();
+    init_domain_type();
+    init_domain_xml();
+    init_virsh();
+    init_map_limited();
+    init_ensure_base();
+    init_extra_disks();
+    init_identity();
+    init_manifest();
+    init_overlay();
+    init_plan();
+    init_work_dir_lock();
+  }
+});
+
+// src/core/testnet/down.ts
+var down_exports = {};
+__export(down_exports, {
+  down: () => down
+});
+import { lstat, rm as rm6 } from "node:fs/promises";
+import { basename as basename6, join as join14, relative, resolve as resolve6, sep } from "node:path";
+function untrusted(workDir, what) {
+  return new BasecowError(
+    "manifest-untrusted",
+    `${manifestPath(workDir)}: ${what}; basecow only removes what it created inside the work dir, so nothing was removed (restore the manifest, or delete the work dir by hand)`,
+    { workDir }
+  );
 }
-async function presentDomains(manifest, connect, warnings) {
+async function planTeardown(workDir, manifest) {
+  let group;
+  try {
+    group = validateGroup(manifest.group);
+  } catch {
+    throw untrusted(workDir, `group ${JSON.stringify(manifest.group)} is not one basecow makes`);
+  }
+  const teardowns = [];
+  for (const vm of manifest.vms) {
+    const name = vm.name;
+    if (typeof name !== "string" || (() => {
+      try {
+        return sanitizeVmName(name) !== name;
+      } catch {
+        return true;
+      }
+    })()) {
+      throw untrusted(workDir, `VM name ${JSON.stringify(name)} is not one basecow makes`);
+    }
+    if (vm.domain !== `${group}-${name}`) throw untrusted(workDir, `domain ${JSON.stringify(vm.domain)} of VM ${name} is not ${group}-${name}`);
+    const expect = (path, wanted) => {
+      if (path !== wanted) throw untrusted(workDir, `path ${JSON.stringify(path)} of VM ${name} is not the one basecow derives (${wanted})`);
+      return wanted;
+    };
+    const files = [expect(vm.xml, domainXmlPath(workDir, name))];
+    const extraDisks = [];
+    for (const disk of vm.disks ?? []) {
+      if (disk.role === "primary") {
+        files.push(expect(disk.path, overlayPath(workDir, name)));
+        continue;
+      }
+      const stem = basename6(String(disk.path)).replace(/\.img$/, "");
+      const safeStem = (() => {
+        try {
+          return sanitizeVmName(stem) === stem && !isReservedDiskName(stem);
+        } catch {
+          return false;
+        }
+      })();
+      if (!safeStem) throw untrusted(workDir, `disk path ${JSON.stringify(disk.path)} of VM ${name} is not one basecow makes`);
+      extraDisks.push(expect(disk.path, extraDiskPath(workDir, name, stem)));
+    }
+    await refuseSymlinkedDirs(workDir, vmDir(workDir, name));
+    teardowns.push({ domain: vm.domain, files: [...files, ...extraDisks], extraDisks });
+  }
+  return teardowns;
+}
+async function refuseSymlinkedDirs(workDir, dir) {
+  let current = workDir;
+  for (const part of relative(workDir, dir).split(sep)) {
+    current = join14(current, part);
+    try {
+      const info = await lstat(current);
+      if (!info.isDirectory()) throw untrusted(workDir, `${current} is a ${info.isSymbolicLink() ? "symbolic link" : "non-directory"}, not the directory basecow made`);
+    } catch (error) {
+      if (errnoCode(error) === "ENOENT") return;
+      throw error;
+    }
+  }
+}
+async function presentDomains(manifest, workDir, connect, onWarning) {
   try {
     return await listDomains(connect);
   } catch (error) {
     if (!(error instanceof LibvirtUnreachableError || error instanceof MissingToolError)) throw error;
     if (wasStarted(manifest)) {
-      throw new Error(`${manifestPath(manifest.workDir)}: basecow started these domains, but ${error.message}. Nothing was removed; run down again once libvirt can be reached.`);
+      throw new BasecowError("libvirt-unreachable", `${manifestPath(workDir)}: basecow started these domains, but ${error.message}. Nothing was removed; run down again once libvirt can be reached.`, { workDir });
     }
-    warnings.push(`${error.message}; the domains were never started by basecow, so their disks are removed anyway`);
+    onWarning?.({ code: "libvirt-unreachable", message: `${error.message}; the domains were never started by basecow, so their disks are removed anyway` });
     return /* @__PURE__ */ new Set();
   }
 }
 async function down(options) {
-  const workDir = resolve4(options.workDir);
-  const manifest = await readManifest(workDir);
-  if (!manifest) return { workDir, destroyed: [], removed: [], warnings: [] };
-  const connect = options.connect ?? manifest.connect;
-  const destroyed = [];
-  const removed = [];
-  const warnings = [];
-  const present = await presentDomains(manifest, connect, warnings);
-  await mapLimited(manifest.vms, 4, async (vm) => {
-    if (present.has(vm.domain) && await destroyDomain(connect, vm.domain)) destroyed.push(vm.domain);
-    for (const path of [...vm.disks.map((d) => d.path), vm.xml]) {
-      if (await pathExists(path)) removed.push(path);
-      await rm5(path, { force: true });
+  const workDir = resolve6(options.workDir);
+  if (!await pathExists(manifestPath(workDir))) return { workDir, destroyed: [], removed: [] };
+  return withWorkDirLock(
+    workDir,
+    async () => {
+      const manifest = await readManifest(workDir);
+      if (!manifest) return { workDir, destroyed: [], removed: [] };
+      if (resolve6(manifest.workDir) !== workDir) {
+        throw untrusted(workDir, `it names work dir ${JSON.stringify(manifest.workDir)}, not ${workDir} (a moved or copied work dir)`);
+      }
+      const teardowns = await planTeardown(workDir, manifest);
+      const connect = options.connect ?? manifest.connect;
+      const destroyed = [];
+      const removed = [];
+      const present = await presentDomains(manifest, workDir, connect, options.onWarning);
+      await mapLimited(teardowns, 4, async (vm) => {
+        if (present.has(vm.domain) && await destroyDomain(connect, vm.domain)) destroyed.push(vm.domain);
+        for (const path of vm.files) {
+          if (await pathExists(path)) removed.push(path);
+          await rm6(path, { force: true });
+        }
+        for (const disk of vm.extraDisks) {
+          await removeDeadExtraDiskTemps(disk).catch(
+            (error) => options.onWarning?.({ code: "leftover-not-removed", message: `cannot remove what a killed up left beside ${disk}: ${error.message}` })
+          );
+        }
+      });
+      await rm6(manifestPath(workDir), { force: true });
+      return { workDir, destroyed: destroyed.sort(), removed: removed.sort() };
+    },
+    {
+      waitTimeoutMs: options.workDirWaitMs,
+      lockTiming: options.lockTiming,
+      signal: options.signal,
+      onWait: (pid) => options.onWarning?.({ code: "work-dir-busy", message: `work dir ${workDir} is in use by ${pid ? `pid ${pid}` : "another basecow process"}; waiting for it to finish` })
     }
-    for (const disk of vm.disks.filter((d) => d.role === "extra")) {
-      await removeDeadPartials(dirname5(disk.path), `${basename3(disk.path)}.partial-`).catch(() => void 0);
-    }
-  });
-  await rm5(manifestPath(workDir), { force: true });
-  return { workDir, destroyed: destroyed.sort(), removed: removed.sort(), warnings };
+  );
 }
-var EXTRA_DISK_ALIGN, vmDir, wasStarted;
-var init_testnet = __esm({
-  "src/core/testnet.ts"() {
+var init_down = __esm({
+  "src/core/testnet/down.ts"() {
     "use strict";
     init_errors();
-    init_extract();
-    init_domain();
+    init_virsh();
+    init_run_tool();
+    init_fs();
+    init_map_limited();
+    init_extra_disks();
     init_identity();
     init_manifest();
-    init_fs_util();
-    init_overlay();
-    init_pid();
-    init_tool();
-    init_store();
-    init_virsh();
-    EXTRA_DISK_ALIGN = 4096;
-    vmDir = (workDir, name) => join10(workDir, "vms", name);
-    wasStarted = (manifest) => manifest.started !== false;
+    init_plan();
+    init_work_dir_lock();
   }
 });
 
@@ -4762,14 +5133,16 @@ async function main(argv) {
 `);
       return error.exitCode;
     }
+    const hint = error instanceof BasecowError ? hintFor(error) : void 0;
+    const message = hint ? `${error.message}; ${hint}` : error.message;
     if (error instanceof UsageError) {
-      process.stderr.write(`basecow: ${error.message}
-
+      process.stderr.write(`basecow: ${message}
+${error.code === "bad-input" ? `
 ${USAGE}
-`);
+` : ""}`);
       return 2;
     }
-    process.stderr.write(`basecow: error: ${error.message}
+    process.stderr.write(`basecow: error: ${message}
 `);
     if (process.env.BASECOW_DEBUG) process.stderr.write(`${error.stack}
 `);
@@ -4795,7 +5168,7 @@ async function withProgressAndInterrupts(run) {
   const progress = progressReporter(process.stderr);
   const interrupt = interruptOnSignals();
   try {
-    return await run({ onProgress: progress.report, signal: interrupt.signal });
+    return await run({ onProgress: progress.report, signal: interrupt.signal, onWarning: printWarning });
   } catch (error) {
     throw interrupt.explain(error);
   } finally {
@@ -4835,11 +5208,9 @@ function prepareJson(result) {
     keyMemoized: result.keyMemoized
   };
 }
-function positiveInt(value, flag) {
-  if (value === void 0) return void 0;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`);
-  return n;
+function printWarning(warning) {
+  process.stderr.write(`basecow: warning: ${warning.message}
+`);
 }
 async function upCommand(args) {
   const { values } = parse3(args, {
@@ -4862,24 +5233,23 @@ async function upCommand(args) {
     start: { type: "boolean", default: false },
     connect: { type: "string" }
   });
-  const domainType = values["domain-type"];
-  if (!["auto", "kvm", "qemu"].includes(domainType)) throw new UsageError(`--domain-type must be auto, kvm or qemu, got ${JSON.stringify(domainType)}`);
+  const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up: up2 } = await Promise.resolve().then(() => (init_testnet(), testnet_exports));
+    const { up: up2 } = await Promise.resolve().then(() => (init_up(), up_exports));
     return up2({
       ...sourceOptions(values),
       ...hooks,
       workDir: values["work-dir"],
-      vms: parseVmList(values.vms),
+      vms: parseVmList(values.vms, "--vms"),
       group: values.group,
       template: values.template,
-      minSizeBytes: values["min-size"] === void 0 ? void 0 : parseSize(values["min-size"]),
+      minSizeBytes: values["min-size"] === void 0 ? void 0 : parseSize(values["min-size"], "--min-size"),
       qcow2Options: values["qcow2-options"],
       recreate: values.recreate,
       domainType,
-      network: parseNetwork(values.network),
-      memoryMiB: positiveInt(values.memory, "--memory"),
-      vcpus: positiveInt(values.vcpus, "--vcpus"),
+      network: parseNetwork(values.network, "--network"),
+      memoryMiB: parsePositiveInt(values.memory, "--memory"),
+      vcpus: parsePositiveInt(values.vcpus, "--vcpus"),
       kernel: values.kernel,
       initrd: values.initrd,
       cmdline: values.cmdline,
@@ -4909,12 +5279,21 @@ async function downCommand(args) {
     connect: { type: "string" },
     json: { type: "boolean", default: false }
   });
-  const { down: down2 } = await Promise.resolve().then(() => (init_testnet(), testnet_exports));
-  const result = await down2({ workDir: values["work-dir"], connect: values.connect });
-  for (const warning of result.warnings) process.stderr.write(`basecow: warning: ${warning}
-`);
+  const { down: down2 } = await Promise.resolve().then(() => (init_down(), down_exports));
+  const warnings = [];
+  const result = await withProgressAndInterrupts(
+    (hooks) => down2({
+      workDir: values["work-dir"],
+      connect: values.connect,
+      signal: hooks.signal,
+      onWarning: (warning) => {
+        warnings.push(warning.message);
+        hooks.onWarning(warning);
+      }
+    })
+  );
   if (values.json) {
-    process.stdout.write(`${JSON.stringify(result)}
+    process.stdout.write(`${JSON.stringify({ ...result, warnings })}
 `);
   } else {
     process.stdout.write(`${result.workDir}: stopped ${result.destroyed.length} domain(s), removed ${result.removed.length} file(s); the base stays in the store
@@ -4927,13 +5306,15 @@ var init_main = __esm({
   "src/cli/main.ts"() {
     "use strict";
     init_errors();
-    init_layout();
-    init_store();
-    init_overlay();
-    init_size();
     init_virsh();
+    init_layout();
+    init_ensure_base();
+    init_overlay();
+    init_numbers();
+    init_size();
     init_vms();
     init_default_image();
+    init_hints();
     init_interrupt();
     init_progress();
     USAGE = `usage: basecow <command> [options]
@@ -4981,7 +5362,7 @@ exit status: 0 on success, 1 on failure, 2 on bad usage, 130/143 when stopped by
 });
 
 // src/cli/index.ts
-init_zstd_stream();
+init_stream();
 if (process.argv[2] === "prepare" || process.argv[2] === "up") prestartDecoder();
 var { main: main2 } = await Promise.resolve().then(() => (init_main(), main_exports));
 process.exitCode = await main2(process.argv.slice(2));

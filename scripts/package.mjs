@@ -10,7 +10,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
 const ADDON = 'zstd-napi.node';
 // The decompression worker is its own entry: zstd-stream.ts starts it from beside the bundle.
-const entries = { cli: 'src/cli/index.ts', 'zstd-worker': 'src/core/extract/zstd-worker.ts' };
+const entries = { cli: 'src/cli/index.ts', 'decode-worker': 'src/core/extract/zstd/decode-worker.ts' };
 
 // zstd-napi picks its addon with a computed require() that no bundler can follow; point it at the
 // copy shipped beside the bundle instead.

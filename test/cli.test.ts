@@ -4,7 +4,7 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { runTool } from '../src/core/tool.js';
+import { runTool } from '../src/core/exec/run-tool.js';
 import { listDir, makeSparseFile, sha256File, tempDir } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/basecow.js', import.meta.url));
@@ -141,10 +141,10 @@ test('down cleans up after an up that failed halfway; up refuses to drop VMs; a 
   assert.match(failed.stderr, /missing-config\.img\.zst/);
   const overlays = ['one', 'two'].map((name) => join(workDir, 'vms', name, 'primary.qcow2'));
   assert.ok(overlays.every((o) => existsSync(o)), 'the overlays were made before the failure');
-  // What an `up` killed mid-extraction leaves: a partial disk named after its dead process.
+  // What an `up` killed mid-extraction leaves: a temp disk named after its dead process.
   const dead = spawn(process.execPath, ['-e', '0']);
   await new Promise((resolve) => dead.on('exit', resolve));
-  const partial = join(workDir, 'vms', 'two', `config.img.partial-${dead.pid}`);
+  const partial = join(workDir, 'vms', 'two', `.config.img.tmp-${dead.pid}-0badf00d`);
   writeFileSync(partial, 'half a disk');
   const down = await basecow(['down', '--work-dir', workDir, '--json']);
   assert.equal(down.code, 0, down.stderr);

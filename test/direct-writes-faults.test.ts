@@ -51,7 +51,7 @@ Object.assign(faultyRead, {
 });
 (fs as { read: unknown }).read = faultyRead;
 syncBuiltinESMExports();
-const { SparseWriter } = await import('../src/core/extract/sparse-writer.js');
+const { SparseWriter } = await import('../src/core/extract/write/sparse-writer.js');
 
 const MiB = 1024 * 1024;
 const dir = tempDir();

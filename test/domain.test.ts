@@ -3,14 +3,14 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadTemplate, renderDomain, xmlEscape, type DomainView } from '../src/core/domain.js';
-import { explainAccessDenied } from '../src/core/access-hint.js';
-import { mapLimited } from '../src/core/fs-util.js';
+import { loadTemplate, renderDomain, xmlEscape, type DomainView } from '../src/core/libvirt/domain-xml.js';
+import { explainAccessDenied } from '../src/core/libvirt/access-hint.js';
+import { mapLimited } from '../src/core/shared/map-limited.js';
 import { UsageError } from '../src/core/errors.js';
-import { sanitizeVmName, sanitizeVmNames, vmIdentity } from '../src/core/identity.js';
-import { parseSize } from '../src/core/size.js';
-import { parseNetwork, parseVmList } from '../src/core/vms.js';
-import { runTool } from '../src/core/tool.js';
+import { sanitizeVmName, sanitizeVmNames, vmIdentity } from '../src/core/testnet/identity.js';
+import { parseSize } from '../src/inputs/size.js';
+import { parseNetwork, parseVmList } from '../src/inputs/vms.js';
+import { runTool } from '../src/core/exec/run-tool.js';
 import { tempDir } from './helpers.js';
 
 const dir = tempDir();
@@ -141,21 +141,21 @@ test('sizes parse as qemu-img writes them, and nonsense is refused', () => {
 });
 
 test('--vms takes a count, a list or a JSON file; --network takes none, bridge, network or tap', () => {
-  assert.deepEqual(parseVmList('2'), [{ name: 'vm1' }, { name: 'vm2' }]);
-  assert.deepEqual(parseVmList('a, b'), [{ name: 'a' }, { name: 'b' }]);
-  assert.throws(() => parseVmList('0'), UsageError);
-  assert.throws(() => parseVmList('a,,b'), UsageError);
+  assert.deepEqual(parseVmList('2', '--vms'), [{ name: 'vm1' }, { name: 'vm2' }]);
+  assert.deepEqual(parseVmList('a, b', '--vms'), [{ name: 'a' }, { name: 'b' }]);
+  assert.throws(() => parseVmList('0', "input 'vms'"), (e: Error) => e instanceof UsageError && e.message.startsWith("input 'vms' 0:"));
+  assert.throws(() => parseVmList('a,,b', '--vms'), UsageError);
   const file = join(dir, 'vms.json');
   writeFileSync(file, JSON.stringify({ vms: [{ name: 'n1', vcpus: 2, extraDisks: [{ source: 'cfg.img' }], nics: ['bridge:br0', { type: 'tap', tap: 'tap3' }] }] }));
-  const [vm] = parseVmList(file);
+  const [vm] = parseVmList(file, '--vms');
   assert.equal(vm.vcpus, 2);
   assert.equal(vm.extraDisks?.[0].source, join(dir, 'cfg.img'), 'relative to the file');
   assert.deepEqual(vm.nics, [{ type: 'bridge', bridge: 'br0' }, { type: 'tap', tap: 'tap3' }]);
   writeFileSync(file, JSON.stringify([{ name: 'n1', vcpus: 0 }]));
-  assert.throws(() => parseVmList(file), (e: Error) => e instanceof UsageError && e.message.includes(file) && /vcpus/.test(e.message));
-  assert.equal(parseNetwork('none'), undefined);
-  assert.deepEqual(parseNetwork('network:default'), { type: 'network', network: 'default' });
-  for (const bad of ['bridge:', 'wifi:x', 'bridge:a b', 'br0']) assert.throws(() => parseNetwork(bad), UsageError, bad);
+  assert.throws(() => parseVmList(file, '--vms'), (e: Error) => e instanceof UsageError && e.message.includes(file) && /vcpus/.test(e.message));
+  assert.equal(parseNetwork('none', '--network'), undefined);
+  assert.deepEqual(parseNetwork('network:default', '--network'), { type: 'network', network: 'default' });
+  for (const bad of ['bridge:', 'wifi:x', 'bridge:a b', 'br0']) assert.throws(() => parseNetwork(bad, '--network'), UsageError, bad);
 });
 
 test('access hint: names the first directory QEMU\'s user cannot enter, for both of libvirt\'s messages', async () => {

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Manifest } from '../src/core/manifest.js';
-import { runTool } from '../src/core/tool.js';
-import { createDomain, listDomains } from '../src/core/virsh.js';
+import type { Manifest } from '../src/core/testnet/manifest.js';
+import { runTool } from '../src/core/exec/run-tool.js';
+import { createDomain, listDomains } from '../src/core/libvirt/virsh.js';
 import { isRoot, sha256File, tempDir } from './helpers.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));

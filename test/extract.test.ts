@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { SourceError } from '../src/core/errors.js';
 import { detectFormat, extractToRaw } from '../src/core/extract/index.js';
-import { runTool } from '../src/core/tool.js';
+import { runTool } from '../src/core/exec/run-tool.js';
 import { allocatedBytes, makeSparseFile, sha256File, tempDir } from './helpers.js';
 
 const MiB = 1024 * 1024;

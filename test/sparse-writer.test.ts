@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { extractToRaw } from '../src/core/extract/index.js';
-import { SparseWriter } from '../src/core/extract/sparse-writer.js';
-import { runTool } from '../src/core/tool.js';
+import { SparseWriter } from '../src/core/extract/write/sparse-writer.js';
+import { runTool } from '../src/core/exec/run-tool.js';
 import { allocatedBytes, directIoWorksIn, makeSparseFile, tempDir } from './helpers.js';
 
 const KiB = 1024;

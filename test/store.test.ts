@@ -6,10 +6,11 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { SourceError } from '../src/core/errors.js';
-import { storeLayout, lockPath } from '../src/core/layout.js';
-import { ownerPath, tryLock } from '../src/core/lock.js';
-import { ensureBase, readSidecar, type BaseResult } from '../src/core/store.js';
-import { runTool } from '../src/core/tool.js';
+import { storeLayout, lockPath } from '../src/core/store/layout.js';
+import { ownerPath, tryLock } from '../src/core/shared/lock.js';
+import { ensureBase, type BaseResult } from '../src/core/store/ensure-base.js';
+import { readSidecar } from '../src/core/store/sidecar.js';
+import { runTool } from '../src/core/exec/run-tool.js';
 import { isRoot, listDir, makeSparseFile, sha256File, tempDir } from './helpers.js';
 
 const MiB = 1024 * 1024;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 import { SourceError } from '../src/core/errors.js';
 import { readChunks } from '../src/core/extract/chunks.js';
-import { SparseWriter } from '../src/core/extract/sparse-writer.js';
+import { SparseWriter } from '../src/core/extract/write/sparse-writer.js';
 import { extractTarMember } from '../src/core/extract/tar.js';
 import { allocatedBytes, diskUsageBytes, makeSparseFile, tempDir, type Region } from './helpers.js';
 

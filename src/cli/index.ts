@@ -1,4 +1,4 @@
-import { prestartDecoder } from '../core/extract/zstd-stream.js';
+import { prestartDecoder } from '../core/extract/zstd/stream.js';
 
 // A cold prepare or up spends its first ~40 ms starting the decoder thread. Started here, before
 // the rest of the CLI loads, that start-up runs on the other core meanwhile. On a warm cache the

@@ -1,12 +1,15 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from '../core/errors.js';
-import { defaultCacheDir } from '../core/layout.js';
-import { ensureBase, type BaseResult, type Progress } from '../core/store.js';
-import { DEFAULT_QCOW2_OPTIONS } from '../core/overlay.js';
-import { parseSize } from '../core/size.js';
-import { DEFAULT_CONNECT_URI } from '../core/virsh.js';
-import { parseNetwork, parseVmList } from '../core/vms.js';
+import { BasecowError, UsageError } from '../core/errors.js';
+import { DEFAULT_CONNECT_URI } from '../core/libvirt/virsh.js';
+import { defaultCacheDir } from '../core/store/layout.js';
+import { ensureBase, type BaseResult, type Progress } from '../core/store/ensure-base.js';
+import { DEFAULT_QCOW2_OPTIONS } from '../core/testnet/overlay.js';
+import type { Warning } from '../core/warnings.js';
+import { parseDomainType, parsePositiveInt } from '../inputs/numbers.js';
+import { parseSize } from '../inputs/size.js';
+import { parseNetwork, parseVmList } from '../inputs/vms.js';
 import { defaultImage } from './default-image.js';
+import { hintFor } from './hints.js';
 import { InterruptedError, interruptOnSignals } from './interrupt.js';
 import { formatBytes, progressReporter } from './progress.js';
 
@@ -68,11 +71,14 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`basecow: ${error.message}; stopped without leaving anything half-written\n`);
       return error.exitCode;
     }
+    const hint = error instanceof BasecowError ? hintFor(error) : undefined;
+    const message = hint ? `${(error as Error).message}; ${hint}` : (error as Error).message;
     if (error instanceof UsageError) {
-      process.stderr.write(`basecow: ${error.message}\n\n${USAGE}\n`);
+      // A request that conflicts with the work dir is well-formed: the usage text would bury the hint.
+      process.stderr.write(`basecow: ${message}\n${error.code === 'bad-input' ? `\n${USAGE}\n` : ''}`);
       return 2;
     }
-    process.stderr.write(`basecow: error: ${(error as Error).message}\n`);
+    process.stderr.write(`basecow: error: ${message}\n`);
     if (process.env.BASECOW_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
     return 1;
   }
@@ -108,11 +114,13 @@ function sourceOptions(values: Record<string, unknown>) {
  * Runs a long command with progress on stderr and SIGINT/SIGTERM turned into a clean abort of the
  * core's work (see interrupt.ts).
  */
-async function withProgressAndInterrupts<T>(run: (hooks: { onProgress: (p: Progress) => void; signal: AbortSignal }) => Promise<T>): Promise<T> {
+async function withProgressAndInterrupts<T>(
+  run: (hooks: { onProgress: (p: Progress) => void; signal: AbortSignal; onWarning: (w: Warning) => void }) => Promise<T>,
+): Promise<T> {
   const progress = progressReporter(process.stderr);
   const interrupt = interruptOnSignals();
   try {
-    return await run({ onProgress: progress.report, signal: interrupt.signal });
+    return await run({ onProgress: progress.report, signal: interrupt.signal, onWarning: printWarning });
   } catch (error) {
     throw interrupt.explain(error);
   } finally {
@@ -156,11 +164,9 @@ function prepareJson(result: BaseResult) {
 
 const DEFAULT_WORK_DIR = '.basecow/testnet';
 
-function positiveInt(value: unknown, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`);
-  return n;
+/** The CLI's side of the core's warnings channel: stderr, one line each. */
+function printWarning(warning: Warning): void {
+  process.stderr.write(`basecow: warning: ${warning.message}\n`);
 }
 
 async function upCommand(args: string[]): Promise<number> {
@@ -184,26 +190,25 @@ async function upCommand(args: string[]): Promise<number> {
     start: { type: 'boolean', default: false },
     connect: { type: 'string' },
   });
-  const domainType = values['domain-type'] as string;
-  if (!['auto', 'kvm', 'qemu'].includes(domainType)) throw new UsageError(`--domain-type must be auto, kvm or qemu, got ${JSON.stringify(domainType)}`);
+  const domainType = parseDomainType(values['domain-type'] as string, '--domain-type');
   const manifest = await withProgressAndInterrupts(async (hooks) => {
     // Loaded here so that `prepare`, whose start-up is on the clock of every cold extraction, does
     // not pay for parsing the testnet modules and mustache.
-    const { up } = await import('../core/testnet.js');
+    const { up } = await import('../core/testnet/up.js');
     return up({
       ...sourceOptions(values),
       ...hooks,
       workDir: values['work-dir'] as string,
-      vms: parseVmList(values.vms as string),
+      vms: parseVmList(values.vms as string, '--vms'),
       group: values.group as string | undefined,
       template: values.template as string | undefined,
-      minSizeBytes: values['min-size'] === undefined ? undefined : parseSize(values['min-size'] as string),
+      minSizeBytes: values['min-size'] === undefined ? undefined : parseSize(values['min-size'] as string, '--min-size'),
       qcow2Options: values['qcow2-options'] as string | undefined,
       recreate: values.recreate as boolean,
-      domainType: domainType as 'auto' | 'kvm' | 'qemu',
-      network: parseNetwork(values.network as string),
-      memoryMiB: positiveInt(values.memory, '--memory'),
-      vcpus: positiveInt(values.vcpus, '--vcpus'),
+      domainType,
+      network: parseNetwork(values.network as string, '--network'),
+      memoryMiB: parsePositiveInt(values.memory as string | undefined, '--memory'),
+      vcpus: parsePositiveInt(values.vcpus as string | undefined, '--vcpus'),
       kernel: values.kernel as string | undefined,
       initrd: values.initrd as string | undefined,
       cmdline: values.cmdline as string | undefined,
@@ -232,11 +237,21 @@ async function downCommand(args: string[]): Promise<number> {
     connect: { type: 'string' },
     json: { type: 'boolean', default: false },
   });
-  const { down } = await import('../core/testnet.js');
-  const result = await down({ workDir: values['work-dir'] as string, connect: values.connect as string | undefined });
-  for (const warning of result.warnings) process.stderr.write(`basecow: warning: ${warning}\n`);
+  const { down } = await import('../core/testnet/down.js');
+  const warnings: string[] = [];
+  const result = await withProgressAndInterrupts((hooks) =>
+    down({
+      workDir: values['work-dir'] as string,
+      connect: values.connect as string | undefined,
+      signal: hooks.signal,
+      onWarning: (warning) => {
+        warnings.push(warning.message);
+        hooks.onWarning(warning);
+      },
+    }),
+  );
   if (values.json) {
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    process.stdout.write(`${JSON.stringify({ ...result, warnings })}\n`);
   } else {
     process.stdout.write(`${result.workDir}: stopped ${result.destroyed.length} domain(s), removed ${result.removed.length} file(s); the base stays in the store\n`);
   }

@@ -1,4 +1,4 @@
-import type { Progress } from '../core/store.js';
+import type { Progress } from '../core/store/ensure-base.js';
 
 const PHASE_LABEL: Record<Progress['phase'], string> = {
   hash: 'hashing',

@@ -3,9 +3,9 @@ import { copyFile, open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { SourceError, errnoCode } from '../errors.js';
 import { readChunks, startsWithZstdFrame, type ProgressSink } from './chunks.js';
-import { SparseWriter } from './sparse-writer.js';
+import { SparseWriter } from './write/sparse-writer.js';
 import { extractTarMember } from './tar.js';
-import { ZstdStream } from './zstd-stream.js';
+import { ZstdStream } from './zstd/stream.js';
 
 export type SourceFormat = 'raw' | 'zstd' | 'tar' | 'tar+zstd';
 

@@ -1,5 +1,5 @@
 import { SourceError } from '../errors.js';
-import type { SparseWriter } from './sparse-writer.js';
+import type { SparseWriter } from './write/sparse-writer.js';
 
 /**
  * Streams one member out of a tar archive (ustar, GNU, PAX, including GNU's sparse formats) into a

@@ -1,5 +1,5 @@
 import { explainAccessDenied } from './access-hint.js';
-import { ToolError, runTool } from './tool.js';
+import { ToolError, runTool } from '../exec/run-tool.js';
 
 export const DEFAULT_CONNECT_URI = 'qemu:///system';
 

@@ -1,17 +1,3 @@
-import { stat } from 'node:fs/promises';
-import { errnoCode } from './errors.js';
-
-/** True when `path` exists; an error other than "not there" (EACCES, EIO) is not hidden. */
-export async function pathExists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return false;
-    throw error;
-  }
-}
-
 /**
  * Runs `fn` over `items` with at most `limit` calls in flight, keeping the results in order. After a
  * failure no further call starts (the caller is about to report it, e.g. stop starting domains);

@@ -1,9 +1,10 @@
 import { constants } from 'node:fs';
 import { access, chmod, copyFile, mkdir, rm, stat } from 'node:fs/promises';
 import { dirname, isAbsolute } from 'node:path';
-import { UsageError, errnoCode } from './errors.js';
-import { mapLimited, pathExists } from './fs-util.js';
-import { createOverlayImage, imageInfo } from './qemu-img.js';
+import { BasecowError, UsageError, errnoCode } from '../errors.js';
+import { pathExists } from '../shared/fs.js';
+import { mapLimited } from '../shared/map-limited.js';
+import { createOverlayImage, imageInfo } from '../exec/qemu-img.js';
 
 /**
  * Default qcow2 options for CI overlays, chosen from `npm run bench` (qcow2 section): with a
@@ -13,9 +14,13 @@ import { createOverlayImage, imageInfo } from './qemu-img.js';
  */
 export const DEFAULT_QCOW2_OPTIONS = 'extended_l2=on,cluster_size=128k,lazy_refcounts=on';
 
-export class OverlayError extends Error {
-  constructor(readonly path: string, reason: string) {
-    super(`${path}: ${reason}`);
+/**
+ * An overlay or base that cannot be used. Code 'overlay-not-reusable' is an existing overlay that
+ * does not fit this base: the front ends say how to replace it on purpose.
+ */
+export class OverlayError extends BasecowError {
+  constructor(readonly path: string, reason: string, code: 'base-unusable' | 'overlay-not-reusable' = 'base-unusable') {
+    super(code, `${path}: ${reason}`, { path });
     this.name = 'OverlayError';
   }
 }
@@ -83,7 +88,7 @@ export async function createOverlays(spec: OverlaySpec): Promise<OverlayResult[]
 
 /** The base must be a readable raw file at an absolute path that has no backing file of its own. */
 async function checkBase(base: string): Promise<number> {
-  if (!isAbsolute(base)) throw new UsageError(`base path must be absolute, got ${JSON.stringify(base)}: overlays record it`);
+  if (!isAbsolute(base)) throw new UsageError(`base path must be absolute, got ${JSON.stringify(base)}: overlays record it`, 'bad-base-path', { base });
   try {
     await access(base, constants.R_OK);
   } catch (error) {
@@ -106,16 +111,16 @@ async function checkReusable(path: string, base: string, wantedSize: number): Pr
   const info = await imageInfo(path);
   const backing = info['full-backing-filename'] ?? info['backing-filename'];
   if (info.format !== 'qcow2') {
-    throw new OverlayError(path, `existing overlay is ${info.format}, not qcow2; use --recreate to replace it (its data is lost)`);
+    throw new OverlayError(path, `existing overlay is ${info.format}, not qcow2`, 'overlay-not-reusable');
   }
   if (backing !== base) {
-    throw new OverlayError(path, `existing overlay is backed by ${backing ?? 'nothing'}, not by ${base}; use --recreate to replace it (its data is lost)`);
+    throw new OverlayError(path, `existing overlay is backed by ${backing ?? 'nothing'}, not by ${base}`, 'overlay-not-reusable');
   }
   if (info['backing-filename-format'] !== 'raw') {
-    throw new OverlayError(path, `existing overlay declares backing format ${info['backing-filename-format'] ?? 'none'}, not raw; use --recreate to replace it`);
+    throw new OverlayError(path, `existing overlay declares backing format ${info['backing-filename-format'] ?? 'none'}, not raw`, 'overlay-not-reusable');
   }
   if (info['virtual-size'] < wantedSize) {
-    throw new OverlayError(path, `existing overlay is ${info['virtual-size']} bytes, smaller than the requested ${wantedSize}; use --recreate to replace it`);
+    throw new OverlayError(path, `existing overlay is ${info['virtual-size']} bytes, smaller than the requested ${wantedSize}`, 'overlay-not-reusable');
   }
   return info['virtual-size'];
 }

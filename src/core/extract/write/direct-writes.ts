@@ -1,8 +1,8 @@
 import { closeSync, constants, openSync, read, write } from 'node:fs';
 import { promisify } from 'node:util';
-import { errnoCode } from '../errors.js';
+import { errnoCode } from '../../errors.js';
 import { PageCacheWrites } from './page-cache-writes.js';
-import { WASM_PAGE, wasmMemory } from './wasm-memory.js';
+import { WASM_PAGE, wasmMemory } from '../wasm-memory.js';
 
 /**
  * Direct I/O needs memory address, file offset and length aligned to the device's logical block;

@@ -6,8 +6,8 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import binding from 'zstd-napi/binding.js';
-import { ZSTD_MAGIC } from './chunks.js';
-import type { DecodedSlot, FrameEnd, ZstdMessage, ZstdWorkerData } from './zstd-stream.js';
+import { ZSTD_MAGIC } from '../chunks.js';
+import type { DecodedSlot, FrameEnd, ZstdMessage, ZstdWorkerData } from './stream.js';
 
 /**
  * The largest window zstd can write (2 GiB, `zstd --long=31`). The decoder's default stops at
@@ -18,8 +18,15 @@ import type { DecodedSlot, FrameEnd, ZstdMessage, ZstdWorkerData } from './zstd-
  * more memory than before.
  */
 const WINDOW_LOG_MAX = 31;
-/** ZSTD_d_forceIgnoreChecksum (experimental): the main thread checks frames instead (see Xxh64). */
-const FORCE_IGNORE_CHECKSUM = 1002;
+/**
+ * ZSTD_d_forceIgnoreChecksum, an experimental parameter that zstd-napi does not name. libzstd's
+ * zstd.h (1.5.x) defines it as `#define ZSTD_d_forceIgnoreChecksum ZSTD_d_experimentalParam3`, with
+ * `ZSTD_d_experimentalParam3=1002` in enum ZSTD_dParameter. With it set, the decoder skips the
+ * frame checksum and the main thread checks frames instead (see Xxh64). If a libzstd ever ignored
+ * it, damaged frames would still be refused (by libzstd, in its words): test/zstd-checksum.test.ts
+ * tells the two apart and fails.
+ */
+const ZSTD_D_FORCE_IGNORE_CHECKSUM = 1002;
 const CHECKSUM_FLAG = 0x04;
 /**
  * zstd's error for bytes that do not start with a frame's magic number. Any other error where a
@@ -120,7 +127,7 @@ async function run({ path, inputSize, memory, slotsAt, slotSize, slotCount, rele
 
   const dctx = new binding.DCtx();
   dctx.setParameter(binding.DParameter.windowLogMax, WINDOW_LOG_MAX);
-  dctx.setParameter(FORCE_IGNORE_CHECKSUM, 1);
+  dctx.setParameter(ZSTD_D_FORCE_IGNORE_CHECKSUM, 1);
   const file = await open(path, 'r');
   const inputs = [Buffer.allocUnsafe(inputSize), Buffer.allocUnsafe(inputSize)];
   let turn = 0;

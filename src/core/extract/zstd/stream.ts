@@ -1,8 +1,8 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import { SourceError } from '../errors.js';
-import type { ProgressSink } from './chunks.js';
-import { WASM_PAGE, wasmMemory } from './wasm-memory.js';
+import { SourceError } from '../../errors.js';
+import type { ProgressSink } from '../chunks.js';
+import { WASM_PAGE, wasmMemory } from '../wasm-memory.js';
 import { Xxh64 } from './xxh64.js';
 
 const INPUT_SIZE = 4 * 1024 * 1024;
@@ -28,6 +28,16 @@ const SLOTS_AT = WASM_PAGE;
  * loop this often bounds that.
  */
 const TURN_EVERY_MS = 20;
+
+/**
+ * A chunk is a view of a slot, valid until the consumer asks for the next one; a consumer that keeps
+ * it longer reads whatever the worker decodes there next, which goes unnoticed whenever that happens
+ * to be the same bytes or the race is lost. With BASECOW_POISON_RELEASED_SLOTS=1 (the test suite
+ * sets it) every released slot is overwritten with SLOT_POISON before the worker may reuse it, so a
+ * retained view reads poison every time and byte-equality tests catch the misuse deterministically.
+ */
+const POISON_RELEASED_SLOTS = process.env.BASECOW_POISON_RELEASED_SLOTS === '1';
+export const SLOT_POISON = 0xdb;
 
 /** Where a frame ended within a slot's output, with the checksum the frame carries. */
 export interface FrameEnd {
@@ -72,7 +82,7 @@ interface SpareWorker {
 let spare: SpareWorker | undefined;
 
 function startWorker(): Worker {
-  return new Worker(new URL('./zstd-worker.js', import.meta.url));
+  return new Worker(new URL('./decode-worker.js', import.meta.url));
 }
 
 /**
@@ -141,7 +151,7 @@ function checkFrames(path: string, checksum: Xxh64, at: number, length: number, 
  *
  * A yielded chunk is a view of a slot the worker decodes into: it is valid until the consumer asks
  * for the next one, and then the slot goes back to the worker. Consumers copy what they keep
- * longer. A frame whose content does not match its checksum fails before the chunk holding the
+ * longer (see POISON_RELEASED_SLOTS for how tests hold them to it). A frame whose content does not match its checksum fails before the chunk holding the
  * frame's end is yielded, so a consumer never finishes on damaged data.
  */
 export class ZstdStream implements AsyncIterable<Buffer> {
@@ -193,6 +203,7 @@ export class ZstdStream implements AsyncIterable<Buffer> {
               const at = SLOTS_AT + slot * SLOT_SIZE;
               checkFrames(path, checksum, at, length, frameEnds);
               if (length > 0) yield Buffer.from(shared, at, length);
+              if (POISON_RELEASED_SLOTS) new Uint8Array(shared, at, SLOT_SIZE).fill(SLOT_POISON);
               Atomics.add(releasedSlots, 0, 1);
               Atomics.notify(releasedSlots, 0);
             }

@@ -1,21 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SourceError, UsageError } from './errors.js';
-import type { ProgressSink } from './extract/chunks.js';
+import { SourceError } from '../errors.js';
+import type { ProgressSink } from '../extract/chunks.js';
+import { writeFileAtomically } from '../shared/atomic-write.js';
+import type { WarningSink } from '../warnings.js';
+import { DIGEST_KEY } from './key.js';
 
-const CALLER_KEY = /^[A-Za-z0-9._-]{1,128}$/;
-const DIGEST_KEY = /^sha256-[0-9a-f]{64}$/;
 const HASH_READ_SIZE = 8 * 1024 * 1024;
-
-/** Caller keys become file names, so they are held to a charset that cannot escape the store. */
-export function validateKey(key: string): string {
-  if (DIGEST_KEY.test(key) || (CALLER_KEY.test(key) && key !== '.' && key !== '..')) return key;
-  throw new UsageError(
-    `invalid key ${JSON.stringify(key)}: a key is 'sha256-<64 hex>' or 1 to 128 characters of A-Z a-z 0-9 . _ - (and not '.' or '..')`,
-  );
-}
 
 /** sha256 of a file's bytes, streamed: reading the next block overlaps hashing the current one. */
 export async function hashFile(path: string, onRead?: ProgressSink, signal?: AbortSignal): Promise<string> {
@@ -72,7 +65,13 @@ export async function statSource(source: string): Promise<BigIntStats> {
  * mtime and ctime are unchanged; ctime is included because mtime can be set back by hand (touch -d)
  * while ctime cannot.
  */
-export async function sourceKey(source: string, info: BigIntStats, memoDir: string, onRead?: ProgressSink, signal?: AbortSignal): Promise<SourceKey> {
+export async function sourceKey(
+  source: string,
+  info: BigIntStats,
+  memoDir: string,
+  hooks: { onRead?: ProgressSink; signal?: AbortSignal; onWarning?: WarningSink } = {},
+): Promise<SourceKey> {
+  const { onRead, signal } = hooks;
   const memoPath = join(memoDir, `${info.dev}-${info.ino}.json`);
   const identity = { size: String(info.size), mtimeNs: String(info.mtimeNs), ctimeNs: String(info.ctimeNs) };
   const memo = await readMemo(memoPath);
@@ -86,7 +85,14 @@ export async function sourceKey(source: string, info: BigIntStats, memoDir: stri
     if (signal?.aborted) throw signal.reason;
     throw new SourceError(source, `cannot read the source image: ${(error as Error).message}`, { cause: error });
   }
-  await writeMemo(memoDir, memoPath, { ...identity, key });
+  try {
+    await mkdir(memoDir, { recursive: true });
+    await writeFileAtomically(memoPath, JSON.stringify({ ...identity, key }));
+  } catch (error) {
+    // The memo only spares the next run its hashing: a store that cannot take it (full, read-only)
+    // must not fail the key it was computed for.
+    hooks.onWarning?.({ code: 'digest-memo-not-written', message: `cannot remember the digest of ${source} in ${memoPath} (the next run hashes it again): ${(error as Error).message}` });
+  }
   return { key, memoized: false };
 }
 
@@ -96,21 +102,5 @@ async function readMemo(path: string): Promise<DigestMemo | undefined> {
     return DIGEST_KEY.test(memo.key) ? memo : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/**
- * Written under a unique name and renamed, so a concurrent reader sees the old memo or the new one.
- * The memo only spares the next run its hashing: a store that cannot take it (full, read-only)
- * must not fail the key it was computed for, nor keep the half-written file.
- */
-async function writeMemo(memoDir: string, path: string, memo: DigestMemo): Promise<void> {
-  const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
-  try {
-    await mkdir(memoDir, { recursive: true });
-    await writeFile(temp, JSON.stringify(memo));
-    await rename(temp, path);
-  } catch {
-    await rm(temp, { force: true }).catch(() => undefined);
   }
 }

@@ -1,7 +1,7 @@
 import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 
-// src/core/extract/zstd-worker.ts
+// src/core/extract/zstd/decode-worker.ts
 import { open } from "node:fs/promises";
 import { parentPort } from "node:worker_threads";
 
@@ -13,9 +13,9 @@ var zstd_napi_binding_default = createRequire(import.meta.url)("./zstd-napi.node
 var READ_SIZE = 4 * 1024 * 1024;
 var ZSTD_MAGIC = 4247762216;
 
-// src/core/extract/zstd-worker.ts
+// src/core/extract/zstd/decode-worker.ts
 var WINDOW_LOG_MAX = 31;
-var FORCE_IGNORE_CHECKSUM = 1002;
+var ZSTD_D_FORCE_IGNORE_CHECKSUM = 1002;
 var CHECKSUM_FLAG = 4;
 var NOT_A_FRAME = /unknown frame descriptor/i;
 var SLOTS_PER_MESSAGE = 4;
@@ -71,7 +71,7 @@ async function run({ path, inputSize, memory, slotsAt, slotSize, slotCount, rele
   };
   const dctx = new zstd_napi_binding_default.DCtx();
   dctx.setParameter(zstd_napi_binding_default.DParameter.windowLogMax, WINDOW_LOG_MAX);
-  dctx.setParameter(FORCE_IGNORE_CHECKSUM, 1);
+  dctx.setParameter(ZSTD_D_FORCE_IGNORE_CHECKSUM, 1);
   const file = await open(path, "r");
   const inputs = [Buffer.allocUnsafe(inputSize), Buffer.allocUnsafe(inputSize)];
   let turn = 0;

@@ -1,4 +1,4 @@
-import { errnoCode } from './errors.js';
+import { errnoCode } from '../errors.js';
 
 /** Whether a process with this pid exists (EPERM: it exists but belongs to another user). */
 export function processAlive(pid: number): boolean {

@@ -1,42 +1,25 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { UsageError } from './errors.js';
-
-export type NicSpec = { type: 'bridge'; bridge: string } | { type: 'network'; network: string } | { type: 'tap'; tap: string };
-
-export interface ExtraDiskSpec {
-  /** File name stem inside the VM's directory (default disk1, disk2, ...). */
-  name?: string;
-  source: string;
-  member?: string;
-}
-
-export interface VmSpec {
-  name: string;
-  memoryMiB?: number;
-  vcpus?: number;
-  /** Kernel command line for direct kernel boot; {{vmName}}, {{name}}, {{index}} are expanded. */
-  cmdline?: string;
-  extraDisks?: ExtraDiskSpec[];
-  nics?: NicSpec[];
-}
+import { UsageError } from '../core/errors.js';
+import type { NicSpec, VmSpec } from '../core/testnet/types.js';
 
 const MAX_VMS = 1024;
 
 /**
- * `--vms` accepts a count ('3' gives vm1..vm3), a comma-separated list of names, or a JSON file
+ * The VM list accepts a count ('3' gives vm1..vm3), a comma-separated list of names, or a JSON file
  * (an array of VM objects, or { "vms": [...] }); relative paths in the file are relative to it.
+ * `label` is how the front end names the value in errors ('--vms', "input 'vms'").
  */
-export function parseVmList(arg: string, cwd = process.cwd()): VmSpec[] {
+export function parseVmList(arg: string, label: string, cwd = process.cwd()): VmSpec[] {
   const text = arg.trim();
   if (/^\d+$/.test(text)) {
     const count = Number(text);
-    if (count < 1 || count > MAX_VMS) throw new UsageError(`--vms ${text}: the count must be between 1 and ${MAX_VMS}`);
+    if (count < 1 || count > MAX_VMS) throw new UsageError(`${label} ${text}: the count must be between 1 and ${MAX_VMS}`);
     return Array.from({ length: count }, (_, i) => ({ name: `vm${i + 1}` }));
   }
   if (text.endsWith('.json')) return readVmFile(resolve(cwd, text));
   const names = text.split(',').map((n) => n.trim());
-  if (names.some((n) => n === '')) throw new UsageError(`--vms ${JSON.stringify(arg)}: empty VM name in the list`);
+  if (names.some((n) => n === '')) throw new UsageError(`${label} ${JSON.stringify(arg)}: empty VM name in the list`);
   return names.map((name) => ({ name }));
 }
 
@@ -108,7 +91,7 @@ function invalidNic(where: string): never {
 }
 
 /** `none`, `bridge:<br>`, `network:<libvirt network>` or `tap:<existing tap>`; undefined for none. */
-export function parseNetwork(text: string, where = '--network'): NicSpec | undefined {
+export function parseNetwork(text: string, where: string): NicSpec | undefined {
   const [kind, name] = [text.slice(0, text.indexOf(':')), text.slice(text.indexOf(':') + 1)];
   if (text === 'none') return undefined;
   if (text.includes(':') && name !== '' && /^[A-Za-z0-9_.:-]+$/.test(name)) {

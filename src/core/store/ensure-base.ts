@@ -1,15 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BigIntStats } from 'node:fs';
-import { SourceError } from './errors.js';
-import { DEFAULT_MEMBER, extractToRaw, type SourceFormat } from './extract/index.js';
-import { sourceKey, statSource, validateKey } from './key.js';
+import { SourceError } from '../errors.js';
+import { DEFAULT_MEMBER, extractToRaw } from '../extract/index.js';
+import { fsyncDir, isFile } from '../shared/fs.js';
+import { DEFAULT_LOCK_TIMING, tryLock, type HeldLock, type LockTiming } from '../shared/lock.js';
+import { TOOL_NAME, TOOL_VERSION } from '../shared/version.js';
+import type { WarningSink } from '../warnings.js';
+import { validateKey } from './key.js';
 import { basePath, lockPath, sidecarPath, storeLayout, tempPrefix, type StoreLayout } from './layout.js';
-import { processAlive } from './pid.js';
-import { DEFAULT_LOCK_TIMING, tryLock, type HeldLock, type LockTiming } from './lock.js';
-import { TOOL_NAME, TOOL_VERSION } from './version.js';
+import { writeSidecar, type BaseSidecar } from './sidecar.js';
+import { sourceKey, statSource } from './source-digest.js';
+import { sweepTemps } from './temp-sweep.js';
 
 export type CacheHit = 'l1' | 'miss';
 
@@ -37,17 +41,8 @@ export interface EnsureBaseOptions {
    * published, and the signal's reason is thrown.
    */
   signal?: AbortSignal;
-}
-
-/** The sidecar next to each base: what it was made from and when. */
-export interface BaseSidecar {
-  schema: 1;
-  key: string;
-  source: { path: string; digest: string | null; format: SourceFormat; member: string | null; bytes: number };
-  apparentBytes: number;
-  allocatedBytes: number;
-  created: string;
-  tool: { name: string; version: string };
+  /** Receives what went wrong without stopping the work (see warnings.ts). */
+  onWarning?: WarningSink;
 }
 
 export interface BaseResult {
@@ -87,7 +82,11 @@ export async function ensureBase(options: EnsureBaseOptions): Promise<BaseResult
   if (options.key !== undefined) {
     key = validateKey(options.key);
   } else {
-    const found = await sourceKey(source, sourceInfo, layout.digests, (done) => progress?.({ phase: 'hash', done, total: sourceBytes }), options.signal);
+    const found = await sourceKey(source, sourceInfo, layout.digests, {
+      onRead: (done) => progress?.({ phase: 'hash', done, total: sourceBytes }),
+      signal: options.signal,
+      onWarning: options.onWarning,
+    });
     key = found.key;
     keyMemoized = found.memoized;
   }
@@ -124,7 +123,9 @@ export async function ensureBase(options: EnsureBaseOptions): Promise<BaseResult
         // waiter would, rather than fail a job whose base is on its way.
         if (!(error instanceof LockLostError)) throw error;
       } finally {
-        await lock.release().catch(() => undefined);
+        await lock.release().catch((error: Error) =>
+          options.onWarning?.({ code: 'lock-not-released', message: `cannot release the lock ${lockPath(layout, key)} (others wait until it goes stale): ${error.message}` }),
+        );
       }
     }
     const waited = performance.now() - waitStarted;
@@ -145,7 +146,6 @@ const sameSource = (a: BigIntStats, b: BigIntStats): boolean =>
 async function buildBase(layout: StoreLayout, key: string, source: string, sourceInfo: BigIntStats, options: EnsureBaseOptions, lock: HeldLock): Promise<void> {
   const stem = join(layout.tmp, `${tempPrefix(key)}${process.pid}-${randomBytes(4).toString('hex')}`);
   const tempImage = `${stem}.img`;
-  const tempSidecar = `${stem}.json`;
   const sourceBytes = Number(sourceInfo.size);
   try {
     const extracted = await extractToRaw(source, tempImage, {
@@ -173,11 +173,10 @@ async function buildBase(layout: StoreLayout, key: string, source: string, sourc
       created: new Date().toISOString(),
       tool: { name: TOOL_NAME, version: TOOL_VERSION },
     };
-    await writeDurably(tempSidecar, `${JSON.stringify(sidecar, null, 2)}\n`);
     const lost = await lock.lost();
     if (lost) throw new LockLostError(lost.message);
     // The sidecar goes first: a sidecar without an image is harmless, an image without one is not.
-    await rename(tempSidecar, sidecarPath(layout, key));
+    await writeSidecar(sidecarPath(layout, key), sidecar);
     await rename(tempImage, basePath(layout, key));
     await fsyncDir(layout.bases);
   } catch (error) {
@@ -186,17 +185,6 @@ async function buildBase(layout: StoreLayout, key: string, source: string, sourc
     throw new SourceError(source, `publishing base ${key} failed: ${(error as Error).message}`, { cause: error });
   } finally {
     await rm(tempImage, { force: true });
-    await rm(tempSidecar, { force: true });
-  }
-}
-
-async function writeDurably(path: string, text: string): Promise<void> {
-  const handle = await open(path, 'wx', 0o644);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 
@@ -221,54 +209,4 @@ async function describeBase(
     timings,
     keyMemoized,
   };
-}
-
-/** Temp files of other keys are left this long after their last write before their dead owner's are removed. */
-const FOREIGN_TEMP_AGE_MS = 10 * 60 * 1000;
-
-/**
- * Removes what dead extractions left in tmp/ (a killed process runs no cleanup). For the key whose
- * lock we hold, a file goes when its writer is dead or has not written for a stale period: a live
- * previous holder that merely stalled keeps its file and fails or finishes on its own. Other keys'
- * files go only when their writer is dead and they are old, so a process in another pid namespace
- * sharing this store is never swept mid-extraction.
- */
-async function sweepTemps(layout: StoreLayout, key: string, staleMs: number): Promise<void> {
-  const prefix = tempPrefix(key);
-  const now = Date.now();
-  const names = await readdir(layout.tmp);
-  await Promise.all(
-    names.map(async (name) => {
-      const owner = /\+(\d+)-[0-9a-f]+\./.exec(name);
-      if (!owner) return;
-      const path = join(layout.tmp, name);
-      const info = await stat(path).catch(() => undefined);
-      if (!info) return;
-      const idle = now - info.mtimeMs;
-      const dead = !processAlive(Number(owner[1]));
-      const remove = name.startsWith(prefix) ? dead || idle > staleMs : dead && idle > FOREIGN_TEMP_AGE_MS;
-      if (remove) await rm(path, { force: true });
-    }),
-  );
-}
-
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-export async function readSidecar(path: string): Promise<BaseSidecar> {
-  return JSON.parse(await readFile(path, 'utf8')) as BaseSidecar;
 }

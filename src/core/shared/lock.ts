@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { errnoCode } from './errors.js';
+import { errnoCode } from '../errors.js';
 
 export interface LockTiming {
   /** A lock whose heartbeat is older than this is taken over: the bound after a holder is killed. */
@@ -20,8 +20,12 @@ export interface HeldLock {
   release(): Promise<void>;
 }
 
-/** The file next to a lock directory naming its holder (inside, it would stop proper-lockfile's rmdir). */
-export const ownerPath = (lockPath: string): string => `${lockPath}.owner`;
+/**
+ * The file next to a lock directory naming its holder (inside, it would stop proper-lockfile's
+ * rmdir). '+' is in no key, so one key's owner file can never be another key's lock (keys 'x' and
+ * 'x.owner' are both valid).
+ */
+export const ownerPath = (lockPath: string): string => `${lockPath}+owner`;
 
 /**
  * One attempt at the per-key lock. proper-lockfile keeps a heartbeat (the lock's mtime) every

@@ -1,11 +1,9 @@
-import { constants } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Mustache from 'mustache';
-import { UsageError } from './errors.js';
-import { packageRoot } from './package-root.js';
-
-export type DomainType = 'kvm' | 'qemu';
+import { UsageError } from '../errors.js';
+import { packageRoot } from '../shared/package-root.js';
+import type { DomainType } from './domain-type.js';
 
 export interface DiskView {
   /** libvirt user alias ('ua-' prefix), so teardown and tests can find a disk by role. */
@@ -86,17 +84,6 @@ export async function loadTemplate(path?: string): Promise<{ path: string; text:
     Mustache.parse(text);
     return { path: resolved, text };
   } catch (error) {
-    throw new UsageError(`domain template ${resolved}: ${(error as Error).message}`);
-  }
-}
-
-/** KVM when this process could open /dev/kvm; TCG emulation otherwise. */
-export async function resolveDomainType(requested: 'auto' | DomainType = 'auto'): Promise<DomainType> {
-  if (requested !== 'auto') return requested;
-  try {
-    await access('/dev/kvm', constants.R_OK | constants.W_OK);
-    return 'kvm';
-  } catch {
-    return 'qemu';
+    throw new UsageError(`domain template ${resolved}: ${(error as Error).message}`, 'bad-template', { template: resolved });
   }
 }

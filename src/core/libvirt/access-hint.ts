@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { runTool } from './tool.js';
+import { runTool } from '../exec/run-tool.js';
 
 interface QemuUser {
   uid: number;
@@ -68,7 +68,7 @@ export async function explainAccessDenied(message: string): Promise<string | und
         const mode = (info.mode & 0o7777).toString(8).padStart(4, '0');
         return (
           `${dir} (mode ${mode}, owner uid ${info.uid}) does not let ${who} reach ${path}. ` +
-          `Keep --cache-dir, --work-dir and boot files under directories that user can enter (for example /var/tmp/basecow), ` +
+          `Keep the base store, the work dir and boot files under directories that user can enter (for example /var/tmp/basecow), ` +
           `or let it in: chmod o+x '${dir}'`
         );
       }

@@ -1,4 +1,4 @@
-import { runTool } from './tool.js';
+import { runTool } from './run-tool.js';
 
 /** The part of `qemu-img info --output=json` that basecow relies on. */
 export interface ImageInfo {

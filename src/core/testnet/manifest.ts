@@ -1,8 +1,9 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DomainType } from './domain.js';
-import { errnoCode } from './errors.js';
-import type { CacheHit } from './store.js';
+import type { DomainType } from '../libvirt/domain-type.js';
+import { errnoCode } from '../errors.js';
+import { writeFileAtomically } from '../shared/atomic-write.js';
+import type { CacheHit } from '../store/ensure-base.js';
 
 export const MANIFEST_SCHEMA = 'basecow.manifest/v1';
 export const MANIFEST_FILE = 'manifest.json';
@@ -48,9 +49,7 @@ export const manifestPath = (workDir: string): string => join(workDir, MANIFEST_
 
 export async function writeManifest(manifest: Manifest): Promise<string> {
   const path = manifestPath(manifest.workDir);
-  const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, `${JSON.stringify(manifest, null, 2)}\n`);
-  await rename(temp, path);
+  await writeFileAtomically(path, `${JSON.stringify(manifest, null, 2)}\n`);
   return path;
 }
 
@@ -75,3 +74,9 @@ export async function readManifest(workDir: string): Promise<Manifest | undefine
   }
   return manifest;
 }
+
+/**
+ * Manifests from before the field existed do not say whether basecow started their domains, so they
+ * count as started: `down` is then careful rather than sorry.
+ */
+export const wasStarted = (manifest: Manifest): boolean => manifest.started !== false;
