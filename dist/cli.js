@@ -3371,18 +3371,6 @@ var init_atomic_write = __esm({
   }
 });
 
-// src/core/store/sidecar.ts
-async function writeSidecar(path, sidecar) {
-  await writeFileAtomically(path, `${JSON.stringify(sidecar, null, 2)}
-`, { mode: 420 });
-}
-var init_sidecar = __esm({
-  "src/core/store/sidecar.ts"() {
-    "use strict";
-    init_atomic_write();
-  }
-});
-
 // src/core/store/source-digest.ts
 import { createHash } from "node:crypto";
 import { mkdir, open as open5, readFile as readFile2, stat as stat3 } from "node:fs/promises";
@@ -3462,6 +3450,62 @@ var init_source_digest = __esm({
   }
 });
 
+// src/core/store/local-image.ts
+import { resolve as resolve2 } from "node:path";
+function localImage(path, options = {}) {
+  const source = resolve2(path);
+  let keyedAs;
+  return {
+    label: source,
+    async key(context) {
+      keyedAs = await statSource(source);
+      const total = Number(keyedAs.size);
+      return sourceKey(source, keyedAs, context.digestsDir, {
+        onRead: (done) => context.onProgress?.({ phase: "hash", done, total }),
+        signal: context.signal,
+        onWarning: context.onWarning
+      });
+    },
+    async materialize() {
+      const identity = keyedAs ?? await statSource(source);
+      keyedAs = identity;
+      return {
+        path: source,
+        origin: "extracted",
+        member: options.member,
+        async checkUnchanged() {
+          if (!sameFile(identity, await statSource(source))) {
+            throw new SourceError(source, "changed while it was being read (size, mtime, ctime or inode differ from when it was keyed); nothing was published, run again");
+          }
+        },
+        dispose: async () => void 0,
+        record: { path: source, kind: "image", digest: null, bytes: Number(identity.size) }
+      };
+    }
+  };
+}
+var sameFile;
+var init_local_image = __esm({
+  "src/core/store/local-image.ts"() {
+    "use strict";
+    init_errors();
+    init_source_digest();
+    sameFile = (a, b) => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+  }
+});
+
+// src/core/store/sidecar.ts
+async function writeSidecar(path, sidecar) {
+  await writeFileAtomically(path, `${JSON.stringify(sidecar, null, 2)}
+`, { mode: 420 });
+}
+var init_sidecar = __esm({
+  "src/core/store/sidecar.ts"() {
+    "use strict";
+    init_atomic_write();
+  }
+});
+
 // src/core/store/temp-sweep.ts
 import { readdir as readdir2, rm as rm3, stat as stat4 } from "node:fs/promises";
 import { basename as basename4, join as join7 } from "node:path";
@@ -3498,57 +3542,51 @@ var init_temp_sweep = __esm({
 // src/core/store/ensure-base.ts
 import { randomBytes as randomBytes3 } from "node:crypto";
 import { chmod as chmod2, mkdir as mkdir2, rename as rename3, rm as rm4, stat as stat5 } from "node:fs/promises";
-import { join as join8, resolve as resolve2 } from "node:path";
+import { join as join8 } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 async function ensureBase(options) {
   const started = performance.now();
-  const source = resolve2(options.source);
+  const source = typeof options.source === "string" ? localImage(options.source, { member: options.member }) : options.source;
   const layout = storeLayout(options.cacheDir);
   const timing = { ...DEFAULT_LOCK_TIMING, ...options.lockTiming };
-  const progress = options.onProgress;
   await Promise.all([layout.bases, layout.locks, layout.tmp].map((dir) => mkdir2(dir, { recursive: true })));
-  const sourceInfo = await statSource(source);
-  const sourceBytes = Number(sourceInfo.size);
+  const context = { tmpDir: layout.tmp, digestsDir: layout.digests, signal: options.signal, onProgress: options.onProgress, onWarning: options.onWarning };
+  const timings = { hashSeconds: 0, waitSeconds: 0, restoreSeconds: 0, sourceSeconds: 0, extractSeconds: 0 };
   const hashStarted = performance.now();
   let key;
   let keyMemoized = false;
+  const derivedKey = options.key === void 0;
   if (options.key !== void 0) {
     key = validateKey(options.key);
   } else {
-    const found = await sourceKey(source, sourceInfo, layout.digests, {
-      onRead: (done) => progress?.({ phase: "hash", done, total: sourceBytes }),
-      signal: options.signal,
-      onWarning: options.onWarning
-    });
-    key = found.key;
+    const found = await source.key(context);
+    key = validateKey(found.key);
     keyMemoized = found.memoized;
   }
-  const hashSeconds = (performance.now() - hashStarted) / 1e3;
+  timings.hashSeconds = (performance.now() - hashStarted) / 1e3;
   const waitStarted = performance.now();
   const waitTimeoutMs = options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
+  const done = (cacheHit, origin) => describeBase(layout, key, cacheHit, origin, started, timings, keyMemoized);
   for (; ; ) {
     options.signal?.throwIfAborted();
     if (await isFile(basePath(layout, key))) {
-      const waitSeconds = (performance.now() - waitStarted) / 1e3;
-      return describeBase(layout, key, "l1", started, { hashSeconds, waitSeconds, extractSeconds: 0 }, keyMemoized);
+      timings.waitSeconds = (performance.now() - waitStarted) / 1e3;
+      return done("l1", "store");
     }
     let lock;
     try {
       lock = await tryLock(lockPath(layout, key), timing, layout.tmp);
     } catch (error) {
-      throw new SourceError(source, `cannot build base ${key}: ${error.message}`, { cause: error });
+      throw new SourceError(source.label, `cannot build base ${key}: ${error.message}`, { cause: error });
     }
     if (lock) {
-      const waitSeconds = (performance.now() - waitStarted) / 1e3;
+      timings.waitSeconds = (performance.now() - waitStarted) / 1e3;
       try {
-        if (await isFile(basePath(layout, key))) {
-          return describeBase(layout, key, "l1", started, { hashSeconds, waitSeconds, extractSeconds: 0 }, keyMemoized);
-        }
+        if (await isFile(basePath(layout, key))) return done("l1", "store");
         await sweepTemps(layout, key, timing.staleMs);
-        const extractStarted = performance.now();
-        await buildBase(layout, key, source, sourceInfo, options, lock);
-        const extractSeconds = (performance.now() - extractStarted) / 1e3;
-        return describeBase(layout, key, "miss", started, { hashSeconds, waitSeconds, extractSeconds }, keyMemoized);
+        if (options.remote && await restoreFromRemote(layout, key, options.remote, options, lock, timings)) return done("l2", "remote");
+        const origin = await buildFromSource(layout, key, source, derivedKey, context, options, lock, timings);
+        return done("miss", origin);
       } catch (error) {
         if (!(error instanceof LockLostError)) throw error;
       } finally {
@@ -3559,56 +3597,103 @@ async function ensureBase(options) {
     }
     const waited = performance.now() - waitStarted;
     if (waited > waitTimeoutMs) {
-      throw new SourceError(source, `gave up after ${Math.round(waited / 1e3)} s waiting for another process to build base ${key} (lock ${lockPath(layout, key)})`);
+      throw new SourceError(source.label, `gave up after ${Math.round(waited / 1e3)} s waiting for another process to build base ${key} (lock ${lockPath(layout, key)})`);
     }
-    progress?.({ phase: "wait", done: waited, total: waitTimeoutMs });
+    options.onProgress?.({ phase: "wait", done: waited, total: waitTimeoutMs });
     await sleep(timing.pollMs);
   }
 }
-async function buildBase(layout, key, source, sourceInfo, options, lock) {
-  const stem = join8(layout.tmp, `${tempPrefix(key)}${process.pid}-${randomBytes3(4).toString("hex")}`);
-  const tempImage = `${stem}.img`;
-  const sourceBytes = Number(sourceInfo.size);
+async function restoreFromRemote(layout, key, remote, options, lock, timings) {
+  const restoreStarted = performance.now();
+  let entry;
   try {
-    const extracted = await extractToRaw(source, tempImage, {
-      member: options.member,
-      signal: options.signal,
-      onRead: (done) => options.onProgress?.({ phase: "extract", done, total: sourceBytes })
-    });
-    if (!sameSource(sourceInfo, await statSource(source))) {
-      throw new SourceError(source, `changed while it was being read (size, mtime, ctime or inode differ from when it was keyed as ${key}); nothing was published, run again`);
-    }
-    const info = await stat5(tempImage);
-    await chmod2(tempImage, 292);
-    const sidecar = {
-      schema: 1,
-      key,
-      source: {
-        path: source,
-        digest: options.key === void 0 ? key : null,
-        format: extracted.format,
-        member: extracted.format.startsWith("tar") ? options.member ?? DEFAULT_MEMBER : null,
-        bytes: sourceBytes
-      },
-      apparentBytes: info.size,
-      allocatedBytes: info.blocks * 512,
-      created: (/* @__PURE__ */ new Date()).toISOString(),
-      tool: { name: TOOL_NAME, version: TOOL_VERSION }
-    };
-    const lost = await lock.lost();
-    if (lost) throw new LockLostError(lost.message);
-    await writeSidecar(sidecarPath(layout, key), sidecar);
-    await rename3(tempImage, basePath(layout, key));
-    await fsyncDir(layout.bases);
+    entry = await remote.restore(key, { signal: options.signal, onProgress: (done, total) => options.onProgress?.({ phase: "restore", done, total }) });
   } catch (error) {
     if (options.signal?.aborted) throw options.signal.reason;
-    if (error instanceof SourceError || error instanceof LockLostError) throw error;
-    throw new SourceError(source, `publishing base ${key} failed: ${error.message}`, { cause: error });
+    options.onWarning?.({ code: "remote-restore-failed", message: `the ${remote.name} cache could not be read for ${key} (the base is made from its source instead): ${error.message}` });
+    return false;
   } finally {
+    timings.restoreSeconds = (performance.now() - restoreStarted) / 1e3;
+  }
+  if (!entry) return false;
+  const tempImage = `${tempStem(layout, key)}.img`;
+  const extractStarted = performance.now();
+  try {
+    const extracted = await extractToRaw(entry.path, tempImage, { signal: options.signal });
+    await publish(layout, key, tempImage, lock, { path: `${remote.name} cache`, kind: "image", digest: null, format: extracted.format, member: null, bytes: (await stat5(entry.path)).size }, "remote");
+    return true;
+  } catch (error) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    if (error instanceof LockLostError) throw error;
+    options.onWarning?.({ code: "remote-entry-unusable", message: `the ${remote.name} cache entry for ${key} was not used (the base is made from its source instead): ${error.message}` });
+    return false;
+  } finally {
+    timings.extractSeconds = (performance.now() - extractStarted) / 1e3;
     await rm4(tempImage, { force: true });
+    await entry.dispose().catch(() => void 0);
   }
 }
-async function describeBase(layout, key, cacheHit, started, timings, keyMemoized) {
+async function buildFromSource(layout, key, source, derivedKey, context, options, lock, timings) {
+  const sourceStarted = performance.now();
+  const materialized = await source.materialize(context);
+  timings.sourceSeconds = materialized.origin === "extracted" ? 0 : (performance.now() - sourceStarted) / 1e3;
+  const tempImage = `${tempStem(layout, key)}.img`;
+  const extractStarted = performance.now();
+  try {
+    const bytes = (await stat5(materialized.path)).size;
+    const extracted = await extractToRaw(materialized.path, tempImage, {
+      member: materialized.member ?? options.member,
+      signal: options.signal,
+      onRead: (done) => options.onProgress?.({ phase: "extract", done, total: bytes })
+    });
+    await materialized.checkUnchanged?.();
+    const isTar = extracted.format.startsWith("tar");
+    await publish(
+      layout,
+      key,
+      tempImage,
+      lock,
+      {
+        ...materialized.record,
+        digest: materialized.record.digest ?? (derivedKey && materialized.record.kind === "image" ? key : null),
+        format: extracted.format,
+        member: isTar ? materialized.member ?? options.member ?? DEFAULT_MEMBER : null
+      },
+      materialized.origin
+    );
+    return materialized.origin;
+  } catch (error) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    if (error instanceof BasecowError || error instanceof LockLostError) throw error;
+    throw new SourceError(source.label, `publishing base ${key} failed: ${error.message}`, { cause: error });
+  } finally {
+    timings.extractSeconds = (performance.now() - extractStarted) / 1e3;
+    await rm4(tempImage, { force: true });
+    await materialized.dispose().catch(
+      (error) => options.onWarning?.({ code: "leftover-not-removed", message: `cannot remove ${materialized.path}: ${error.message}` })
+    );
+  }
+}
+async function publish(layout, key, tempImage, lock, record, origin) {
+  const info = await stat5(tempImage);
+  await chmod2(tempImage, 292);
+  const sidecar = {
+    schema: 1,
+    key,
+    source: record,
+    origin,
+    apparentBytes: info.size,
+    allocatedBytes: info.blocks * 512,
+    created: (/* @__PURE__ */ new Date()).toISOString(),
+    tool: { name: TOOL_NAME, version: TOOL_VERSION }
+  };
+  const lost = await lock.lost();
+  if (lost) throw new LockLostError(lost.message);
+  await writeSidecar(sidecarPath(layout, key), sidecar);
+  await rename3(tempImage, basePath(layout, key));
+  await fsyncDir(layout.bases);
+}
+async function describeBase(layout, key, cacheHit, origin, started, timings, keyMemoized) {
   const base = basePath(layout, key);
   const info = await stat5(base);
   return {
@@ -3616,6 +3701,7 @@ async function describeBase(layout, key, cacheHit, started, timings, keyMemoized
     base,
     sidecar: sidecarPath(layout, key),
     cacheHit,
+    origin,
     apparentBytes: info.size,
     allocatedBytes: info.blocks * 512,
     seconds: (performance.now() - started) / 1e3,
@@ -3623,7 +3709,7 @@ async function describeBase(layout, key, cacheHit, started, timings, keyMemoized
     keyMemoized
   };
 }
-var DEFAULT_WAIT_TIMEOUT_MS, LockLostError, sameSource;
+var DEFAULT_WAIT_TIMEOUT_MS, LockLostError, tempStem;
 var init_ensure_base = __esm({
   "src/core/store/ensure-base.ts"() {
     "use strict";
@@ -3634,13 +3720,13 @@ var init_ensure_base = __esm({
     init_version();
     init_key();
     init_layout();
+    init_local_image();
     init_sidecar();
-    init_source_digest();
     init_temp_sweep();
     DEFAULT_WAIT_TIMEOUT_MS = 30 * 60 * 1e3;
     LockLostError = class extends Error {
     };
-    sameSource = (a, b) => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+    tempStem = (layout, key) => join8(layout.tmp, `${tempPrefix(key)}${process.pid}-${randomBytes3(4).toString("hex")}`);
   }
 });
 
@@ -4005,7 +4091,7 @@ function progressReporter(stream, plainEveryMs = 5e3) {
         phaseStarted = now;
         lastPrinted = now;
       }
-      const finished = p.done >= p.total && lastPrinted > phaseStarted;
+      const finished = p.total > 0 && p.done >= p.total && lastPrinted > phaseStarted;
       if (now - lastPrinted < interval && !finished) return;
       lastPrinted = now;
       const line = describe(p, (now - phaseStarted) / 1e3);
@@ -4026,6 +4112,7 @@ function progressReporter(stream, plainEveryMs = 5e3) {
 function describe(p, elapsed) {
   if (p.phase === "wait") return `basecow: ${PHASE_LABEL.wait} (${elapsed.toFixed(0)} s)`;
   const rate = elapsed > 0 ? p.done / elapsed : 0;
+  if (p.total <= 0) return `basecow: ${PHASE_LABEL[p.phase]} ${formatBytes(p.done)} (${formatBytes(rate)}/s)`;
   const eta = rate > 0 ? (p.total - p.done) / rate : 0;
   const percent = p.total > 0 ? (100 * p.done / p.total).toFixed(0) : "100";
   return `basecow: ${PHASE_LABEL[p.phase]} ${formatBytes(p.done)} / ${formatBytes(p.total)} (${percent}%, ${formatBytes(rate)}/s, ETA ${eta.toFixed(0)} s)`;
@@ -4037,6 +4124,9 @@ var init_progress = __esm({
     PHASE_LABEL = {
       hash: "hashing",
       wait: "waiting for another process",
+      restore: "restoring from the remote cache",
+      download: "downloading",
+      build: "building",
       extract: "extracting"
     };
   }

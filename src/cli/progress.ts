@@ -1,8 +1,11 @@
-import type { Progress } from '../core/store/ensure-base.js';
+import type { Progress } from '../core/store/base-source.js';
 
 const PHASE_LABEL: Record<Progress['phase'], string> = {
   hash: 'hashing',
   wait: 'waiting for another process',
+  restore: 'restoring from the remote cache',
+  download: 'downloading',
+  build: 'building',
   extract: 'extracting',
 };
 
@@ -37,7 +40,7 @@ export function progressReporter(stream: NodeJS.WriteStream, plainEveryMs = 5000
         lastPrinted = now;
       }
       // A phase that ends within the first interval prints nothing: quick work needs no meter.
-      const finished = p.done >= p.total && lastPrinted > phaseStarted;
+      const finished = p.total > 0 && p.done >= p.total && lastPrinted > phaseStarted;
       if (now - lastPrinted < interval && !finished) return;
       lastPrinted = now;
       const line = describe(p, (now - phaseStarted) / 1000);
@@ -58,6 +61,8 @@ export function progressReporter(stream: NodeJS.WriteStream, plainEveryMs = 5000
 function describe(p: Progress, elapsed: number): string {
   if (p.phase === 'wait') return `basecow: ${PHASE_LABEL.wait} (${elapsed.toFixed(0)} s)`;
   const rate = elapsed > 0 ? p.done / elapsed : 0;
+  // A download without a length, or a build's output, has no total: bytes and rate only.
+  if (p.total <= 0) return `basecow: ${PHASE_LABEL[p.phase]} ${formatBytes(p.done)} (${formatBytes(rate)}/s)`;
   const eta = rate > 0 ? (p.total - p.done) / rate : 0;
   const percent = p.total > 0 ? ((100 * p.done) / p.total).toFixed(0) : '100';
   return `basecow: ${PHASE_LABEL[p.phase]} ${formatBytes(p.done)} / ${formatBytes(p.total)} (${percent}%, ${formatBytes(rate)}/s, ETA ${eta.toFixed(0)} s)`;

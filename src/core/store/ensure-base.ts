@@ -1,48 +1,57 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BigIntStats } from 'node:fs';
-import { SourceError } from '../errors.js';
+import { BasecowError, SourceError } from '../errors.js';
 import { DEFAULT_MEMBER, extractToRaw } from '../extract/index.js';
+import type { RemoteCache } from '../remote/remote-cache.js';
 import { fsyncDir, isFile } from '../shared/fs.js';
 import { DEFAULT_LOCK_TIMING, tryLock, type HeldLock, type LockTiming } from '../shared/lock.js';
 import { TOOL_NAME, TOOL_VERSION } from '../shared/version.js';
 import type { WarningSink } from '../warnings.js';
+import type { BaseOrigin, BaseSource, Progress, SourceContext, SourceRecord } from './base-source.js';
 import { validateKey } from './key.js';
 import { basePath, lockPath, sidecarPath, storeLayout, tempPrefix, type StoreLayout } from './layout.js';
+import { localImage } from './local-image.js';
 import { writeSidecar, type BaseSidecar } from './sidecar.js';
-import { sourceKey, statSource } from './source-digest.js';
 import { sweepTemps } from './temp-sweep.js';
 
-export type CacheHit = 'l1' | 'miss';
+export type { BaseOrigin, Progress } from './base-source.js';
 
-export interface Progress {
-  phase: 'hash' | 'wait' | 'extract';
-  /** Source bytes read so far (hash, extract) or milliseconds waited (wait). */
-  done: number;
-  /** Source size in bytes (hash, extract); the wait bound in milliseconds (wait). */
-  total: number;
-}
+/** Where the base was found: the local store (l1), the remote cache (l2), or neither (made now). */
+export type CacheHit = 'l1' | 'l2' | 'miss';
 
 export interface EnsureBaseOptions {
-  source: string;
+  /** A local image path, or any other source (a URL, a build command: see base-source.ts). */
+  source: string | BaseSource;
   cacheDir: string;
-  /** A caller-given key; without it the key is the sha256 of the source bytes. */
+  /** A caller-given key; without it the source derives one (the sha256 of an image's bytes). */
   key?: string;
   /** The tar member that holds the disk. */
   member?: string;
+  /** A cache shared between machines, asked after the local store misses. */
+  remote?: RemoteCache;
   onProgress?: (progress: Progress) => void;
   lockTiming?: Partial<LockTiming>;
   /** How long to wait for another process that is building the same base. */
   waitTimeoutMs?: number;
   /**
-   * Stops hashing, waiting or extracting; temp files are removed, the lock released, nothing is
-   * published, and the signal's reason is thrown.
+   * Stops hashing, waiting, restoring, downloading, building or extracting; temp files are
+   * removed, the lock released, nothing is published, and the signal's reason is thrown.
    */
   signal?: AbortSignal;
   /** Receives what went wrong without stopping the work (see warnings.ts). */
   onWarning?: WarningSink;
+}
+
+export interface BaseTimings {
+  hashSeconds: number;
+  waitSeconds: number;
+  /** Restoring the remote entry (download and unpack), when the remote cache was asked. */
+  restoreSeconds: number;
+  /** Downloading or building the source, for sources that are not local files. */
+  sourceSeconds: number;
+  extractSeconds: number;
 }
 
 export interface BaseResult {
@@ -51,73 +60,71 @@ export interface BaseResult {
   base: string;
   sidecar: string;
   cacheHit: CacheHit;
+  origin: BaseOrigin;
   apparentBytes: number;
   allocatedBytes: number;
   seconds: number;
-  timings: { hashSeconds: number; waitSeconds: number; extractSeconds: number };
+  timings: BaseTimings;
   /** The key came from the digest memo, so the source was not read to hash it. */
   keyMemoized: boolean;
 }
 
 const DEFAULT_WAIT_TIMEOUT_MS = 30 * 60 * 1000;
 
+class LockLostError extends Error {}
+
 /**
- * Returns the raw base for `source`, extracting it at most once per key across processes.
+ * Returns the raw base for `source`, making it at most once per key across processes: from the
+ * local store, else (under the key's lock) from the remote cache, else from the source itself.
  * A base appears under its final name only complete, fsynced and read-only, so its existence is
  * the only signal a reader needs.
  */
 export async function ensureBase(options: EnsureBaseOptions): Promise<BaseResult> {
   const started = performance.now();
-  const source = resolve(options.source);
+  const source = typeof options.source === 'string' ? localImage(options.source, { member: options.member }) : options.source;
   const layout = storeLayout(options.cacheDir);
   const timing = { ...DEFAULT_LOCK_TIMING, ...options.lockTiming };
-  const progress = options.onProgress;
   await Promise.all([layout.bases, layout.locks, layout.tmp].map((dir) => mkdir(dir, { recursive: true })));
+  const context: SourceContext = { tmpDir: layout.tmp, digestsDir: layout.digests, signal: options.signal, onProgress: options.onProgress, onWarning: options.onWarning };
 
-  const sourceInfo = await statSource(source);
-  const sourceBytes = Number(sourceInfo.size);
+  const timings: BaseTimings = { hashSeconds: 0, waitSeconds: 0, restoreSeconds: 0, sourceSeconds: 0, extractSeconds: 0 };
   const hashStarted = performance.now();
   let key: string;
   let keyMemoized = false;
+  const derivedKey = options.key === undefined;
   if (options.key !== undefined) {
     key = validateKey(options.key);
   } else {
-    const found = await sourceKey(source, sourceInfo, layout.digests, {
-      onRead: (done) => progress?.({ phase: 'hash', done, total: sourceBytes }),
-      signal: options.signal,
-      onWarning: options.onWarning,
-    });
-    key = found.key;
+    const found = await source.key(context);
+    key = validateKey(found.key);
     keyMemoized = found.memoized;
   }
-  const hashSeconds = (performance.now() - hashStarted) / 1000;
+  timings.hashSeconds = (performance.now() - hashStarted) / 1000;
 
   const waitStarted = performance.now();
   const waitTimeoutMs = options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
+  const done = (cacheHit: CacheHit, origin: BaseOrigin) => describeBase(layout, key, cacheHit, origin, started, timings, keyMemoized);
   for (;;) {
     options.signal?.throwIfAborted();
     if (await isFile(basePath(layout, key))) {
-      const waitSeconds = (performance.now() - waitStarted) / 1000;
-      return describeBase(layout, key, 'l1', started, { hashSeconds, waitSeconds, extractSeconds: 0 }, keyMemoized);
+      timings.waitSeconds = (performance.now() - waitStarted) / 1000;
+      return done('l1', 'store');
     }
     let lock: HeldLock | undefined;
     try {
       lock = await tryLock(lockPath(layout, key), timing, layout.tmp);
     } catch (error) {
-      throw new SourceError(source, `cannot build base ${key}: ${(error as Error).message}`, { cause: error });
+      throw new SourceError(source.label, `cannot build base ${key}: ${(error as Error).message}`, { cause: error });
     }
     if (lock) {
-      const waitSeconds = (performance.now() - waitStarted) / 1000;
+      timings.waitSeconds = (performance.now() - waitStarted) / 1000;
       try {
         // The previous holder may have published just before we locked.
-        if (await isFile(basePath(layout, key))) {
-          return describeBase(layout, key, 'l1', started, { hashSeconds, waitSeconds, extractSeconds: 0 }, keyMemoized);
-        }
+        if (await isFile(basePath(layout, key))) return done('l1', 'store');
         await sweepTemps(layout, key, timing.staleMs);
-        const extractStarted = performance.now();
-        await buildBase(layout, key, source, sourceInfo, options, lock);
-        const extractSeconds = (performance.now() - extractStarted) / 1000;
-        return describeBase(layout, key, 'miss', started, { hashSeconds, waitSeconds, extractSeconds }, keyMemoized);
+        if (options.remote && (await restoreFromRemote(layout, key, options.remote, options, lock, timings))) return done('l2', 'remote');
+        const origin = await buildFromSource(layout, key, source, derivedKey, context, options, lock, timings);
+        return done('miss', origin);
       } catch (error) {
         // Another process took the lock over and is building the same base: wait for it as any
         // waiter would, rather than fail a job whose base is on its way.
@@ -130,72 +137,125 @@ export async function ensureBase(options: EnsureBaseOptions): Promise<BaseResult
     }
     const waited = performance.now() - waitStarted;
     if (waited > waitTimeoutMs) {
-      throw new SourceError(source, `gave up after ${Math.round(waited / 1000)} s waiting for another process to build base ${key} (lock ${lockPath(layout, key)})`);
+      throw new SourceError(source.label, `gave up after ${Math.round(waited / 1000)} s waiting for another process to build base ${key} (lock ${lockPath(layout, key)})`);
     }
-    progress?.({ phase: 'wait', done: waited, total: waitTimeoutMs });
+    options.onProgress?.({ phase: 'wait', done: waited, total: waitTimeoutMs });
     await sleep(timing.pollMs);
   }
 }
 
-class LockLostError extends Error {}
+const tempStem = (layout: StoreLayout, key: string): string => join(layout.tmp, `${tempPrefix(key)}${process.pid}-${randomBytes(4).toString('hex')}`);
 
-/** The source's identity: if any of it changes while we read, what we read is not what was keyed. */
-const sameSource = (a: BigIntStats, b: BigIntStats): boolean =>
-  a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
-
-async function buildBase(layout: StoreLayout, key: string, source: string, sourceInfo: BigIntStats, options: EnsureBaseOptions, lock: HeldLock): Promise<void> {
-  const stem = join(layout.tmp, `${tempPrefix(key)}${process.pid}-${randomBytes(4).toString('hex')}`);
-  const tempImage = `${stem}.img`;
-  const sourceBytes = Number(sourceInfo.size);
+/**
+ * Restores the base from the remote cache. Anything that goes wrong there (the service, the
+ * download, an entry that does not decode or whose digest does not match) is a warning and a miss:
+ * the caller then makes the base from its source, and nothing of the entry is published.
+ */
+async function restoreFromRemote(layout: StoreLayout, key: string, remote: RemoteCache, options: EnsureBaseOptions, lock: HeldLock, timings: BaseTimings): Promise<boolean> {
+  const restoreStarted = performance.now();
+  let entry;
   try {
-    const extracted = await extractToRaw(source, tempImage, {
-      member: options.member,
-      signal: options.signal,
-      onRead: (done) => options.onProgress?.({ phase: 'extract', done, total: sourceBytes }),
-    });
-    if (!sameSource(sourceInfo, await statSource(source))) {
-      throw new SourceError(source, `changed while it was being read (size, mtime, ctime or inode differ from when it was keyed as ${key}); nothing was published, run again`);
-    }
-    const info = await stat(tempImage);
-    await chmod(tempImage, 0o444);
-    const sidecar: BaseSidecar = {
-      schema: 1,
-      key,
-      source: {
-        path: source,
-        digest: options.key === undefined ? key : null,
-        format: extracted.format,
-        member: extracted.format.startsWith('tar') ? (options.member ?? DEFAULT_MEMBER) : null,
-        bytes: sourceBytes,
-      },
-      apparentBytes: info.size,
-      allocatedBytes: info.blocks * 512,
-      created: new Date().toISOString(),
-      tool: { name: TOOL_NAME, version: TOOL_VERSION },
-    };
-    const lost = await lock.lost();
-    if (lost) throw new LockLostError(lost.message);
-    // The sidecar goes first: a sidecar without an image is harmless, an image without one is not.
-    await writeSidecar(sidecarPath(layout, key), sidecar);
-    await rename(tempImage, basePath(layout, key));
-    await fsyncDir(layout.bases);
+    entry = await remote.restore(key, { signal: options.signal, onProgress: (done, total) => options.onProgress?.({ phase: 'restore', done, total }) });
   } catch (error) {
     if (options.signal?.aborted) throw options.signal.reason;
-    if (error instanceof SourceError || error instanceof LockLostError) throw error;
-    throw new SourceError(source, `publishing base ${key} failed: ${(error as Error).message}`, { cause: error });
+    options.onWarning?.({ code: 'remote-restore-failed', message: `the ${remote.name} cache could not be read for ${key} (the base is made from its source instead): ${(error as Error).message}` });
+    return false;
   } finally {
+    timings.restoreSeconds = (performance.now() - restoreStarted) / 1000;
+  }
+  if (!entry) return false;
+  const tempImage = `${tempStem(layout, key)}.img`;
+  const extractStarted = performance.now();
+  try {
+    const extracted = await extractToRaw(entry.path, tempImage, { signal: options.signal });
+    await publish(layout, key, tempImage, lock, { path: `${remote.name} cache`, kind: 'image', digest: null, format: extracted.format, member: null, bytes: (await stat(entry.path)).size }, 'remote');
+    return true;
+  } catch (error) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    if (error instanceof LockLostError) throw error;
+    options.onWarning?.({ code: 'remote-entry-unusable', message: `the ${remote.name} cache entry for ${key} was not used (the base is made from its source instead): ${(error as Error).message}` });
+    return false;
+  } finally {
+    timings.extractSeconds = (performance.now() - extractStarted) / 1000;
     await rm(tempImage, { force: true });
+    await entry.dispose().catch(() => undefined);
   }
 }
 
-async function describeBase(
+async function buildFromSource(
   layout: StoreLayout,
   key: string,
-  cacheHit: CacheHit,
-  started: number,
-  timings: BaseResult['timings'],
-  keyMemoized: boolean,
-): Promise<BaseResult> {
+  source: BaseSource,
+  derivedKey: boolean,
+  context: SourceContext,
+  options: EnsureBaseOptions,
+  lock: HeldLock,
+  timings: BaseTimings,
+): Promise<BaseOrigin> {
+  const sourceStarted = performance.now();
+  const materialized = await source.materialize(context);
+  timings.sourceSeconds = materialized.origin === 'extracted' ? 0 : (performance.now() - sourceStarted) / 1000;
+  const tempImage = `${tempStem(layout, key)}.img`;
+  const extractStarted = performance.now();
+  try {
+    const bytes = (await stat(materialized.path)).size;
+    const extracted = await extractToRaw(materialized.path, tempImage, {
+      member: materialized.member ?? options.member,
+      signal: options.signal,
+      onRead: (done) => options.onProgress?.({ phase: 'extract', done, total: bytes }),
+    });
+    await materialized.checkUnchanged?.();
+    const isTar = extracted.format.startsWith('tar');
+    await publish(
+      layout,
+      key,
+      tempImage,
+      lock,
+      {
+        ...materialized.record,
+        digest: materialized.record.digest ?? (derivedKey && materialized.record.kind === 'image' ? key : null),
+        format: extracted.format,
+        member: isTar ? (materialized.member ?? options.member ?? DEFAULT_MEMBER) : null,
+      },
+      materialized.origin,
+    );
+    return materialized.origin;
+  } catch (error) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    if (error instanceof BasecowError || error instanceof LockLostError) throw error;
+    throw new SourceError(source.label, `publishing base ${key} failed: ${(error as Error).message}`, { cause: error });
+  } finally {
+    timings.extractSeconds = (performance.now() - extractStarted) / 1000;
+    await rm(tempImage, { force: true });
+    await materialized.dispose().catch((error: Error) =>
+      options.onWarning?.({ code: 'leftover-not-removed', message: `cannot remove ${materialized.path}: ${error.message}` }),
+    );
+  }
+}
+
+/** Makes a finished temp image the base: read-only, sidecar first, then the image, under the lock. */
+async function publish(layout: StoreLayout, key: string, tempImage: string, lock: HeldLock, record: SourceRecord, origin: BaseOrigin): Promise<void> {
+  const info = await stat(tempImage);
+  await chmod(tempImage, 0o444);
+  const sidecar: BaseSidecar = {
+    schema: 1,
+    key,
+    source: record,
+    origin,
+    apparentBytes: info.size,
+    allocatedBytes: info.blocks * 512,
+    created: new Date().toISOString(),
+    tool: { name: TOOL_NAME, version: TOOL_VERSION },
+  };
+  const lost = await lock.lost();
+  if (lost) throw new LockLostError(lost.message);
+  // The sidecar goes first: a sidecar without an image is harmless, an image without one is not.
+  await writeSidecar(sidecarPath(layout, key), sidecar);
+  await rename(tempImage, basePath(layout, key));
+  await fsyncDir(layout.bases);
+}
+
+async function describeBase(layout: StoreLayout, key: string, cacheHit: CacheHit, origin: BaseOrigin, started: number, timings: BaseTimings, keyMemoized: boolean): Promise<BaseResult> {
   const base = basePath(layout, key);
   const info = await stat(base);
   return {
@@ -203,6 +263,7 @@ async function describeBase(
     base,
     sidecar: sidecarPath(layout, key),
     cacheHit,
+    origin,
     apparentBytes: info.size,
     allocatedBytes: info.blocks * 512,
     seconds: (performance.now() - started) / 1000,

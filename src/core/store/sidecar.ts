@@ -1,12 +1,14 @@
 import { readFile } from 'node:fs/promises';
-import type { SourceFormat } from '../extract/index.js';
 import { writeFileAtomically } from '../shared/atomic-write.js';
+import type { BaseOrigin, SourceRecord } from './base-source.js';
 
 /** The sidecar next to each base: what it was made from and when. */
 export interface BaseSidecar {
   schema: 1;
   key: string;
-  source: { path: string; digest: string | null; format: SourceFormat; member: string | null; bytes: number };
+  source: SourceRecord;
+  /** How this store got the base: from the remote cache, or made from the source here. */
+  origin: BaseOrigin;
   apparentBytes: number;
   allocatedBytes: number;
   created: string;

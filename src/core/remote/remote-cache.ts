@@ -1,0 +1,18 @@
+/**
+ * A cache shared between machines (L2). The store only restores through it, under the key's lock
+ * after the local store missed; saving is the front end's business after the job (it decides
+ * whether this job made the base). An adapter throws on any service failure: the store turns that
+ * into one warning and builds the base itself, so a remote cache can slow a job but never fail it.
+ */
+export interface RemoteEntry {
+  /** The restored entry file (see src/core/entry): a multi-frame zstd stream of the raw base. */
+  path: string;
+  /** Removes the restored file and whatever the adapter downloaded with it. */
+  dispose(): Promise<void>;
+}
+
+export interface RemoteCache {
+  /** Names the cache in messages and results ('actions'). */
+  readonly name: string;
+  restore(key: string, options: { signal?: AbortSignal; onProgress?: (bytes: number, total: number) => void }): Promise<RemoteEntry | undefined>;
+}
