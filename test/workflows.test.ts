@@ -145,3 +145,14 @@ test('the broken copies above were copies: the repository itself is untouched', 
   assert.ok(existsSync(join(REPO, 'workflows/local-system-tests.yml')));
   none(checkDrift(REPO));
 });
+
+test("README's smallest caller passes the same checks as the examples", async () => {
+  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Use it in CI'));
+  const caller = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(caller?.includes('uses: basecow/basecow/.github/workflows/local-system-tests.yml@'), 'the README shows a caller');
+  const dir = kitCopy();
+  writeFileSync(join(dir, 'workflows/examples/readme-caller.yml'), caller ?? '');
+  const findings = await checkAll(dir);
+  assert.deepEqual(findings, [], findings.map((f) => `${f.file}: ${f.message}`).join('\n'));
+});
