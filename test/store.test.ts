@@ -135,13 +135,25 @@ test('a held lock on one key does not block another key', async () => {
   }
 });
 
+/**
+ * A source large and incompressible enough that its extraction is still running a while after it
+ * starts. Made on first use and shared, so that each test that needs it also works run alone.
+ */
+let bigSource: Promise<{ big: string; bigZst: string }> | undefined;
+function bigImage(): Promise<{ big: string; bigZst: string }> {
+  bigSource ??= (async () => {
+    const big = join(dir, 'big.img');
+    await makeSparseFile(big, 768 * MiB, [{ offset: 0, length: 512 * MiB }]);
+    const bigZst = join(dir, 'big.img.zst');
+    await runTool(['zstd', '-q', '-1', '-f', big, '-o', bigZst]);
+    return { big, bigZst };
+  })();
+  return bigSource;
+}
+
 test('kill -9 mid-extraction: nothing partial is visible, the next caller takes over and succeeds', async () => {
   const cacheDir = join(dir, 'cache-kill');
-  // Large and incompressible enough that the extraction is still running when it is killed.
-  const big = join(dir, 'big.img');
-  await makeSparseFile(big, 768 * MiB, [{ offset: 0, length: 512 * MiB }]);
-  const bigZst = join(dir, 'big.img.zst');
-  await runTool(['zstd', '-q', '-1', '-f', big, '-o', bigZst]);
+  const { big, bigZst } = await bigImage();
   const child = runChild({ source: bigZst, cacheDir, key: 'big', lockTiming: FAST_LOCK });
   await new Promise<void>((resolve) => child.onLine((line) => line === 'extracting' && resolve()));
   await new Promise((r) => setTimeout(r, 50));
@@ -163,7 +175,7 @@ test('kill -9 mid-extraction: nothing partial is visible, the next caller takes 
 
 test('the event loop (and so the lock heartbeat) keeps running during a long extraction', async () => {
   const cacheDir = join(dir, 'cache-heartbeat');
-  const big = join(dir, 'big.img.zst');
+  const { bigZst: big } = await bigImage();
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
   const ticks: number[] = [];
