@@ -178,3 +178,56 @@ test('a symlink planted in place of an overlay or a domain XML: down removes the
   for (const [link] of planted) assert.equal(lstatSync(link, { throwIfNoEntry: false }), undefined, `${link} is gone`);
   assert.equal(existsSync(manifestFile), false);
 });
+
+/** Every file under vms/ that up makes (console logs aside), relative to the work dir. */
+function filesUnderVms(workDir: string): string[] {
+  const found: string[] = [];
+  const walk = (at: string): void => {
+    for (const entry of readdirSync(at, { withFileTypes: true })) {
+      const path = join(at, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name !== 'console.log') found.push(relative(workDir, path));
+    }
+  };
+  if (existsSync(join(workDir, 'vms'))) walk(join(workDir, 'vms'));
+  return found.sort();
+}
+
+/** The manifest lists exactly the files on disk; without a manifest there are none. Returns the VM names. */
+function assertManifestAgrees(workDir: string, context: string): string[] {
+  const manifestFile = join(workDir, 'manifest.json');
+  const manifest = existsSync(manifestFile) ? JSON.parse(readFileSync(manifestFile, 'utf8')) : undefined;
+  type Vm = { name: string; xml: string; disks: { path: string }[] };
+  const listed = ((manifest?.vms ?? []) as Vm[]).flatMap((vm) => [vm.xml, ...vm.disks.map((d) => d.path)]).map((p) => relative(workDir, p));
+  assert.deepEqual(filesUnderVms(workDir), listed.sort(), `${context}: files under vms/ and the manifest disagree`);
+  // No lock, owner file or temp manifest is left behind either.
+  assert.deepEqual(readdirSync(workDir).filter((name) => name !== 'vms' && name !== 'manifest.json'), [], `${context}: debris in the work dir`);
+  return ((manifest?.vms ?? []) as Vm[]).map((vm) => vm.name);
+}
+
+test('up beside up, and up beside down, on one work dir: the manifest and the files always agree', async () => {
+  const workDir = join(dir, 'concurrent');
+  const up = (vms: string) => basecow(['up', '--vms', vms, '--work-dir', workDir, '--cache-dir', cacheDir, '--domain-type', 'qemu', '--connect', NOWHERE]);
+  const downRun = () => basecow(['down', '--work-dir', workDir]);
+  // Warm the store, so that both processes of a round spend their time on the work dir.
+  assert.equal((await basecow(['prepare', '--cache-dir', cacheDir])).code, 0);
+  for (let round = 1; round <= 3; round++) {
+    // Two testnets that cannot both be: whichever runs second finds the other's VMs in the manifest
+    // and is refused, unless both ran on the same empty work dir at once (then each would write its
+    // own manifest over the other's, and one set of files would be listed nowhere).
+    const [abc, five] = await Promise.all([up('a,b,c'), up('5')]);
+    assert.deepEqual([abc.code, five.code].sort(), [0, 2], `round ${round}: one up wins, the other is refused\n${abc.stderr}\n${five.stderr}`);
+    const names = assertManifestAgrees(workDir, `round ${round}, up beside up`);
+    assert.deepEqual(names, abc.code === 0 ? ['a', 'b', 'c'] : ['vm1', 'vm2', 'vm3', 'vm4', 'vm5']);
+
+    // The same up again beside a down: in either order both succeed, and what is left agrees.
+    const [again, gone] = await Promise.all([up(names.join(',')), downRun()]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(gone.code, 0, gone.stderr);
+    assertManifestAgrees(workDir, `round ${round}, up beside down`);
+
+    assert.equal((await downRun()).code, 0);
+    assert.deepEqual(assertManifestAgrees(workDir, `round ${round}, after down`), []);
+    assert.deepEqual(filesUnderVms(workDir), []);
+  }
+});
