@@ -396,3 +396,44 @@ test("sweeping tmp/: dead writers' leftovers go, a live writer's file stays", as
     live.kill();
   }
 });
+
+test("keys 'x' and 'x.owner' prepared at once in one store: both succeed with their own content, no debris", async () => {
+  // Owner files used to be '<lock>.owner', so key x's owner file was locks/x.owner: the lock of key
+  // x.owner. With x.owner's lock held, x's owner file could not be renamed onto that directory and
+  // preparing x failed; with x's lock held, x.owner found a fresh file at its lock's path and waited
+  // for x as if its own key were busy. Holding each lock in turn makes both clashes happen for sure;
+  // two processes at once then show the whole path works.
+  const other = join(dir, 'owner-key-other.img');
+  await makeSparseFile(other, 8 * MiB, [{ offset: MiB, length: 3 * MiB }]);
+  const otherDigest = await sha256File(other);
+  const sources = { x: { source: zst, digest: diskDigest }, 'x.owner': { source: other, digest: otherDigest } };
+
+  const cacheDir = join(dir, 'cache-owner-key');
+  const layout = storeLayout(cacheDir);
+  mkdirSync(layout.locks, { recursive: true });
+  mkdirSync(layout.tmp, { recursive: true });
+  for (const [held, key] of [['x.owner', 'x'], ['x', 'x.owner']] as const) {
+    const lock = await tryLock(lockPath(layout, held), FAST_LOCK, layout.tmp);
+    assert.ok(lock);
+    try {
+      const result = await ensureBase({ source: sources[key].source, cacheDir, key, lockTiming: FAST_LOCK, waitTimeoutMs: 2000 });
+      assert.equal(result.cacheHit, 'miss');
+      assert.equal(await sha256File(result.base), sources[key].digest, `key ${key} while ${held} is held`);
+      assert.equal(await lock.lost(), undefined, `preparing ${key} left the lock of ${held} alone`);
+    } finally {
+      await lock.release();
+    }
+  }
+  assertStoreClean(cacheDir);
+
+  const raceDir = join(dir, 'cache-owner-key-race');
+  const children = (['x', 'x.owner'] as const).map((key) => runChild({ source: sources[key].source, cacheDir: raceDir, key, lockTiming: FAST_LOCK }));
+  const outcomes = await Promise.all(children.map((c) => c.done));
+  for (const [i, key] of (['x', 'x.owner'] as const).entries()) {
+    assert.equal(outcomes[i].code, 0, `${key}: ${outcomes[i].stderr}`);
+    const result = JSON.parse(outcomes[i].stdout.trim().split('\n').pop()!) as BaseResult;
+    assert.equal(result.base, join(storeLayout(raceDir).bases, `${key}.img`));
+    assert.equal(await sha256File(result.base), sources[key].digest, key);
+  }
+  assertStoreClean(raceDir);
+});
