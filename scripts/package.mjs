@@ -65,9 +65,11 @@ if (check) {
     });
     if (stale.length > 0) {
       console.error(`dist/ is stale (${stale.map((f) => `dist/${f}`).join(', ')} differ from src/ and node_modules/): run \`npm run package\` and commit dist/`);
-      process.exit(1);
+      // exitCode, not exit(): the finally below still removes the fresh bundle.
+      process.exitCode = 1;
+    } else {
+      console.error('dist/ matches src/');
     }
-    console.error('dist/ matches src/');
   } finally {
     rmSync(fresh, { recursive: true, force: true });
   }
