@@ -6,6 +6,9 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { BasecowError } from '../src/core/errors.js';
 import { down } from '../src/core/testnet/down.js';
+import { up as coreUp } from '../src/core/testnet/up.js';
+import { withWorkDirLock } from '../src/core/testnet/work-dir-lock.js';
+import type { Warning } from '../src/core/warnings.js';
 import { tempDir } from './helpers.js';
 
 // What `down` removes is decided by a file anyone with write access to the work dir can edit. These
@@ -230,4 +233,30 @@ test('up beside up, and up beside down, on one work dir: the manifest and the fi
     assert.deepEqual(assertManifestAgrees(workDir, `round ${round}, after down`), []);
     assert.deepEqual(filesUnderVms(workDir), []);
   }
+});
+
+test('an up on a busy work dir warns once, waits, then fails naming the holder, having touched nothing', async () => {
+  const workDir = join(dir, 'busy');
+  let release!: () => void;
+  let held!: () => void;
+  const isHeld = new Promise<void>((resolve) => (held = resolve));
+  // This process holds the work dir as another up or down would, until the waiter has given up.
+  const holder = withWorkDirLock(workDir, () => {
+    held();
+    return new Promise<void>((resolve) => (release = resolve));
+  });
+  await isHeld;
+  const warnings: Warning[] = [];
+  try {
+    await assert.rejects(
+      coreUp({ source: fileURLToPath(new URL('../../images/demo.img.zst', import.meta.url)), cacheDir, workDir, vms: [{ name: 'a' }], domainType: 'qemu', connect: NOWHERE, workDirWaitMs: 300, lockTiming: { pollMs: 50 }, onWarning: (w) => warnings.push(w) }),
+      (e: Error) => e instanceof BasecowError && e.code === 'work-dir-busy' && e.message.includes(`pid ${process.pid}`) && !e.message.includes('--'),
+    );
+  } finally {
+    release();
+    await holder;
+  }
+  assert.deepEqual(warnings.map((w) => w.code), ['work-dir-busy']);
+  assert.ok(warnings[0].message.includes(`pid ${process.pid}`), warnings[0].message);
+  assert.deepEqual(readdirSync(workDir), [], 'no manifest, no VM files, and the lock released');
 });
