@@ -1,5 +1,6 @@
 // Bundles the CLI into dist/ (what a runner executes without npm install), with zstd-napi's
-// compiled addon next to it. `node scripts/package.mjs --check` fails when dist/ is stale.
+// compiled addon next to it. `node scripts/package.mjs --check` fails when dist/ is stale: a bundle
+// that differs from src/, or an addon that differs from node_modules/zstd-napi's build.
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,6 +38,10 @@ async function bundle(outdir) {
     target: 'node20',
     legalComments: 'none',
     logLevel: 'warning',
+    // Module paths end up in the bundle's comments and keys: taken as they are under the checkout,
+    // not resolved through a symlinked node_modules (a worktree sharing another's), so that the
+    // bundle, and so the freshness check, does not depend on where node_modules really lives.
+    preserveSymlinks: true,
     plugins: [zstdAddon],
     // CommonJS dependencies call require(); ESM output needs a real one.
     banner: { js: "import { createRequire as __basecowRequire } from 'node:module';\nconst require = __basecowRequire(import.meta.url);" },
@@ -48,18 +53,23 @@ if (check) {
   const fresh = mkdtempSync(join(tmpdir(), 'basecow-dist-'));
   try {
     await bundle(fresh);
-    const stale = Object.keys(entries).filter((name) => {
+    // The addon is compared too: a dist/ whose bundles are fresh but whose addon was built from
+    // another zstd-napi (or another Node ABI) fails at its first decompression, not at load.
+    const files = [...Object.keys(entries).map((name) => `${name}.js`), ADDON];
+    const stale = files.filter((file) => {
       try {
-        return !readFileSync(join(fresh, `${name}.js`)).equals(readFileSync(join(root, 'dist', `${name}.js`)));
+        return !readFileSync(join(fresh, file)).equals(readFileSync(join(root, 'dist', file)));
       } catch {
         return true;
       }
     });
     if (stale.length > 0) {
-      console.error(`dist/ is stale (${stale.map((n) => `dist/${n}.js`).join(', ')} differ from src/): run \`npm run package\` and commit dist/`);
-      process.exit(1);
+      console.error(`dist/ is stale (${stale.map((f) => `dist/${f}`).join(', ')} differ from src/ and node_modules/): run \`npm run package\` and commit dist/`);
+      // exitCode, not exit(): the finally below still removes the fresh bundle.
+      process.exitCode = 1;
+    } else {
+      console.error('dist/ matches src/');
     }
-    console.error('dist/ matches src/');
   } finally {
     rmSync(fresh, { recursive: true, force: true });
   }

@@ -4,7 +4,10 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { BasecowError } from '../src/core/errors.js';
 import { runTool } from '../src/core/exec/run-tool.js';
+import { down as coreDown } from '../src/core/testnet/down.js';
+import { up as coreUp } from '../src/core/testnet/up.js';
 import { listDir, makeSparseFile, sha256File, tempDir } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/basecow.js', import.meta.url));
@@ -228,5 +231,35 @@ test('a work dir full of quotes, ampersands and angle brackets still gives valid
     const { stdout } = await runTool(['xmllint', '--xpath', 'string(/domain/devices/disk/source/@file)', vm.xml]);
     assert.equal(stdout.trim(), vm.overlay);
     assert.ok(vm.overlay.startsWith(workDir));
+  }
+});
+
+test('an overlay that does not fit: the CLI hints at --recreate, the core message names no flag', async () => {
+  const workDir = join(dir, 'no-fit');
+  const nowhere = 'qemu+unix:///system?socket=/nonexistent/basecow-test.sock';
+  const args = ['up', '--vms', 'a', '--work-dir', workDir, '--cache-dir', cacheDir, '--domain-type', 'qemu', '--connect', nowhere];
+  assert.equal((await basecow(args)).code, 0);
+  try {
+    // The overlay has the base's 64 MiB; a larger minimum cannot be met without replacing it.
+    const bigger = await basecow([...args, '--min-size', '1G']);
+    assert.equal(bigger.code, 1, bigger.stderr);
+    assert.match(bigger.stderr, /primary\.qcow2: existing overlay is \d+ bytes, smaller than the requested \d+; run up with --recreate/);
+    // The core states the problem and leaves the wording of the way out to each front end.
+    const options = { source: fileURLToPath(new URL('../../images/demo.img.zst', import.meta.url)), cacheDir, workDir, domainType: 'qemu' as const, connect: nowhere };
+    await assert.rejects(coreUp({ ...options, vms: [{ name: 'a' }], minSizeBytes: 1 << 30 }), (e: Error) => {
+      assert.ok(e instanceof BasecowError && e.code === 'overlay-not-reusable', `${e.name}: ${e.message}`);
+      assert.doesNotMatch(e.message, /--/);
+      return true;
+    });
+    await assert.rejects(coreUp({ ...options, vms: [{ name: 'b' }] }), (e: Error) => {
+      assert.ok(e instanceof BasecowError && e.code === 'would-orphan', `${e.name}: ${e.message}`);
+      assert.doesNotMatch(e.message, /--/);
+      return true;
+    });
+    const orphaning = await basecow([...args.slice(0, 2), 'b', ...args.slice(3)]);
+    assert.equal(orphaning.code, 2);
+    assert.ok(orphaning.stderr.includes(`run \`basecow down --work-dir ${workDir}\` first`), orphaning.stderr);
+  } finally {
+    await coreDown({ workDir, connect: nowhere });
   }
 });

@@ -19,6 +19,34 @@ await makeSparseFile(disk, 96 * MiB, [
 ]);
 const diskDigest = await sha256File(disk);
 
+/** Runs `make` the first time it is asked for, so that each test that uses its output also runs alone. */
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => (made ??= make());
+}
+
+const diskZst = once(async () => {
+  const zst = join(dir, 'disk.img.zst');
+  await runTool(['zstd', '-q', '-3', '-f', disk, '-o', zst]);
+  return zst;
+});
+
+const TAR_FORMATS = { gnu: ['--format=gnu'], pax1: ['--format=posix', '--sparse-version=1.0'] } as const;
+
+/** The disk with a member before it, in a sparse tar of the given format, and that tar compressed. */
+const tarSource = once(async () => {
+  const src = join(dir, 'tar-src');
+  mkdirSync(src);
+  writeFileSync(join(src, 'notes.txt'), 'x'.repeat(700_000));
+  await runTool(['cp', '--sparse=always', disk, join(src, 'disk.img')]);
+  for (const [name, format] of Object.entries(TAR_FORMATS)) {
+    const tar = join(dir, `${name}.tar`);
+    await runTool(['tar', '--sparse', ...format, '-C', src, '-cf', tar, 'notes.txt', 'disk.img']);
+    await runTool(['zstd', '-q', '-f', tar, '-o', `${tar}.zst`]);
+  }
+  return (name: keyof typeof TAR_FORMATS) => join(dir, `${name}.tar`);
+});
+
 async function zstdReference(input: string, name: string): Promise<string> {
   const out = join(dir, `${name}.ref`);
   await runTool(['zstd', '-q', '-d', '-f', input, '-o', out]);
@@ -26,8 +54,7 @@ async function zstdReference(input: string, name: string): Promise<string> {
 }
 
 test('.img.zst extracts byte-identical to zstd -d, with no more allocation', async () => {
-  const zst = join(dir, 'disk.img.zst');
-  await runTool(['zstd', '-q', '-3', '-f', disk, '-o', zst]);
+  const zst = await diskZst();
   const ref = await zstdReference(zst, 'single');
   const out = join(dir, 'single.img');
   const result = await extractToRaw(zst, out);
@@ -76,14 +103,9 @@ test('a frame with a 2 GiB window (zstd --long=31 from a pipe) extracts like zst
 });
 
 test('.tar.zst (GNU sparse and PAX 1.0 members, other members around) matches GNU tar -x', async () => {
-  const src = join(dir, 'tar-src');
-  mkdirSync(src);
-  writeFileSync(join(src, 'notes.txt'), 'x'.repeat(700_000));
-  await runTool(['cp', '--sparse=always', disk, join(src, 'disk.img')]);
-  for (const [name, format] of [['gnu', ['--format=gnu']], ['pax1', ['--format=posix', '--sparse-version=1.0']]] as const) {
-    const tar = join(dir, `${name}.tar`);
-    await runTool(['tar', '--sparse', ...format, '-C', src, '-cf', tar, 'notes.txt', 'disk.img']);
-    await runTool(['zstd', '-q', '-f', tar, '-o', `${tar}.zst`]);
+  const tarOf = await tarSource();
+  for (const name of ['gnu', 'pax1'] as const) {
+    const tar = tarOf(name);
     const ref = join(dir, `${name}-ref`);
     mkdirSync(ref);
     await runTool(['tar', '-xf', `${tar}.zst`, '-C', ref]);
@@ -137,8 +159,7 @@ test('format is checked against content, and mislabelled or unusable files fail 
 });
 
 test('truncated and corrupt zstd fail naming the file, and leave no output behind', async () => {
-  const zst = join(dir, 'disk.img.zst');
-  const bytes = readFileSync(zst);
+  const bytes = readFileSync(await diskZst());
   const truncated = join(dir, 'truncated.img.zst');
   writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length / 2)));
   const out1 = join(dir, 'truncated.out');
@@ -229,7 +250,8 @@ test('.tar.zst whose PAX header data crosses a decompressed-buffer boundary matc
 });
 
 test('an aborted signal stops extraction of every format before it writes, and removes the partial output', async () => {
-  const sources = [join(dir, 'disk.img.zst'), join(dir, 'gnu.tar.zst'), join(dir, 'gnu.tar'), disk];
+  const gnuTar = (await tarSource())('gnu');
+  const sources = [await diskZst(), `${gnuTar}.zst`, gnuTar, disk];
   for (const source of sources) {
     assert.ok(existsSync(source), source);
     const out = join(dir, `aborted-${sources.indexOf(source)}.img`);

@@ -135,13 +135,25 @@ test('a held lock on one key does not block another key', async () => {
   }
 });
 
+/**
+ * A source large and incompressible enough that its extraction is still running a while after it
+ * starts. Made on first use and shared, so that each test that needs it also works run alone.
+ */
+let bigSource: Promise<{ big: string; bigZst: string }> | undefined;
+function bigImage(): Promise<{ big: string; bigZst: string }> {
+  bigSource ??= (async () => {
+    const big = join(dir, 'big.img');
+    await makeSparseFile(big, 768 * MiB, [{ offset: 0, length: 512 * MiB }]);
+    const bigZst = join(dir, 'big.img.zst');
+    await runTool(['zstd', '-q', '-1', '-f', big, '-o', bigZst]);
+    return { big, bigZst };
+  })();
+  return bigSource;
+}
+
 test('kill -9 mid-extraction: nothing partial is visible, the next caller takes over and succeeds', async () => {
   const cacheDir = join(dir, 'cache-kill');
-  // Large and incompressible enough that the extraction is still running when it is killed.
-  const big = join(dir, 'big.img');
-  await makeSparseFile(big, 768 * MiB, [{ offset: 0, length: 512 * MiB }]);
-  const bigZst = join(dir, 'big.img.zst');
-  await runTool(['zstd', '-q', '-1', '-f', big, '-o', bigZst]);
+  const { big, bigZst } = await bigImage();
   const child = runChild({ source: bigZst, cacheDir, key: 'big', lockTiming: FAST_LOCK });
   await new Promise<void>((resolve) => child.onLine((line) => line === 'extracting' && resolve()));
   await new Promise((r) => setTimeout(r, 50));
@@ -163,7 +175,7 @@ test('kill -9 mid-extraction: nothing partial is visible, the next caller takes 
 
 test('the event loop (and so the lock heartbeat) keeps running during a long extraction', async () => {
   const cacheDir = join(dir, 'cache-heartbeat');
-  const big = join(dir, 'big.img.zst');
+  const { bigZst: big } = await bigImage();
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
   const ticks: number[] = [];
@@ -383,4 +395,45 @@ test("sweeping tmp/: dead writers' leftovers go, a live writer's file stays", as
   } finally {
     live.kill();
   }
+});
+
+test("keys 'x' and 'x.owner' prepared at once in one store: both succeed with their own content, no debris", async () => {
+  // Owner files used to be '<lock>.owner', so key x's owner file was locks/x.owner: the lock of key
+  // x.owner. With x.owner's lock held, x's owner file could not be renamed onto that directory and
+  // preparing x failed; with x's lock held, x.owner found a fresh file at its lock's path and waited
+  // for x as if its own key were busy. Holding each lock in turn makes both clashes happen for sure;
+  // two processes at once then show the whole path works.
+  const other = join(dir, 'owner-key-other.img');
+  await makeSparseFile(other, 8 * MiB, [{ offset: MiB, length: 3 * MiB }]);
+  const otherDigest = await sha256File(other);
+  const sources = { x: { source: zst, digest: diskDigest }, 'x.owner': { source: other, digest: otherDigest } };
+
+  const cacheDir = join(dir, 'cache-owner-key');
+  const layout = storeLayout(cacheDir);
+  mkdirSync(layout.locks, { recursive: true });
+  mkdirSync(layout.tmp, { recursive: true });
+  for (const [held, key] of [['x.owner', 'x'], ['x', 'x.owner']] as const) {
+    const lock = await tryLock(lockPath(layout, held), FAST_LOCK, layout.tmp);
+    assert.ok(lock);
+    try {
+      const result = await ensureBase({ source: sources[key].source, cacheDir, key, lockTiming: FAST_LOCK, waitTimeoutMs: 2000 });
+      assert.equal(result.cacheHit, 'miss');
+      assert.equal(await sha256File(result.base), sources[key].digest, `key ${key} while ${held} is held`);
+      assert.equal(await lock.lost(), undefined, `preparing ${key} left the lock of ${held} alone`);
+    } finally {
+      await lock.release();
+    }
+  }
+  assertStoreClean(cacheDir);
+
+  const raceDir = join(dir, 'cache-owner-key-race');
+  const children = (['x', 'x.owner'] as const).map((key) => runChild({ source: sources[key].source, cacheDir: raceDir, key, lockTiming: FAST_LOCK }));
+  const outcomes = await Promise.all(children.map((c) => c.done));
+  for (const [i, key] of (['x', 'x.owner'] as const).entries()) {
+    assert.equal(outcomes[i].code, 0, `${key}: ${outcomes[i].stderr}`);
+    const result = JSON.parse(outcomes[i].stdout.trim().split('\n').pop()!) as BaseResult;
+    assert.equal(result.base, join(storeLayout(raceDir).bases, `${key}.img`));
+    assert.equal(await sha256File(result.base), sources[key].digest, key);
+  }
+  assertStoreClean(raceDir);
 });
