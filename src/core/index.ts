@@ -14,3 +14,6 @@ export type { NicSpec, VmSpec, ExtraDiskSpec } from './testnet/types.js';
 export { DEFAULT_QCOW2_OPTIONS } from './testnet/overlay.js';
 export { DEFAULT_CONNECT_URI } from './libvirt/virsh.js';
 export type { DomainType } from './libvirt/domain-type.js';
+export { writeEntry, type WriteEntryOptions, type WriteEntryResult } from './entry/write.js';
+export { readEntryIndex, type EntryIndex, type EntryFrame } from './entry/read.js';
+export { computeRawDigest, RawDigest, RAW_DIGEST_ALGORITHM } from './extract/raw-digest.js';

@@ -1,8 +1,9 @@
 import { constants } from 'node:fs';
-import { copyFile, open } from 'node:fs/promises';
+import { copyFile, open, rm } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { SourceError, errnoCode } from '../errors.js';
 import { readChunks, startsWithZstdFrame, type ProgressSink } from './chunks.js';
+import { computeRawDigest } from './raw-digest.js';
 import { SparseWriter } from './write/sparse-writer.js';
 import { extractTarMember } from './tar.js';
 import { ZstdStream } from './zstd/stream.js';
@@ -27,6 +28,8 @@ export interface ExtractResult {
   size: number;
   /** Data bytes written past the page cache and through it (both 0 for a reflinked copy). */
   written: { direct: number; pageCache: number };
+  /** The raw digest of what was written (see raw-digest.ts). */
+  rawDigest: string;
 }
 
 const QCOW2_MAGIC = Buffer.from('QFI\xfb', 'latin1');
@@ -95,7 +98,14 @@ export async function extractToRaw(source: string, dest: string, options: Extrac
   const format = await detectFormat(source);
   if (format === 'raw') {
     const size = await tryReflink(source, dest);
-    if (size !== undefined) return { format, size, written: { direct: 0, pageCache: 0 } };
+    if (size !== undefined) {
+      try {
+        return { format, size, written: { direct: 0, pageCache: 0 }, rawDigest: await computeRawDigest(dest, options.signal) };
+      } catch (error) {
+        await rm(dest, { force: true });
+        throw error;
+      }
+    }
   }
   const writer = await SparseWriter.create(dest, { signal: options.signal, directIo: options.directIo });
   try {
@@ -105,7 +115,7 @@ export async function extractToRaw(source: string, dest: string, options: Extrac
     if ((await readHead(dest, 4)).equals(QCOW2_MAGIC)) {
       throw new SourceError(source, 'holds a qcow2 image, not a raw disk; convert it first with `qemu-img convert -O raw` and compress that');
     }
-    return { format, size, written: writer.writtenBytes };
+    return { format, size, written: writer.writtenBytes, rawDigest: writer.rawDigest };
   } catch (error) {
     await writer.discard();
     if (options.signal?.aborted) throw options.signal.reason;

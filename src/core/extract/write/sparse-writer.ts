@@ -2,11 +2,11 @@ import { closeSync, fsync, ftruncateSync, openSync, unlinkSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { DirectWrites } from './direct-writes.js';
 import { PageCacheWrites } from './page-cache-writes.js';
+import { isZero } from '../zero-blocks.js';
+import { RawDigest, computeRawDigest } from '../raw-digest.js';
 
 /** Filesystem block size that decides what becomes a hole: an all-zero aligned block is never written. */
 const HOLE_BLOCK = 4096;
-const ZERO_SPAN = 64 * 1024;
-const ZEROS = Buffer.alloc(ZERO_SPAN);
 const fsyncAsync = promisify(fsync);
 /** Files shorter than this are written through the page cache even where direct I/O works (see setLength). */
 const DIRECT_MIN_LENGTH = 1024 * 1024;
@@ -16,17 +16,6 @@ export interface SparseWriterOptions {
   signal?: AbortSignal;
   /** Write past the page cache where the filesystem allows it (the default); see DirectWrites. */
   directIo?: boolean;
-}
-
-function isZero(buf: Buffer, start: number, end: number): boolean {
-  // Most data blocks have a non-zero byte at one of these spots; looking at them here spares the
-  // native compare call that would otherwise run for every 4 KiB block.
-  if (buf[start] !== 0 || buf[end - 1] !== 0 || buf[(start + end) >>> 1] !== 0) return false;
-  for (let at = start; at < end; at += ZERO_SPAN) {
-    const stop = Math.min(end, at + ZERO_SPAN);
-    if (ZEROS.compare(buf, at, stop, 0, stop - at) !== 0) return false;
-  }
-  return true;
 }
 
 /**
@@ -42,6 +31,10 @@ export class SparseWriter {
   private readonly pageCache: PageCacheWrites;
   private direct: DirectWrites | undefined;
   private wroteData = false;
+  /** Hashes the data as it passes; dropped if writes come out of order (then the file is hashed). */
+  private digest: RawDigest | undefined = new RawDigest();
+  /** The raw digest of the finished file (see raw-digest.ts); set by finish(). */
+  rawDigest = '';
 
   private constructor(
     readonly path: string,
@@ -69,6 +62,8 @@ export class SparseWriter {
   async write(buf: Buffer, position: number): Promise<void> {
     this.signal?.throwIfAborted();
     this.wroteData = true;
+    if (this.digest?.accepts(position)) this.digest.update(buf, position);
+    else this.digest = undefined;
     let runStart = -1;
     let at = 0;
     while (at < buf.length) {
@@ -114,6 +109,8 @@ export class SparseWriter {
     // Off the event loop: flushing a multi-GiB file can take seconds.
     await fsyncAsync(this.fd);
     this.close();
+    // Every format writes in order today; reading the file back is the fallback that keeps it true.
+    this.rawDigest = this.digest ? this.digest.finish(size) : await computeRawDigest(this.path, this.signal);
   }
 
   /** Closes and removes the partial file; never throws, because it runs on error paths. */

@@ -1,0 +1,105 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { SourceError } from '../errors.js';
+import { formatRawDigest } from '../extract/raw-digest.js';
+import {
+  DATA_FRAME_MAX,
+  EntryFormatError,
+  HEADER_FRAME_BYTES,
+  HOLE_FRAME_MAX,
+  SEEK_FOOTER_BYTES,
+  decodeHeaderFrame,
+  decodePlanFrame,
+  decodeSeekFooter,
+  decodeSeekTable,
+  type FrameKind,
+} from './format.js';
+
+export interface EntryFrame {
+  kind: FrameKind;
+  /** Where the frame's content lies in the raw base. */
+  rawOffset: number;
+  rawLength: number;
+  /** Where the frame lies in the entry file. */
+  compressedOffset: number;
+  compressedSize: number;
+}
+
+export interface EntryIndex {
+  path: string;
+  version: number;
+  apparentSize: number;
+  /** The raw digest of the base the entry holds (see raw-digest.ts). */
+  rawDigest: string;
+  /** The data and hole frames, in raw order, covering [0, apparentSize). */
+  frames: EntryFrame[];
+  /** The entry file's size. */
+  bytes: number;
+}
+
+async function readAt(file: FileHandle, position: number, length: number): Promise<Buffer> {
+  const buf = Buffer.alloc(length);
+  const { bytesRead } = await file.read(buf, 0, length, position);
+  return buf.subarray(0, bytesRead);
+}
+
+/**
+ * Reads an entry's header, plan and seek table (a few reads at both ends, not the frames) and checks
+ * that they agree with each other and with the file's size. Errors name the file and the cause: not
+ * an entry, an unsupported version, truncated, or damaged.
+ */
+export async function readEntryIndex(path: string): Promise<EntryIndex> {
+  let file: FileHandle;
+  try {
+    file = await open(path, 'r');
+  } catch (error) {
+    throw new SourceError(path, `cannot read the basecow entry: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    return await readIndex(path, file);
+  } catch (error) {
+    if (error instanceof EntryFormatError) throw new SourceError(path, error.message);
+    if (error instanceof SourceError) throw error;
+    throw new SourceError(path, `cannot read the basecow entry: ${(error as Error).message}`, { cause: error });
+  } finally {
+    await file.close();
+  }
+}
+
+async function readIndex(path: string, file: FileHandle): Promise<EntryIndex> {
+  const bytes = (await file.stat()).size;
+  const header = decodeHeaderFrame(await readAt(file, 0, HEADER_FRAME_BYTES));
+  const { count, tableBytes } = decodeSeekFooter(await readAt(file, Math.max(0, bytes - SEEK_FOOTER_BYTES), SEEK_FOOTER_BYTES));
+  if (count < 2 || tableBytes > bytes - HEADER_FRAME_BYTES) throw new EntryFormatError('truncated or damaged basecow entry: its seek table does not fit the file');
+  const seek = decodeSeekTable(await readAt(file, bytes - tableBytes, tableBytes), count);
+  const compressedTotal = seek.reduce((sum, entry) => sum + entry.compressedSize, 0);
+  if (compressedTotal + tableBytes !== bytes) {
+    throw new EntryFormatError(`truncated or damaged basecow entry: its seek table accounts for ${compressedTotal + tableBytes} bytes, the file has ${bytes}`);
+  }
+  if (seek[0].compressedSize !== HEADER_FRAME_BYTES || seek[0].decompressedSize !== 0) {
+    throw new EntryFormatError('damaged basecow entry: the seek table does not start with the header frame');
+  }
+  const planEntry = seek[count - 1];
+  const plan = decodePlanFrame(await readAt(file, bytes - tableBytes - planEntry.compressedSize, planEntry.compressedSize));
+  if (plan.kinds.length !== count - 2) {
+    throw new EntryFormatError(`damaged basecow entry: its plan lists ${plan.kinds.length} frames, its seek table ${count - 2}`);
+  }
+  const frames: EntryFrame[] = [];
+  let rawOffset = 0;
+  let compressedOffset = HEADER_FRAME_BYTES;
+  for (let i = 1; i < count - 1; i++) {
+    const { compressedSize, decompressedSize } = seek[i];
+    const kind = plan.kinds[i - 1];
+    const max = kind === 'hole' ? HOLE_FRAME_MAX : DATA_FRAME_MAX;
+    const crossesSegment = kind === 'data' && Math.floor(rawOffset / DATA_FRAME_MAX) !== Math.floor((rawOffset + decompressedSize - 1) / DATA_FRAME_MAX);
+    if (decompressedSize === 0 || decompressedSize > max || crossesSegment) {
+      throw new EntryFormatError(`damaged basecow entry: frame ${i} (${kind}, ${decompressedSize} bytes at raw offset ${rawOffset}) breaks the format's rules`);
+    }
+    frames.push({ kind, rawOffset, rawLength: decompressedSize, compressedOffset, compressedSize });
+    rawOffset += decompressedSize;
+    compressedOffset += compressedSize;
+  }
+  if (rawOffset !== header.apparentSize) {
+    throw new EntryFormatError(`damaged basecow entry: its frames hold ${rawOffset} bytes, its header says ${header.apparentSize}`);
+  }
+  return { path, version: header.version, apparentSize: header.apparentSize, rawDigest: formatRawDigest(plan.rawDigest), frames, bytes };
+}
