@@ -47,6 +47,7 @@ const AZURE_BLOB_HOST = `${ACCOUNT}.blob.core.windows.net`;
 const CONTAINER = 'actions-cache';
 const TWIRP_PREFIX = '/twirp/github.actions.results.api.v1.CacheService/';
 const AZURITE_BIN = fileURLToPath(new URL('../../../node_modules/.bin/azurite-blob', import.meta.url));
+const EXIT_WITH_PARENT = new URL('./exit-with-parent.js', import.meta.url).href;
 
 export type TwirpMethod = 'CreateCacheEntry' | 'FinalizeCacheEntryUpload' | 'GetCacheEntryDownloadURL';
 
@@ -411,12 +412,15 @@ interface Azurite {
 
 /** Azurite's blob service on a free loopback port, storage in memory; its port is read from its output. */
 async function startAzurite(): Promise<Azurite> {
+  // azurite-blob is a node script; run by this node with a preload that ends it when its stdin
+  // pipe closes, so Azurite never outlives the test process, even one killed without cleanup.
   const child: ChildProcess = spawn(
-    AZURITE_BIN,
-    ['--blobHost', '127.0.0.1', '--blobPort', '0', '--inMemoryPersistence', '--disableTelemetry', '--silent'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    process.execPath,
+    ['--import', EXIT_WITH_PARENT, AZURITE_BIN, '--blobHost', '127.0.0.1', '--blobPort', '0', '--inMemoryPersistence', '--disableTelemetry', '--silent'],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
   );
-  // Should the test process end without stop(), Azurite must not outlive it.
+  // The pipe's end in this process must not keep the test process alive.
+  (child.stdin as unknown as { unref?: () => void }).unref?.();
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   const exited = once(child, 'exit');
