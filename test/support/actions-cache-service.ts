@@ -24,6 +24,14 @@
 // - Twirp calls are retried on 500/502/503/504 and on non-network exceptions: 5 attempts, 3 s
 //   then ×1.5 (with jitter) between them, so an always-failing call costs about 25-35 s.
 //   ECONNREFUSED and the like fail at once (NetworkError), 429 at once (RateLimitError).
+//
+// Usage:
+//   const service = await startCacheService();             // after(() => service.stop())
+//   spawn(node, [action], { env: { ...process.env, ...service.env, GITHUB_WORKSPACE, RUNNER_TEMP } });
+//   service.faults.twirp = { code: 'internal' };           // or { code, method, times }
+//   service.faults.hangDownloads = true;  await service.corrupt(key);  await service.pause();
+//   service.entries / service.calls / service.blobRequests  // what happened
+// runCacheClient (below) does the spawn for test/fixtures/cache-client.js, the bare client.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
