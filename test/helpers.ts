@@ -87,7 +87,7 @@ export function allocatedBytes(path: string): number {
     closeSync(fd);
   }
   const report = execFileSync('filefrag', ['-v', path], { encoding: 'utf8' });
-  const blockSize = Number(/blocks of (\d+) bytes/.exec(report)?.[1]);
+  const blockSize = Number(/blocks? of (\d+) bytes/.exec(report)?.[1]);
   let blocks = 0;
   for (const match of report.matchAll(/^\s*\d+:\s+\d+\.\.\s*\d+:\s+\d+\.\.\s*\d+:\s+(\d+):/gm)) blocks += Number(match[1]);
   assert.ok(blockSize > 0, `filefrag gave no block size for ${path}`);

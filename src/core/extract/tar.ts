@@ -544,7 +544,10 @@ function checkSparseMap(regions: Region[], realSize: number, storedSize: number,
     stored += region.size;
     if (end > realSize) throw broken(`reaches byte ${end}, beyond the member's size of ${realSize} bytes`);
   }
-  if (stored !== storedSize) throw broken(`covers ${stored} bytes but the archive stores ${storedSize}`);
+  // GNU tar writes the regions the map lists and skips whatever the member stores beyond them (a
+  // map that lists less than is stored extracts); a map that lists more than is stored would read
+  // the archive's next headers as data, so that is refused.
+  if (stored > storedSize) throw broken(`covers ${stored} bytes but the archive stores only ${storedSize}`);
 }
 
 // ---- Members ----
@@ -584,13 +587,17 @@ async function extractEntry(archive: ArchiveReader, entry: Entry, writer: Sparse
     await data.finish();
     return { size: entry.dataSize };
   }
-  const { realSize } = entry.sparse;
   const regions = entry.sparse.regions ?? (await readSparseMapFromData(data, entry, archive));
-  checkSparseMap(regions, realSize, data.remaining, entry, archive);
-  writer.setLength(realSize);
+  checkSparseMap(regions, entry.sparse.realSize, data.remaining, entry, archive);
+  // GNU tar makes the file as long as its map reaches (a map ends with an empty region where the
+  // file ends in a hole) and never reads the real size for that; tar writes maps that reach it.
+  const last = regions.at(-1);
+  const size = last ? last.offset + last.size : 0;
+  writer.setLength(size);
   for (const region of regions) await data.pipe(region.size, toWriter(region.offset));
+  // finish() skips stored bytes past the map's last region, as GNU tar does.
   await data.finish();
-  return { size: realSize };
+  return { size };
 }
 
 function rejectNonRegular(entry: Entry, archive: ArchiveReader): void {
