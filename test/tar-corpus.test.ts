@@ -9,7 +9,7 @@ import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { SourceError } from '../src/core/errors.js';
 import { readChunks } from '../src/core/extract/chunks.js';
-import { SparseWriter } from '../src/core/extract/sparse-writer.js';
+import { SparseWriter } from '../src/core/extract/write/sparse-writer.js';
 import { extractTarMember } from '../src/core/extract/tar.js';
 import { allocatedBytes, tempDir } from './helpers.js';
 
