@@ -1,49 +1,21 @@
 // `npm run bench`: disk prep for an 8-VM testnet, side by side with the ways it is done without
 // basecow, on a generated GuestOS-like image. Every number in one table comes from the same run.
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { hashFile } from '../src/core/store/source-digest.js';
+import { IMAGE_ROOT, WORK, basecow, benchImage, median, q, settle as settleOn, sh } from './harness.js';
+import { shapes } from './shapes.js';
 
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = join(REPO, 'bin/basecow.js');
-const IMAGE_DIR = process.env.BASECOW_BENCH_IMAGE_DIR ?? join(REPO, '.basecow/bench-image');
-const WORK = process.env.BASECOW_BENCH_WORK_DIR ?? join(REPO, '.basecow/bench-work');
 const VMS = 8;
 const REPEAT = Number(process.env.BASECOW_BENCH_REPEAT ?? 3);
+/** The image the testnet and extraction sections use: the 'many' shape, this bench's image from the start. */
+const IMAGE_DIR = join(IMAGE_ROOT, 'many');
 
 interface Sample {
   wall: number;
   cpu: number;
   disk: number;
-}
-
-/** Runs a bash snippet; `times` at the end reports the CPU its children used. */
-function sh(script: string): Promise<{ wall: number; cpu: number; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn('bash', ['-c', `set -euo pipefail\n${script}\ntimes >&3`], { stdio: ['ignore', 'pipe', 'inherit', 'pipe'] });
-    let stdout = '';
-    let times = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => (times += d.toString()));
-    child.on('close', (code) => {
-      const wall = (performance.now() - started) / 1000;
-      if (code !== 0) return reject(new Error(`benchmark step failed (${code}):\n${script}`));
-      const [, children = ''] = times.trim().split('\n');
-      const cpu = children
-        .trim()
-        .split(/\s+/)
-        .map((t) => {
-          const m = /(\d+)m([\d.]+)s/.exec(t);
-          return m ? Number(m[1]) * 60 + Number(m[2]) : 0;
-        })
-        .reduce((a, b) => a + b, 0);
-      resolve({ wall, cpu, stdout });
-    });
-  });
 }
 
 async function du(...paths: string[]): Promise<number> {
@@ -53,25 +25,10 @@ async function du(...paths: string[]): Promise<number> {
   return Number(stdout.trim());
 }
 
-/**
- * Deleting the previous run's gigabytes makes the disk discard and write back in the background,
- * which would slow whichever scenario runs next; let that finish first. The kernel also reclaims
- * page cache that sat unused for a while, so the sources are read in again: every scenario starts
- * from sources in memory, as on a runner that just downloaded them.
- */
-async function settle(): Promise<void> {
-  await sh(`sync; sleep 1; cat ${q(imgZst)} ${q(tarZst)} > /dev/null`);
-}
+const settle = (): Promise<void> => settleOn([imgZst, tarZst]);
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
-const q = (p: string): string => `'${p}'`;
 const imgZst = join(IMAGE_DIR, 'disk.img.zst');
 const tarZst = join(IMAGE_DIR, 'disk.tar.zst');
-const basecow = `${q(process.execPath)} ${q(BIN)}`;
 const overlaysFor = (dir: string, base: string): string =>
   Array.from({ length: VMS }, (_, i) => `qemu-img create -q -f qcow2 -F raw -b ${q(base)} ${q(join(dir, `vm${i + 1}.qcow2`))}`).join('\n');
 
@@ -232,7 +189,11 @@ const gib = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(3)}x`;
 
 async function main(): Promise<void> {
-  await sh(`${q(join(REPO, 'bench/make-guestos-image.sh'))} ${q(IMAGE_DIR)}`);
+  const only = process.argv[2];
+  if (only !== undefined && only !== 'shapes') throw new Error(`unknown section '${only}' (the one section to run alone is 'shapes')`);
+  await shapes();
+  if (only === 'shapes') return;
+  await benchImage('many');
   const info = JSON.parse(readFileSync(join(IMAGE_DIR, 'info.json'), 'utf8'));
   rmSync(WORK, { recursive: true, force: true });
   mkdirSync(WORK, { recursive: true });

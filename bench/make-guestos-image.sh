@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# make-guestos-image.sh <out-dir>
+# make-guestos-image.sh <out-dir> [few|many|members]
 #
 # Generates a GuestOS-like benchmark disk image for basecow, deterministically
-# and cached:
+# and cached, in one of three shapes that differ in how the data lies:
+#
+#   few      the partitions' filesystems are made in place (mkfs.ext4 -d with
+#            -E offset): a few large data regions, as in images built that way
+#   many     (default) the filesystems are made apart and copied in with
+#            dd conv=sparse, which leaves many smaller data regions
+#   members  the 'few' disk, and in the tars other members before and after
+#            it (a small config file, a 64 MiB boot image and a checksum list)
 #
 #   disk.img      sparse GPT raw disk, 1640 MiB apparent size:
 #                   p1  EFI   100 MiB  ext4, ~10 MiB of firmware-ish files
@@ -13,6 +20,7 @@
 #                 (~1.1 GiB allocated; compresses to ~0.45 GB with zstd -3)
 #   disk.img.zst  zstd -3 -T0 of disk.img
 #   disk.tar.zst  GNU sparse tar of disk.img (member name "disk.img"), zstd -3 -T0
+#   disk.pax.tar.zst  the same as a PAX (posix) sparse tar
 #   info.json     apparent/allocated bytes of disk.img, archive sizes, layout
 #                 (file_bytes = selected file data in whole 4 KiB blocks),
 #                 generator sha256, generation time
@@ -38,7 +46,9 @@ umask 022
 log() { printf '[make-guestos-image] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-[[ $# -eq 1 && -n $1 ]] || { echo "usage: $0 <out-dir>" >&2; exit 2; }
+[[ ($# -eq 1 || $# -eq 2) && -n $1 ]] || { echo "usage: $0 <out-dir> [few|many|members]" >&2; exit 2; }
+SHAPE=${2:-many}
+case $SHAPE in few|many|members) ;; *) echo "unknown shape '$SHAPE' (few, many or members)" >&2; exit 2 ;; esac
 
 # --- required tools (with the Debian package that provides them) -----------
 need() { command -v "$1" >/dev/null 2>&1 || die "'$1' not found; install the Debian package '$2' (apt-get install $2)"; }
@@ -55,6 +65,7 @@ need dd coreutils
 need df coreutils
 need awk mawk
 need flock util-linux
+need filefrag e2fsprogs
 tar --version 2>/dev/null | head -n1 | grep -q 'GNU tar' \
   || die "GNU tar is required (Debian package 'tar')"
 
@@ -92,8 +103,8 @@ sources_for() {
 
 # --- paths, cache check ------------------------------------------------------
 SCRIPT=$(readlink -f "${BASH_SOURCE[0]}")
-STAMP=$(sha256sum "$SCRIPT" | cut -d' ' -f1)
-OUTPUTS=(disk.img disk.img.zst disk.tar.zst info.json)
+STAMP="$(sha256sum "$SCRIPT" | cut -d' ' -f1) $SHAPE"
+OUTPUTS=(disk.img disk.img.zst disk.tar.zst disk.pax.tar.zst info.json)
 
 OUT=$(realpath -m -- "$1")
 [[ $OUT != / ]] || die "refusing to use / as out-dir"
@@ -124,7 +135,7 @@ if [[ -e $OUT || -L $OUT ]]; then
   shopt -s nullglob dotglob
   for f in "$OUT"/*; do
     case ${f##*/} in
-      disk.img|disk.img.zst|disk.tar.zst|info.json|.stamp) ;;
+      disk.img|disk.img.zst|disk.tar.zst|disk.pax.tar.zst|info.json|.stamp) ;;
       *) die "refusing to replace $OUT: it contains '${f##*/}', which this script did not create" ;;
     esac
   done
@@ -174,6 +185,17 @@ select_files() {
         END { printf "%.0f\n", used > "/dev/fd/3" }'
 }
 
+# --- partition table ---------------------------------------------------------
+truncate -s "${DISK_MIB}M" "$DISK"
+{
+  printf 'label: gpt\nlabel-id: %s\nunit: sectors\nfirst-lba: 2048\n\n' "$DISK_UUID"
+  for spec in "${PARTS[@]}"; do
+    read -r pname label start size _ type puuid _ <<<"$spec"
+    printf 'start=%d, size=%d, type=%s, uuid=%s, name="%s"\n' \
+      $((start * MIB / SECTOR)) $((size * MIB / SECTOR)) "$type" "$puuid" "$pname"
+  done
+} | sfdisk --quiet --no-reread --no-tell-kernel "$DISK" >/dev/null
+
 # --- build partitions --------------------------------------------------------
 declare -A FILE_BYTES FILE_COUNT
 for spec in "${PARTS[@]}"; do
@@ -220,49 +242,57 @@ for spec in "${PARTS[@]}"; do
   (( entries + 512 > size * MIB / 16384 )) && inode_opt=(-N $((entries + 1024)))
 
   log "mkfs.ext4 $pname ($size MiB, $((used_total / MIB)) MiB of files) [$(elapsed)s]"
-  truncate -s "${size}M" "$TMP/$pname.img"
-  mkfs.ext4 -q -F -b "$BLOCK" -L "$label" -U "$fsuuid" -E "root_owner=0:0,hash_seed=$fsuuid" \
-    "${inode_opt[@]}" -d "$stage" "$TMP/$pname.img" "${size}M"
+  if [[ $SHAPE == many ]]; then
+    truncate -s "${size}M" "$TMP/$pname.img"
+    mkfs.ext4 -q -F -b "$BLOCK" -L "$label" -U "$fsuuid" -E "root_owner=0:0,hash_seed=$fsuuid" \
+      "${inode_opt[@]}" -d "$stage" "$TMP/$pname.img" "${size}M"
+    dd if="$TMP/$pname.img" of="$DISK" bs=1M seek="$start" conv=sparse,notrunc status=none
+    rm -f -- "$TMP/$pname.img"
+  else
+    mkfs.ext4 -q -F -b "$BLOCK" -L "$label" -U "$fsuuid" -E "root_owner=0:0,hash_seed=$fsuuid,offset=$((start * MIB))" \
+      "${inode_opt[@]}" -d "$stage" "$DISK" "${size}M"
+  fi
   rm -rf -- "$stage" "$TMP/list-$pname"
 done
-
-# --- assemble GPT disk -------------------------------------------------------
-log "assembling disk.img ($DISK_MIB MiB) [$(elapsed)s]"
-truncate -s "${DISK_MIB}M" "$DISK"
-{
-  printf 'label: gpt\nlabel-id: %s\nunit: sectors\nfirst-lba: 2048\n\n' "$DISK_UUID"
-  for spec in "${PARTS[@]}"; do
-    read -r pname label start size _ type puuid _ <<<"$spec"
-    printf 'start=%d, size=%d, type=%s, uuid=%s, name="%s"\n' \
-      $((start * MIB / SECTOR)) $((size * MIB / SECTOR)) "$type" "$puuid" "$pname"
-  done
-} | sfdisk --quiet --no-reread --no-tell-kernel "$DISK" >/dev/null
-for spec in "${PARTS[@]}"; do
-  read -r pname _ start _ <<<"$spec"
-  dd if="$TMP/$pname.img" of="$DISK" bs=1M seek="$start" conv=sparse,notrunc status=none
-  rm -f -- "$TMP/$pname.img"
-done
+extents=$(filefrag "$DISK" | awk '{ print $(NF - 2) }')
+log "disk.img: $extents extents ($SHAPE) [$(elapsed)s]"
 
 # --- archives ----------------------------------------------------------------
 log "zstd -3 -T0 -> disk.img.zst [$(elapsed)s]"
 zstd -T0 -3 -q -o "$TMP/out/disk.img.zst" "$DISK"
-log "tar --sparse | zstd -3 -T0 -> disk.tar.zst [$(elapsed)s]"
-tar --sparse --format=gnu -C "$TMP/out" -cf - disk.img | zstd -T0 -3 -q -o "$TMP/out/disk.tar.zst"
+# members: a config file and a 64 MiB boot image before the disk, a checksum list after it
+MEMBERS=(disk.img)
+if [[ $SHAPE == members ]]; then
+  mkdir "$TMP/members"
+  printf '{"name": "guestos-bench", "version": 1}\n' >"$TMP/members/config.json"
+  cat /usr/bin/* 2>/dev/null | head -c $((32 * MIB)) >"$TMP/members/boot.img" || true
+  truncate -s $((64 * MIB)) "$TMP/members/boot.img"
+  (cd "$TMP/out" && sha256sum disk.img) >"$TMP/members/SHA256SUMS"
+  mv "$TMP/members/config.json" "$TMP/members/boot.img" "$TMP/members/SHA256SUMS" "$TMP/out/"
+  MEMBERS=(config.json boot.img disk.img SHA256SUMS)
+fi
+log "tar --sparse | zstd -3 -T0 -> disk.tar.zst, disk.pax.tar.zst [$(elapsed)s]"
+tar --sparse --format=gnu -C "$TMP/out" -cf - "${MEMBERS[@]}" | zstd -T0 -3 -q -o "$TMP/out/disk.tar.zst"
+tar --sparse --format=posix -C "$TMP/out" -cf - "${MEMBERS[@]}" | zstd -T0 -3 -q -o "$TMP/out/disk.pax.tar.zst"
+if [[ $SHAPE == members ]]; then rm -f -- "$TMP/out/config.json" "$TMP/out/boot.img" "$TMP/out/SHA256SUMS"; fi
 
 # --- info.json ---------------------------------------------------------------
 apparent=$(stat -c %s "$DISK")
 allocated=$(( $(stat -c '%b * %B' "$DISK") ))
 zst_bytes=$(stat -c %s "$TMP/out/disk.img.zst")
 tar_bytes=$(stat -c %s "$TMP/out/disk.tar.zst")
+pax_bytes=$(stat -c %s "$TMP/out/disk.pax.tar.zst")
 secs=$(elapsed)
 {
   printf '{\n'
   printf '  "generator": "bench/make-guestos-image.sh",\n'
-  printf '  "generator_sha256": "%s",\n' "$STAMP"
+  printf '  "generator_sha256": "%s",\n' "${STAMP%% *}"
+  printf '  "shape": "%s",\n' "$SHAPE"
   printf '  "disk": {\n'
   printf '    "file": "disk.img",\n'
   printf '    "apparent_bytes": %d,\n' "$apparent"
   printf '    "allocated_bytes": %d,\n' "$allocated"
+  printf '    "extents": %d,\n' "$extents"
   printf '    "partition_table": "gpt",\n'
   printf '    "partitions": [\n'
   sep=
@@ -276,7 +306,8 @@ secs=$(elapsed)
   printf '  },\n'
   printf '  "archives": {\n'
   printf '    "disk.img.zst": {"bytes": %d, "format": "zstd", "level": 3},\n' "$zst_bytes"
-  printf '    "disk.tar.zst": {"bytes": %d, "format": "gnu-sparse-tar+zstd", "level": 3, "member": "disk.img"}\n' "$tar_bytes"
+  printf '    "disk.tar.zst": {"bytes": %d, "format": "gnu-sparse-tar+zstd", "level": 3, "member": "disk.img"},\n' "$tar_bytes"
+  printf '    "disk.pax.tar.zst": {"bytes": %d, "format": "pax-sparse-tar+zstd", "level": 3, "member": "disk.img"}\n' "$pax_bytes"
   printf '  },\n'
   printf '  "generation_seconds": %s\n' "$secs"
   printf '}\n'

@@ -1,0 +1,61 @@
+// What every section of the benchmark shares: running a bash snippet with its wall and CPU time,
+// medians, quoting, and a settled machine before each timed run.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+export const BIN = join(REPO, 'bin/basecow.js');
+export const IMAGE_ROOT = process.env.BASECOW_BENCH_IMAGE_DIR ?? join(REPO, '.basecow/bench-image');
+export const WORK = process.env.BASECOW_BENCH_WORK_DIR ?? join(REPO, '.basecow/bench-work');
+
+export const q = (p: string): string => `'${p}'`;
+export const basecow = `${q(process.execPath)} ${q(BIN)}`;
+
+/** Runs a bash snippet; `times` at the end reports the CPU its children used. */
+export function sh(script: string): Promise<{ wall: number; cpu: number; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn('bash', ['-c', `set -euo pipefail\n${script}\ntimes >&3`], { stdio: ['ignore', 'pipe', 'inherit', 'pipe'] });
+    let stdout = '';
+    let times = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => (times += d.toString()));
+    child.on('close', (code) => {
+      const wall = (performance.now() - started) / 1000;
+      if (code !== 0) return reject(new Error(`benchmark step failed (${code}):\n${script}`));
+      const [, children = ''] = times.trim().split('\n');
+      const cpu = children
+        .trim()
+        .split(/\s+/)
+        .map((t) => {
+          const m = /(\d+)m([\d.]+)s/.exec(t);
+          return m ? Number(m[1]) * 60 + Number(m[2]) : 0;
+        })
+        .reduce((a, b) => a + b, 0);
+      resolve({ wall, cpu, stdout });
+    });
+  });
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+/**
+ * Deleting the previous run's gigabytes makes the disk discard and write back in the background,
+ * which would slow whichever scenario runs next; let that finish first. The kernel also reclaims
+ * page cache that sat unused for a while, so the sources are read in again: every scenario starts
+ * from sources in memory, as on a runner that just downloaded them.
+ */
+export async function settle(sources: string[]): Promise<void> {
+  await sh(`sync; sleep 1; cat ${sources.map(q).join(' ')} > /dev/null`);
+}
+
+/** Makes (or finds, cached) the bench image of one shape; see bench/make-guestos-image.sh. */
+export async function benchImage(shape: 'few' | 'many' | 'members'): Promise<string> {
+  const dir = join(IMAGE_ROOT, shape);
+  await sh(`${q(join(REPO, 'bench/make-guestos-image.sh'))} ${q(dir)} ${shape}`);
+  return dir;
+}
