@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { runTool } from '../src/core/tool.js';
+import { runTool } from '../src/core/exec/run-tool.js';
 import { runWorkflowJob, type RunOptions } from './support/workflow-runner.js';
 import { isRoot, tempDir } from './helpers.js';
 
