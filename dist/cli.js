@@ -589,6 +589,140 @@ var init_chunks = __esm({
   }
 });
 
+// src/core/extract/raw-digest.ts
+import { open as open2 } from "node:fs/promises";
+function zeroSegmentHash() {
+  if (zeroSegment === void 0) {
+    const hasher = new BufferHasher();
+    hasher.updateZeros(RAW_DIGEST_SEGMENT);
+    zeroSegment = hasher.digest();
+  }
+  return zeroSegment;
+}
+function rawDigestFromSegments(segments) {
+  const words = Buffer.alloc(8 * segments.length);
+  segments.forEach((hash, i) => words.writeBigUInt64LE(hash, 8 * i));
+  const hasher = new BufferHasher();
+  hasher.update(words);
+  return formatRawDigest(hasher.digest());
+}
+function formatRawDigest(value) {
+  return `${RAW_DIGEST_ALGORITHM}:${value.toString(16).padStart(16, "0")}`;
+}
+async function computeRawDigest(path, signal) {
+  const digest = new RawDigest();
+  const file = await open2(path, "r");
+  try {
+    const buf = Buffer.allocUnsafe(READ_SIZE2);
+    let position = 0;
+    for (; ; ) {
+      signal?.throwIfAborted();
+      const { bytesRead } = await file.read(buf, 0, READ_SIZE2, position);
+      if (bytesRead === 0) break;
+      digest.update(buf.subarray(0, bytesRead), position);
+      position += bytesRead;
+    }
+    return digest.finish(position);
+  } finally {
+    await file.close();
+  }
+}
+var RAW_DIGEST_SEGMENT, RAW_DIGEST_ALGORITHM, STAGE_SIZE, ZEROS_SIZE, BufferHasher, zeroSegment, RawDigest, READ_SIZE2;
+var init_raw_digest = __esm({
+  "src/core/extract/raw-digest.ts"() {
+    "use strict";
+    init_wasm_memory();
+    init_xxh64();
+    RAW_DIGEST_SEGMENT = 32 * 1024 * 1024;
+    RAW_DIGEST_ALGORITHM = "xxh64seg-32m";
+    STAGE_SIZE = 1024 * 1024;
+    ZEROS_SIZE = 256 * 1024;
+    BufferHasher = class {
+      extra;
+      xxh;
+      memory;
+      buffer;
+      stageAt = WASM_PAGE;
+      zerosAt = WASM_PAGE + STAGE_SIZE;
+      extraAt = WASM_PAGE + STAGE_SIZE + ZEROS_SIZE;
+      constructor(extraBytes = 0) {
+        const extra = Math.ceil(extraBytes / WASM_PAGE) * WASM_PAGE;
+        this.memory = wasmMemory(this.extraAt + extra, true);
+        this.buffer = this.memory.buffer;
+        this.xxh = new Xxh64(this.memory, 0);
+        this.extra = Buffer.from(this.buffer, this.extraAt, extraBytes);
+      }
+      reset() {
+        this.xxh.reset();
+      }
+      update(buf) {
+        if (buf.buffer === this.buffer) {
+          this.xxh.update(buf.byteOffset, buf.length);
+          return;
+        }
+        const stage = new Uint8Array(this.buffer, this.stageAt, STAGE_SIZE);
+        for (let at = 0; at < buf.length; at += STAGE_SIZE) {
+          const piece = buf.subarray(at, Math.min(buf.length, at + STAGE_SIZE));
+          stage.set(piece);
+          this.xxh.update(this.stageAt, piece.length);
+        }
+      }
+      updateZeros(length) {
+        for (let left = length; left > 0; left -= ZEROS_SIZE) this.xxh.update(this.zerosAt, Math.min(left, ZEROS_SIZE));
+      }
+      digest() {
+        return this.xxh.digest();
+      }
+    };
+    RawDigest = class {
+      hasher = new BufferHasher();
+      segments = [];
+      /** Bytes accounted for so far, from 0. */
+      position = 0;
+      /** Whether data at `position` can still be taken (nothing after it was taken yet). */
+      accepts(position) {
+        return position >= this.position;
+      }
+      update(buf, position) {
+        if (!this.accepts(position)) throw new Error(`raw digest: data at offset ${position} arrived after offset ${this.position}`);
+        this.zerosTo(position);
+        for (let at = 0; at < buf.length; ) {
+          const take = Math.min(buf.length - at, RAW_DIGEST_SEGMENT - this.position % RAW_DIGEST_SEGMENT);
+          this.hasher.update(buf.subarray(at, at + take));
+          this.advance(take);
+          at += take;
+        }
+      }
+      finish(size) {
+        if (size < this.position) throw new Error(`raw digest: size ${size} is below the ${this.position} bytes hashed`);
+        this.zerosTo(size);
+        if (this.position % RAW_DIGEST_SEGMENT !== 0) this.segments.push(this.hasher.digest());
+        return rawDigestFromSegments(this.segments);
+      }
+      advance(length) {
+        this.position += length;
+        if (this.position % RAW_DIGEST_SEGMENT === 0) {
+          this.segments.push(this.hasher.digest());
+          this.hasher.reset();
+        }
+      }
+      zerosTo(end) {
+        while (this.position < end) {
+          if (this.position % RAW_DIGEST_SEGMENT === 0 && end - this.position >= RAW_DIGEST_SEGMENT) {
+            this.segments.push(zeroSegmentHash());
+            this.position += RAW_DIGEST_SEGMENT;
+            continue;
+          }
+          const take = Math.min(end - this.position, RAW_DIGEST_SEGMENT - this.position % RAW_DIGEST_SEGMENT);
+          this.hasher.updateZeros(take);
+          this.advance(take);
+        }
+      }
+    };
+    READ_SIZE2 = 4 * 1024 * 1024;
+  }
+});
+
 // src/core/extract/write/direct-writes.ts
 import { closeSync, constants, openSync, read, write } from "node:fs";
 import { promisify } from "node:util";
@@ -599,24 +733,24 @@ function pageAlignedBuffer(size) {
     return void 0;
   }
 }
-var DIRECT_ALIGN, STAGE_SIZE, writeAsync, readAsync, STAGE_COUNT, MEMORY_SIZE, DirectWrites;
+var DIRECT_ALIGN, STAGE_SIZE2, writeAsync, readAsync, STAGE_COUNT, MEMORY_SIZE, DirectWrites;
 var init_direct_writes = __esm({
   "src/core/extract/write/direct-writes.ts"() {
     "use strict";
     init_errors();
     init_wasm_memory();
     DIRECT_ALIGN = 4096;
-    STAGE_SIZE = 1024 * 1024;
+    STAGE_SIZE2 = 1024 * 1024;
     writeAsync = promisify(write);
     readAsync = promisify(read);
     STAGE_COUNT = 2;
-    MEMORY_SIZE = STAGE_COUNT * STAGE_SIZE + WASM_PAGE;
+    MEMORY_SIZE = STAGE_COUNT * STAGE_SIZE2 + WASM_PAGE;
     DirectWrites = class _DirectWrites {
       constructor(directFd, memory, fallback) {
         this.directFd = directFd;
         this.fallback = fallback;
-        this.stages = Array.from({ length: STAGE_COUNT }, (_, i) => ({ buf: memory.subarray(i * STAGE_SIZE, (i + 1) * STAGE_SIZE) }));
-        this.block = memory.subarray(STAGE_COUNT * STAGE_SIZE, STAGE_COUNT * STAGE_SIZE + DIRECT_ALIGN);
+        this.stages = Array.from({ length: STAGE_COUNT }, (_, i) => ({ buf: memory.subarray(i * STAGE_SIZE2, (i + 1) * STAGE_SIZE2) }));
+        this.block = memory.subarray(STAGE_COUNT * STAGE_SIZE2, STAGE_COUNT * STAGE_SIZE2 + DIRECT_ALIGN);
       }
       directFd;
       fallback;
@@ -658,13 +792,13 @@ var init_direct_writes = __esm({
           return;
         }
         while (start < end) {
-          const stageFull = this.stageOffset + this.stagedBytes === STAGE_SIZE;
+          const stageFull = this.stageOffset + this.stagedBytes === STAGE_SIZE2;
           if (this.stagedBytes > 0 && (stageFull || position !== this.stagedAt + this.stagedBytes)) await this.flush();
           if (this.stagedBytes === 0) {
             this.stagedAt = position;
             this.stageOffset = position % DIRECT_ALIGN;
           }
-          const take = Math.min(end - start, STAGE_SIZE - this.stageOffset - this.stagedBytes);
+          const take = Math.min(end - start, STAGE_SIZE2 - this.stageOffset - this.stagedBytes);
           buf.copy(this.stages[this.current].buf, this.stageOffset + this.stagedBytes, start, start + take);
           this.stagedBytes += take;
           start += take;
@@ -838,9 +972,7 @@ var init_page_cache_writes = __esm({
   }
 });
 
-// src/core/extract/write/sparse-writer.ts
-import { closeSync as closeSync2, fsync, ftruncateSync, openSync as openSync2, unlinkSync } from "node:fs";
-import { promisify as promisify3 } from "node:util";
+// src/core/extract/zero-blocks.ts
 function isZero(buf, start, end) {
   if (buf[start] !== 0 || buf[end - 1] !== 0 || buf[start + end >>> 1] !== 0) return false;
   for (let at = start; at < end; at += ZERO_SPAN) {
@@ -849,15 +981,27 @@ function isZero(buf, start, end) {
   }
   return true;
 }
-var HOLE_BLOCK, ZERO_SPAN, ZEROS, fsyncAsync, DIRECT_MIN_LENGTH, SparseWriter;
+var ZERO_SPAN, ZEROS;
+var init_zero_blocks = __esm({
+  "src/core/extract/zero-blocks.ts"() {
+    "use strict";
+    ZERO_SPAN = 64 * 1024;
+    ZEROS = Buffer.alloc(ZERO_SPAN);
+  }
+});
+
+// src/core/extract/write/sparse-writer.ts
+import { closeSync as closeSync2, fsync, ftruncateSync, openSync as openSync2, unlinkSync } from "node:fs";
+import { promisify as promisify3 } from "node:util";
+var HOLE_BLOCK, fsyncAsync, DIRECT_MIN_LENGTH, SparseWriter;
 var init_sparse_writer = __esm({
   "src/core/extract/write/sparse-writer.ts"() {
     "use strict";
     init_direct_writes();
     init_page_cache_writes();
+    init_zero_blocks();
+    init_raw_digest();
     HOLE_BLOCK = 4096;
-    ZERO_SPAN = 64 * 1024;
-    ZEROS = Buffer.alloc(ZERO_SPAN);
     fsyncAsync = promisify3(fsync);
     DIRECT_MIN_LENGTH = 1024 * 1024;
     SparseWriter = class _SparseWriter {
@@ -875,6 +1019,10 @@ var init_sparse_writer = __esm({
       pageCache;
       direct;
       wroteData = false;
+      /** Hashes the data as it passes; dropped if writes come out of order (then the file is hashed). */
+      digest = new RawDigest();
+      /** The raw digest of the finished file (see raw-digest.ts); set by finish(). */
+      rawDigest = "";
       /**
        * Creates `path` exclusively (it must not exist), mode 0600 until the caller publishes it. Every
        * format's data passes through write(), so that is where a fired `signal` stops the extraction.
@@ -889,6 +1037,8 @@ var init_sparse_writer = __esm({
       async write(buf, position) {
         this.signal?.throwIfAborted();
         this.wroteData = true;
+        if (this.digest?.accepts(position)) this.digest.update(buf, position);
+        else this.digest = void 0;
         let runStart = -1;
         let at = 0;
         while (at < buf.length) {
@@ -928,6 +1078,7 @@ var init_sparse_writer = __esm({
         ftruncateSync(this.fd, size);
         await fsyncAsync(this.fd);
         this.close();
+        this.rawDigest = this.digest ? this.digest.finish(size) : await computeRawDigest(this.path, this.signal);
       }
       /** Closes and removes the partial file; never throws, because it runs on error paths. */
       async discard() {
@@ -1437,10 +1588,10 @@ var init_tar = __esm({
 
 // src/core/extract/index.ts
 import { constants as constants2 } from "node:fs";
-import { copyFile, open as open2 } from "node:fs/promises";
+import { copyFile, open as open3, rm } from "node:fs/promises";
 import { basename } from "node:path";
 async function readHead(path, length) {
-  const file = await open2(path, "r");
+  const file = await open3(path, "r");
   try {
     const buf = Buffer.alloc(length);
     const { bytesRead } = await file.read(buf, 0, length, 0);
@@ -1489,7 +1640,14 @@ async function extractToRaw(source, dest, options = {}) {
   const format = await detectFormat(source);
   if (format === "raw") {
     const size = await tryReflink(source, dest);
-    if (size !== void 0) return { format, size, written: { direct: 0, pageCache: 0 } };
+    if (size !== void 0) {
+      try {
+        return { format, size, written: { direct: 0, pageCache: 0 }, rawDigest: await computeRawDigest(dest, options.signal) };
+      } catch (error) {
+        await rm(dest, { force: true });
+        throw error;
+      }
+    }
   }
   const writer = await SparseWriter.create(dest, { signal: options.signal, directIo: options.directIo });
   try {
@@ -1498,7 +1656,7 @@ async function extractToRaw(source, dest, options = {}) {
     if ((await readHead(dest, 4)).equals(QCOW2_MAGIC)) {
       throw new SourceError(source, "holds a qcow2 image, not a raw disk; convert it first with `qemu-img convert -O raw` and compress that");
     }
-    return { format, size, written: writer.writtenBytes };
+    return { format, size, written: writer.writtenBytes, rawDigest: writer.rawDigest };
   } catch (error) {
     await writer.discard();
     if (options.signal?.aborted) throw options.signal.reason;
@@ -1533,7 +1691,7 @@ async function tryReflink(source, dest) {
     if (errnoCode(error) === "EEXIST") throw error;
     return void 0;
   }
-  const file = await open2(dest, "r+");
+  const file = await open3(dest, "r+");
   try {
     await file.sync();
     return (await file.stat()).size;
@@ -1558,6 +1716,7 @@ var init_extract = __esm({
     "use strict";
     init_errors();
     init_chunks();
+    init_raw_digest();
     init_sparse_writer();
     init_tar();
     init_stream();
@@ -1568,7 +1727,7 @@ var init_extract = __esm({
 });
 
 // src/core/shared/fs.ts
-import { open as open3, stat as stat2 } from "node:fs/promises";
+import { open as open4, stat as stat2 } from "node:fs/promises";
 async function pathExists(path) {
   try {
     await stat2(path);
@@ -1586,7 +1745,7 @@ async function isFile(path) {
   }
 }
 async function fsyncDir(dir) {
-  const handle = await open3(dir, "r");
+  const handle = await open4(dir, "r");
   try {
     await handle.sync();
   } finally {
@@ -1600,9 +1759,9 @@ var init_fs = __esm({
   }
 });
 
-// ../main/node_modules/graceful-fs/polyfills.js
+// node_modules/graceful-fs/polyfills.js
 var require_polyfills = __commonJS({
-  "../main/node_modules/graceful-fs/polyfills.js"(exports, module) {
+  "node_modules/graceful-fs/polyfills.js"(exports, module) {
     var constants6 = __require("constants");
     var origCwd = process.cwd;
     var cwd = null;
@@ -1888,9 +2047,9 @@ var require_polyfills = __commonJS({
   }
 });
 
-// ../main/node_modules/graceful-fs/legacy-streams.js
+// node_modules/graceful-fs/legacy-streams.js
 var require_legacy_streams = __commonJS({
-  "../main/node_modules/graceful-fs/legacy-streams.js"(exports, module) {
+  "node_modules/graceful-fs/legacy-streams.js"(exports, module) {
     var Stream = __require("stream").Stream;
     module.exports = legacy;
     function legacy(fs) {
@@ -1984,9 +2143,9 @@ var require_legacy_streams = __commonJS({
   }
 });
 
-// ../main/node_modules/graceful-fs/clone.js
+// node_modules/graceful-fs/clone.js
 var require_clone = __commonJS({
-  "../main/node_modules/graceful-fs/clone.js"(exports, module) {
+  "node_modules/graceful-fs/clone.js"(exports, module) {
     "use strict";
     module.exports = clone;
     var getPrototypeOf = Object.getPrototypeOf || function(obj) {
@@ -2007,9 +2166,9 @@ var require_clone = __commonJS({
   }
 });
 
-// ../main/node_modules/graceful-fs/graceful-fs.js
+// node_modules/graceful-fs/graceful-fs.js
 var require_graceful_fs = __commonJS({
-  "../main/node_modules/graceful-fs/graceful-fs.js"(exports, module) {
+  "node_modules/graceful-fs/graceful-fs.js"(exports, module) {
     var fs = __require("fs");
     var polyfills = require_polyfills();
     var legacy = require_legacy_streams();
@@ -2269,7 +2428,7 @@ var require_graceful_fs = __commonJS({
       }
       function ReadStream$open() {
         var that = this;
-        open6(that.path, that.flags, that.mode, function(err, fd) {
+        open7(that.path, that.flags, that.mode, function(err, fd) {
           if (err) {
             if (that.autoClose)
               that.destroy();
@@ -2289,7 +2448,7 @@ var require_graceful_fs = __commonJS({
       }
       function WriteStream$open() {
         var that = this;
-        open6(that.path, that.flags, that.mode, function(err, fd) {
+        open7(that.path, that.flags, that.mode, function(err, fd) {
           if (err) {
             that.destroy();
             that.emit("error", err);
@@ -2306,8 +2465,8 @@ var require_graceful_fs = __commonJS({
         return new fs2.WriteStream(path, options);
       }
       var fs$open = fs2.open;
-      fs2.open = open6;
-      function open6(path, flags, mode, cb) {
+      fs2.open = open7;
+      function open7(path, flags, mode, cb) {
         if (typeof mode === "function")
           cb = mode, mode = null;
         return go$open(path, flags, mode, cb);
@@ -2377,9 +2536,9 @@ var require_graceful_fs = __commonJS({
   }
 });
 
-// ../main/node_modules/retry/lib/retry_operation.js
+// node_modules/retry/lib/retry_operation.js
 var require_retry_operation = __commonJS({
-  "../main/node_modules/retry/lib/retry_operation.js"(exports, module) {
+  "node_modules/retry/lib/retry_operation.js"(exports, module) {
     function RetryOperation(timeouts, options) {
       if (typeof options === "boolean") {
         options = { forever: options };
@@ -2508,9 +2667,9 @@ var require_retry_operation = __commonJS({
   }
 });
 
-// ../main/node_modules/retry/lib/retry.js
+// node_modules/retry/lib/retry.js
 var require_retry = __commonJS({
-  "../main/node_modules/retry/lib/retry.js"(exports) {
+  "node_modules/retry/lib/retry.js"(exports) {
     var RetryOperation = require_retry_operation();
     exports.operation = function(options) {
       var timeouts = exports.timeouts(options);
@@ -2594,16 +2753,16 @@ var require_retry = __commonJS({
   }
 });
 
-// ../main/node_modules/retry/index.js
+// node_modules/retry/index.js
 var require_retry2 = __commonJS({
-  "../main/node_modules/retry/index.js"(exports, module) {
+  "node_modules/retry/index.js"(exports, module) {
     module.exports = require_retry();
   }
 });
 
-// ../main/node_modules/signal-exit/signals.js
+// node_modules/signal-exit/signals.js
 var require_signals = __commonJS({
-  "../main/node_modules/signal-exit/signals.js"(exports, module) {
+  "node_modules/signal-exit/signals.js"(exports, module) {
     module.exports = [
       "SIGABRT",
       "SIGALRM",
@@ -2638,9 +2797,9 @@ var require_signals = __commonJS({
   }
 });
 
-// ../main/node_modules/signal-exit/index.js
+// node_modules/signal-exit/index.js
 var require_signal_exit = __commonJS({
-  "../main/node_modules/signal-exit/index.js"(exports, module) {
+  "node_modules/signal-exit/index.js"(exports, module) {
     var process2 = global.process;
     var processOk = function(process3) {
       return process3 && typeof process3 === "object" && typeof process3.removeListener === "function" && typeof process3.emit === "function" && typeof process3.reallyExit === "function" && typeof process3.listeners === "function" && typeof process3.kill === "function" && typeof process3.pid === "number" && typeof process3.on === "function";
@@ -2797,9 +2956,9 @@ var require_signal_exit = __commonJS({
   }
 });
 
-// ../main/node_modules/proper-lockfile/lib/mtime-precision.js
+// node_modules/proper-lockfile/lib/mtime-precision.js
 var require_mtime_precision = __commonJS({
-  "../main/node_modules/proper-lockfile/lib/mtime-precision.js"(exports, module) {
+  "node_modules/proper-lockfile/lib/mtime-precision.js"(exports, module) {
     "use strict";
     var cacheSymbol = /* @__PURE__ */ Symbol();
     function probe(file, fs, callback) {
@@ -2839,9 +2998,9 @@ var require_mtime_precision = __commonJS({
   }
 });
 
-// ../main/node_modules/proper-lockfile/lib/lockfile.js
+// node_modules/proper-lockfile/lib/lockfile.js
 var require_lockfile = __commonJS({
-  "../main/node_modules/proper-lockfile/lib/lockfile.js"(exports, module) {
+  "node_modules/proper-lockfile/lib/lockfile.js"(exports, module) {
     "use strict";
     var path = __require("path");
     var fs = require_graceful_fs();
@@ -3076,9 +3235,9 @@ var require_lockfile = __commonJS({
   }
 });
 
-// ../main/node_modules/proper-lockfile/lib/adapter.js
+// node_modules/proper-lockfile/lib/adapter.js
 var require_adapter = __commonJS({
-  "../main/node_modules/proper-lockfile/lib/adapter.js"(exports, module) {
+  "node_modules/proper-lockfile/lib/adapter.js"(exports, module) {
     "use strict";
     var fs = require_graceful_fs();
     function createSyncFs(fs2) {
@@ -3141,9 +3300,9 @@ var require_adapter = __commonJS({
   }
 });
 
-// ../main/node_modules/proper-lockfile/index.js
+// node_modules/proper-lockfile/index.js
 var require_proper_lockfile = __commonJS({
-  "../main/node_modules/proper-lockfile/index.js"(exports, module) {
+  "node_modules/proper-lockfile/index.js"(exports, module) {
     "use strict";
     var lockfile2 = require_lockfile();
     var { toPromise, toSync, toSyncOptions } = require_adapter();
@@ -3179,7 +3338,7 @@ var require_proper_lockfile = __commonJS({
 
 // src/core/shared/lock.ts
 import { randomBytes } from "node:crypto";
-import { readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
+import { readFile, rename, rm as rm2, rmdir, writeFile } from "node:fs/promises";
 import { basename as basename2, join as join2 } from "node:path";
 async function tryLock(lockPath2, timing, scratchDir) {
   let release;
@@ -3205,7 +3364,7 @@ async function tryLock(lockPath2, timing, scratchDir) {
     await writeFile(staged, token);
     await rename(staged, owner);
   } catch (error) {
-    await rm(staged, { force: true }).catch(() => void 0);
+    await rm2(staged, { force: true }).catch(() => void 0);
     await release().catch(() => void 0);
     throw new Error(`cannot take the lock ${lockPath2}: writing its owner file failed: ${error.message}`, { cause: error });
   }
@@ -3217,7 +3376,7 @@ async function tryLock(lockPath2, timing, scratchDir) {
     lost,
     async release() {
       if (await lost()) return;
-      await rm(owner, { force: true });
+      await rm2(owner, { force: true });
       try {
         await release();
       } catch {
@@ -3312,7 +3471,7 @@ var init_pid = __esm({
 
 // src/core/shared/atomic-write.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
-import { chmod, open as open4, readdir, rename as rename2, rm as rm2 } from "node:fs/promises";
+import { chmod, open as open5, readdir, rename as rename2, rm as rm3 } from "node:fs/promises";
 import { basename as basename3, dirname as dirname3, join as join5 } from "node:path";
 function tempNameFor(path) {
   return join5(dirname3(path), `.${basename3(path)}${TEMP_INFIX}${process.pid}-${randomBytes2(4).toString("hex")}`);
@@ -3326,14 +3485,14 @@ async function replaceAtomically(path, produce, options = {}) {
     await fsyncDir(dirname3(path));
     return result;
   } finally {
-    await rm2(temp, { force: true });
+    await rm3(temp, { force: true });
   }
 }
 async function writeFileAtomically(path, data, options = {}) {
   await replaceAtomically(
     path,
     async (temp) => {
-      const handle = await open4(temp, "wx", options.mode ?? 420);
+      const handle = await open5(temp, "wx", options.mode ?? 420);
       try {
         await handle.writeFile(data);
         await handle.sync();
@@ -3357,7 +3516,7 @@ async function removeDeadTemps(dir, finalName) {
     if (!name.startsWith(prefix)) continue;
     const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
     if (!Number.isInteger(pid) || pid <= 0 || processAlive(pid)) continue;
-    await rm2(join5(dir, name), { force: true });
+    await rm3(join5(dir, name), { force: true });
     removed.push(join5(dir, name));
   }
   return removed;
@@ -3374,11 +3533,11 @@ var init_atomic_write = __esm({
 
 // src/core/store/source-digest.ts
 import { createHash } from "node:crypto";
-import { mkdir, open as open5, readFile as readFile2, stat as stat3 } from "node:fs/promises";
+import { mkdir, open as open6, readFile as readFile2, stat as stat3 } from "node:fs/promises";
 import { join as join6 } from "node:path";
 async function hashFile(path, onRead, signal) {
   const hash = createHash("sha256");
-  const file = await open5(path, "r");
+  const file = await open6(path, "r");
   try {
     const buffers = [Buffer.allocUnsafe(HASH_READ_SIZE), Buffer.allocUnsafe(HASH_READ_SIZE)];
     let position = 0;
@@ -3508,7 +3667,7 @@ var init_sidecar = __esm({
 });
 
 // src/core/store/temp-sweep.ts
-import { readdir as readdir2, rm as rm3, stat as stat4 } from "node:fs/promises";
+import { readdir as readdir2, rm as rm4, stat as stat4 } from "node:fs/promises";
 import { basename as basename4, join as join7 } from "node:path";
 async function sweepTemps(layout, key, staleMs) {
   const prefix = tempPrefix(key);
@@ -3524,7 +3683,7 @@ async function sweepTemps(layout, key, staleMs) {
       const idle = now - info.mtimeMs;
       const dead = !processAlive(Number(owner[1]));
       const remove = name.startsWith(prefix) ? dead || idle > staleMs : dead && idle > FOREIGN_TEMP_AGE_MS;
-      if (remove) await rm3(path, { force: true });
+      if (remove) await rm4(path, { force: true });
     })
   );
   await removeDeadTemps(layout.bases, basename4(sidecarPath(layout, key)));
@@ -3542,7 +3701,7 @@ var init_temp_sweep = __esm({
 
 // src/core/store/ensure-base.ts
 import { randomBytes as randomBytes3 } from "node:crypto";
-import { chmod as chmod2, mkdir as mkdir2, rename as rename3, rm as rm4, stat as stat5 } from "node:fs/promises";
+import { chmod as chmod2, mkdir as mkdir2, rename as rename3, rm as rm5, stat as stat5 } from "node:fs/promises";
 import { join as join8 } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 async function ensureBase(options) {
@@ -3630,7 +3789,7 @@ async function restoreFromRemote(layout, key, remote, options, lock, timings) {
     return false;
   } finally {
     timings.extractSeconds = (performance.now() - extractStarted) / 1e3;
-    await rm4(tempImage, { force: true });
+    await rm5(tempImage, { force: true });
     await entry.dispose().catch(() => void 0);
   }
 }
@@ -3669,7 +3828,7 @@ async function buildFromSource(layout, key, source, derivedKey, context, options
     throw new SourceError(source.label, `publishing base ${key} failed: ${error.message}`, { cause: error });
   } finally {
     timings.extractSeconds = (performance.now() - extractStarted) / 1e3;
-    await rm4(tempImage, { force: true });
+    await rm5(tempImage, { force: true });
     await materialized.dispose().catch(
       (error) => options.onWarning?.({ code: "leftover-not-removed", message: `cannot remove ${materialized.path}: ${error.message}` })
     );
@@ -3781,7 +3940,7 @@ var init_qemu_img = __esm({
 
 // src/core/testnet/overlay.ts
 import { constants as constants3 } from "node:fs";
-import { access, chmod as chmod3, copyFile as copyFile2, mkdir as mkdir3, rm as rm5, stat as stat6 } from "node:fs/promises";
+import { access, chmod as chmod3, copyFile as copyFile2, mkdir as mkdir3, rm as rm6, stat as stat6 } from "node:fs/promises";
 import { dirname as dirname4, isAbsolute } from "node:path";
 async function createOverlays(spec) {
   const baseSize = await checkBase(spec.base);
@@ -3796,7 +3955,7 @@ async function createOverlays(spec) {
       results[index] = { path, status: "reused", virtualSize: await checkReusable(path, spec.base, virtualSize) };
       return;
     }
-    if (present) await rm5(path, { force: true });
+    if (present) await rm6(path, { force: true });
     toCreate.push(path);
     results[index] = { path, status: "created", virtualSize };
   });
@@ -4151,7 +4310,7 @@ var init_domain_type = __esm({
   }
 });
 
-// ../main/node_modules/mustache/mustache.mjs
+// node_modules/mustache/mustache.mjs
 function isFunction(object) {
   return typeof object === "function";
 }
@@ -4350,7 +4509,7 @@ function Writer() {
 }
 var objectToString, isArray, regExpTest, nonSpaceRe, entityMap, whiteRe, spaceRe, equalsRe, curlyRe, tagRe, mustache, defaultWriter, mustache_default;
 var init_mustache = __esm({
-  "../main/node_modules/mustache/mustache.mjs"() {
+  "node_modules/mustache/mustache.mjs"() {
     objectToString = Object.prototype.toString;
     isArray = Array.isArray || function isArrayPolyfill(object) {
       return objectToString.call(object) === "[object Array]";
@@ -5056,7 +5215,7 @@ var down_exports = {};
 __export(down_exports, {
   down: () => down
 });
-import { lstat, rm as rm6 } from "node:fs/promises";
+import { lstat, rm as rm7 } from "node:fs/promises";
 import { basename as basename6, join as join14, relative, resolve as resolve6, sep } from "node:path";
 function untrusted(workDir, what) {
   return new BasecowError(
@@ -5157,7 +5316,7 @@ async function down(options) {
         if (present.has(vm.domain) && await destroyDomain(connect, vm.domain)) destroyed.push(vm.domain);
         for (const path of vm.files) {
           if (await pathExists(path)) removed.push(path);
-          await rm6(path, { force: true });
+          await rm7(path, { force: true });
         }
         for (const disk of vm.extraDisks) {
           await removeDeadExtraDiskTemps(disk).catch(
@@ -5165,7 +5324,7 @@ async function down(options) {
           );
         }
       });
-      await rm6(manifestPath(workDir), { force: true });
+      await rm7(manifestPath(workDir), { force: true });
       return { workDir, destroyed: destroyed.sort(), removed: removed.sort() };
     },
     {
