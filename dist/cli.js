@@ -4151,7 +4151,7 @@ async function ensureBase(options) {
   const timing = { ...DEFAULT_LOCK_TIMING, ...options.lockTiming };
   await Promise.all([layout.bases, layout.locks, layout.tmp].map((dir) => mkdir2(dir, { recursive: true })));
   const context = { tmpDir: layout.tmp, digestsDir: layout.digests, signal: options.signal, onProgress: options.onProgress, onWarning: options.onWarning };
-  const timings = { hashSeconds: 0, waitSeconds: 0, restoreSeconds: 0, sourceSeconds: 0, extractSeconds: 0 };
+  const timings = { hashSeconds: 0, waitSeconds: 0, restoreSeconds: 0, sourceSeconds: 0, extractSeconds: 0, workers: 0 };
   const hashStarted = performance.now();
   let key;
   let keyMemoized = false;
@@ -4220,6 +4220,7 @@ async function restoreFromRemote(layout, key, remote, options, lock, timings) {
   const extractStarted = performance.now();
   try {
     const extracted = await extractToRaw(entry.path, tempImage, { signal: options.signal });
+    timings.workers = extracted.workers;
     await publish(layout, key, tempImage, lock, { path: `${remote.name} cache`, kind: "image", digest: null, format: extracted.format, member: null, bytes: (await stat5(entry.path)).size }, "remote");
     return true;
   } catch (error) {
@@ -4246,6 +4247,7 @@ async function buildFromSource(layout, key, source, derivedKey, context, options
       signal: options.signal,
       onRead: (done) => options.onProgress?.({ phase: "extract", done, total: bytes })
     });
+    timings.workers = extracted.workers;
     await materialized.checkUnchanged?.();
     const isTar = extracted.format.startsWith("tar");
     await publish(
