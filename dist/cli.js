@@ -555,17 +555,17 @@ async function* readChunks(path, onRead) {
   const file = await open(path, "r");
   try {
     let position = 0;
-    const readAt = async (at) => {
+    const readAt2 = async (at) => {
       const buf = Buffer.allocUnsafe(READ_SIZE);
       const { bytesRead } = await file.read(buf, 0, READ_SIZE, at);
       return buf.subarray(0, bytesRead);
     };
-    let pending = readAt(position);
+    let pending = readAt2(position);
     for (; ; ) {
       const chunk = await pending;
       if (chunk.length === 0) return;
       position += chunk.length;
-      pending = readAt(position);
+      pending = readAt2(position);
       onRead?.(position);
       yield chunk;
     }
@@ -723,9 +723,420 @@ var init_raw_digest = __esm({
   }
 });
 
-// src/core/extract/write/direct-writes.ts
-import { closeSync, constants, openSync, read, write } from "node:fs";
+// src/core/extract/parallel/index.ts
+import { closeSync, fsync, ftruncateSync, openSync, unlinkSync } from "node:fs";
+import { open as open3 } from "node:fs/promises";
+import { availableParallelism, freemem } from "node:os";
 import { promisify } from "node:util";
+import { Worker as Worker2 } from "node:worker_threads";
+function workerCount(plan, maxWorkers) {
+  const byMemory = Math.max(1, Math.floor(freemem() / 2 / WORKER_MEMORY));
+  return Math.max(1, Math.min(maxWorkers ?? availableParallelism(), plan.tasks.length, byMemory));
+}
+async function decodeParallel(source, dest, plan, workers, options = {}) {
+  const fd = openSync(dest, "wx", 384);
+  let closed = false;
+  const threads = [];
+  try {
+    ftruncateSync(fd, plan.size);
+    const init = { source, dest, size: plan.size, directIo: options.directIo ?? true };
+    const hashes = /* @__PURE__ */ new Map();
+    const partial = [];
+    const writtenBy = /* @__PURE__ */ new Map();
+    let compressedDone = 0;
+    await new Promise((resolve7, reject) => {
+      let next = 0;
+      let finished = 0;
+      let failed = false;
+      const fail = (error) => {
+        if (failed) return;
+        failed = true;
+        reject(error);
+      };
+      const onAbort = () => fail(options.signal.reason);
+      if (options.signal?.aborted) return fail(options.signal.reason);
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      const give = (worker) => {
+        if (next < plan.tasks.length) worker.postMessage({ id: next, task: plan.tasks[next++] });
+      };
+      for (let i = 0; i < workers; i++) {
+        const worker = new Worker2(new URL("./frames-worker.js", import.meta.url));
+        threads.push(worker);
+        worker.on("message", (reply) => {
+          if (failed) return;
+          if (reply.kind === "failed") {
+            const damaged = reply.failure.compressedOffset !== void 0;
+            return fail(damaged ? new SourceError(source, reply.failure.message) : new Error(reply.failure.message));
+          }
+          for (const { index, hash } of reply.segments) hashes.set(index, hash);
+          partial.push(...reply.partial);
+          writtenBy.set(worker, reply.written);
+          for (const frame of plan.tasks[reply.id].frames) compressedDone += frame.kind === "data" ? frame.compressedSize : 0;
+          options.onRead?.(compressedDone);
+          finished++;
+          if (finished === plan.tasks.length) {
+            options.signal?.removeEventListener("abort", onAbort);
+            resolve7();
+          } else {
+            give(worker);
+          }
+        });
+        worker.on("error", fail);
+        worker.on("exit", (code) => fail(new Error(`a decode worker exited with code ${code}`)));
+        worker.postMessage(init);
+        give(worker);
+      }
+    });
+    await stopAll(threads);
+    await fsyncAsync(fd);
+    const rawDigest = await digestOf(dest, plan.size, hashes, partial);
+    if (plan.expectedRawDigest && rawDigest !== plan.expectedRawDigest) {
+      throw new SourceError(source, `decoded content does not match the entry's raw digest (${rawDigest}, the entry says ${plan.expectedRawDigest}): the entry is damaged`);
+    }
+    closeSync(fd);
+    closed = true;
+    const written = { direct: 0, pageCache: 0 };
+    for (const bytes of writtenBy.values()) {
+      written.direct += bytes.direct;
+      written.pageCache += bytes.pageCache;
+    }
+    return { size: plan.size, rawDigest, workers, written };
+  } catch (error) {
+    await stopAll(threads);
+    if (!closed) closeSync(fd);
+    try {
+      unlinkSync(dest);
+    } catch {
+    }
+    throw error;
+  }
+}
+async function stopAll(threads) {
+  for (const worker of threads) worker.removeAllListeners("exit");
+  await Promise.all(threads.map((worker) => worker.terminate()));
+}
+async function digestOf(dest, size, hashes, partial) {
+  const count = Math.ceil(size / RAW_DIGEST_SEGMENT);
+  const missing = [...new Set(partial.map(({ from }) => Math.floor(from / RAW_DIGEST_SEGMENT)))].filter((index) => !hashes.has(index));
+  if (missing.length > 0) {
+    const hasher = new BufferHasher(RAW_DIGEST_SEGMENT);
+    const file = await open3(dest, "r");
+    try {
+      for (const index of missing) {
+        const length = Math.min(RAW_DIGEST_SEGMENT, size - index * RAW_DIGEST_SEGMENT);
+        for (let done = 0; done < length; ) {
+          const { bytesRead } = await file.read(hasher.extra, done, length - done, index * RAW_DIGEST_SEGMENT + done);
+          if (bytesRead === 0) throw new Error(`${dest} is shorter than ${size} bytes`);
+          done += bytesRead;
+        }
+        hasher.reset();
+        hasher.update(hasher.extra.subarray(0, length));
+        hashes.set(index, hasher.digest());
+      }
+    } finally {
+      await file.close();
+    }
+  }
+  const segments = [];
+  for (let index = 0; index < count; index++) {
+    const hash = hashes.get(index);
+    if (hash === void 0) throw new Error(`segment ${index} of ${dest} was never decoded`);
+    segments.push(hash);
+  }
+  return rawDigestFromSegments(segments);
+}
+var fsyncAsync, WORKER_MEMORY;
+var init_parallel = __esm({
+  "src/core/extract/parallel/index.ts"() {
+    "use strict";
+    init_errors();
+    init_raw_digest();
+    fsyncAsync = promisify(fsync);
+    WORKER_MEMORY = 2 * RAW_DIGEST_SEGMENT + 8 * 1024 * 1024;
+  }
+});
+
+// src/core/entry/format.ts
+import { createHash } from "node:crypto";
+function decodeHeaderFrame(head) {
+  const idEnd = SKIPPABLE_HEADER + ID_BYTES;
+  const isOurs = head.length >= idEnd && head.readUInt32LE(0) === BASECOW_SKIPPABLE_MAGIC && head.toString("latin1", SKIPPABLE_HEADER, idEnd) === HEADER_ID.padEnd(ID_BYTES, "\0");
+  if (!isOurs) throw new EntryFormatError("is not a basecow entry (it does not start with a basecow-entry header)");
+  if (head.length < HEADER_FRAME_BYTES) throw new EntryFormatError("truncated basecow entry: it ends inside its header");
+  const version = head.readUInt32LE(SKIPPABLE_HEADER + 16);
+  if (version !== ENTRY_VERSION) {
+    throw new EntryFormatError(`basecow entry format version ${version} is not supported (this basecow reads version ${ENTRY_VERSION}); the entry was written by another basecow version`);
+  }
+  if (head.readUInt32LE(4) !== HEADER_CONTENT || head.readUInt32LE(SKIPPABLE_HEADER + 20) !== 0) {
+    throw new EntryFormatError("damaged basecow entry: its header has an unexpected size or flags");
+  }
+  return { version, apparentSize: Number(head.readBigUInt64LE(SKIPPABLE_HEADER + 24)) };
+}
+function decodePlanFrame(frame) {
+  const content = frame.subarray(SKIPPABLE_HEADER);
+  const ok = frame.length >= SKIPPABLE_HEADER + 32 && frame.readUInt32LE(0) === BASECOW_SKIPPABLE_MAGIC && frame.readUInt32LE(4) === content.length && content.toString("latin1", 0, ID_BYTES) === PLAN_ID.padEnd(ID_BYTES, "\0");
+  if (!ok) throw new EntryFormatError("damaged basecow entry: the frame before its seek table is not a basecow plan");
+  const count = content.readUInt32LE(24);
+  if (content.length !== 28 + count + 4 || !check(content.subarray(0, 28 + count)).equals(content.subarray(28 + count))) {
+    throw new EntryFormatError("damaged basecow entry: its plan does not match its checksum");
+  }
+  const kinds = [];
+  for (let i = 0; i < count; i++) {
+    const kind = content[28 + i];
+    if (kind > 1) throw new EntryFormatError(`damaged basecow entry: frame ${i} has unknown kind ${kind}`);
+    kinds.push(kind === 1 ? "hole" : "data");
+  }
+  return { rawDigest: content.readBigUInt64LE(16), kinds };
+}
+function decodeSeekFooter(footer) {
+  if (footer.length < SEEK_FOOTER_BYTES || footer.readUInt32LE(5) !== SEEKABLE_MAGIC) {
+    throw new EntryFormatError("truncated or damaged basecow entry: it does not end with a zstd seek table");
+  }
+  if ((footer[4] & 124) !== 0) throw new EntryFormatError("damaged basecow entry: its seek table has reserved bits set");
+  const count = footer.readUInt32LE(0);
+  const entryBytes = footer[4] & 128 ? 12 : SEEK_ENTRY_BYTES;
+  return { count, tableBytes: SKIPPABLE_HEADER + count * entryBytes + SEEK_FOOTER_BYTES };
+}
+function decodeSeekTable(table, count) {
+  if (table.readUInt32LE(0) !== SEEK_TABLE_MAGIC || table.readUInt32LE(4) !== table.length - SKIPPABLE_HEADER) {
+    throw new EntryFormatError("truncated or damaged basecow entry: its seek table frame has a bad header");
+  }
+  const entryBytes = table[table.length - SEEK_FOOTER_BYTES + 4] & 128 ? 12 : SEEK_ENTRY_BYTES;
+  const entries = [];
+  for (let i = 0; i < count; i++) {
+    const at = SKIPPABLE_HEADER + i * entryBytes;
+    entries.push({ compressedSize: table.readUInt32LE(at), decompressedSize: table.readUInt32LE(at + 4) });
+  }
+  return entries;
+}
+var ENTRY_VERSION, BASECOW_SKIPPABLE_MAGIC, SEEK_TABLE_MAGIC, SEEKABLE_MAGIC, SKIPPABLE_HEADER, HEADER_ID, PLAN_ID, ID_BYTES, HEADER_CONTENT, HEADER_FRAME_BYTES, SEEK_FOOTER_BYTES, SEEK_ENTRY_BYTES, DATA_FRAME_MAX, HOLE_FRAME_MAX, RLE_BLOCK_MAX, EntryFormatError, check;
+var init_format = __esm({
+  "src/core/entry/format.ts"() {
+    "use strict";
+    ENTRY_VERSION = 1;
+    BASECOW_SKIPPABLE_MAGIC = 407710299;
+    SEEK_TABLE_MAGIC = 407710302;
+    SEEKABLE_MAGIC = 2408770225;
+    SKIPPABLE_HEADER = 8;
+    HEADER_ID = "basecow-entry";
+    PLAN_ID = "basecow-plan";
+    ID_BYTES = 16;
+    HEADER_CONTENT = 32;
+    HEADER_FRAME_BYTES = SKIPPABLE_HEADER + HEADER_CONTENT;
+    SEEK_FOOTER_BYTES = 9;
+    SEEK_ENTRY_BYTES = 8;
+    DATA_FRAME_MAX = 32 * 1024 * 1024;
+    HOLE_FRAME_MAX = 1024 * 1024 * 1024;
+    RLE_BLOCK_MAX = 128 * 1024;
+    EntryFormatError = class extends Error {
+    };
+    check = (bytes) => createHash("sha256").update(bytes).digest().subarray(0, 4);
+  }
+});
+
+// src/core/entry/read.ts
+import { open as open4 } from "node:fs/promises";
+async function readAt(file, position, length) {
+  const buf = Buffer.alloc(length);
+  const { bytesRead } = await file.read(buf, 0, length, position);
+  return buf.subarray(0, bytesRead);
+}
+async function readEntryIndex(path) {
+  let file;
+  try {
+    file = await open4(path, "r");
+  } catch (error) {
+    throw new SourceError(path, `cannot read the basecow entry: ${error.message}`, { cause: error });
+  }
+  try {
+    return await readIndex(path, file);
+  } catch (error) {
+    if (error instanceof EntryFormatError) throw new SourceError(path, error.message);
+    if (error instanceof SourceError) throw error;
+    throw new SourceError(path, `cannot read the basecow entry: ${error.message}`, { cause: error });
+  } finally {
+    await file.close();
+  }
+}
+async function readIndex(path, file) {
+  const bytes = (await file.stat()).size;
+  const header = decodeHeaderFrame(await readAt(file, 0, HEADER_FRAME_BYTES));
+  const { count, tableBytes } = decodeSeekFooter(await readAt(file, Math.max(0, bytes - SEEK_FOOTER_BYTES), SEEK_FOOTER_BYTES));
+  if (count < 2 || tableBytes > bytes - HEADER_FRAME_BYTES) throw new EntryFormatError("truncated or damaged basecow entry: its seek table does not fit the file");
+  const seek = decodeSeekTable(await readAt(file, bytes - tableBytes, tableBytes), count);
+  const compressedTotal = seek.reduce((sum, entry) => sum + entry.compressedSize, 0);
+  if (compressedTotal + tableBytes !== bytes) {
+    throw new EntryFormatError(`truncated or damaged basecow entry: its seek table accounts for ${compressedTotal + tableBytes} bytes, the file has ${bytes}`);
+  }
+  if (seek[0].compressedSize !== HEADER_FRAME_BYTES || seek[0].decompressedSize !== 0) {
+    throw new EntryFormatError("damaged basecow entry: the seek table does not start with the header frame");
+  }
+  const planEntry = seek[count - 1];
+  const plan = decodePlanFrame(await readAt(file, bytes - tableBytes - planEntry.compressedSize, planEntry.compressedSize));
+  if (plan.kinds.length !== count - 2) {
+    throw new EntryFormatError(`damaged basecow entry: its plan lists ${plan.kinds.length} frames, its seek table ${count - 2}`);
+  }
+  const frames = [];
+  let rawOffset = 0;
+  let compressedOffset = HEADER_FRAME_BYTES;
+  for (let i = 1; i < count - 1; i++) {
+    const { compressedSize, decompressedSize } = seek[i];
+    const kind = plan.kinds[i - 1];
+    const max = kind === "hole" ? HOLE_FRAME_MAX : DATA_FRAME_MAX;
+    const crossesSegment = kind === "data" && Math.floor(rawOffset / DATA_FRAME_MAX) !== Math.floor((rawOffset + decompressedSize - 1) / DATA_FRAME_MAX);
+    if (decompressedSize === 0 || decompressedSize > max || crossesSegment) {
+      throw new EntryFormatError(`damaged basecow entry: frame ${i} (${kind}, ${decompressedSize} bytes at raw offset ${rawOffset}) breaks the format's rules`);
+    }
+    frames.push({ kind, rawOffset, rawLength: decompressedSize, compressedOffset, compressedSize });
+    rawOffset += decompressedSize;
+    compressedOffset += compressedSize;
+  }
+  if (rawOffset !== header.apparentSize) {
+    throw new EntryFormatError(`damaged basecow entry: its frames hold ${rawOffset} bytes, its header says ${header.apparentSize}`);
+  }
+  return { path, version: header.version, apparentSize: header.apparentSize, rawDigest: formatRawDigest(plan.rawDigest), frames, bytes };
+}
+var init_read = __esm({
+  "src/core/entry/read.ts"() {
+    "use strict";
+    init_errors();
+    init_raw_digest();
+    init_format();
+  }
+});
+
+// src/core/extract/parallel/plan.ts
+import { open as open5 } from "node:fs/promises";
+async function walkFrames(path) {
+  const file = await open5(path, "r");
+  try {
+    const reader = new WindowReader(file, (await file.stat()).size);
+    const frames = [];
+    let position = 0;
+    let raw = 0;
+    while (position < reader.size) {
+      const magicBytes = await reader.get(position, 8);
+      if (!magicBytes) return void 0;
+      const magic = magicBytes.readUInt32LE(0);
+      if ((magic & SKIPPABLE_MASK) === SKIPPABLE_START) {
+        position += 8 + magicBytes.readUInt32LE(4);
+        continue;
+      }
+      if (magic !== ZSTD_MAGIC) return void 0;
+      const start = position;
+      const fhd = magicBytes[4];
+      const fcsFlag = fhd >> 6;
+      const single = fhd >> 5 & 1;
+      const checksum = fhd >> 2 & 1;
+      const dictBytes = [0, 1, 2, 4][fhd & 3];
+      const fcsBytes = [single ? 1 : 0, 2, 4, 8][fcsFlag];
+      if (fcsBytes === 0 || dictBytes !== 0) return void 0;
+      const headerBytes = 5 + (single ? 0 : 1) + dictBytes + fcsBytes;
+      const header = await reader.get(position, headerBytes);
+      if (!header) return void 0;
+      const fcsAt = headerBytes - fcsBytes;
+      let contentSize = fcsBytes === 8 ? Number(header.readBigUInt64LE(fcsAt)) : header.readUIntLE(fcsAt, fcsBytes);
+      if (fcsBytes === 2) contentSize += 256;
+      position += headerBytes;
+      for (; ; ) {
+        const blockHeader = await reader.get(position, 3);
+        if (!blockHeader) return void 0;
+        const value = blockHeader.readUIntLE(0, 3);
+        const type = value >> 1 & 3;
+        if (type === 3) return void 0;
+        position += 3 + (type === 1 ? 1 : value >>> 3);
+        if (value & 1) break;
+      }
+      position += checksum ? 4 : 0;
+      if (position > reader.size) return void 0;
+      if (contentSize > 0) frames.push({ kind: "data", rawOffset: raw, rawLength: contentSize, compressedOffset: start, compressedSize: position - start });
+      raw += contentSize;
+    }
+    return frames;
+  } finally {
+    await file.close();
+  }
+}
+function toTasks(frames, target) {
+  const tasks = [];
+  let current;
+  for (const frame of frames) {
+    for (let at = frame.rawOffset; at < frame.rawOffset + frame.rawLength; ) {
+      const piece = frame.kind === "hole" ? { ...frame, rawOffset: at, rawLength: Math.min(frame.rawOffset + frame.rawLength, (Math.floor(at / RAW_DIGEST_SEGMENT) + 1) * RAW_DIGEST_SEGMENT) - at } : frame;
+      at += piece.rawLength;
+      const crossesGrid = current && Math.floor(current.rawStart / target) !== Math.floor(piece.rawOffset / target);
+      if (!current || crossesGrid || current.rawEnd - current.rawStart >= target) {
+        current = { rawStart: piece.rawOffset, rawEnd: piece.rawOffset, frames: [] };
+        tasks.push(current);
+      }
+      current.frames.push(piece);
+      current.rawEnd = piece.rawOffset + piece.rawLength;
+    }
+  }
+  return tasks;
+}
+async function planParallel(path) {
+  const head = Buffer.alloc(4);
+  const file = await open5(path, "r");
+  try {
+    await file.read(head, 0, 4, 0);
+  } finally {
+    await file.close();
+  }
+  if (head.readUInt32LE(0) === BASECOW_SKIPPABLE_MAGIC) {
+    let index;
+    try {
+      index = await readEntryIndex(path);
+    } catch (error) {
+      if (error instanceof SourceError && /not a basecow entry/.test(error.reason)) return void 0;
+      throw error;
+    }
+    if (index.frames.length === 0) return void 0;
+    return { size: index.apparentSize, tasks: toTasks(index.frames, RAW_DIGEST_SEGMENT), from: "entry", expectedRawDigest: index.rawDigest };
+  }
+  const frames = await walkFrames(path);
+  if (!frames || frames.length < 2) return void 0;
+  const last = frames[frames.length - 1];
+  return { size: last.rawOffset + last.rawLength, tasks: toTasks(frames, RAW_DIGEST_SEGMENT), from: "frame-headers" };
+}
+var SKIPPABLE_MASK, SKIPPABLE_START, WINDOW, WindowReader;
+var init_plan = __esm({
+  "src/core/extract/parallel/plan.ts"() {
+    "use strict";
+    init_errors();
+    init_read();
+    init_format();
+    init_chunks();
+    init_raw_digest();
+    SKIPPABLE_MASK = 4294967280;
+    SKIPPABLE_START = 407710288;
+    WINDOW = 4 * 1024 * 1024;
+    WindowReader = class {
+      constructor(file, size) {
+        this.file = file;
+        this.size = size;
+      }
+      file;
+      size;
+      at = 0;
+      bytes = Buffer.alloc(0);
+      async get(position, length) {
+        if (position + length > this.size) return void 0;
+        if (position < this.at || position + length > this.at + this.bytes.length) {
+          const buf = Buffer.allocUnsafe(Math.max(WINDOW, length));
+          const { bytesRead } = await this.file.read(buf, 0, buf.length, position);
+          this.at = position;
+          this.bytes = buf.subarray(0, bytesRead);
+        }
+        return this.bytes.subarray(position - this.at, position - this.at + length);
+      }
+    };
+  }
+});
+
+// src/core/extract/write/direct-writes.ts
+import { closeSync as closeSync2, constants, openSync as openSync2, read, write } from "node:fs";
+import { promisify as promisify2 } from "node:util";
 function pageAlignedBuffer(size) {
   try {
     return Buffer.from(wasmMemory(size).buffer);
@@ -741,8 +1152,8 @@ var init_direct_writes = __esm({
     init_wasm_memory();
     DIRECT_ALIGN = 4096;
     STAGE_SIZE2 = 1024 * 1024;
-    writeAsync = promisify(write);
-    readAsync = promisify(read);
+    writeAsync = promisify2(write);
+    readAsync = promisify2(read);
     STAGE_COUNT = 2;
     MEMORY_SIZE = STAGE_COUNT * STAGE_SIZE2 + WASM_PAGE;
     DirectWrites = class _DirectWrites {
@@ -778,7 +1189,7 @@ var init_direct_writes = __esm({
         if (!memory) return void 0;
         let fd;
         try {
-          fd = openSync(path, constants.O_RDWR | constants.O_DIRECT);
+          fd = openSync2(path, constants.O_RDWR | constants.O_DIRECT);
         } catch {
           return void 0;
         }
@@ -817,7 +1228,7 @@ var init_direct_writes = __esm({
       }
       /** Closes the descriptor, once; settle() first, so that no write in flight outlives it. */
       close() {
-        closeSync(this.directFd);
+        closeSync2(this.directFd);
       }
       throwIfFailed() {
         if (this.failure !== void 0) throw this.failure;
@@ -919,7 +1330,7 @@ var init_direct_writes = __esm({
 
 // src/core/extract/write/page-cache-writes.ts
 import { fdatasync, writeSync } from "node:fs";
-import { promisify as promisify2 } from "node:util";
+import { promisify as promisify3 } from "node:util";
 function writeFully(fd, buf, start, end, position) {
   let done = 0;
   const length = end - start;
@@ -933,7 +1344,7 @@ var fdatasyncAsync, FLUSH_EVERY, PageCacheWrites;
 var init_page_cache_writes = __esm({
   "src/core/extract/write/page-cache-writes.ts"() {
     "use strict";
-    fdatasyncAsync = promisify2(fdatasync);
+    fdatasyncAsync = promisify3(fdatasync);
     FLUSH_EVERY = 32 * 1024 * 1024;
     PageCacheWrites = class {
       constructor(fd) {
@@ -991,9 +1402,9 @@ var init_zero_blocks = __esm({
 });
 
 // src/core/extract/write/sparse-writer.ts
-import { closeSync as closeSync2, fsync, ftruncateSync, openSync as openSync2, unlinkSync } from "node:fs";
-import { promisify as promisify3 } from "node:util";
-var HOLE_BLOCK, fsyncAsync, DIRECT_MIN_LENGTH, SparseWriter;
+import { closeSync as closeSync3, fsync as fsync2, ftruncateSync as ftruncateSync2, openSync as openSync3, unlinkSync as unlinkSync2 } from "node:fs";
+import { promisify as promisify4 } from "node:util";
+var HOLE_BLOCK, fsyncAsync2, DIRECT_MIN_LENGTH, SparseWriter;
 var init_sparse_writer = __esm({
   "src/core/extract/write/sparse-writer.ts"() {
     "use strict";
@@ -1002,7 +1413,7 @@ var init_sparse_writer = __esm({
     init_zero_blocks();
     init_raw_digest();
     HOLE_BLOCK = 4096;
-    fsyncAsync = promisify3(fsync);
+    fsyncAsync2 = promisify4(fsync2);
     DIRECT_MIN_LENGTH = 1024 * 1024;
     SparseWriter = class _SparseWriter {
       constructor(path, fd, signal, directIo) {
@@ -1028,7 +1439,7 @@ var init_sparse_writer = __esm({
        * format's data passes through write(), so that is where a fired `signal` stops the extraction.
        */
       static async create(path, options = {}) {
-        return new _SparseWriter(path, openSync2(path, "wx", 384), options.signal, options.directIo ?? true);
+        return new _SparseWriter(path, openSync3(path, "wx", 384), options.signal, options.directIo ?? true);
       }
       /** Data bytes written, by way: past the page cache, and through it. */
       get writtenBytes() {
@@ -1063,7 +1474,7 @@ var init_sparse_writer = __esm({
        */
       setLength(size) {
         try {
-          ftruncateSync(this.fd, size);
+          ftruncateSync2(this.fd, size);
         } catch {
         }
         if (size < DIRECT_MIN_LENGTH && this.direct && !this.wroteData) {
@@ -1075,8 +1486,8 @@ var init_sparse_writer = __esm({
       async finish(size) {
         await this.direct?.finish();
         await this.pageCache.settle();
-        ftruncateSync(this.fd, size);
-        await fsyncAsync(this.fd);
+        ftruncateSync2(this.fd, size);
+        await fsyncAsync2(this.fd);
         this.close();
         this.rawDigest = this.digest ? this.digest.finish(size) : await computeRawDigest(this.path, this.signal);
       }
@@ -1089,7 +1500,7 @@ var init_sparse_writer = __esm({
         } catch {
         }
         try {
-          unlinkSync(this.path);
+          unlinkSync2(this.path);
         } catch {
         }
       }
@@ -1099,7 +1510,7 @@ var init_sparse_writer = __esm({
         try {
           this.direct?.close();
         } finally {
-          closeSync2(this.fd);
+          closeSync3(this.fd);
         }
       }
       async writeRun(buf, start, end, position) {
@@ -1377,7 +1788,7 @@ function checkSparseMap(regions, realSize, storedSize, entry, archive) {
     stored += region.size;
     if (end > realSize) throw broken(`reaches byte ${end}, beyond the member's size of ${realSize} bytes`);
   }
-  if (stored > storedSize) throw broken(`covers ${stored} bytes but the archive stores only ${storedSize}`);
+  if (stored !== storedSize) throw broken(`covers ${stored} bytes but the archive stores ${storedSize}`);
 }
 function memberKey(name) {
   const segments = name.split("/");
@@ -1409,14 +1820,13 @@ async function extractEntry(archive, entry, writer) {
     await data.finish();
     return { size: entry.dataSize };
   }
+  const { realSize } = entry.sparse;
   const regions = entry.sparse.regions ?? await readSparseMapFromData(data, entry, archive);
-  checkSparseMap(regions, entry.sparse.realSize, data.remaining, entry, archive);
-  const last = regions.at(-1);
-  const size = last ? last.offset + last.size : 0;
-  writer.setLength(size);
+  checkSparseMap(regions, realSize, data.remaining, entry, archive);
+  writer.setLength(realSize);
   for (const region of regions) await data.pipe(region.size, toWriter(region.offset));
   await data.finish();
-  return { size };
+  return { size: realSize };
 }
 function rejectNonRegular(entry, archive) {
   if (REGULAR_TYPES.has(entry.type)) return;
@@ -1588,10 +1998,10 @@ var init_tar = __esm({
 
 // src/core/extract/index.ts
 import { constants as constants2 } from "node:fs";
-import { copyFile, open as open3, rm } from "node:fs/promises";
+import { copyFile, open as open6, rm } from "node:fs/promises";
 import { basename } from "node:path";
 async function readHead(path, length) {
-  const file = await open3(path, "r");
+  const file = await open6(path, "r");
   try {
     const buf = Buffer.alloc(length);
     const { bytesRead } = await file.read(buf, 0, length, 0);
@@ -1642,25 +2052,53 @@ async function extractToRaw(source, dest, options = {}) {
     const size = await tryReflink(source, dest);
     if (size !== void 0) {
       try {
-        return { format, size, written: { direct: 0, pageCache: 0 }, rawDigest: await computeRawDigest(dest, options.signal) };
+        return { format, size, written: { direct: 0, pageCache: 0 }, rawDigest: await computeRawDigest(dest, options.signal), workers: 0 };
       } catch (error) {
         await rm(dest, { force: true });
         throw error;
       }
     }
   }
+  if (format === "zstd") {
+    const parallel = await extractParallel(source, dest, options);
+    if (parallel) return parallel;
+  }
   const writer = await SparseWriter.create(dest, { signal: options.signal, directIo: options.directIo });
   try {
     const size = await writeFormat(format, source, writer, options);
     await writer.finish(size);
-    if ((await readHead(dest, 4)).equals(QCOW2_MAGIC)) {
-      throw new SourceError(source, "holds a qcow2 image, not a raw disk; convert it first with `qemu-img convert -O raw` and compress that");
-    }
-    return { format, size, written: writer.writtenBytes, rawDigest: writer.rawDigest };
+    await refuseQcow2(source, dest);
+    return { format, size, written: writer.writtenBytes, rawDigest: writer.rawDigest, workers: format === "zstd" || format === "tar+zstd" ? 1 : 0 };
   } catch (error) {
     await writer.discard();
     if (options.signal?.aborted) throw options.signal.reason;
     throw explainWriteError(source, dest, error, format);
+  }
+}
+async function refuseQcow2(source, dest) {
+  if ((await readHead(dest, 4)).equals(QCOW2_MAGIC)) {
+    throw new SourceError(source, "holds a qcow2 image, not a raw disk; convert it first with `qemu-img convert -O raw` and compress that");
+  }
+}
+async function extractParallel(source, dest, options) {
+  let plan;
+  try {
+    plan = await planParallel(source);
+  } catch (error) {
+    throw explainWriteError(source, dest, error, "zstd");
+  }
+  if (!plan) return void 0;
+  const workers = workerCount(plan, options.maxWorkers);
+  try {
+    const result = await decodeParallel(source, dest, plan, workers, options);
+    await refuseQcow2(source, dest).catch(async (error) => {
+      await rm(dest, { force: true });
+      throw error;
+    });
+    return { format: "zstd", size: result.size, written: result.written, rawDigest: result.rawDigest, workers: result.workers };
+  } catch (error) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    throw explainWriteError(source, dest, error, "zstd");
   }
 }
 async function writeFormat(format, source, writer, options) {
@@ -1691,7 +2129,7 @@ async function tryReflink(source, dest) {
     if (errnoCode(error) === "EEXIST") throw error;
     return void 0;
   }
-  const file = await open3(dest, "r+");
+  const file = await open6(dest, "r+");
   try {
     await file.sync();
     return (await file.stat()).size;
@@ -1717,6 +2155,8 @@ var init_extract = __esm({
     init_errors();
     init_chunks();
     init_raw_digest();
+    init_parallel();
+    init_plan();
     init_sparse_writer();
     init_tar();
     init_stream();
@@ -1727,7 +2167,7 @@ var init_extract = __esm({
 });
 
 // src/core/shared/fs.ts
-import { open as open4, stat as stat2 } from "node:fs/promises";
+import { open as open7, stat as stat2 } from "node:fs/promises";
 async function pathExists(path) {
   try {
     await stat2(path);
@@ -1745,7 +2185,7 @@ async function isFile(path) {
   }
 }
 async function fsyncDir(dir) {
-  const handle = await open4(dir, "r");
+  const handle = await open7(dir, "r");
   try {
     await handle.sync();
   } finally {
@@ -2220,14 +2660,14 @@ var require_graceful_fs = __commonJS({
         return close;
       })(fs.close);
       fs.closeSync = (function(fs$closeSync) {
-        function closeSync3(fd) {
+        function closeSync4(fd) {
           fs$closeSync.apply(fs, arguments);
           resetQueue();
         }
-        Object.defineProperty(closeSync3, previousSymbol, {
+        Object.defineProperty(closeSync4, previousSymbol, {
           value: fs$closeSync
         });
-        return closeSync3;
+        return closeSync4;
       })(fs.closeSync);
       if (/\bgfs4\b/i.test(process.env.NODE_DEBUG || "")) {
         process.on("exit", function() {
@@ -2428,7 +2868,7 @@ var require_graceful_fs = __commonJS({
       }
       function ReadStream$open() {
         var that = this;
-        open7(that.path, that.flags, that.mode, function(err, fd) {
+        open10(that.path, that.flags, that.mode, function(err, fd) {
           if (err) {
             if (that.autoClose)
               that.destroy();
@@ -2448,7 +2888,7 @@ var require_graceful_fs = __commonJS({
       }
       function WriteStream$open() {
         var that = this;
-        open7(that.path, that.flags, that.mode, function(err, fd) {
+        open10(that.path, that.flags, that.mode, function(err, fd) {
           if (err) {
             that.destroy();
             that.emit("error", err);
@@ -2465,8 +2905,8 @@ var require_graceful_fs = __commonJS({
         return new fs2.WriteStream(path, options);
       }
       var fs$open = fs2.open;
-      fs2.open = open7;
-      function open7(path, flags, mode, cb) {
+      fs2.open = open10;
+      function open10(path, flags, mode, cb) {
         if (typeof mode === "function")
           cb = mode, mode = null;
         return go$open(path, flags, mode, cb);
@@ -3196,7 +3636,7 @@ var require_lockfile = __commonJS({
         removeLock(file2, options, callback);
       });
     }
-    function check(file, options, callback) {
+    function check2(file, options, callback) {
       options = {
         stale: 1e4,
         realpath: true,
@@ -3230,7 +3670,7 @@ var require_lockfile = __commonJS({
     });
     module.exports.lock = lock;
     module.exports.unlock = unlock;
-    module.exports.check = check;
+    module.exports.check = check2;
     module.exports.getLocks = getLocks;
   }
 });
@@ -3320,7 +3760,7 @@ var require_proper_lockfile = __commonJS({
     function unlockSync(file, options) {
       return toSync(lockfile2.unlock)(file, toSyncOptions(options));
     }
-    function check(file, options) {
+    function check2(file, options) {
       return toPromise(lockfile2.check)(file, options);
     }
     function checkSync(file, options) {
@@ -3331,7 +3771,7 @@ var require_proper_lockfile = __commonJS({
     module.exports.unlock = unlock;
     module.exports.lockSync = lockSync;
     module.exports.unlockSync = unlockSync;
-    module.exports.check = check;
+    module.exports.check = check2;
     module.exports.checkSync = checkSync;
   }
 });
@@ -3471,7 +3911,7 @@ var init_pid = __esm({
 
 // src/core/shared/atomic-write.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
-import { chmod, open as open5, readdir, rename as rename2, rm as rm3 } from "node:fs/promises";
+import { chmod, open as open8, readdir, rename as rename2, rm as rm3 } from "node:fs/promises";
 import { basename as basename3, dirname as dirname3, join as join5 } from "node:path";
 function tempNameFor(path) {
   return join5(dirname3(path), `.${basename3(path)}${TEMP_INFIX}${process.pid}-${randomBytes2(4).toString("hex")}`);
@@ -3492,7 +3932,7 @@ async function writeFileAtomically(path, data, options = {}) {
   await replaceAtomically(
     path,
     async (temp) => {
-      const handle = await open5(temp, "wx", options.mode ?? 420);
+      const handle = await open8(temp, "wx", options.mode ?? 420);
       try {
         await handle.writeFile(data);
         await handle.sync();
@@ -3532,12 +3972,12 @@ var init_atomic_write = __esm({
 });
 
 // src/core/store/source-digest.ts
-import { createHash } from "node:crypto";
-import { mkdir, open as open6, readFile as readFile2, stat as stat3 } from "node:fs/promises";
+import { createHash as createHash2 } from "node:crypto";
+import { mkdir, open as open9, readFile as readFile2, stat as stat3 } from "node:fs/promises";
 import { join as join6 } from "node:path";
 async function hashFile(path, onRead, signal) {
-  const hash = createHash("sha256");
-  const file = await open6(path, "r");
+  const hash = createHash2("sha256");
+  const file = await open9(path, "r");
   try {
     const buffers = [Buffer.allocUnsafe(HASH_READ_SIZE), Buffer.allocUnsafe(HASH_READ_SIZE)];
     let position = 0;
@@ -3711,7 +4151,7 @@ async function ensureBase(options) {
   const timing = { ...DEFAULT_LOCK_TIMING, ...options.lockTiming };
   await Promise.all([layout.bases, layout.locks, layout.tmp].map((dir) => mkdir2(dir, { recursive: true })));
   const context = { tmpDir: layout.tmp, digestsDir: layout.digests, signal: options.signal, onProgress: options.onProgress, onWarning: options.onWarning };
-  const timings = { hashSeconds: 0, waitSeconds: 0, restoreSeconds: 0, sourceSeconds: 0, extractSeconds: 0 };
+  const timings = { hashSeconds: 0, waitSeconds: 0, restoreSeconds: 0, sourceSeconds: 0, extractSeconds: 0, workers: 0 };
   const hashStarted = performance.now();
   let key;
   let keyMemoized = false;
@@ -3780,6 +4220,7 @@ async function restoreFromRemote(layout, key, remote, options, lock, timings) {
   const extractStarted = performance.now();
   try {
     const extracted = await extractToRaw(entry.path, tempImage, { signal: options.signal });
+    timings.workers = extracted.workers;
     await publish(layout, key, tempImage, lock, { path: `${remote.name} cache`, kind: "image", digest: null, format: extracted.format, member: null, bytes: (await stat5(entry.path)).size }, "remote");
     return true;
   } catch (error) {
@@ -3806,6 +4247,7 @@ async function buildFromSource(layout, key, source, derivedKey, context, options
       signal: options.signal,
       onRead: (done) => options.onProgress?.({ phase: "extract", done, total: bytes })
     });
+    timings.workers = extracted.workers;
     await materialized.checkUnchanged?.();
     const isTar = extracted.format.startsWith("tar");
     await publish(
@@ -4842,7 +5284,7 @@ var init_extra_disks = __esm({
 });
 
 // src/core/testnet/identity.ts
-import { createHash as createHash2 } from "node:crypto";
+import { createHash as createHash3 } from "node:crypto";
 function sanitizeVmName(name) {
   const cleaned = name.replace(NAME_CHARSET, "-").replace(/^[.-]+/, "").replace(/-+$/, "").slice(0, MAX_NAME_LENGTH);
   if (cleaned === "") throw new UsageError(`VM name ${JSON.stringify(name)} has no usable characters (allowed: A-Z a-z 0-9 _ . -)`, "bad-vm-name", { name });
@@ -4896,7 +5338,7 @@ var init_identity = __esm({
     init_errors();
     NAME_CHARSET = /[^A-Za-z0-9_.-]+/g;
     MAX_NAME_LENGTH = 63;
-    identityHash = (group, seed) => createHash2("sha256").update(`basecow-vm-identity-v1\0${group}\0${seed}`).digest();
+    identityHash = (group, seed) => createHash3("sha256").update(`basecow-vm-identity-v1\0${group}\0${seed}`).digest();
     nicSeed = (vmName, nicIndex) => nicIndex === 0 ? vmName : `${vmName}#nic${nicIndex}`;
   }
 });
@@ -4944,10 +5386,10 @@ var init_manifest = __esm({
 });
 
 // src/core/testnet/plan.ts
-import { createHash as createHash3 } from "node:crypto";
+import { createHash as createHash4 } from "node:crypto";
 import { join as join12, resolve as resolve4 } from "node:path";
 function defaultGroup(workDir) {
-  return `bc${createHash3("sha256").update(resolve4(workDir)).digest("hex").slice(0, 8)}`;
+  return `bc${createHash4("sha256").update(resolve4(workDir)).digest("hex").slice(0, 8)}`;
 }
 function isReservedDiskName(name) {
   return name === "primary" || /^nic\d+$/.test(name);
@@ -4999,7 +5441,7 @@ function planTestnet(specs, names, nicCounts, workDir, group, hash) {
   });
 }
 var vmDir, overlayPath, domainXmlPath, consoleLogPath, extraDiskPath;
-var init_plan = __esm({
+var init_plan2 = __esm({
   "src/core/testnet/plan.ts"() {
     "use strict";
     init_errors();
@@ -5205,7 +5647,7 @@ var init_up = __esm({
     init_identity();
     init_manifest();
     init_overlay();
-    init_plan();
+    init_plan2();
     init_work_dir_lock();
   }
 });
@@ -5346,7 +5788,7 @@ var init_down = __esm({
     init_extra_disks();
     init_identity();
     init_manifest();
-    init_plan();
+    init_plan2();
     init_work_dir_lock();
   }
 });

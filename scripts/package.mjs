@@ -10,8 +10,13 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
 const ADDON = 'zstd-napi.node';
-// The decompression worker is its own entry: zstd-stream.ts starts it from beside the bundle.
-const entries = { cli: 'src/cli/index.ts', 'decode-worker': 'src/core/extract/zstd/decode-worker.ts' };
+// Each worker thread is an entry of its own: the module that starts it looks for it beside the bundle.
+const entries = {
+  cli: 'src/cli/index.ts',
+  'decode-worker': 'src/core/extract/zstd/decode-worker.ts',
+  'frames-worker': 'src/core/extract/parallel/frames-worker.ts',
+  'entry-compress-worker': 'src/core/entry/entry-compress-worker.ts',
+};
 
 // zstd-napi picks its addon with a computed require() that no bundler can follow; point it at the
 // copy shipped beside the bundle instead.

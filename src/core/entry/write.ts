@@ -183,7 +183,7 @@ async function forEachSegmentInOrder(
 ): Promise<void> {
   signal?.throwIfAborted();
   const init: CompressInit = { path: basePath, segmentSize: RAW_DIGEST_SEGMENT, level: LEVEL, minHole: MIN_HOLE };
-  const workers = Array.from({ length: workerCount }, () => new Worker(new URL('./compress-worker.js', import.meta.url)));
+  const workers = Array.from({ length: workerCount }, () => new Worker(new URL('./entry-compress-worker.js', import.meta.url)));
   const finished = new Map<number, Done>();
   let nextToSend = 0;
   let nextToTake = 0;

@@ -4,6 +4,8 @@ import { basename } from 'node:path';
 import { SourceError, errnoCode } from '../errors.js';
 import { readChunks, startsWithZstdFrame, type ProgressSink } from './chunks.js';
 import { computeRawDigest } from './raw-digest.js';
+import { decodeParallel, workerCount } from './parallel/index.js';
+import { planParallel } from './parallel/plan.js';
 import { SparseWriter } from './write/sparse-writer.js';
 import { extractTarMember } from './tar.js';
 import { ZstdStream } from './zstd/stream.js';
@@ -20,6 +22,11 @@ export interface ExtractOptions {
   signal?: AbortSignal;
   /** Write past the page cache where the filesystem allows it; on by default (see DirectWrites). */
   directIo?: boolean;
+  /**
+   * Upper bound on the threads that decode a multi-frame zstd source in parallel (default: one per
+   * core, bounded by memory). Single-frame sources always take the one-thread pipelined decoder.
+   */
+  maxWorkers?: number;
 }
 
 export interface ExtractResult {
@@ -30,6 +37,8 @@ export interface ExtractResult {
   written: { direct: number; pageCache: number };
   /** The raw digest of what was written (see raw-digest.ts). */
   rawDigest: string;
+  /** Threads that decoded: more than one when independent frames were decoded in parallel. */
+  workers: number;
 }
 
 const QCOW2_MAGIC = Buffer.from('QFI\xfb', 'latin1');
@@ -100,26 +109,61 @@ export async function extractToRaw(source: string, dest: string, options: Extrac
     const size = await tryReflink(source, dest);
     if (size !== undefined) {
       try {
-        return { format, size, written: { direct: 0, pageCache: 0 }, rawDigest: await computeRawDigest(dest, options.signal) };
+        return { format, size, written: { direct: 0, pageCache: 0 }, rawDigest: await computeRawDigest(dest, options.signal), workers: 0 };
       } catch (error) {
         await rm(dest, { force: true });
         throw error;
       }
     }
   }
+  if (format === 'zstd') {
+    const parallel = await extractParallel(source, dest, options);
+    if (parallel) return parallel;
+  }
   const writer = await SparseWriter.create(dest, { signal: options.signal, directIo: options.directIo });
   try {
     const size = await writeFormat(format, source, writer, options);
     await writer.finish(size);
-    // A compressed qcow2 only shows itself once decompressed; a base must be raw.
-    if ((await readHead(dest, 4)).equals(QCOW2_MAGIC)) {
-      throw new SourceError(source, 'holds a qcow2 image, not a raw disk; convert it first with `qemu-img convert -O raw` and compress that');
-    }
-    return { format, size, written: writer.writtenBytes, rawDigest: writer.rawDigest };
+    await refuseQcow2(source, dest);
+    return { format, size, written: writer.writtenBytes, rawDigest: writer.rawDigest, workers: format === 'zstd' || format === 'tar+zstd' ? 1 : 0 };
   } catch (error) {
     await writer.discard();
     if (options.signal?.aborted) throw options.signal.reason;
     throw explainWriteError(source, dest, error, format);
+  }
+}
+
+/** A compressed qcow2 only shows itself once decompressed; a base must be raw. */
+async function refuseQcow2(source: string, dest: string): Promise<void> {
+  if ((await readHead(dest, 4)).equals(QCOW2_MAGIC)) {
+    throw new SourceError(source, 'holds a qcow2 image, not a raw disk; convert it first with `qemu-img convert -O raw` and compress that');
+  }
+}
+
+/**
+ * Decodes a zstd source made of independent frames whose raw offsets are known (a basecow entry, or
+ * frames that state their content sizes) on several threads; undefined for a source that is one
+ * frame or whose frames do not say where they go, which the sequential decoder then takes.
+ */
+async function extractParallel(source: string, dest: string, options: ExtractOptions): Promise<ExtractResult | undefined> {
+  let plan;
+  try {
+    plan = await planParallel(source);
+  } catch (error) {
+    throw explainWriteError(source, dest, error, 'zstd');
+  }
+  if (!plan) return undefined;
+  const workers = workerCount(plan, options.maxWorkers);
+  try {
+    const result = await decodeParallel(source, dest, plan, workers, options);
+    await refuseQcow2(source, dest).catch(async (error: unknown) => {
+      await rm(dest, { force: true });
+      throw error;
+    });
+    return { format: 'zstd', size: result.size, written: result.written, rawDigest: result.rawDigest, workers: result.workers };
+  } catch (error) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    throw explainWriteError(source, dest, error, 'zstd');
   }
 }
 

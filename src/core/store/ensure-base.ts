@@ -52,6 +52,8 @@ export interface BaseTimings {
   /** Downloading or building the source, for sources that are not local files. */
   sourceSeconds: number;
   extractSeconds: number;
+  /** Threads that decoded the extraction (more than 1: independent frames decoded in parallel; 0: none, a copy). */
+  workers: number;
 }
 
 export interface BaseResult {
@@ -87,7 +89,7 @@ export async function ensureBase(options: EnsureBaseOptions): Promise<BaseResult
   await Promise.all([layout.bases, layout.locks, layout.tmp].map((dir) => mkdir(dir, { recursive: true })));
   const context: SourceContext = { tmpDir: layout.tmp, digestsDir: layout.digests, signal: options.signal, onProgress: options.onProgress, onWarning: options.onWarning };
 
-  const timings: BaseTimings = { hashSeconds: 0, waitSeconds: 0, restoreSeconds: 0, sourceSeconds: 0, extractSeconds: 0 };
+  const timings: BaseTimings = { hashSeconds: 0, waitSeconds: 0, restoreSeconds: 0, sourceSeconds: 0, extractSeconds: 0, workers: 0 };
   const hashStarted = performance.now();
   let key: string;
   let keyMemoized = false;
@@ -168,6 +170,7 @@ async function restoreFromRemote(layout: StoreLayout, key: string, remote: Remot
   const extractStarted = performance.now();
   try {
     const extracted = await extractToRaw(entry.path, tempImage, { signal: options.signal });
+    timings.workers = extracted.workers;
     await publish(layout, key, tempImage, lock, { path: `${remote.name} cache`, kind: 'image', digest: null, format: extracted.format, member: null, bytes: (await stat(entry.path)).size }, 'remote');
     return true;
   } catch (error) {
@@ -204,6 +207,7 @@ async function buildFromSource(
       signal: options.signal,
       onRead: (done) => options.onProgress?.({ phase: 'extract', done, total: bytes }),
     });
+    timings.workers = extracted.workers;
     await materialized.checkUnchanged?.();
     const isTar = extracted.format.startsWith('tar');
     await publish(

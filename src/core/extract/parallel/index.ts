@@ -1,0 +1,186 @@
+import { closeSync, fsync, ftruncateSync, openSync, unlinkSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { availableParallelism, freemem } from 'node:os';
+import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { SourceError } from '../../errors.js';
+import type { ProgressSink } from '../chunks.js';
+import { BufferHasher, RAW_DIGEST_SEGMENT, rawDigestFromSegments } from '../raw-digest.js';
+import type { DecodeTask, ParallelPlan } from './plan.js';
+
+const fsyncAsync = promisify(fsync);
+
+/**
+ * Memory one decode worker needs besides a frame's window: two 32 MiB output windows, 4 MiB of
+ * input, the decoder's buffers. Workers are bounded so that all of them fit in half the free memory.
+ */
+export const WORKER_MEMORY = 2 * RAW_DIGEST_SEGMENT + 8 * 1024 * 1024;
+
+export interface DecodeInit {
+  source: string;
+  dest: string;
+  size: number;
+  directIo: boolean;
+}
+
+export interface DecodeRequest {
+  id: number;
+  task: DecodeTask;
+}
+
+export interface FrameFailure {
+  message: string;
+  compressedOffset?: number;
+}
+
+export type DecodeReply =
+  | { kind: 'done'; id: number; segments: { index: number; hash: bigint }[]; partial: { from: number; to: number }[]; written: { direct: number; pageCache: number } }
+  | { kind: 'failed'; id: number; failure: FrameFailure };
+
+export interface ParallelOptions {
+  onRead?: ProgressSink;
+  signal?: AbortSignal;
+  directIo?: boolean;
+  /** Upper bound on decode workers (default: one per core). */
+  maxWorkers?: number;
+}
+
+export interface ParallelResult {
+  size: number;
+  rawDigest: string;
+  workers: number;
+  written: { direct: number; pageCache: number };
+}
+
+/** How many workers decode a plan: one per core by default, never more than tasks or than memory allows. */
+export function workerCount(plan: ParallelPlan, maxWorkers?: number): number {
+  const byMemory = Math.max(1, Math.floor(freemem() / 2 / WORKER_MEMORY));
+  return Math.max(1, Math.min(maxWorkers ?? availableParallelism(), plan.tasks.length, byMemory));
+}
+
+/**
+ * Decodes a multi-frame zstd source into `dest` (which must not exist) with `workers` threads, each
+ * taking the next task and writing its ranges in place. The first failure or an abort stops every
+ * worker and removes `dest`. Returns once the file is durable (fsync).
+ */
+export async function decodeParallel(source: string, dest: string, plan: ParallelPlan, workers: number, options: ParallelOptions = {}): Promise<ParallelResult> {
+  const fd = openSync(dest, 'wx', 0o600);
+  let closed = false;
+  const threads: Worker[] = [];
+  try {
+    // The length first: workers write anywhere in the file, and a file that already has its length
+    // gets its blocks allocated next to each other.
+    ftruncateSync(fd, plan.size);
+    const init: DecodeInit = { source, dest, size: plan.size, directIo: options.directIo ?? true };
+    const hashes = new Map<number, bigint>();
+    const partial: { from: number; to: number }[] = [];
+    const writtenBy = new Map<Worker, { direct: number; pageCache: number }>();
+    let compressedDone = 0;
+    await new Promise<void>((resolve, reject) => {
+      let next = 0;
+      let finished = 0;
+      let failed = false;
+      const fail = (error: unknown): void => {
+        if (failed) return;
+        failed = true;
+        reject(error);
+      };
+      const onAbort = (): void => fail(options.signal!.reason);
+      if (options.signal?.aborted) return fail(options.signal.reason);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      const give = (worker: Worker): void => {
+        if (next < plan.tasks.length) worker.postMessage({ id: next, task: plan.tasks[next++] } satisfies DecodeRequest);
+      };
+      for (let i = 0; i < workers; i++) {
+        const worker = new Worker(new URL('./frames-worker.js', import.meta.url));
+        threads.push(worker);
+        worker.on('message', (reply: DecodeReply) => {
+          if (failed) return;
+          if (reply.kind === 'failed') {
+            const damaged = reply.failure.compressedOffset !== undefined;
+            return fail(damaged ? new SourceError(source, reply.failure.message) : new Error(reply.failure.message));
+          }
+          for (const { index, hash } of reply.segments) hashes.set(index, hash);
+          partial.push(...reply.partial);
+          writtenBy.set(worker, reply.written);
+          for (const frame of plan.tasks[reply.id].frames) compressedDone += frame.kind === 'data' ? frame.compressedSize : 0;
+          options.onRead?.(compressedDone);
+          finished++;
+          if (finished === plan.tasks.length) {
+            options.signal?.removeEventListener('abort', onAbort);
+            resolve();
+          } else {
+            give(worker);
+          }
+        });
+        worker.on('error', fail);
+        worker.on('exit', (code) => fail(new Error(`a decode worker exited with code ${code}`)));
+        worker.postMessage(init);
+        give(worker);
+      }
+    });
+    await stopAll(threads);
+    await fsyncAsync(fd);
+    const rawDigest = await digestOf(dest, plan.size, hashes, partial);
+    if (plan.expectedRawDigest && rawDigest !== plan.expectedRawDigest) {
+      throw new SourceError(source, `decoded content does not match the entry's raw digest (${rawDigest}, the entry says ${plan.expectedRawDigest}): the entry is damaged`);
+    }
+    closeSync(fd);
+    closed = true;
+    const written = { direct: 0, pageCache: 0 };
+    for (const bytes of writtenBy.values()) {
+      written.direct += bytes.direct;
+      written.pageCache += bytes.pageCache;
+    }
+    return { size: plan.size, rawDigest, workers, written };
+  } catch (error) {
+    await stopAll(threads);
+    if (!closed) closeSync(fd);
+    try {
+      unlinkSync(dest);
+    } catch {
+      // Nothing to remove.
+    }
+    throw error;
+  }
+}
+
+async function stopAll(threads: Worker[]): Promise<void> {
+  for (const worker of threads) worker.removeAllListeners('exit');
+  await Promise.all(threads.map((worker) => worker.terminate()));
+}
+
+/**
+ * The raw digest from the segments the workers hashed whole; a segment that tasks shared (frames
+ * from zstd itself do not follow the 32 MiB grid) is read back from the file and hashed here.
+ */
+async function digestOf(dest: string, size: number, hashes: Map<number, bigint>, partial: { from: number; to: number }[]): Promise<string> {
+  const count = Math.ceil(size / RAW_DIGEST_SEGMENT);
+  const missing = [...new Set(partial.map(({ from }) => Math.floor(from / RAW_DIGEST_SEGMENT)))].filter((index) => !hashes.has(index));
+  if (missing.length > 0) {
+    const hasher = new BufferHasher(RAW_DIGEST_SEGMENT);
+    const file = await open(dest, 'r');
+    try {
+      for (const index of missing) {
+        const length = Math.min(RAW_DIGEST_SEGMENT, size - index * RAW_DIGEST_SEGMENT);
+        for (let done = 0; done < length; ) {
+          const { bytesRead } = await file.read(hasher.extra, done, length - done, index * RAW_DIGEST_SEGMENT + done);
+          if (bytesRead === 0) throw new Error(`${dest} is shorter than ${size} bytes`);
+          done += bytesRead;
+        }
+        hasher.reset();
+        hasher.update(hasher.extra.subarray(0, length));
+        hashes.set(index, hasher.digest());
+      }
+    } finally {
+      await file.close();
+    }
+  }
+  const segments: bigint[] = [];
+  for (let index = 0; index < count; index++) {
+    const hash = hashes.get(index);
+    if (hash === undefined) throw new Error(`segment ${index} of ${dest} was never decoded`);
+    segments.push(hash);
+  }
+  return rawDigestFromSegments(segments);
+}

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { SourceError } from '../src/core/errors.js';
+import { writeEntry } from '../src/core/entry/write.js';
+import { readEntryIndex } from '../src/core/entry/read.js';
+import { extractToRaw } from '../src/core/extract/index.js';
+import { computeRawDigest } from '../src/core/extract/raw-digest.js';
+import { runTool } from '../src/core/exec/run-tool.js';
+import { allocatedBytes, listDir, makeSparseFile, sha256File, tempDir } from './helpers.js';
+
+const MiB = 1024 * 1024;
+const BIN = fileURLToPath(new URL('../../bin/basecow.js', import.meta.url));
+const dir = tempDir();
+const disk = join(dir, 'disk.img');
+await makeSparseFile(disk, 150 * MiB, [
+  { offset: 0, length: 3 * MiB },
+  { offset: 31 * MiB + 100, length: 5 * MiB + 7 },
+  { offset: 60 * MiB, length: 24 * MiB },
+  { offset: 120 * MiB - 4096, length: 8 * MiB },
+]);
+const diskSha = await sha256File(disk);
+const diskDigest = await computeRawDigest(disk);
+
+/** Cuts the disk into pieces at the given MiB offsets and compresses each with zstd. */
+async function concatenatedFrames(name: string, cuts: number[], zstdArgs: string[] = []): Promise<string> {
+  const content = readFileSync(disk);
+  const bounds = [0, ...cuts.map((c) => c * MiB), content.length];
+  const frames: Buffer[] = [];
+  for (let i = 0; i + 1 < bounds.length; i++) {
+    const piece = join(dir, `${name}-${i}.part`);
+    writeFileSync(piece, content.subarray(bounds[i], bounds[i + 1]));
+    await runTool(['zstd', '-q', '-f', ...zstdArgs, piece, '-o', `${piece}.zst`]);
+    frames.push(readFileSync(`${piece}.zst`));
+  }
+  const out = join(dir, `${name}.img.zst`);
+  writeFileSync(out, Buffer.concat(frames));
+  return out;
+}
+
+async function checkAgainstZstd(source: string, name: string, maxWorkers?: number): Promise<number> {
+  const ref = join(dir, `${name}.ref`);
+  await runTool(['zstd', '-q', '-d', '-f', source, '-o', ref]);
+  const out = join(dir, `${name}.out`);
+  const result = await extractToRaw(source, out, { maxWorkers });
+  assert.equal(await sha256File(out), await sha256File(ref), name);
+  assert.equal(await sha256File(out), diskSha, name);
+  assert.ok(allocatedBytes(out) <= allocatedBytes(ref), `${name}: ours ${allocatedBytes(out)} > zstd's ${allocatedBytes(ref)}`);
+  assert.equal(result.rawDigest, diskDigest, name);
+  return result.workers;
+}
+
+test('frames made by zstd (concatenated, off the 32 MiB grid, --no-check, --long) decode in parallel like zstd -d', async () => {
+  assert.equal(await checkAgainstZstd(await concatenatedFrames('plain', [10, 45, 46, 100]), 'plain', 2), 2);
+  assert.equal(await checkAgainstZstd(await concatenatedFrames('nocheck', [64], ['--no-check', '-1']), 'nocheck', 2), 2);
+  assert.equal(await checkAgainstZstd(await concatenatedFrames('long', [33, 70], ['--long=27']), 'long', 3), 3);
+  // Pieces of a pipe carry no content size: only the sequential decoder knows where they go.
+  const piped = join(dir, 'piped.img.zst');
+  await runTool(['bash', '-c', `head -c ${70 * MiB} '${disk}' | zstd -q > '${piped}' && tail -c +${70 * MiB + 1} '${disk}' | zstd -q >> '${piped}'`]);
+  assert.equal(await checkAgainstZstd(piped, 'piped', 2), 1);
+  // One frame keeps the pipelined decoder.
+  const single = join(dir, 'single.img.zst');
+  await runTool(['zstd', '-q', '-f', disk, '-o', single]);
+  assert.equal(await checkAgainstZstd(single, 'single'), 1);
+});
+
+test("basecow's entries decode with 1 and with several workers, holes left as holes", async () => {
+  const entry = join(dir, 'disk.entry');
+  await writeEntry(disk, entry);
+  assert.equal(await checkAgainstZstd(entry, 'entry-1', 1), 1);
+  assert.equal(await checkAgainstZstd(entry, 'entry-4', 4), 4);
+});
+
+test('damage in one frame fails the whole parallel extraction and leaves nothing', async () => {
+  const source = await concatenatedFrames('damaged', [20, 40, 60, 80, 100, 120]);
+  const bytes = readFileSync(source);
+  // Flip a byte near the end of the fourth frame's compressed data: its checksum (or its blocks) no longer fit.
+  const starts: number[] = [];
+  for (let at = bytes.indexOf(Buffer.from([0x28, 0xb5, 0x2f, 0xfd])); at >= 0; at = bytes.indexOf(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), at + 1)) starts.push(at);
+  const damaged = Buffer.from(bytes);
+  damaged[starts[4] - 10] ^= 0x20;
+  const flipped = join(dir, 'flipped.img.zst');
+  writeFileSync(flipped, damaged);
+  await assert.rejects(extractToRaw(flipped, join(dir, 'flipped.out'), { maxWorkers: 3 }), (e: Error) => e instanceof SourceError && e.message.startsWith(flipped) && /corrupt/.test(e.message));
+  assert.equal(existsSync(join(dir, 'flipped.out')), false);
+
+  const entry = join(dir, 'damaged.entry');
+  await writeEntry(disk, entry);
+  const index = await readEntryIndex(entry);
+  const frame = index.frames.filter((f) => f.kind === 'data')[3];
+  const entryBytes = readFileSync(entry);
+  entryBytes[frame.compressedOffset + frame.compressedSize - 6] ^= 0x01;
+  writeFileSync(entry, entryBytes);
+  await assert.rejects(extractToRaw(entry, join(dir, 'entry.out'), { maxWorkers: 2 }), (e: Error) => e.message.startsWith(entry) && /corrupt|checksum/.test(e.message));
+  assert.equal(existsSync(join(dir, 'entry.out')), false);
+});
+
+test('SIGTERM during a parallel decode: exit 143, nothing in tmp or bases', async () => {
+  const big = join(dir, 'big.img');
+  await makeSparseFile(big, 640 * MiB, [{ offset: 0, length: 600 * MiB }]);
+  const entry = join(dir, 'big.img.zst');
+  await writeEntry(big, entry);
+  const store = join(dir, 'store');
+  const child = spawn(process.execPath, [BIN, 'prepare', '--image', entry, '--key', 'parallel-interrupted', '--cache-dir', store, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let ended = false;
+  const exited = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c))).finally(() => (ended = true));
+  const tmp = join(store, 'v1', 'tmp');
+  while (!ended && !(existsSync(tmp) && listDir(tmp).some((name) => name.endsWith('.img')))) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(ended, false, `prepare ended before the signal: ${stderr}`);
+  await new Promise((r) => setTimeout(r, 150));
+  child.kill('SIGTERM');
+  assert.equal(await exited, 143, stderr);
+  assert.deepEqual(listDir(tmp), [], 'temp files removed');
+  assert.deepEqual(listDir(join(store, 'v1', 'bases')), [], 'nothing published');
+});
