@@ -1,19 +1,16 @@
 import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
+import {
+  ZSTD_MAGIC
+} from "./chunk-JMVG4PKO.js";
+import {
+  zstd_napi_binding_default
+} from "./chunk-6LAVSMFD.js";
+import "./chunk-NCNTTV4Q.js";
 
 // src/core/extract/zstd/decode-worker.ts
 import { open } from "node:fs/promises";
 import { parentPort } from "node:worker_threads";
-
-// zstd-addon:zstd-napi-binding
-import { createRequire } from "node:module";
-var zstd_napi_binding_default = createRequire(import.meta.url)("./zstd-napi.node");
-
-// src/core/extract/chunks.ts
-var READ_SIZE = 4 * 1024 * 1024;
-var ZSTD_MAGIC = 4247762216;
-
-// src/core/extract/zstd/decode-worker.ts
 var WINDOW_LOG_MAX = 31;
 var ZSTD_D_FORCE_IGNORE_CHECKSUM = 1002;
 var CHECKSUM_FLAG = 4;

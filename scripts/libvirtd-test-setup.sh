@@ -19,6 +19,8 @@
 #   Nothing else: QEMU runs as libvirt-qemu with dynamic ownership, as on a Debian/Ubuntu runner,
 #   so the tests see what users see (the files QEMU opens must be reachable by that user).
 #   cgroup settings are left alone: libvirt 9 manages the cgroup v1 hierarchy directly.
+# libvirtd.conf (a marked block too): the socket belongs to group libvirt, mode 0770, no auth, so a
+#   non-root user in that group reaches qemu:///system as a runner's user does through polkit.
 # /dev/kvm: without udev it stays root-only (0600). Debian's udev rule makes it root:kvm 0660, and
 #   libvirt-qemu is in group kvm; without that, libvirt finds KVM unusable for the QEMU user and
 #   throws its capability cache away on every domain start (a minute each). The script applies the
@@ -75,6 +77,33 @@ if [[ $new_conf != "$(cat "$qemu_conf")" ]]; then
   mv "$qemu_conf.tmp.$$" "$qemu_conf"
   config_changed=1
   log "updated $qemu_conf (original kept as $qemu_conf.basecow-orig)"
+fi
+
+# ---- libvirtd.conf: the libvirt group's socket access ---------------------------------------
+# A runner's user reaches qemu:///system through the libvirt group, which polkit grants on a
+# systemd host. Without a system bus here, the socket's group and mode give a test user the same.
+libvirtd_conf=/etc/libvirt/libvirtd.conf
+sock_block="$begin
+unix_sock_group = \"libvirt\"
+unix_sock_rw_perms = \"0770\"
+auth_unix_rw = \"none\"
+$end"
+if [[ -f $libvirtd_conf ]] && getent group libvirt >/dev/null; then
+  new_sock_conf=$(awk -v b="$begin" -v e="$end" '
+    $0 == b { skip = 1; next }
+    $0 == e { skip = 0; next }
+    skip { next }
+    /^[[:space:]]*(unix_sock_group|unix_sock_rw_perms|auth_unix_rw)[[:space:]]*=/ { next }
+    { print }' "$libvirtd_conf")
+  while [[ $new_sock_conf == *$'\n' ]]; do new_sock_conf=${new_sock_conf%$'\n'}; done
+  new_sock_conf=$(printf '%s\n\n%s' "$new_sock_conf" "$sock_block")
+  if [[ $new_sock_conf != "$(cat "$libvirtd_conf")" ]]; then
+    [[ -f $libvirtd_conf.basecow-orig ]] || cp -p "$libvirtd_conf" "$libvirtd_conf.basecow-orig"
+    printf '%s\n' "$new_sock_conf" >"$libvirtd_conf.tmp.$$"
+    mv "$libvirtd_conf.tmp.$$" "$libvirtd_conf"
+    config_changed=1
+    log "updated $libvirtd_conf (original kept as $libvirtd_conf.basecow-orig)"
+  fi
 fi
 
 # ---- /dev/kvm (what udev would do) ----------------------------------------------------------

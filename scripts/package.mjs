@@ -1,8 +1,9 @@
-// Bundles the CLI into dist/ (what a runner executes without npm install), with zstd-napi's
-// compiled addon next to it. `node scripts/package.mjs --check` fails when dist/ is stale: a bundle
-// that differs from src/, or an addon that differs from node_modules/zstd-napi's build.
+// Bundles what runs without npm install into dist/: the CLI, the action's entry points and the
+// decoder worker, with zstd-napi's compiled addon, the default domain template and a package.json
+// (module type, name and version) beside them, so that a bare copy of dist/ + action.yml runs.
+// `node scripts/package.mjs --check` fails when any of it differs from what src/ would give.
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,10 @@ const ADDON = 'zstd-napi.node';
 // Each worker thread is an entry of its own: the module that starts it looks for it beside the bundle.
 const entries = {
   cli: 'src/cli/index.ts',
+  main: 'src/action/main.ts',
+  post: 'src/action/post.ts',
+  'overlay-main': 'src/action/overlay-main.ts',
+  'overlay-post': 'src/action/overlay-post.ts',
   'decode-worker': 'src/core/extract/zstd/decode-worker.ts',
   'frames-worker': 'src/core/extract/parallel/frames-worker.ts',
   'entry-compress-worker': 'src/core/entry/entry-compress-worker.ts',
@@ -32,12 +37,16 @@ const zstdAddon = {
 };
 
 async function bundle(outdir) {
+  rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
   await build({
     absWorkingDir: root,
     entryPoints: entries,
     outdir,
     bundle: true,
+    splitting: true,
+    // Chunks sit beside the entries: code in them resolves the worker and the addon relative to itself.
+    chunkNames: '[name]-[hash]',
     platform: 'node',
     format: 'esm',
     target: 'node20',
@@ -52,28 +61,48 @@ async function bundle(outdir) {
     banner: { js: "import { createRequire as __basecowRequire } from 'node:module';\nconst require = __basecowRequire(import.meta.url);" },
   });
   copyFileSync(join(root, 'node_modules/zstd-napi/build/Release/binding.node'), join(outdir, ADDON));
+  // The default domain template, and the demo image the CLI uses when given no source.
+  for (const dir of ['templates', 'images']) {
+    mkdirSync(join(outdir, dir));
+    for (const name of readdirSync(join(root, dir))) copyFileSync(join(root, dir, name), join(outdir, dir, name));
+  }
+  const { name, version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  // The bundle finds its version and templates by this file (see src/core/shared/package-root.ts).
+  writeFileSync(join(outdir, 'package.json'), `${JSON.stringify({ name, version, private: true, type: 'module' }, null, 2)}\n`);
+}
+
+function listFiles(dir, prefix = '') {
+  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? listFiles(dir, join(prefix, e.name)) : [join(prefix, e.name)],
+  );
 }
 
 if (check) {
   const fresh = mkdtempSync(join(tmpdir(), 'basecow-dist-'));
   try {
     await bundle(fresh);
-    // The addon is compared too: a dist/ whose bundles are fresh but whose addon was built from
-    // another zstd-napi (or another Node ABI) fails at its first decompression, not at load.
-    const files = [...Object.keys(entries).map((name) => `${name}.js`), ADDON];
-    const stale = files.filter((file) => {
+    const wanted = listFiles(fresh).sort();
+    let present = [];
+    try {
+      present = listFiles(join(root, 'dist')).sort();
+    } catch {
+      // no dist/ at all: every file is missing
+    }
+    const differ = wanted.filter((f) => {
       try {
-        return !readFileSync(join(fresh, file)).equals(readFileSync(join(root, 'dist', file)));
+        return !readFileSync(join(fresh, f)).equals(readFileSync(join(root, 'dist', f)));
       } catch {
         return true;
       }
     });
-    if (stale.length > 0) {
-      console.error(`dist/ is stale (${stale.map((f) => `dist/${f}`).join(', ')} differ from src/ and node_modules/): run \`npm run package\` and commit dist/`);
+    const extra = present.filter((f) => !wanted.includes(f));
+    if (differ.length > 0 || extra.length > 0) {
+      const list = [...differ.map((f) => `dist/${f} differs or is missing`), ...extra.map((f) => `dist/${f} should not be there`)];
+      console.error(`dist/ is stale (${list.join('; ')}): run \`npm run package\` and commit dist/`);
       // exitCode, not exit(): the finally below still removes the fresh bundle.
       process.exitCode = 1;
     } else {
-      console.error('dist/ matches src/');
+      console.error('dist/ matches src/ (bundles, addon, templates, package.json)');
     }
   } finally {
     rmSync(fresh, { recursive: true, force: true });

@@ -22,7 +22,7 @@ test('package --check fails on a dist/ whose zstd addon is not the one node_modu
   // the repository's own dist/ is never touched.
   const copy = tempDir();
   const tmp = tempDir();
-  for (const part of ['package.json', 'tsconfig.json', 'scripts', 'src', 'dist']) {
+  for (const part of ['package.json', 'tsconfig.json', 'scripts', 'src', 'templates', 'images', 'dist']) {
     if (existsSync(join(ROOT, part))) cpSync(join(ROOT, part), join(copy, part), { recursive: true });
   }
   symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));

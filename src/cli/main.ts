@@ -11,7 +11,7 @@ import { parseNetwork, parseVmList } from '../inputs/vms.js';
 import { defaultImage } from './default-image.js';
 import { hintFor } from './hints.js';
 import { InterruptedError, interruptOnSignals } from './interrupt.js';
-import { formatBytes, progressReporter } from './progress.js';
+import { formatBytes, progressReporter } from '../output/progress.js';
 
 const USAGE = `usage: basecow <command> [options]
 

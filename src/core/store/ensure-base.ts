@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BasecowError, SourceError } from '../errors.js';
 import { DEFAULT_MEMBER, extractToRaw } from '../extract/index.js';
+import { readEntryIndex } from '../entry/read.js';
 import type { RemoteCache } from '../remote/remote-cache.js';
 import { fsyncDir, isFile } from '../shared/fs.js';
 import { DEFAULT_LOCK_TIMING, tryLock, type HeldLock, type LockTiming } from '../shared/lock.js';
@@ -169,9 +170,17 @@ async function restoreFromRemote(layout: StoreLayout, key: string, remote: Remot
   const tempImage = `${tempStem(layout, key)}.img`;
   const extractStarted = performance.now();
   try {
+    // The index is read first: a file that is not an entry of a version this basecow reads is
+    // refused before anything is decoded.
+    const index = await readEntryIndex(entry.path);
     const extracted = await extractToRaw(entry.path, tempImage, { signal: options.signal });
     timings.workers = extracted.workers;
-    await publish(layout, key, tempImage, lock, { path: `${remote.name} cache`, kind: 'image', digest: null, format: extracted.format, member: null, bytes: (await stat(entry.path)).size }, 'remote');
+    // Frame checksums catch damaged frames; the raw digest, recorded when the entry was made from
+    // a published base, catches everything else (a frame missing, swapped, or from another base).
+    if (extracted.rawDigest !== index.rawDigest) {
+      throw new SourceError(entry.path, `the restored base's digest ${extracted.rawDigest} differs from the ${index.rawDigest} recorded in the entry`);
+    }
+    await publish(layout, key, tempImage, lock, { path: `${remote.name} cache`, kind: 'image', digest: null, format: extracted.format, member: null, bytes: index.bytes }, 'remote', extracted.rawDigest);
     return true;
   } catch (error) {
     if (options.signal?.aborted) throw options.signal.reason;
@@ -222,6 +231,7 @@ async function buildFromSource(
         member: isTar ? (materialized.member ?? options.member ?? DEFAULT_MEMBER) : null,
       },
       materialized.origin,
+      extracted.rawDigest,
     );
     return materialized.origin;
   } catch (error) {
@@ -238,7 +248,7 @@ async function buildFromSource(
 }
 
 /** Makes a finished temp image the base: read-only, sidecar first, then the image, under the lock. */
-async function publish(layout: StoreLayout, key: string, tempImage: string, lock: HeldLock, record: SourceRecord, origin: BaseOrigin): Promise<void> {
+async function publish(layout: StoreLayout, key: string, tempImage: string, lock: HeldLock, record: SourceRecord, origin: BaseOrigin, rawDigest: string): Promise<void> {
   const info = await stat(tempImage);
   await chmod(tempImage, 0o444);
   const sidecar: BaseSidecar = {
@@ -246,6 +256,7 @@ async function publish(layout: StoreLayout, key: string, tempImage: string, lock
     key,
     source: record,
     origin,
+    rawDigest,
     apparentBytes: info.size,
     allocatedBytes: info.blocks * 512,
     created: new Date().toISOString(),
@@ -273,5 +284,32 @@ async function describeBase(layout: StoreLayout, key: string, cacheHit: CacheHit
     seconds: (performance.now() - started) / 1000,
     timings,
     keyMemoized,
+  };
+}
+
+/**
+ * A base that is already in a store, by key or by path, for callers that prepared it earlier (the
+ * overlay sub-action): nothing is extracted, and a missing base is an error that says so.
+ */
+export async function existingBase(options: { key: string; cacheDir: string } | { base: string }): Promise<BaseResult> {
+  const started = performance.now();
+  const path = 'base' in options ? resolve(options.base) : basePath(storeLayout(options.cacheDir), validateKey(options.key));
+  if (!(await isFile(path))) {
+    throw new BasecowError('base-missing', `${path}: no such base image (prepare it first, in this job or an earlier step)`, { base: path });
+  }
+  const key = 'key' in options ? options.key : basename(path).replace(/\.img$/, '');
+  const timings: BaseTimings = { hashSeconds: 0, waitSeconds: 0, restoreSeconds: 0, sourceSeconds: 0, extractSeconds: 0, workers: 0 };
+  const info = await stat(path);
+  return {
+    key,
+    base: path,
+    sidecar: join(dirname(path), `${key}.json`),
+    cacheHit: 'l1',
+    origin: 'store',
+    apparentBytes: info.size,
+    allocatedBytes: info.blocks * 512,
+    seconds: (performance.now() - started) / 1000,
+    timings,
+    keyMemoized: false,
   };
 }

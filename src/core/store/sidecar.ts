@@ -9,6 +9,8 @@ export interface BaseSidecar {
   source: SourceRecord;
   /** How this store got the base: from the remote cache, or made from the source here. */
   origin: BaseOrigin;
+  /** The raw base's digest, computed while it was written (see extract/raw-digest.ts). */
+  rawDigest: string;
   apparentBytes: number;
   allocatedBytes: number;
   created: string;

@@ -1,11 +1,11 @@
-import { writeFile } from 'node:fs/promises';
+import { open, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { resolveDomainType, type DomainType } from '../libvirt/domain-type.js';
 import { loadTemplate, renderDomain, renderField, type DiskView, type DomainView, type NicView } from '../libvirt/domain-xml.js';
 import { DEFAULT_CONNECT_URI, createDomain, listDomains } from '../libvirt/virsh.js';
 import { mapLimited } from '../shared/map-limited.js';
-import { ensureBase, type EnsureBaseOptions } from '../store/ensure-base.js';
+import { ensureBase, type BaseResult, type EnsureBaseOptions } from '../store/ensure-base.js';
 import { prepareExtraDisks } from './extra-disks.js';
 import { sanitizeVmNames, validateGroup, type IdentityHash } from './identity.js';
 import { manifestPath, readManifest, wasStarted, writeManifest, type Manifest } from './manifest.js';
@@ -38,6 +38,8 @@ export interface UpOptions extends EnsureBaseOptions {
   workDirWaitMs?: number;
   /** Replaces the identity hash; tests use it to force MAC collisions. */
   identityHash?: IdentityHash;
+  /** A base the caller already ensured (the action reports its phases apart); else up ensures it. */
+  base?: BaseResult;
 }
 
 /**
@@ -63,7 +65,7 @@ export async function up(options: UpOptions): Promise<Manifest> {
     async () => {
       const previous = await readManifest(workDir);
       if (previous) refuseOrphans(previous, plans);
-      const base = await ensureBase(options);
+      const base = options.base ?? (await ensureBase(options));
       // `started` stays true once set, so a later `up` without --start cannot make `down` forget it.
       const manifest: Manifest = {
         schema: 'basecow.manifest/v1',
@@ -90,6 +92,7 @@ export async function up(options: UpOptions): Promise<Manifest> {
       await mapLimited(plans, 8, async (plan, index) => {
         options.signal?.throwIfAborted();
         await prepareExtraDisks(plan.dir, plan.extra, options);
+        await prepareConsoleLog(plan.entry.consoleLog, options);
         await writeFile(plan.entry.xml, renderDomain(template.text, domainView(plan, index, group, domainType, base.base, nicSpecsOf(plan.spec), options)));
       });
       options.signal?.throwIfAborted();
@@ -104,6 +107,24 @@ export async function up(options: UpOptions): Promise<Manifest> {
         options.onWarning?.({ code: 'work-dir-busy', message: `work dir ${workDir} is in use by ${pid ? `pid ${pid}` : 'another basecow process'}; waiting for it to finish` }),
     },
   );
+}
+
+/**
+ * The serial log is created here, by the user running up, readable by everyone (0644). Left to
+ * libvirtd, it would be created by root with mode 0600, and the runner's own tests and artifact
+ * uploads could not read it. libvirt lends a file it labels to QEMU's user while the VM runs and
+ * gives it back afterwards; the mode stays, so the log can be read during and after the run.
+ */
+async function prepareConsoleLog(path: string, options: UpOptions): Promise<void> {
+  const handle = await open(path, 'a', 0o644);
+  try {
+    const info = await handle.stat();
+    if ((info.mode & 0o444) !== 0o444) await handle.chmod((info.mode & 0o7777) | 0o444);
+  } catch (error) {
+    options.onWarning?.({ code: 'console-log-not-readable', message: `cannot make ${path} readable by everyone (VMs still boot; its readers may be refused): ${(error as Error).message}` });
+  } finally {
+    await handle.close();
+  }
 }
 
 function domainView(plan: VmPlan, index: number, group: string, domainType: DomainType, base: string, nicSpecs: NicSpec[], options: UpOptions): DomainView {

@@ -1,0 +1,3182 @@
+import { createRequire as __basecowRequire } from 'node:module';
+const require = __basecowRequire(import.meta.url);
+import {
+  SourceError,
+  ZstdStream,
+  errnoCode
+} from "./chunk-AJIIM2R6.js";
+import {
+  ZSTD_MAGIC,
+  readChunks,
+  startsWithZstdFrame
+} from "./chunk-JMVG4PKO.js";
+import {
+  BufferHasher,
+  RAW_DIGEST_SEGMENT,
+  RawDigest,
+  computeRawDigest,
+  formatRawDigest,
+  isZero,
+  rawDigestFromSegments
+} from "./chunk-EJB3TS6K.js";
+import {
+  WASM_PAGE,
+  wasmMemory
+} from "./chunk-6G3V6JGY.js";
+import {
+  __commonJS,
+  __require,
+  __toESM
+} from "./chunk-NCNTTV4Q.js";
+
+// node_modules/graceful-fs/polyfills.js
+var require_polyfills = __commonJS({
+  "node_modules/graceful-fs/polyfills.js"(exports, module) {
+    var constants3 = __require("constants");
+    var origCwd = process.cwd;
+    var cwd = null;
+    var platform = process.env.GRACEFUL_FS_PLATFORM || process.platform;
+    process.cwd = function() {
+      if (!cwd)
+        cwd = origCwd.call(process);
+      return cwd;
+    };
+    try {
+      process.cwd();
+    } catch (er) {
+    }
+    if (typeof process.chdir === "function") {
+      chdir = process.chdir;
+      process.chdir = function(d) {
+        cwd = null;
+        chdir.call(process, d);
+      };
+      if (Object.setPrototypeOf) Object.setPrototypeOf(process.chdir, chdir);
+    }
+    var chdir;
+    module.exports = patch;
+    function patch(fs) {
+      if (constants3.hasOwnProperty("O_SYMLINK") && process.version.match(/^v0\.6\.[0-2]|^v0\.5\./)) {
+        patchLchmod(fs);
+      }
+      if (!fs.lutimes) {
+        patchLutimes(fs);
+      }
+      fs.chown = chownFix(fs.chown);
+      fs.fchown = chownFix(fs.fchown);
+      fs.lchown = chownFix(fs.lchown);
+      fs.chmod = chmodFix(fs.chmod);
+      fs.fchmod = chmodFix(fs.fchmod);
+      fs.lchmod = chmodFix(fs.lchmod);
+      fs.chownSync = chownFixSync(fs.chownSync);
+      fs.fchownSync = chownFixSync(fs.fchownSync);
+      fs.lchownSync = chownFixSync(fs.lchownSync);
+      fs.chmodSync = chmodFixSync(fs.chmodSync);
+      fs.fchmodSync = chmodFixSync(fs.fchmodSync);
+      fs.lchmodSync = chmodFixSync(fs.lchmodSync);
+      fs.stat = statFix(fs.stat);
+      fs.fstat = statFix(fs.fstat);
+      fs.lstat = statFix(fs.lstat);
+      fs.statSync = statFixSync(fs.statSync);
+      fs.fstatSync = statFixSync(fs.fstatSync);
+      fs.lstatSync = statFixSync(fs.lstatSync);
+      if (fs.chmod && !fs.lchmod) {
+        fs.lchmod = function(path, mode, cb) {
+          if (cb) process.nextTick(cb);
+        };
+        fs.lchmodSync = function() {
+        };
+      }
+      if (fs.chown && !fs.lchown) {
+        fs.lchown = function(path, uid, gid, cb) {
+          if (cb) process.nextTick(cb);
+        };
+        fs.lchownSync = function() {
+        };
+      }
+      if (platform === "win32") {
+        fs.rename = typeof fs.rename !== "function" ? fs.rename : (function(fs$rename) {
+          function rename3(from, to, cb) {
+            var start = Date.now();
+            var backoff = 0;
+            fs$rename(from, to, function CB(er) {
+              if (er && (er.code === "EACCES" || er.code === "EPERM" || er.code === "EBUSY") && Date.now() - start < 6e4) {
+                setTimeout(function() {
+                  fs.stat(to, function(stater, st) {
+                    if (stater && stater.code === "ENOENT")
+                      fs$rename(from, to, CB);
+                    else
+                      cb(er);
+                  });
+                }, backoff);
+                if (backoff < 100)
+                  backoff += 10;
+                return;
+              }
+              if (cb) cb(er);
+            });
+          }
+          if (Object.setPrototypeOf) Object.setPrototypeOf(rename3, fs$rename);
+          return rename3;
+        })(fs.rename);
+      }
+      fs.read = typeof fs.read !== "function" ? fs.read : (function(fs$read) {
+        function read2(fd, buffer, offset, length, position, callback_) {
+          var callback;
+          if (callback_ && typeof callback_ === "function") {
+            var eagCounter = 0;
+            callback = function(er, _, __) {
+              if (er && er.code === "EAGAIN" && eagCounter < 10) {
+                eagCounter++;
+                return fs$read.call(fs, fd, buffer, offset, length, position, callback);
+              }
+              callback_.apply(this, arguments);
+            };
+          }
+          return fs$read.call(fs, fd, buffer, offset, length, position, callback);
+        }
+        if (Object.setPrototypeOf) Object.setPrototypeOf(read2, fs$read);
+        return read2;
+      })(fs.read);
+      fs.readSync = typeof fs.readSync !== "function" ? fs.readSync : /* @__PURE__ */ (function(fs$readSync) {
+        return function(fd, buffer, offset, length, position) {
+          var eagCounter = 0;
+          while (true) {
+            try {
+              return fs$readSync.call(fs, fd, buffer, offset, length, position);
+            } catch (er) {
+              if (er.code === "EAGAIN" && eagCounter < 10) {
+                eagCounter++;
+                continue;
+              }
+              throw er;
+            }
+          }
+        };
+      })(fs.readSync);
+      function patchLchmod(fs2) {
+        fs2.lchmod = function(path, mode, callback) {
+          fs2.open(
+            path,
+            constants3.O_WRONLY | constants3.O_SYMLINK,
+            mode,
+            function(err, fd) {
+              if (err) {
+                if (callback) callback(err);
+                return;
+              }
+              fs2.fchmod(fd, mode, function(err2) {
+                fs2.close(fd, function(err22) {
+                  if (callback) callback(err2 || err22);
+                });
+              });
+            }
+          );
+        };
+        fs2.lchmodSync = function(path, mode) {
+          var fd = fs2.openSync(path, constants3.O_WRONLY | constants3.O_SYMLINK, mode);
+          var threw = true;
+          var ret;
+          try {
+            ret = fs2.fchmodSync(fd, mode);
+            threw = false;
+          } finally {
+            if (threw) {
+              try {
+                fs2.closeSync(fd);
+              } catch (er) {
+              }
+            } else {
+              fs2.closeSync(fd);
+            }
+          }
+          return ret;
+        };
+      }
+      function patchLutimes(fs2) {
+        if (constants3.hasOwnProperty("O_SYMLINK") && fs2.futimes) {
+          fs2.lutimes = function(path, at, mt, cb) {
+            fs2.open(path, constants3.O_SYMLINK, function(er, fd) {
+              if (er) {
+                if (cb) cb(er);
+                return;
+              }
+              fs2.futimes(fd, at, mt, function(er2) {
+                fs2.close(fd, function(er22) {
+                  if (cb) cb(er2 || er22);
+                });
+              });
+            });
+          };
+          fs2.lutimesSync = function(path, at, mt) {
+            var fd = fs2.openSync(path, constants3.O_SYMLINK);
+            var ret;
+            var threw = true;
+            try {
+              ret = fs2.futimesSync(fd, at, mt);
+              threw = false;
+            } finally {
+              if (threw) {
+                try {
+                  fs2.closeSync(fd);
+                } catch (er) {
+                }
+              } else {
+                fs2.closeSync(fd);
+              }
+            }
+            return ret;
+          };
+        } else if (fs2.futimes) {
+          fs2.lutimes = function(_a, _b, _c, cb) {
+            if (cb) process.nextTick(cb);
+          };
+          fs2.lutimesSync = function() {
+          };
+        }
+      }
+      function chmodFix(orig) {
+        if (!orig) return orig;
+        return function(target, mode, cb) {
+          return orig.call(fs, target, mode, function(er) {
+            if (chownErOk(er)) er = null;
+            if (cb) cb.apply(this, arguments);
+          });
+        };
+      }
+      function chmodFixSync(orig) {
+        if (!orig) return orig;
+        return function(target, mode) {
+          try {
+            return orig.call(fs, target, mode);
+          } catch (er) {
+            if (!chownErOk(er)) throw er;
+          }
+        };
+      }
+      function chownFix(orig) {
+        if (!orig) return orig;
+        return function(target, uid, gid, cb) {
+          return orig.call(fs, target, uid, gid, function(er) {
+            if (chownErOk(er)) er = null;
+            if (cb) cb.apply(this, arguments);
+          });
+        };
+      }
+      function chownFixSync(orig) {
+        if (!orig) return orig;
+        return function(target, uid, gid) {
+          try {
+            return orig.call(fs, target, uid, gid);
+          } catch (er) {
+            if (!chownErOk(er)) throw er;
+          }
+        };
+      }
+      function statFix(orig) {
+        if (!orig) return orig;
+        return function(target, options, cb) {
+          if (typeof options === "function") {
+            cb = options;
+            options = null;
+          }
+          function callback(er, stats) {
+            if (stats) {
+              if (stats.uid < 0) stats.uid += 4294967296;
+              if (stats.gid < 0) stats.gid += 4294967296;
+            }
+            if (cb) cb.apply(this, arguments);
+          }
+          return options ? orig.call(fs, target, options, callback) : orig.call(fs, target, callback);
+        };
+      }
+      function statFixSync(orig) {
+        if (!orig) return orig;
+        return function(target, options) {
+          var stats = options ? orig.call(fs, target, options) : orig.call(fs, target);
+          if (stats) {
+            if (stats.uid < 0) stats.uid += 4294967296;
+            if (stats.gid < 0) stats.gid += 4294967296;
+          }
+          return stats;
+        };
+      }
+      function chownErOk(er) {
+        if (!er)
+          return true;
+        if (er.code === "ENOSYS")
+          return true;
+        var nonroot = !process.getuid || process.getuid() !== 0;
+        if (nonroot) {
+          if (er.code === "EINVAL" || er.code === "EPERM")
+            return true;
+        }
+        return false;
+      }
+    }
+  }
+});
+
+// node_modules/graceful-fs/legacy-streams.js
+var require_legacy_streams = __commonJS({
+  "node_modules/graceful-fs/legacy-streams.js"(exports, module) {
+    var Stream = __require("stream").Stream;
+    module.exports = legacy;
+    function legacy(fs) {
+      return {
+        ReadStream,
+        WriteStream
+      };
+      function ReadStream(path, options) {
+        if (!(this instanceof ReadStream)) return new ReadStream(path, options);
+        Stream.call(this);
+        var self = this;
+        this.path = path;
+        this.fd = null;
+        this.readable = true;
+        this.paused = false;
+        this.flags = "r";
+        this.mode = 438;
+        this.bufferSize = 64 * 1024;
+        options = options || {};
+        var keys = Object.keys(options);
+        for (var index = 0, length = keys.length; index < length; index++) {
+          var key = keys[index];
+          this[key] = options[key];
+        }
+        if (this.encoding) this.setEncoding(this.encoding);
+        if (this.start !== void 0) {
+          if ("number" !== typeof this.start) {
+            throw TypeError("start must be a Number");
+          }
+          if (this.end === void 0) {
+            this.end = Infinity;
+          } else if ("number" !== typeof this.end) {
+            throw TypeError("end must be a Number");
+          }
+          if (this.start > this.end) {
+            throw new Error("start must be <= end");
+          }
+          this.pos = this.start;
+        }
+        if (this.fd !== null) {
+          process.nextTick(function() {
+            self._read();
+          });
+          return;
+        }
+        fs.open(this.path, this.flags, this.mode, function(err, fd) {
+          if (err) {
+            self.emit("error", err);
+            self.readable = false;
+            return;
+          }
+          self.fd = fd;
+          self.emit("open", fd);
+          self._read();
+        });
+      }
+      function WriteStream(path, options) {
+        if (!(this instanceof WriteStream)) return new WriteStream(path, options);
+        Stream.call(this);
+        this.path = path;
+        this.fd = null;
+        this.writable = true;
+        this.flags = "w";
+        this.encoding = "binary";
+        this.mode = 438;
+        this.bytesWritten = 0;
+        options = options || {};
+        var keys = Object.keys(options);
+        for (var index = 0, length = keys.length; index < length; index++) {
+          var key = keys[index];
+          this[key] = options[key];
+        }
+        if (this.start !== void 0) {
+          if ("number" !== typeof this.start) {
+            throw TypeError("start must be a Number");
+          }
+          if (this.start < 0) {
+            throw new Error("start must be >= zero");
+          }
+          this.pos = this.start;
+        }
+        this.busy = false;
+        this._queue = [];
+        if (this.fd === null) {
+          this._open = fs.open;
+          this._queue.push([this._open, this.path, this.flags, this.mode, void 0]);
+          this.flush();
+        }
+      }
+    }
+  }
+});
+
+// node_modules/graceful-fs/clone.js
+var require_clone = __commonJS({
+  "node_modules/graceful-fs/clone.js"(exports, module) {
+    "use strict";
+    module.exports = clone;
+    var getPrototypeOf = Object.getPrototypeOf || function(obj) {
+      return obj.__proto__;
+    };
+    function clone(obj) {
+      if (obj === null || typeof obj !== "object")
+        return obj;
+      if (obj instanceof Object)
+        var copy = { __proto__: getPrototypeOf(obj) };
+      else
+        var copy = /* @__PURE__ */ Object.create(null);
+      Object.getOwnPropertyNames(obj).forEach(function(key) {
+        Object.defineProperty(copy, key, Object.getOwnPropertyDescriptor(obj, key));
+      });
+      return copy;
+    }
+  }
+});
+
+// node_modules/graceful-fs/graceful-fs.js
+var require_graceful_fs = __commonJS({
+  "node_modules/graceful-fs/graceful-fs.js"(exports, module) {
+    var fs = __require("fs");
+    var polyfills = require_polyfills();
+    var legacy = require_legacy_streams();
+    var clone = require_clone();
+    var util = __require("util");
+    var gracefulQueue;
+    var previousSymbol;
+    if (typeof Symbol === "function" && typeof Symbol.for === "function") {
+      gracefulQueue = /* @__PURE__ */ Symbol.for("graceful-fs.queue");
+      previousSymbol = /* @__PURE__ */ Symbol.for("graceful-fs.previous");
+    } else {
+      gracefulQueue = "___graceful-fs.queue";
+      previousSymbol = "___graceful-fs.previous";
+    }
+    function noop() {
+    }
+    function publishQueue(context, queue2) {
+      Object.defineProperty(context, gracefulQueue, {
+        get: function() {
+          return queue2;
+        }
+      });
+    }
+    var debug = noop;
+    if (util.debuglog)
+      debug = util.debuglog("gfs4");
+    else if (/\bgfs4\b/i.test(process.env.NODE_DEBUG || ""))
+      debug = function() {
+        var m = util.format.apply(util, arguments);
+        m = "GFS4: " + m.split(/\n/).join("\nGFS4: ");
+        console.error(m);
+      };
+    if (!fs[gracefulQueue]) {
+      queue = global[gracefulQueue] || [];
+      publishQueue(fs, queue);
+      fs.close = (function(fs$close) {
+        function close(fd, cb) {
+          return fs$close.call(fs, fd, function(err) {
+            if (!err) {
+              resetQueue();
+            }
+            if (typeof cb === "function")
+              cb.apply(this, arguments);
+          });
+        }
+        Object.defineProperty(close, previousSymbol, {
+          value: fs$close
+        });
+        return close;
+      })(fs.close);
+      fs.closeSync = (function(fs$closeSync) {
+        function closeSync4(fd) {
+          fs$closeSync.apply(fs, arguments);
+          resetQueue();
+        }
+        Object.defineProperty(closeSync4, previousSymbol, {
+          value: fs$closeSync
+        });
+        return closeSync4;
+      })(fs.closeSync);
+      if (/\bgfs4\b/i.test(process.env.NODE_DEBUG || "")) {
+        process.on("exit", function() {
+          debug(fs[gracefulQueue]);
+          __require("assert").equal(fs[gracefulQueue].length, 0);
+        });
+      }
+    }
+    var queue;
+    if (!global[gracefulQueue]) {
+      publishQueue(global, fs[gracefulQueue]);
+    }
+    module.exports = patch(clone(fs));
+    if (process.env.TEST_GRACEFUL_FS_GLOBAL_PATCH && !fs.__patched) {
+      module.exports = patch(fs);
+      fs.__patched = true;
+    }
+    function patch(fs2) {
+      polyfills(fs2);
+      fs2.gracefulify = patch;
+      fs2.createReadStream = createReadStream;
+      fs2.createWriteStream = createWriteStream;
+      var fs$readFile = fs2.readFile;
+      fs2.readFile = readFile2;
+      function readFile2(path, options, cb) {
+        if (typeof options === "function")
+          cb = options, options = null;
+        return go$readFile(path, options, cb);
+        function go$readFile(path2, options2, cb2, startTime) {
+          return fs$readFile(path2, options2, function(err) {
+            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
+              enqueue([go$readFile, [path2, options2, cb2], err, startTime || Date.now(), Date.now()]);
+            else {
+              if (typeof cb2 === "function")
+                cb2.apply(this, arguments);
+            }
+          });
+        }
+      }
+      var fs$writeFile = fs2.writeFile;
+      fs2.writeFile = writeFile2;
+      function writeFile2(path, data, options, cb) {
+        if (typeof options === "function")
+          cb = options, options = null;
+        return go$writeFile(path, data, options, cb);
+        function go$writeFile(path2, data2, options2, cb2, startTime) {
+          return fs$writeFile(path2, data2, options2, function(err) {
+            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
+              enqueue([go$writeFile, [path2, data2, options2, cb2], err, startTime || Date.now(), Date.now()]);
+            else {
+              if (typeof cb2 === "function")
+                cb2.apply(this, arguments);
+            }
+          });
+        }
+      }
+      var fs$appendFile = fs2.appendFile;
+      if (fs$appendFile)
+        fs2.appendFile = appendFile;
+      function appendFile(path, data, options, cb) {
+        if (typeof options === "function")
+          cb = options, options = null;
+        return go$appendFile(path, data, options, cb);
+        function go$appendFile(path2, data2, options2, cb2, startTime) {
+          return fs$appendFile(path2, data2, options2, function(err) {
+            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
+              enqueue([go$appendFile, [path2, data2, options2, cb2], err, startTime || Date.now(), Date.now()]);
+            else {
+              if (typeof cb2 === "function")
+                cb2.apply(this, arguments);
+            }
+          });
+        }
+      }
+      var fs$copyFile = fs2.copyFile;
+      if (fs$copyFile)
+        fs2.copyFile = copyFile2;
+      function copyFile2(src, dest, flags, cb) {
+        if (typeof flags === "function") {
+          cb = flags;
+          flags = 0;
+        }
+        return go$copyFile(src, dest, flags, cb);
+        function go$copyFile(src2, dest2, flags2, cb2, startTime) {
+          return fs$copyFile(src2, dest2, flags2, function(err) {
+            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
+              enqueue([go$copyFile, [src2, dest2, flags2, cb2], err, startTime || Date.now(), Date.now()]);
+            else {
+              if (typeof cb2 === "function")
+                cb2.apply(this, arguments);
+            }
+          });
+        }
+      }
+      var fs$readdir = fs2.readdir;
+      fs2.readdir = readdir2;
+      var noReaddirOptionVersions = /^v[0-5]\./;
+      function readdir2(path, options, cb) {
+        if (typeof options === "function")
+          cb = options, options = null;
+        var go$readdir = noReaddirOptionVersions.test(process.version) ? function go$readdir2(path2, options2, cb2, startTime) {
+          return fs$readdir(path2, fs$readdirCallback(
+            path2,
+            options2,
+            cb2,
+            startTime
+          ));
+        } : function go$readdir2(path2, options2, cb2, startTime) {
+          return fs$readdir(path2, options2, fs$readdirCallback(
+            path2,
+            options2,
+            cb2,
+            startTime
+          ));
+        };
+        return go$readdir(path, options, cb);
+        function fs$readdirCallback(path2, options2, cb2, startTime) {
+          return function(err, files) {
+            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
+              enqueue([
+                go$readdir,
+                [path2, options2, cb2],
+                err,
+                startTime || Date.now(),
+                Date.now()
+              ]);
+            else {
+              if (files && files.sort)
+                files.sort();
+              if (typeof cb2 === "function")
+                cb2.call(this, err, files);
+            }
+          };
+        }
+      }
+      if (process.version.substr(0, 4) === "v0.8") {
+        var legStreams = legacy(fs2);
+        ReadStream = legStreams.ReadStream;
+        WriteStream = legStreams.WriteStream;
+      }
+      var fs$ReadStream = fs2.ReadStream;
+      if (fs$ReadStream) {
+        ReadStream.prototype = Object.create(fs$ReadStream.prototype);
+        ReadStream.prototype.open = ReadStream$open;
+      }
+      var fs$WriteStream = fs2.WriteStream;
+      if (fs$WriteStream) {
+        WriteStream.prototype = Object.create(fs$WriteStream.prototype);
+        WriteStream.prototype.open = WriteStream$open;
+      }
+      Object.defineProperty(fs2, "ReadStream", {
+        get: function() {
+          return ReadStream;
+        },
+        set: function(val) {
+          ReadStream = val;
+        },
+        enumerable: true,
+        configurable: true
+      });
+      Object.defineProperty(fs2, "WriteStream", {
+        get: function() {
+          return WriteStream;
+        },
+        set: function(val) {
+          WriteStream = val;
+        },
+        enumerable: true,
+        configurable: true
+      });
+      var FileReadStream = ReadStream;
+      Object.defineProperty(fs2, "FileReadStream", {
+        get: function() {
+          return FileReadStream;
+        },
+        set: function(val) {
+          FileReadStream = val;
+        },
+        enumerable: true,
+        configurable: true
+      });
+      var FileWriteStream = WriteStream;
+      Object.defineProperty(fs2, "FileWriteStream", {
+        get: function() {
+          return FileWriteStream;
+        },
+        set: function(val) {
+          FileWriteStream = val;
+        },
+        enumerable: true,
+        configurable: true
+      });
+      function ReadStream(path, options) {
+        if (this instanceof ReadStream)
+          return fs$ReadStream.apply(this, arguments), this;
+        else
+          return ReadStream.apply(Object.create(ReadStream.prototype), arguments);
+      }
+      function ReadStream$open() {
+        var that = this;
+        open7(that.path, that.flags, that.mode, function(err, fd) {
+          if (err) {
+            if (that.autoClose)
+              that.destroy();
+            that.emit("error", err);
+          } else {
+            that.fd = fd;
+            that.emit("open", fd);
+            that.read();
+          }
+        });
+      }
+      function WriteStream(path, options) {
+        if (this instanceof WriteStream)
+          return fs$WriteStream.apply(this, arguments), this;
+        else
+          return WriteStream.apply(Object.create(WriteStream.prototype), arguments);
+      }
+      function WriteStream$open() {
+        var that = this;
+        open7(that.path, that.flags, that.mode, function(err, fd) {
+          if (err) {
+            that.destroy();
+            that.emit("error", err);
+          } else {
+            that.fd = fd;
+            that.emit("open", fd);
+          }
+        });
+      }
+      function createReadStream(path, options) {
+        return new fs2.ReadStream(path, options);
+      }
+      function createWriteStream(path, options) {
+        return new fs2.WriteStream(path, options);
+      }
+      var fs$open = fs2.open;
+      fs2.open = open7;
+      function open7(path, flags, mode, cb) {
+        if (typeof mode === "function")
+          cb = mode, mode = null;
+        return go$open(path, flags, mode, cb);
+        function go$open(path2, flags2, mode2, cb2, startTime) {
+          return fs$open(path2, flags2, mode2, function(err, fd) {
+            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
+              enqueue([go$open, [path2, flags2, mode2, cb2], err, startTime || Date.now(), Date.now()]);
+            else {
+              if (typeof cb2 === "function")
+                cb2.apply(this, arguments);
+            }
+          });
+        }
+      }
+      return fs2;
+    }
+    function enqueue(elem) {
+      debug("ENQUEUE", elem[0].name, elem[1]);
+      fs[gracefulQueue].push(elem);
+      retry();
+    }
+    var retryTimer;
+    function resetQueue() {
+      var now = Date.now();
+      for (var i = 0; i < fs[gracefulQueue].length; ++i) {
+        if (fs[gracefulQueue][i].length > 2) {
+          fs[gracefulQueue][i][3] = now;
+          fs[gracefulQueue][i][4] = now;
+        }
+      }
+      retry();
+    }
+    function retry() {
+      clearTimeout(retryTimer);
+      retryTimer = void 0;
+      if (fs[gracefulQueue].length === 0)
+        return;
+      var elem = fs[gracefulQueue].shift();
+      var fn = elem[0];
+      var args = elem[1];
+      var err = elem[2];
+      var startTime = elem[3];
+      var lastTime = elem[4];
+      if (startTime === void 0) {
+        debug("RETRY", fn.name, args);
+        fn.apply(null, args);
+      } else if (Date.now() - startTime >= 6e4) {
+        debug("TIMEOUT", fn.name, args);
+        var cb = args.pop();
+        if (typeof cb === "function")
+          cb.call(null, err);
+      } else {
+        var sinceAttempt = Date.now() - lastTime;
+        var sinceStart = Math.max(lastTime - startTime, 1);
+        var desiredDelay = Math.min(sinceStart * 1.2, 100);
+        if (sinceAttempt >= desiredDelay) {
+          debug("RETRY", fn.name, args);
+          fn.apply(null, args.concat([startTime]));
+        } else {
+          fs[gracefulQueue].push(elem);
+        }
+      }
+      if (retryTimer === void 0) {
+        retryTimer = setTimeout(retry, 0);
+      }
+    }
+  }
+});
+
+// node_modules/retry/lib/retry_operation.js
+var require_retry_operation = __commonJS({
+  "node_modules/retry/lib/retry_operation.js"(exports, module) {
+    function RetryOperation(timeouts, options) {
+      if (typeof options === "boolean") {
+        options = { forever: options };
+      }
+      this._originalTimeouts = JSON.parse(JSON.stringify(timeouts));
+      this._timeouts = timeouts;
+      this._options = options || {};
+      this._maxRetryTime = options && options.maxRetryTime || Infinity;
+      this._fn = null;
+      this._errors = [];
+      this._attempts = 1;
+      this._operationTimeout = null;
+      this._operationTimeoutCb = null;
+      this._timeout = null;
+      this._operationStart = null;
+      if (this._options.forever) {
+        this._cachedTimeouts = this._timeouts.slice(0);
+      }
+    }
+    module.exports = RetryOperation;
+    RetryOperation.prototype.reset = function() {
+      this._attempts = 1;
+      this._timeouts = this._originalTimeouts;
+    };
+    RetryOperation.prototype.stop = function() {
+      if (this._timeout) {
+        clearTimeout(this._timeout);
+      }
+      this._timeouts = [];
+      this._cachedTimeouts = null;
+    };
+    RetryOperation.prototype.retry = function(err) {
+      if (this._timeout) {
+        clearTimeout(this._timeout);
+      }
+      if (!err) {
+        return false;
+      }
+      var currentTime = (/* @__PURE__ */ new Date()).getTime();
+      if (err && currentTime - this._operationStart >= this._maxRetryTime) {
+        this._errors.unshift(new Error("RetryOperation timeout occurred"));
+        return false;
+      }
+      this._errors.push(err);
+      var timeout = this._timeouts.shift();
+      if (timeout === void 0) {
+        if (this._cachedTimeouts) {
+          this._errors.splice(this._errors.length - 1, this._errors.length);
+          this._timeouts = this._cachedTimeouts.slice(0);
+          timeout = this._timeouts.shift();
+        } else {
+          return false;
+        }
+      }
+      var self = this;
+      var timer = setTimeout(function() {
+        self._attempts++;
+        if (self._operationTimeoutCb) {
+          self._timeout = setTimeout(function() {
+            self._operationTimeoutCb(self._attempts);
+          }, self._operationTimeout);
+          if (self._options.unref) {
+            self._timeout.unref();
+          }
+        }
+        self._fn(self._attempts);
+      }, timeout);
+      if (this._options.unref) {
+        timer.unref();
+      }
+      return true;
+    };
+    RetryOperation.prototype.attempt = function(fn, timeoutOps) {
+      this._fn = fn;
+      if (timeoutOps) {
+        if (timeoutOps.timeout) {
+          this._operationTimeout = timeoutOps.timeout;
+        }
+        if (timeoutOps.cb) {
+          this._operationTimeoutCb = timeoutOps.cb;
+        }
+      }
+      var self = this;
+      if (this._operationTimeoutCb) {
+        this._timeout = setTimeout(function() {
+          self._operationTimeoutCb();
+        }, self._operationTimeout);
+      }
+      this._operationStart = (/* @__PURE__ */ new Date()).getTime();
+      this._fn(this._attempts);
+    };
+    RetryOperation.prototype.try = function(fn) {
+      console.log("Using RetryOperation.try() is deprecated");
+      this.attempt(fn);
+    };
+    RetryOperation.prototype.start = function(fn) {
+      console.log("Using RetryOperation.start() is deprecated");
+      this.attempt(fn);
+    };
+    RetryOperation.prototype.start = RetryOperation.prototype.try;
+    RetryOperation.prototype.errors = function() {
+      return this._errors;
+    };
+    RetryOperation.prototype.attempts = function() {
+      return this._attempts;
+    };
+    RetryOperation.prototype.mainError = function() {
+      if (this._errors.length === 0) {
+        return null;
+      }
+      var counts = {};
+      var mainError = null;
+      var mainErrorCount = 0;
+      for (var i = 0; i < this._errors.length; i++) {
+        var error = this._errors[i];
+        var message = error.message;
+        var count = (counts[message] || 0) + 1;
+        counts[message] = count;
+        if (count >= mainErrorCount) {
+          mainError = error;
+          mainErrorCount = count;
+        }
+      }
+      return mainError;
+    };
+  }
+});
+
+// node_modules/retry/lib/retry.js
+var require_retry = __commonJS({
+  "node_modules/retry/lib/retry.js"(exports) {
+    var RetryOperation = require_retry_operation();
+    exports.operation = function(options) {
+      var timeouts = exports.timeouts(options);
+      return new RetryOperation(timeouts, {
+        forever: options && options.forever,
+        unref: options && options.unref,
+        maxRetryTime: options && options.maxRetryTime
+      });
+    };
+    exports.timeouts = function(options) {
+      if (options instanceof Array) {
+        return [].concat(options);
+      }
+      var opts = {
+        retries: 10,
+        factor: 2,
+        minTimeout: 1 * 1e3,
+        maxTimeout: Infinity,
+        randomize: false
+      };
+      for (var key in options) {
+        opts[key] = options[key];
+      }
+      if (opts.minTimeout > opts.maxTimeout) {
+        throw new Error("minTimeout is greater than maxTimeout");
+      }
+      var timeouts = [];
+      for (var i = 0; i < opts.retries; i++) {
+        timeouts.push(this.createTimeout(i, opts));
+      }
+      if (options && options.forever && !timeouts.length) {
+        timeouts.push(this.createTimeout(i, opts));
+      }
+      timeouts.sort(function(a, b) {
+        return a - b;
+      });
+      return timeouts;
+    };
+    exports.createTimeout = function(attempt, opts) {
+      var random = opts.randomize ? Math.random() + 1 : 1;
+      var timeout = Math.round(random * opts.minTimeout * Math.pow(opts.factor, attempt));
+      timeout = Math.min(timeout, opts.maxTimeout);
+      return timeout;
+    };
+    exports.wrap = function(obj, options, methods) {
+      if (options instanceof Array) {
+        methods = options;
+        options = null;
+      }
+      if (!methods) {
+        methods = [];
+        for (var key in obj) {
+          if (typeof obj[key] === "function") {
+            methods.push(key);
+          }
+        }
+      }
+      for (var i = 0; i < methods.length; i++) {
+        var method = methods[i];
+        var original = obj[method];
+        obj[method] = function retryWrapper(original2) {
+          var op = exports.operation(options);
+          var args = Array.prototype.slice.call(arguments, 1);
+          var callback = args.pop();
+          args.push(function(err) {
+            if (op.retry(err)) {
+              return;
+            }
+            if (err) {
+              arguments[0] = op.mainError();
+            }
+            callback.apply(this, arguments);
+          });
+          op.attempt(function() {
+            original2.apply(obj, args);
+          });
+        }.bind(obj, original);
+        obj[method].options = options;
+      }
+    };
+  }
+});
+
+// node_modules/retry/index.js
+var require_retry2 = __commonJS({
+  "node_modules/retry/index.js"(exports, module) {
+    module.exports = require_retry();
+  }
+});
+
+// node_modules/signal-exit/signals.js
+var require_signals = __commonJS({
+  "node_modules/signal-exit/signals.js"(exports, module) {
+    module.exports = [
+      "SIGABRT",
+      "SIGALRM",
+      "SIGHUP",
+      "SIGINT",
+      "SIGTERM"
+    ];
+    if (process.platform !== "win32") {
+      module.exports.push(
+        "SIGVTALRM",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGUSR2",
+        "SIGTRAP",
+        "SIGSYS",
+        "SIGQUIT",
+        "SIGIOT"
+        // should detect profiler and enable/disable accordingly.
+        // see #21
+        // 'SIGPROF'
+      );
+    }
+    if (process.platform === "linux") {
+      module.exports.push(
+        "SIGIO",
+        "SIGPOLL",
+        "SIGPWR",
+        "SIGSTKFLT",
+        "SIGUNUSED"
+      );
+    }
+  }
+});
+
+// node_modules/signal-exit/index.js
+var require_signal_exit = __commonJS({
+  "node_modules/signal-exit/index.js"(exports, module) {
+    var process2 = global.process;
+    var processOk = function(process3) {
+      return process3 && typeof process3 === "object" && typeof process3.removeListener === "function" && typeof process3.emit === "function" && typeof process3.reallyExit === "function" && typeof process3.listeners === "function" && typeof process3.kill === "function" && typeof process3.pid === "number" && typeof process3.on === "function";
+    };
+    if (!processOk(process2)) {
+      module.exports = function() {
+        return function() {
+        };
+      };
+    } else {
+      assert = __require("assert");
+      signals = require_signals();
+      isWin = /^win/i.test(process2.platform);
+      EE = __require("events");
+      if (typeof EE !== "function") {
+        EE = EE.EventEmitter;
+      }
+      if (process2.__signal_exit_emitter__) {
+        emitter = process2.__signal_exit_emitter__;
+      } else {
+        emitter = process2.__signal_exit_emitter__ = new EE();
+        emitter.count = 0;
+        emitter.emitted = {};
+      }
+      if (!emitter.infinite) {
+        emitter.setMaxListeners(Infinity);
+        emitter.infinite = true;
+      }
+      module.exports = function(cb, opts) {
+        if (!processOk(global.process)) {
+          return function() {
+          };
+        }
+        assert.equal(typeof cb, "function", "a callback must be provided for exit handler");
+        if (loaded === false) {
+          load();
+        }
+        var ev = "exit";
+        if (opts && opts.alwaysLast) {
+          ev = "afterexit";
+        }
+        var remove = function() {
+          emitter.removeListener(ev, cb);
+          if (emitter.listeners("exit").length === 0 && emitter.listeners("afterexit").length === 0) {
+            unload();
+          }
+        };
+        emitter.on(ev, cb);
+        return remove;
+      };
+      unload = function unload2() {
+        if (!loaded || !processOk(global.process)) {
+          return;
+        }
+        loaded = false;
+        signals.forEach(function(sig) {
+          try {
+            process2.removeListener(sig, sigListeners[sig]);
+          } catch (er) {
+          }
+        });
+        process2.emit = originalProcessEmit;
+        process2.reallyExit = originalProcessReallyExit;
+        emitter.count -= 1;
+      };
+      module.exports.unload = unload;
+      emit = function emit2(event, code, signal) {
+        if (emitter.emitted[event]) {
+          return;
+        }
+        emitter.emitted[event] = true;
+        emitter.emit(event, code, signal);
+      };
+      sigListeners = {};
+      signals.forEach(function(sig) {
+        sigListeners[sig] = function listener() {
+          if (!processOk(global.process)) {
+            return;
+          }
+          var listeners = process2.listeners(sig);
+          if (listeners.length === emitter.count) {
+            unload();
+            emit("exit", null, sig);
+            emit("afterexit", null, sig);
+            if (isWin && sig === "SIGHUP") {
+              sig = "SIGINT";
+            }
+            process2.kill(process2.pid, sig);
+          }
+        };
+      });
+      module.exports.signals = function() {
+        return signals;
+      };
+      loaded = false;
+      load = function load2() {
+        if (loaded || !processOk(global.process)) {
+          return;
+        }
+        loaded = true;
+        emitter.count += 1;
+        signals = signals.filter(function(sig) {
+          try {
+            process2.on(sig, sigListeners[sig]);
+            return true;
+          } catch (er) {
+            return false;
+          }
+        });
+        process2.emit = processEmit;
+        process2.reallyExit = processReallyExit;
+      };
+      module.exports.load = load;
+      originalProcessReallyExit = process2.reallyExit;
+      processReallyExit = function processReallyExit2(code) {
+        if (!processOk(global.process)) {
+          return;
+        }
+        process2.exitCode = code || /* istanbul ignore next */
+        0;
+        emit("exit", process2.exitCode, null);
+        emit("afterexit", process2.exitCode, null);
+        originalProcessReallyExit.call(process2, process2.exitCode);
+      };
+      originalProcessEmit = process2.emit;
+      processEmit = function processEmit2(ev, arg) {
+        if (ev === "exit" && processOk(global.process)) {
+          if (arg !== void 0) {
+            process2.exitCode = arg;
+          }
+          var ret = originalProcessEmit.apply(this, arguments);
+          emit("exit", process2.exitCode, null);
+          emit("afterexit", process2.exitCode, null);
+          return ret;
+        } else {
+          return originalProcessEmit.apply(this, arguments);
+        }
+      };
+    }
+    var assert;
+    var signals;
+    var isWin;
+    var EE;
+    var emitter;
+    var unload;
+    var emit;
+    var sigListeners;
+    var loaded;
+    var load;
+    var originalProcessReallyExit;
+    var processReallyExit;
+    var originalProcessEmit;
+    var processEmit;
+  }
+});
+
+// node_modules/proper-lockfile/lib/mtime-precision.js
+var require_mtime_precision = __commonJS({
+  "node_modules/proper-lockfile/lib/mtime-precision.js"(exports, module) {
+    "use strict";
+    var cacheSymbol = /* @__PURE__ */ Symbol();
+    function probe(file, fs, callback) {
+      const cachedPrecision = fs[cacheSymbol];
+      if (cachedPrecision) {
+        return fs.stat(file, (err, stat2) => {
+          if (err) {
+            return callback(err);
+          }
+          callback(null, stat2.mtime, cachedPrecision);
+        });
+      }
+      const mtime = new Date(Math.ceil(Date.now() / 1e3) * 1e3 + 5);
+      fs.utimes(file, mtime, mtime, (err) => {
+        if (err) {
+          return callback(err);
+        }
+        fs.stat(file, (err2, stat2) => {
+          if (err2) {
+            return callback(err2);
+          }
+          const precision = stat2.mtime.getTime() % 1e3 === 0 ? "s" : "ms";
+          Object.defineProperty(fs, cacheSymbol, { value: precision });
+          callback(null, stat2.mtime, precision);
+        });
+      });
+    }
+    function getMtime(precision) {
+      let now = Date.now();
+      if (precision === "s") {
+        now = Math.ceil(now / 1e3) * 1e3;
+      }
+      return new Date(now);
+    }
+    module.exports.probe = probe;
+    module.exports.getMtime = getMtime;
+  }
+});
+
+// node_modules/proper-lockfile/lib/lockfile.js
+var require_lockfile = __commonJS({
+  "node_modules/proper-lockfile/lib/lockfile.js"(exports, module) {
+    "use strict";
+    var path = __require("path");
+    var fs = require_graceful_fs();
+    var retry = require_retry2();
+    var onExit = require_signal_exit();
+    var mtimePrecision = require_mtime_precision();
+    var locks = {};
+    function getLockFile(file, options) {
+      return options.lockfilePath || `${file}.lock`;
+    }
+    function resolveCanonicalPath(file, options, callback) {
+      if (!options.realpath) {
+        return callback(null, path.resolve(file));
+      }
+      options.fs.realpath(file, callback);
+    }
+    function acquireLock(file, options, callback) {
+      const lockfilePath = getLockFile(file, options);
+      options.fs.mkdir(lockfilePath, (err) => {
+        if (!err) {
+          return mtimePrecision.probe(lockfilePath, options.fs, (err2, mtime, mtimePrecision2) => {
+            if (err2) {
+              options.fs.rmdir(lockfilePath, () => {
+              });
+              return callback(err2);
+            }
+            callback(null, mtime, mtimePrecision2);
+          });
+        }
+        if (err.code !== "EEXIST") {
+          return callback(err);
+        }
+        if (options.stale <= 0) {
+          return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file }));
+        }
+        options.fs.stat(lockfilePath, (err2, stat2) => {
+          if (err2) {
+            if (err2.code === "ENOENT") {
+              return acquireLock(file, { ...options, stale: 0 }, callback);
+            }
+            return callback(err2);
+          }
+          if (!isLockStale(stat2, options)) {
+            return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file }));
+          }
+          removeLock(file, options, (err3) => {
+            if (err3) {
+              return callback(err3);
+            }
+            acquireLock(file, { ...options, stale: 0 }, callback);
+          });
+        });
+      });
+    }
+    function isLockStale(stat2, options) {
+      return stat2.mtime.getTime() < Date.now() - options.stale;
+    }
+    function removeLock(file, options, callback) {
+      options.fs.rmdir(getLockFile(file, options), (err) => {
+        if (err && err.code !== "ENOENT") {
+          return callback(err);
+        }
+        callback();
+      });
+    }
+    function updateLock(file, options) {
+      const lock2 = locks[file];
+      if (lock2.updateTimeout) {
+        return;
+      }
+      lock2.updateDelay = lock2.updateDelay || options.update;
+      lock2.updateTimeout = setTimeout(() => {
+        lock2.updateTimeout = null;
+        options.fs.stat(lock2.lockfilePath, (err, stat2) => {
+          const isOverThreshold = lock2.lastUpdate + options.stale < Date.now();
+          if (err) {
+            if (err.code === "ENOENT" || isOverThreshold) {
+              return setLockAsCompromised(file, lock2, Object.assign(err, { code: "ECOMPROMISED" }));
+            }
+            lock2.updateDelay = 1e3;
+            return updateLock(file, options);
+          }
+          const isMtimeOurs = lock2.mtime.getTime() === stat2.mtime.getTime();
+          if (!isMtimeOurs) {
+            return setLockAsCompromised(
+              file,
+              lock2,
+              Object.assign(
+                new Error("Unable to update lock within the stale threshold"),
+                { code: "ECOMPROMISED" }
+              )
+            );
+          }
+          const mtime = mtimePrecision.getMtime(lock2.mtimePrecision);
+          options.fs.utimes(lock2.lockfilePath, mtime, mtime, (err2) => {
+            const isOverThreshold2 = lock2.lastUpdate + options.stale < Date.now();
+            if (lock2.released) {
+              return;
+            }
+            if (err2) {
+              if (err2.code === "ENOENT" || isOverThreshold2) {
+                return setLockAsCompromised(file, lock2, Object.assign(err2, { code: "ECOMPROMISED" }));
+              }
+              lock2.updateDelay = 1e3;
+              return updateLock(file, options);
+            }
+            lock2.mtime = mtime;
+            lock2.lastUpdate = Date.now();
+            lock2.updateDelay = null;
+            updateLock(file, options);
+          });
+        });
+      }, lock2.updateDelay);
+      if (lock2.updateTimeout.unref) {
+        lock2.updateTimeout.unref();
+      }
+    }
+    function setLockAsCompromised(file, lock2, err) {
+      lock2.released = true;
+      if (lock2.updateTimeout) {
+        clearTimeout(lock2.updateTimeout);
+      }
+      if (locks[file] === lock2) {
+        delete locks[file];
+      }
+      lock2.options.onCompromised(err);
+    }
+    function lock(file, options, callback) {
+      options = {
+        stale: 1e4,
+        update: null,
+        realpath: true,
+        retries: 0,
+        fs,
+        onCompromised: (err) => {
+          throw err;
+        },
+        ...options
+      };
+      options.retries = options.retries || 0;
+      options.retries = typeof options.retries === "number" ? { retries: options.retries } : options.retries;
+      options.stale = Math.max(options.stale || 0, 2e3);
+      options.update = options.update == null ? options.stale / 2 : options.update || 0;
+      options.update = Math.max(Math.min(options.update, options.stale / 2), 1e3);
+      resolveCanonicalPath(file, options, (err, file2) => {
+        if (err) {
+          return callback(err);
+        }
+        const operation = retry.operation(options.retries);
+        operation.attempt(() => {
+          acquireLock(file2, options, (err2, mtime, mtimePrecision2) => {
+            if (operation.retry(err2)) {
+              return;
+            }
+            if (err2) {
+              return callback(operation.mainError());
+            }
+            const lock2 = locks[file2] = {
+              lockfilePath: getLockFile(file2, options),
+              mtime,
+              mtimePrecision: mtimePrecision2,
+              options,
+              lastUpdate: Date.now()
+            };
+            updateLock(file2, options);
+            callback(null, (releasedCallback) => {
+              if (lock2.released) {
+                return releasedCallback && releasedCallback(Object.assign(new Error("Lock is already released"), { code: "ERELEASED" }));
+              }
+              unlock(file2, { ...options, realpath: false }, releasedCallback);
+            });
+          });
+        });
+      });
+    }
+    function unlock(file, options, callback) {
+      options = {
+        fs,
+        realpath: true,
+        ...options
+      };
+      resolveCanonicalPath(file, options, (err, file2) => {
+        if (err) {
+          return callback(err);
+        }
+        const lock2 = locks[file2];
+        if (!lock2) {
+          return callback(Object.assign(new Error("Lock is not acquired/owned by you"), { code: "ENOTACQUIRED" }));
+        }
+        lock2.updateTimeout && clearTimeout(lock2.updateTimeout);
+        lock2.released = true;
+        delete locks[file2];
+        removeLock(file2, options, callback);
+      });
+    }
+    function check2(file, options, callback) {
+      options = {
+        stale: 1e4,
+        realpath: true,
+        fs,
+        ...options
+      };
+      options.stale = Math.max(options.stale || 0, 2e3);
+      resolveCanonicalPath(file, options, (err, file2) => {
+        if (err) {
+          return callback(err);
+        }
+        options.fs.stat(getLockFile(file2, options), (err2, stat2) => {
+          if (err2) {
+            return err2.code === "ENOENT" ? callback(null, false) : callback(err2);
+          }
+          return callback(null, !isLockStale(stat2, options));
+        });
+      });
+    }
+    function getLocks() {
+      return locks;
+    }
+    onExit(() => {
+      for (const file in locks) {
+        const options = locks[file].options;
+        try {
+          options.fs.rmdirSync(getLockFile(file, options));
+        } catch (e) {
+        }
+      }
+    });
+    module.exports.lock = lock;
+    module.exports.unlock = unlock;
+    module.exports.check = check2;
+    module.exports.getLocks = getLocks;
+  }
+});
+
+// node_modules/proper-lockfile/lib/adapter.js
+var require_adapter = __commonJS({
+  "node_modules/proper-lockfile/lib/adapter.js"(exports, module) {
+    "use strict";
+    var fs = require_graceful_fs();
+    function createSyncFs(fs2) {
+      const methods = ["mkdir", "realpath", "stat", "rmdir", "utimes"];
+      const newFs = { ...fs2 };
+      methods.forEach((method) => {
+        newFs[method] = (...args) => {
+          const callback = args.pop();
+          let ret;
+          try {
+            ret = fs2[`${method}Sync`](...args);
+          } catch (err) {
+            return callback(err);
+          }
+          callback(null, ret);
+        };
+      });
+      return newFs;
+    }
+    function toPromise(method) {
+      return (...args) => new Promise((resolve, reject) => {
+        args.push((err, result) => {
+          if (err) {
+            reject(err);
+          } else {
+            resolve(result);
+          }
+        });
+        method(...args);
+      });
+    }
+    function toSync(method) {
+      return (...args) => {
+        let err;
+        let result;
+        args.push((_err, _result) => {
+          err = _err;
+          result = _result;
+        });
+        method(...args);
+        if (err) {
+          throw err;
+        }
+        return result;
+      };
+    }
+    function toSyncOptions(options) {
+      options = { ...options };
+      options.fs = createSyncFs(options.fs || fs);
+      if (typeof options.retries === "number" && options.retries > 0 || options.retries && typeof options.retries.retries === "number" && options.retries.retries > 0) {
+        throw Object.assign(new Error("Cannot use retries with the sync api"), { code: "ESYNC" });
+      }
+      return options;
+    }
+    module.exports = {
+      toPromise,
+      toSync,
+      toSyncOptions
+    };
+  }
+});
+
+// node_modules/proper-lockfile/index.js
+var require_proper_lockfile = __commonJS({
+  "node_modules/proper-lockfile/index.js"(exports, module) {
+    "use strict";
+    var lockfile2 = require_lockfile();
+    var { toPromise, toSync, toSyncOptions } = require_adapter();
+    async function lock(file, options) {
+      const release = await toPromise(lockfile2.lock)(file, options);
+      return toPromise(release);
+    }
+    function lockSync(file, options) {
+      const release = toSync(lockfile2.lock)(file, toSyncOptions(options));
+      return toSync(release);
+    }
+    function unlock(file, options) {
+      return toPromise(lockfile2.unlock)(file, options);
+    }
+    function unlockSync(file, options) {
+      return toSync(lockfile2.unlock)(file, toSyncOptions(options));
+    }
+    function check2(file, options) {
+      return toPromise(lockfile2.check)(file, options);
+    }
+    function checkSync(file, options) {
+      return toSync(lockfile2.check)(file, toSyncOptions(options));
+    }
+    module.exports = lock;
+    module.exports.lock = lock;
+    module.exports.unlock = unlock;
+    module.exports.lockSync = lockSync;
+    module.exports.unlockSync = unlockSync;
+    module.exports.check = check2;
+    module.exports.checkSync = checkSync;
+  }
+});
+
+// src/core/shared/fs.ts
+import { open, stat } from "node:fs/promises";
+async function pathExists(path) {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if (errnoCode(error) === "ENOENT") return false;
+    throw error;
+  }
+}
+async function isFile(path) {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+async function fsyncDir(dir) {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+// src/core/entry/read.ts
+import { open as open2 } from "node:fs/promises";
+
+// src/core/entry/format.ts
+import { createHash } from "node:crypto";
+var ENTRY_VERSION = 1;
+var BASECOW_SKIPPABLE_MAGIC = 407710299;
+var SEEK_TABLE_MAGIC = 407710302;
+var SEEKABLE_MAGIC = 2408770225;
+var SKIPPABLE_HEADER = 8;
+var HEADER_ID = "basecow-entry";
+var PLAN_ID = "basecow-plan";
+var ID_BYTES = 16;
+var HEADER_CONTENT = 32;
+var HEADER_FRAME_BYTES = SKIPPABLE_HEADER + HEADER_CONTENT;
+var SEEK_FOOTER_BYTES = 9;
+var SEEK_ENTRY_BYTES = 8;
+var DATA_FRAME_MAX = 32 * 1024 * 1024;
+var HOLE_FRAME_MAX = 1024 * 1024 * 1024;
+var ZSTD_MAGIC2 = 4247762216;
+var RLE_BLOCK_MAX = 128 * 1024;
+function encodeHeaderFrame(apparentSize) {
+  const frame = Buffer.alloc(HEADER_FRAME_BYTES);
+  frame.writeUInt32LE(BASECOW_SKIPPABLE_MAGIC, 0);
+  frame.writeUInt32LE(HEADER_CONTENT, 4);
+  frame.write(HEADER_ID, SKIPPABLE_HEADER, "latin1");
+  frame.writeUInt32LE(ENTRY_VERSION, SKIPPABLE_HEADER + 16);
+  frame.writeUInt32LE(0, SKIPPABLE_HEADER + 20);
+  frame.writeBigUInt64LE(BigInt(apparentSize), SKIPPABLE_HEADER + 24);
+  return frame;
+}
+var EntryFormatError = class extends Error {
+};
+function decodeHeaderFrame(head) {
+  const idEnd = SKIPPABLE_HEADER + ID_BYTES;
+  const isOurs = head.length >= idEnd && head.readUInt32LE(0) === BASECOW_SKIPPABLE_MAGIC && head.toString("latin1", SKIPPABLE_HEADER, idEnd) === HEADER_ID.padEnd(ID_BYTES, "\0");
+  if (!isOurs) throw new EntryFormatError("is not a basecow entry (it does not start with a basecow-entry header)");
+  if (head.length < HEADER_FRAME_BYTES) throw new EntryFormatError("truncated basecow entry: it ends inside its header");
+  const version = head.readUInt32LE(SKIPPABLE_HEADER + 16);
+  if (version !== ENTRY_VERSION) {
+    throw new EntryFormatError(`basecow entry format version ${version} is not supported (this basecow reads version ${ENTRY_VERSION}); the entry was written by another basecow version`);
+  }
+  if (head.readUInt32LE(4) !== HEADER_CONTENT || head.readUInt32LE(SKIPPABLE_HEADER + 20) !== 0) {
+    throw new EntryFormatError("damaged basecow entry: its header has an unexpected size or flags");
+  }
+  return { version, apparentSize: Number(head.readBigUInt64LE(SKIPPABLE_HEADER + 24)) };
+}
+var check = (bytes) => createHash("sha256").update(bytes).digest().subarray(0, 4);
+function encodePlanFrame(rawDigest, kinds) {
+  const content = Buffer.alloc(28 + kinds.length + 4);
+  content.write(PLAN_ID, 0, "latin1");
+  content.writeBigUInt64LE(rawDigest, 16);
+  content.writeUInt32LE(kinds.length, 24);
+  kinds.forEach((kind, i) => content[28 + i] = kind === "hole" ? 1 : 0);
+  check(content.subarray(0, 28 + kinds.length)).copy(content, 28 + kinds.length);
+  const header = Buffer.alloc(SKIPPABLE_HEADER);
+  header.writeUInt32LE(BASECOW_SKIPPABLE_MAGIC, 0);
+  header.writeUInt32LE(content.length, 4);
+  return Buffer.concat([header, content]);
+}
+function decodePlanFrame(frame) {
+  const content = frame.subarray(SKIPPABLE_HEADER);
+  const ok = frame.length >= SKIPPABLE_HEADER + 32 && frame.readUInt32LE(0) === BASECOW_SKIPPABLE_MAGIC && frame.readUInt32LE(4) === content.length && content.toString("latin1", 0, ID_BYTES) === PLAN_ID.padEnd(ID_BYTES, "\0");
+  if (!ok) throw new EntryFormatError("damaged basecow entry: the frame before its seek table is not a basecow plan");
+  const count = content.readUInt32LE(24);
+  if (content.length !== 28 + count + 4 || !check(content.subarray(0, 28 + count)).equals(content.subarray(28 + count))) {
+    throw new EntryFormatError("damaged basecow entry: its plan does not match its checksum");
+  }
+  const kinds = [];
+  for (let i = 0; i < count; i++) {
+    const kind = content[28 + i];
+    if (kind > 1) throw new EntryFormatError(`damaged basecow entry: frame ${i} has unknown kind ${kind}`);
+    kinds.push(kind === 1 ? "hole" : "data");
+  }
+  return { rawDigest: content.readBigUInt64LE(16), kinds };
+}
+function holeFrame(length) {
+  if (length <= 0 || length > HOLE_FRAME_MAX) throw new RangeError(`hole frame of ${length} bytes`);
+  const blocks = Math.ceil(length / RLE_BLOCK_MAX);
+  const frame = Buffer.alloc(14 + 4 * blocks);
+  frame.writeUInt32LE(ZSTD_MAGIC2, 0);
+  frame[4] = 192;
+  frame[5] = 56;
+  frame.writeBigUInt64LE(BigInt(length), 6);
+  let at = 14;
+  for (let left = length; left > 0; at += 4) {
+    const size = Math.min(left, RLE_BLOCK_MAX);
+    left -= size;
+    frame.writeUIntLE((left === 0 ? 1 : 0) | 1 << 1 | size << 3, at, 3);
+  }
+  return frame;
+}
+function encodeSeekTable(entries) {
+  const content = entries.length * SEEK_ENTRY_BYTES + SEEK_FOOTER_BYTES;
+  const table = Buffer.alloc(SKIPPABLE_HEADER + content);
+  table.writeUInt32LE(SEEK_TABLE_MAGIC, 0);
+  table.writeUInt32LE(content, 4);
+  entries.forEach((entry, i) => {
+    table.writeUInt32LE(entry.compressedSize, SKIPPABLE_HEADER + i * SEEK_ENTRY_BYTES);
+    table.writeUInt32LE(entry.decompressedSize, SKIPPABLE_HEADER + i * SEEK_ENTRY_BYTES + 4);
+  });
+  const footer = SKIPPABLE_HEADER + entries.length * SEEK_ENTRY_BYTES;
+  table.writeUInt32LE(entries.length, footer);
+  table[footer + 4] = 0;
+  table.writeUInt32LE(SEEKABLE_MAGIC, footer + 5);
+  return table;
+}
+function decodeSeekFooter(footer) {
+  if (footer.length < SEEK_FOOTER_BYTES || footer.readUInt32LE(5) !== SEEKABLE_MAGIC) {
+    throw new EntryFormatError("truncated or damaged basecow entry: it does not end with a zstd seek table");
+  }
+  if ((footer[4] & 124) !== 0) throw new EntryFormatError("damaged basecow entry: its seek table has reserved bits set");
+  const count = footer.readUInt32LE(0);
+  const entryBytes = footer[4] & 128 ? 12 : SEEK_ENTRY_BYTES;
+  return { count, tableBytes: SKIPPABLE_HEADER + count * entryBytes + SEEK_FOOTER_BYTES };
+}
+function decodeSeekTable(table, count) {
+  if (table.readUInt32LE(0) !== SEEK_TABLE_MAGIC || table.readUInt32LE(4) !== table.length - SKIPPABLE_HEADER) {
+    throw new EntryFormatError("truncated or damaged basecow entry: its seek table frame has a bad header");
+  }
+  const entryBytes = table[table.length - SEEK_FOOTER_BYTES + 4] & 128 ? 12 : SEEK_ENTRY_BYTES;
+  const entries = [];
+  for (let i = 0; i < count; i++) {
+    const at = SKIPPABLE_HEADER + i * entryBytes;
+    entries.push({ compressedSize: table.readUInt32LE(at), decompressedSize: table.readUInt32LE(at + 4) });
+  }
+  return entries;
+}
+
+// src/core/entry/read.ts
+async function readAt(file, position, length) {
+  const buf = Buffer.alloc(length);
+  const { bytesRead } = await file.read(buf, 0, length, position);
+  return buf.subarray(0, bytesRead);
+}
+async function readEntryIndex(path) {
+  let file;
+  try {
+    file = await open2(path, "r");
+  } catch (error) {
+    throw new SourceError(path, `cannot read the basecow entry: ${error.message}`, { cause: error });
+  }
+  try {
+    return await readIndex(path, file);
+  } catch (error) {
+    if (error instanceof EntryFormatError) throw new SourceError(path, error.message);
+    if (error instanceof SourceError) throw error;
+    throw new SourceError(path, `cannot read the basecow entry: ${error.message}`, { cause: error });
+  } finally {
+    await file.close();
+  }
+}
+async function readIndex(path, file) {
+  const bytes = (await file.stat()).size;
+  const header = decodeHeaderFrame(await readAt(file, 0, HEADER_FRAME_BYTES));
+  const { count, tableBytes } = decodeSeekFooter(await readAt(file, Math.max(0, bytes - SEEK_FOOTER_BYTES), SEEK_FOOTER_BYTES));
+  if (count < 2 || tableBytes > bytes - HEADER_FRAME_BYTES) throw new EntryFormatError("truncated or damaged basecow entry: its seek table does not fit the file");
+  const seek = decodeSeekTable(await readAt(file, bytes - tableBytes, tableBytes), count);
+  const compressedTotal = seek.reduce((sum, entry) => sum + entry.compressedSize, 0);
+  if (compressedTotal + tableBytes !== bytes) {
+    throw new EntryFormatError(`truncated or damaged basecow entry: its seek table accounts for ${compressedTotal + tableBytes} bytes, the file has ${bytes}`);
+  }
+  if (seek[0].compressedSize !== HEADER_FRAME_BYTES || seek[0].decompressedSize !== 0) {
+    throw new EntryFormatError("damaged basecow entry: the seek table does not start with the header frame");
+  }
+  const planEntry = seek[count - 1];
+  const plan = decodePlanFrame(await readAt(file, bytes - tableBytes - planEntry.compressedSize, planEntry.compressedSize));
+  if (plan.kinds.length !== count - 2) {
+    throw new EntryFormatError(`damaged basecow entry: its plan lists ${plan.kinds.length} frames, its seek table ${count - 2}`);
+  }
+  const frames = [];
+  let rawOffset = 0;
+  let compressedOffset = HEADER_FRAME_BYTES;
+  for (let i = 1; i < count - 1; i++) {
+    const { compressedSize, decompressedSize } = seek[i];
+    const kind = plan.kinds[i - 1];
+    const max = kind === "hole" ? HOLE_FRAME_MAX : DATA_FRAME_MAX;
+    const crossesSegment = kind === "data" && Math.floor(rawOffset / DATA_FRAME_MAX) !== Math.floor((rawOffset + decompressedSize - 1) / DATA_FRAME_MAX);
+    if (decompressedSize === 0 || decompressedSize > max || crossesSegment) {
+      throw new EntryFormatError(`damaged basecow entry: frame ${i} (${kind}, ${decompressedSize} bytes at raw offset ${rawOffset}) breaks the format's rules`);
+    }
+    frames.push({ kind, rawOffset, rawLength: decompressedSize, compressedOffset, compressedSize });
+    rawOffset += decompressedSize;
+    compressedOffset += compressedSize;
+  }
+  if (rawOffset !== header.apparentSize) {
+    throw new EntryFormatError(`damaged basecow entry: its frames hold ${rawOffset} bytes, its header says ${header.apparentSize}`);
+  }
+  return { path, version: header.version, apparentSize: header.apparentSize, rawDigest: formatRawDigest(plan.rawDigest), frames, bytes };
+}
+
+// src/core/extract/index.ts
+import { constants as constants2 } from "node:fs";
+import { copyFile, open as open5, rm } from "node:fs/promises";
+import { basename } from "node:path";
+
+// src/core/extract/parallel/index.ts
+import { closeSync, fsync, ftruncateSync, openSync, unlinkSync } from "node:fs";
+import { open as open3 } from "node:fs/promises";
+import { availableParallelism, freemem } from "node:os";
+import { promisify } from "node:util";
+import { Worker } from "node:worker_threads";
+var fsyncAsync = promisify(fsync);
+var WORKER_MEMORY = 2 * RAW_DIGEST_SEGMENT + 8 * 1024 * 1024;
+function workerCount(plan, maxWorkers) {
+  const byMemory = Math.max(1, Math.floor(freemem() / 2 / WORKER_MEMORY));
+  return Math.max(1, Math.min(maxWorkers ?? availableParallelism(), plan.tasks.length, byMemory));
+}
+async function decodeParallel(source, dest, plan, workers, options = {}) {
+  const fd = openSync(dest, "wx", 384);
+  let closed = false;
+  const threads = [];
+  try {
+    ftruncateSync(fd, plan.size);
+    const init = { source, dest, size: plan.size, directIo: options.directIo ?? true };
+    const hashes = /* @__PURE__ */ new Map();
+    const partial = [];
+    const writtenBy = /* @__PURE__ */ new Map();
+    let compressedDone = 0;
+    await new Promise((resolve, reject) => {
+      let next = 0;
+      let finished = 0;
+      let failed = false;
+      const fail = (error) => {
+        if (failed) return;
+        failed = true;
+        reject(error);
+      };
+      const onAbort = () => fail(options.signal.reason);
+      if (options.signal?.aborted) return fail(options.signal.reason);
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      const give = (worker) => {
+        if (next < plan.tasks.length) worker.postMessage({ id: next, task: plan.tasks[next++] });
+      };
+      for (let i = 0; i < workers; i++) {
+        const worker = new Worker(new URL("./frames-worker.js", import.meta.url));
+        threads.push(worker);
+        worker.on("message", (reply) => {
+          if (failed) return;
+          if (reply.kind === "failed") {
+            const damaged = reply.failure.compressedOffset !== void 0;
+            return fail(damaged ? new SourceError(source, reply.failure.message) : new Error(reply.failure.message));
+          }
+          for (const { index, hash } of reply.segments) hashes.set(index, hash);
+          partial.push(...reply.partial);
+          writtenBy.set(worker, reply.written);
+          for (const frame of plan.tasks[reply.id].frames) compressedDone += frame.kind === "data" ? frame.compressedSize : 0;
+          options.onRead?.(compressedDone);
+          finished++;
+          if (finished === plan.tasks.length) {
+            options.signal?.removeEventListener("abort", onAbort);
+            resolve();
+          } else {
+            give(worker);
+          }
+        });
+        worker.on("error", fail);
+        worker.on("exit", (code) => fail(new Error(`a decode worker exited with code ${code}`)));
+        worker.postMessage(init);
+        give(worker);
+      }
+    });
+    await stopAll(threads);
+    await fsyncAsync(fd);
+    const rawDigest = await digestOf(dest, plan.size, hashes, partial);
+    if (plan.expectedRawDigest && rawDigest !== plan.expectedRawDigest) {
+      throw new SourceError(source, `decoded content does not match the entry's raw digest (${rawDigest}, the entry says ${plan.expectedRawDigest}): the entry is damaged`);
+    }
+    closeSync(fd);
+    closed = true;
+    const written = { direct: 0, pageCache: 0 };
+    for (const bytes of writtenBy.values()) {
+      written.direct += bytes.direct;
+      written.pageCache += bytes.pageCache;
+    }
+    return { size: plan.size, rawDigest, workers, written };
+  } catch (error) {
+    await stopAll(threads);
+    if (!closed) closeSync(fd);
+    try {
+      unlinkSync(dest);
+    } catch {
+    }
+    throw error;
+  }
+}
+async function stopAll(threads) {
+  for (const worker of threads) worker.removeAllListeners("exit");
+  await Promise.all(threads.map((worker) => worker.terminate()));
+}
+async function digestOf(dest, size, hashes, partial) {
+  const count = Math.ceil(size / RAW_DIGEST_SEGMENT);
+  const missing = [...new Set(partial.map(({ from }) => Math.floor(from / RAW_DIGEST_SEGMENT)))].filter((index) => !hashes.has(index));
+  if (missing.length > 0) {
+    const hasher = new BufferHasher(RAW_DIGEST_SEGMENT);
+    const file = await open3(dest, "r");
+    try {
+      for (const index of missing) {
+        const length = Math.min(RAW_DIGEST_SEGMENT, size - index * RAW_DIGEST_SEGMENT);
+        for (let done = 0; done < length; ) {
+          const { bytesRead } = await file.read(hasher.extra, done, length - done, index * RAW_DIGEST_SEGMENT + done);
+          if (bytesRead === 0) throw new Error(`${dest} is shorter than ${size} bytes`);
+          done += bytesRead;
+        }
+        hasher.reset();
+        hasher.update(hasher.extra.subarray(0, length));
+        hashes.set(index, hasher.digest());
+      }
+    } finally {
+      await file.close();
+    }
+  }
+  const segments = [];
+  for (let index = 0; index < count; index++) {
+    const hash = hashes.get(index);
+    if (hash === void 0) throw new Error(`segment ${index} of ${dest} was never decoded`);
+    segments.push(hash);
+  }
+  return rawDigestFromSegments(segments);
+}
+
+// src/core/extract/parallel/plan.ts
+import { open as open4 } from "node:fs/promises";
+var SKIPPABLE_MASK = 4294967280;
+var SKIPPABLE_START = 407710288;
+var WINDOW = 4 * 1024 * 1024;
+var WindowReader = class {
+  constructor(file, size) {
+    this.file = file;
+    this.size = size;
+  }
+  file;
+  size;
+  at = 0;
+  bytes = Buffer.alloc(0);
+  async get(position, length) {
+    if (position + length > this.size) return void 0;
+    if (position < this.at || position + length > this.at + this.bytes.length) {
+      const buf = Buffer.allocUnsafe(Math.max(WINDOW, length));
+      const { bytesRead } = await this.file.read(buf, 0, buf.length, position);
+      this.at = position;
+      this.bytes = buf.subarray(0, bytesRead);
+    }
+    return this.bytes.subarray(position - this.at, position - this.at + length);
+  }
+};
+async function walkFrames(path) {
+  const file = await open4(path, "r");
+  try {
+    const reader = new WindowReader(file, (await file.stat()).size);
+    const frames = [];
+    let position = 0;
+    let raw = 0;
+    while (position < reader.size) {
+      const magicBytes = await reader.get(position, 8);
+      if (!magicBytes) return void 0;
+      const magic = magicBytes.readUInt32LE(0);
+      if ((magic & SKIPPABLE_MASK) === SKIPPABLE_START) {
+        position += 8 + magicBytes.readUInt32LE(4);
+        continue;
+      }
+      if (magic !== ZSTD_MAGIC) return void 0;
+      const start = position;
+      const fhd = magicBytes[4];
+      const fcsFlag = fhd >> 6;
+      const single = fhd >> 5 & 1;
+      const checksum = fhd >> 2 & 1;
+      const dictBytes = [0, 1, 2, 4][fhd & 3];
+      const fcsBytes = [single ? 1 : 0, 2, 4, 8][fcsFlag];
+      if (fcsBytes === 0 || dictBytes !== 0) return void 0;
+      const headerBytes = 5 + (single ? 0 : 1) + dictBytes + fcsBytes;
+      const header = await reader.get(position, headerBytes);
+      if (!header) return void 0;
+      const fcsAt = headerBytes - fcsBytes;
+      let contentSize = fcsBytes === 8 ? Number(header.readBigUInt64LE(fcsAt)) : header.readUIntLE(fcsAt, fcsBytes);
+      if (fcsBytes === 2) contentSize += 256;
+      position += headerBytes;
+      for (; ; ) {
+        const blockHeader = await reader.get(position, 3);
+        if (!blockHeader) return void 0;
+        const value = blockHeader.readUIntLE(0, 3);
+        const type = value >> 1 & 3;
+        if (type === 3) return void 0;
+        position += 3 + (type === 1 ? 1 : value >>> 3);
+        if (value & 1) break;
+      }
+      position += checksum ? 4 : 0;
+      if (position > reader.size) return void 0;
+      if (contentSize > 0) frames.push({ kind: "data", rawOffset: raw, rawLength: contentSize, compressedOffset: start, compressedSize: position - start });
+      raw += contentSize;
+    }
+    return frames;
+  } finally {
+    await file.close();
+  }
+}
+function toTasks(frames, target) {
+  const tasks = [];
+  let current;
+  for (const frame of frames) {
+    for (let at = frame.rawOffset; at < frame.rawOffset + frame.rawLength; ) {
+      const piece = frame.kind === "hole" ? { ...frame, rawOffset: at, rawLength: Math.min(frame.rawOffset + frame.rawLength, (Math.floor(at / RAW_DIGEST_SEGMENT) + 1) * RAW_DIGEST_SEGMENT) - at } : frame;
+      at += piece.rawLength;
+      const crossesGrid = current && Math.floor(current.rawStart / target) !== Math.floor(piece.rawOffset / target);
+      if (!current || crossesGrid || current.rawEnd - current.rawStart >= target) {
+        current = { rawStart: piece.rawOffset, rawEnd: piece.rawOffset, frames: [] };
+        tasks.push(current);
+      }
+      current.frames.push(piece);
+      current.rawEnd = piece.rawOffset + piece.rawLength;
+    }
+  }
+  return tasks;
+}
+async function planParallel(path) {
+  const head = Buffer.alloc(4);
+  const file = await open4(path, "r");
+  try {
+    await file.read(head, 0, 4, 0);
+  } finally {
+    await file.close();
+  }
+  if (head.readUInt32LE(0) === BASECOW_SKIPPABLE_MAGIC) {
+    let index;
+    try {
+      index = await readEntryIndex(path);
+    } catch (error) {
+      if (error instanceof SourceError && /not a basecow entry/.test(error.reason)) return void 0;
+      throw error;
+    }
+    if (index.frames.length === 0) return void 0;
+    return { size: index.apparentSize, tasks: toTasks(index.frames, RAW_DIGEST_SEGMENT), from: "entry", expectedRawDigest: index.rawDigest };
+  }
+  const frames = await walkFrames(path);
+  if (!frames || frames.length < 2) return void 0;
+  const last = frames[frames.length - 1];
+  return { size: last.rawOffset + last.rawLength, tasks: toTasks(frames, RAW_DIGEST_SEGMENT), from: "frame-headers" };
+}
+
+// src/core/extract/write/sparse-writer.ts
+import { closeSync as closeSync3, fsync as fsync2, ftruncateSync as ftruncateSync2, openSync as openSync3, unlinkSync as unlinkSync2 } from "node:fs";
+import { promisify as promisify4 } from "node:util";
+
+// src/core/extract/write/direct-writes.ts
+import { closeSync as closeSync2, constants, openSync as openSync2, read, write } from "node:fs";
+import { promisify as promisify2 } from "node:util";
+var DIRECT_ALIGN = 4096;
+var STAGE_SIZE = 1024 * 1024;
+var writeAsync = promisify2(write);
+var readAsync = promisify2(read);
+function pageAlignedBuffer(size) {
+  try {
+    return Buffer.from(wasmMemory(size).buffer);
+  } catch {
+    return void 0;
+  }
+}
+var STAGE_COUNT = 2;
+var MEMORY_SIZE = STAGE_COUNT * STAGE_SIZE + WASM_PAGE;
+var DirectWrites = class _DirectWrites {
+  constructor(directFd, memory, fallback) {
+    this.directFd = directFd;
+    this.fallback = fallback;
+    this.stages = Array.from({ length: STAGE_COUNT }, (_, i) => ({ buf: memory.subarray(i * STAGE_SIZE, (i + 1) * STAGE_SIZE) }));
+    this.block = memory.subarray(STAGE_COUNT * STAGE_SIZE, STAGE_COUNT * STAGE_SIZE + DIRECT_ALIGN);
+  }
+  directFd;
+  fallback;
+  /** Data bytes written with O_DIRECT (not counting the filling around runs). */
+  bytes = 0;
+  stages;
+  /** One aligned block, for reading back what the file holds around a run. */
+  block;
+  current = 0;
+  refused = false;
+  failure;
+  /** End of the furthest data sent to the file so far: beyond it, the file holds only zeros. */
+  dataEnd = 0;
+  /** File offset of the first staged byte. */
+  stagedAt = 0;
+  /** Where in the current stage the first staged byte sits: stagedAt modulo DIRECT_ALIGN. */
+  stageOffset = 0;
+  stagedBytes = 0;
+  /**
+   * A second descriptor with O_DIRECT on the file that `fallback` writes, or undefined where the
+   * filesystem or the process cannot do direct I/O (then the page cache does it all).
+   */
+  static open(path, fallback) {
+    const memory = pageAlignedBuffer(MEMORY_SIZE);
+    if (!memory) return void 0;
+    let fd;
+    try {
+      fd = openSync2(path, constants.O_RDWR | constants.O_DIRECT);
+    } catch {
+      return void 0;
+    }
+    return new _DirectWrites(fd, memory, fallback);
+  }
+  /** Takes buf[start, end) for file offset `position`; buf may be reused once this resolves. */
+  async write(buf, start, end, position) {
+    this.throwIfFailed();
+    if (this.refused) {
+      await this.writeThroughPageCache(buf, start, end, position);
+      return;
+    }
+    while (start < end) {
+      const stageFull = this.stageOffset + this.stagedBytes === STAGE_SIZE;
+      if (this.stagedBytes > 0 && (stageFull || position !== this.stagedAt + this.stagedBytes)) await this.flush();
+      if (this.stagedBytes === 0) {
+        this.stagedAt = position;
+        this.stageOffset = position % DIRECT_ALIGN;
+      }
+      const take = Math.min(end - start, STAGE_SIZE - this.stageOffset - this.stagedBytes);
+      buf.copy(this.stages[this.current].buf, this.stageOffset + this.stagedBytes, start, start + take);
+      this.stagedBytes += take;
+      start += take;
+      position += take;
+    }
+  }
+  /** Writes everything staged and waits for it; call before the final fsync. */
+  async finish() {
+    if (this.stagedBytes > 0) await this.flush();
+    await this.settle();
+    this.throwIfFailed();
+  }
+  /** Waits for the writes in flight, whatever their outcome. */
+  async settle() {
+    await Promise.all(this.stages.map((stage) => stage.writing));
+  }
+  /** Closes the descriptor, once; settle() first, so that no write in flight outlives it. */
+  close() {
+    closeSync2(this.directFd);
+  }
+  throwIfFailed() {
+    if (this.failure !== void 0) throw this.failure;
+  }
+  /**
+   * Sends the staged run on its way as one write of whole blocks: a partial block at either end
+   * (a full stage ends aligned, so only a run's true ends are partial) is filled out with what the
+   * file holds around the run. Then waits until the next stage's previous write is done, so that
+   * it is free to fill.
+   */
+  async flush() {
+    const stage = this.stages[this.current];
+    const from = this.stageOffset;
+    const to = from + this.stagedBytes;
+    const blocksEnd = Math.ceil(to / DIRECT_ALIGN) * DIRECT_ALIGN;
+    const runAt = this.stagedAt;
+    const runEnd = runAt + this.stagedBytes;
+    if (from > 0 && !this.refused) await this.fillAround(stage.buf, 0, from, runAt - from);
+    if (blocksEnd > to && !this.refused) await this.fillAround(stage.buf, to, blocksEnd, runEnd);
+    this.stagedBytes = 0;
+    if (this.refused) {
+      await this.writeThroughPageCache(stage.buf, from, to, runAt);
+      return;
+    }
+    this.dataEnd = Math.max(this.dataEnd, runEnd);
+    stage.writing = this.writeDirect(stage.buf, from, to, blocksEnd, runAt - from).then(
+      (direct) => {
+        this.bytes += direct;
+      },
+      (error) => {
+        this.failure ??= error;
+      }
+    );
+    this.current = (this.current + 1) % STAGE_COUNT;
+    await this.stages[this.current].writing;
+    this.throwIfFailed();
+  }
+  /**
+   * Puts into buf[start, end) what the file holds at `position` and on (all within one block):
+   * zeros when no data was written that far yet, else the block read back directly, once every
+   * write in flight has landed.
+   */
+  async fillAround(buf, start, end, position) {
+    if (position >= this.dataEnd) {
+      buf.fill(0, start, end);
+      return;
+    }
+    await this.settle();
+    this.throwIfFailed();
+    const blockAt = position - position % DIRECT_ALIGN;
+    let bytesRead;
+    try {
+      ({ bytesRead } = await readAsync(this.directFd, this.block, 0, DIRECT_ALIGN, blockAt));
+    } catch (error) {
+      if (errnoCode(error) !== "EINVAL") throw error;
+      this.refused = true;
+      return;
+    }
+    this.block.fill(0, bytesRead);
+    this.block.copy(buf, start, position - blockAt, position - blockAt + (end - start));
+  }
+  /**
+   * Past a refusal, data goes through the page cache as it comes, without filling; but only once
+   * the direct writes in flight have landed, or one of them could put its filling over it.
+   */
+  async writeThroughPageCache(buf, start, end, position) {
+    await this.settle();
+    this.throwIfFailed();
+    this.fallback.write(buf, start, end, position);
+  }
+  /**
+   * Writes the whole blocks buf[0, blocksEnd) at file offset `at`, of which buf[from, to) is data
+   * and the rest filling. Returns how many data bytes went out directly. What a refused or short
+   * write leaves goes through the page cache, data only: the filling is what the file holds there
+   * already, and writing it again could cover data that a later write has put there meanwhile.
+   */
+  async writeDirect(buf, from, to, blocksEnd, at) {
+    let done = 0;
+    while (done < blocksEnd && !this.refused) {
+      let written;
+      try {
+        ({ bytesWritten: written } = await writeAsync(this.directFd, buf, done, blocksEnd - done, at + done));
+      } catch (error) {
+        if (errnoCode(error) !== "EINVAL") throw error;
+        this.refused = true;
+        break;
+      }
+      if (written === 0) throw new Error(`direct write at offset ${at + done} made no progress`);
+      done += written;
+      if (written % DIRECT_ALIGN !== 0) break;
+    }
+    const rest = Math.max(done, from);
+    if (rest < to) this.fallback.write(buf, rest, to, at + rest);
+    return Math.max(0, Math.min(done, to) - from);
+  }
+};
+
+// src/core/extract/write/page-cache-writes.ts
+import { fdatasync, writeSync } from "node:fs";
+import { promisify as promisify3 } from "node:util";
+var fdatasyncAsync = promisify3(fdatasync);
+var FLUSH_EVERY = 32 * 1024 * 1024;
+function writeFully(fd, buf, start, end, position) {
+  let done = 0;
+  const length = end - start;
+  while (done < length) {
+    const written = writeSync(fd, buf, start + done, length - done, position + done);
+    if (written === 0) throw new Error(`write at offset ${position + done} made no progress`);
+    done += written;
+  }
+}
+var PageCacheWrites = class {
+  constructor(fd) {
+    this.fd = fd;
+  }
+  fd;
+  /** Bytes written (data, not holes): what the background flushes are paced by. */
+  bytes = 0;
+  flushedUpTo = 0;
+  flushing;
+  flushFailure;
+  write(buf, start, end, position) {
+    if (this.flushFailure !== void 0) throw this.flushFailure;
+    writeFully(this.fd, buf, start, end, position);
+    this.bytes += end - start;
+    if (!this.flushing && this.bytes - this.flushedUpTo >= FLUSH_EVERY) this.startFlush();
+  }
+  /** Waits for the background flush in flight and reports its failure. */
+  async settle() {
+    await this.flushing;
+    if (this.flushFailure !== void 0) throw this.flushFailure;
+  }
+  startFlush() {
+    this.flushedUpTo = this.bytes;
+    this.flushing = fdatasyncAsync(this.fd).then(
+      () => {
+        this.flushing = void 0;
+      },
+      (error) => {
+        this.flushFailure ??= error;
+        this.flushing = void 0;
+      }
+    );
+  }
+};
+
+// src/core/extract/write/sparse-writer.ts
+var HOLE_BLOCK = 4096;
+var fsyncAsync2 = promisify4(fsync2);
+var DIRECT_MIN_LENGTH = 1024 * 1024;
+var SparseWriter = class _SparseWriter {
+  constructor(path, fd, signal, directIo) {
+    this.path = path;
+    this.fd = fd;
+    this.signal = signal;
+    this.pageCache = new PageCacheWrites(fd);
+    this.direct = directIo ? DirectWrites.open(path, this.pageCache) : void 0;
+  }
+  path;
+  fd;
+  signal;
+  closed = false;
+  pageCache;
+  direct;
+  wroteData = false;
+  /** Hashes the data as it passes; dropped if writes come out of order (then the file is hashed). */
+  digest = new RawDigest();
+  /** The raw digest of the finished file (see raw-digest.ts); set by finish(). */
+  rawDigest = "";
+  /**
+   * Creates `path` exclusively (it must not exist), mode 0600 until the caller publishes it. Every
+   * format's data passes through write(), so that is where a fired `signal` stops the extraction.
+   */
+  static async create(path, options = {}) {
+    return new _SparseWriter(path, openSync3(path, "wx", 384), options.signal, options.directIo ?? true);
+  }
+  /** Data bytes written, by way: past the page cache, and through it. */
+  get writtenBytes() {
+    return { direct: this.direct?.bytes ?? 0, pageCache: this.pageCache.bytes };
+  }
+  async write(buf, position) {
+    this.signal?.throwIfAborted();
+    this.wroteData = true;
+    if (this.digest?.accepts(position)) this.digest.update(buf, position);
+    else this.digest = void 0;
+    let runStart = -1;
+    let at = 0;
+    while (at < buf.length) {
+      const next = Math.min(buf.length, at + HOLE_BLOCK - (position + at) % HOLE_BLOCK);
+      if (isZero(buf, at, next)) {
+        if (runStart >= 0) await this.writeRun(buf, runStart, at, position + runStart);
+        runStart = -1;
+      } else if (runStart < 0) {
+        runStart = at;
+      }
+      at = next;
+    }
+    if (runStart >= 0) await this.writeRun(buf, runStart, buf.length, position + runStart);
+  }
+  /**
+   * Sets the file's length before its data arrives, for callers that know it. ext4 places the
+   * blocks of a file shorter than 16 blocks from a per-CPU pool rather than next to the blocks it
+   * already has, so direct writes that reach a still-short file from pool threads on different CPUs
+   * can leave it in more extents than GNU tar's (and an extent block more on disk); a file that is
+   * already long gets its blocks next to each other. A file that will stay short goes through the
+   * page cache, whose writeback allocates it in one piece, as it does for GNU tar.
+   */
+  setLength(size) {
+    try {
+      ftruncateSync2(this.fd, size);
+    } catch {
+    }
+    if (size < DIRECT_MIN_LENGTH && this.direct && !this.wroteData) {
+      this.direct.close();
+      this.direct = void 0;
+    }
+  }
+  /** Sets the final length (trailing holes included) and makes the file durable. */
+  async finish(size) {
+    await this.direct?.finish();
+    await this.pageCache.settle();
+    ftruncateSync2(this.fd, size);
+    await fsyncAsync2(this.fd);
+    this.close();
+    this.rawDigest = this.digest ? this.digest.finish(size) : await computeRawDigest(this.path, this.signal);
+  }
+  /** Closes and removes the partial file; never throws, because it runs on error paths. */
+  async discard() {
+    await this.direct?.settle();
+    await this.pageCache.settle().catch(() => void 0);
+    try {
+      this.close();
+    } catch {
+    }
+    try {
+      unlinkSync2(this.path);
+    } catch {
+    }
+  }
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.direct?.close();
+    } finally {
+      closeSync3(this.fd);
+    }
+  }
+  async writeRun(buf, start, end, position) {
+    if (this.direct) await this.direct.write(buf, start, end, position);
+    else this.pageCache.write(buf, start, end, position);
+  }
+};
+
+// src/core/extract/tar.ts
+var BLOCK = 512;
+var ZERO_BLOCK = Buffer.alloc(BLOCK);
+var EMPTY = Buffer.alloc(0);
+var MAX_METADATA = 64 * 1024 * 1024;
+var MAX_LISTED_MEMBERS = 10;
+var MAX_DECIMAL_DIGITS = 16;
+var NAME = [0, 100];
+var SIZE = [124, 12];
+var CHECKSUM = [148, 8];
+var TYPEFLAG = 156;
+var LINKNAME = [157, 100];
+var MAGIC = [257, 6];
+var PREFIX = [345, 155];
+var GNU_REALSIZE = [483, 12];
+var SPARSE_IN_HEADER = { start: 386, count: 4, isExtended: 482 };
+var SPARSE_IN_EXTENSION = { start: 0, count: 21, isExtended: 504 };
+var REGULAR_TYPES = /* @__PURE__ */ new Set(["0", "7", "S"]);
+var TYPE_NAMES = {
+  "1": "a hard link",
+  "2": "a symbolic link",
+  "3": "a character device",
+  "4": "a block device",
+  "5": "a directory",
+  "6": "a FIFO",
+  D: "a directory",
+  M: "the continuation of a multi-volume member",
+  V: "a volume label"
+};
+async function extractTarMember(chunks, member, writer, source, signal) {
+  const archive = new ArchiveReader(chunks, source, signal);
+  try {
+    const wanted = requestedKey(member, archive);
+    const seen = new SeenMembers();
+    let found;
+    for (let entry = await nextEntry(archive); entry; entry = await nextEntry(archive)) {
+      if (!isWanted(entry, wanted, archive)) {
+        seen.add(entry.name);
+        await new EntryData(archive, entry.name, entry.dataSize).finish();
+        continue;
+      }
+      if (found) {
+        throw archive.error(`member '${member}' appears more than once in the archive (at bytes ${found.at} and ${entry.at})`);
+      }
+      found = { result: await extractEntry(archive, entry, writer), at: entry.at };
+    }
+    await archive.drain();
+    if (!found) throw archive.error(`member '${member}' not found in the archive (${seen.describe()})`);
+    return found.result;
+  } catch (error) {
+    await archive.abandon();
+    throw error;
+  }
+}
+var ArchiveReader = class {
+  /** `signal` is checked for every chunk: members before and after the wanted one are read without a single write. */
+  constructor(chunks, source, signal) {
+    this.source = source;
+    this.signal = signal;
+    this.iterator = chunks[Symbol.asyncIterator]();
+  }
+  source;
+  signal;
+  /** Archive offset of the next unread byte. */
+  position = 0;
+  chunk = EMPTY;
+  ended = false;
+  iterator;
+  error(reason) {
+    return new SourceError(this.source, reason);
+  }
+  /** Up to `max` bytes without copying; empty only at the end of the stream. */
+  async take(max) {
+    if (this.chunk.length === 0 && !await this.advance()) return EMPTY;
+    const piece = this.chunk.subarray(0, max);
+    this.chunk = this.chunk.subarray(piece.length);
+    this.position += piece.length;
+    return piece;
+  }
+  /**
+   * Exactly `length` bytes, or fewer at the end of the stream. Always a copy: the producer may reuse
+   * a chunk's buffer once the next chunk is requested, and what read() returns (headers, maps) is
+   * kept longer than that.
+   * Only pipe() hands out slices, and its sink is done with each one before the next is taken.
+   */
+  async read(length) {
+    const out = Buffer.allocUnsafe(length);
+    let got = 0;
+    while (got < length) {
+      const piece = await this.take(length - got);
+      if (piece.length === 0) break;
+      got += piece.copy(out, got);
+    }
+    return out.subarray(0, got);
+  }
+  /** Reads to the end, so that the producer still checks (e.g. decompresses) everything after the archive. */
+  async drain() {
+    do {
+      this.position += this.chunk.length;
+      this.chunk = EMPTY;
+    } while (await this.advance());
+  }
+  /** Lets the producer release its file when we stop early. Its own failure would hide the error that stopped us. */
+  async abandon() {
+    if (this.ended) return;
+    this.ended = true;
+    try {
+      await this.iterator.return?.();
+    } catch {
+    }
+  }
+  async advance() {
+    this.signal?.throwIfAborted();
+    while (!this.ended) {
+      const next = await this.iterator.next();
+      if (next.done) {
+        this.ended = true;
+      } else if (next.value.length > 0) {
+        this.chunk = next.value;
+        return true;
+      }
+    }
+    return false;
+  }
+};
+var EntryData = class {
+  constructor(archive, name, size) {
+    this.archive = archive;
+    this.name = name;
+    this.size = size;
+  }
+  archive;
+  name;
+  size;
+  consumed = 0;
+  get remaining() {
+    return this.size - this.consumed;
+  }
+  /** Hands the next `length` bytes to `sink` as slices of the chunks, each with its offset within those bytes. */
+  async pipe(length, sink) {
+    let done = 0;
+    while (done < length) {
+      const piece = await this.archive.take(length - done);
+      if (piece.length === 0) throw this.truncated();
+      if (sink) await sink(piece, done);
+      done += piece.length;
+      this.consumed += piece.length;
+    }
+  }
+  async read(length) {
+    const bytes = await this.archive.read(length);
+    this.consumed += bytes.length;
+    if (bytes.length < length) throw this.truncated();
+    return bytes;
+  }
+  /** Skips the rest of the data and the padding, leaving the archive at the next header. */
+  async finish() {
+    await this.pipe(this.remaining);
+    const padding = (BLOCK - this.size % BLOCK) % BLOCK;
+    if ((await this.archive.read(padding)).length < padding) {
+      throw this.archive.error(`broken tar: archive ends inside the padding after member '${this.name}'`);
+    }
+  }
+  truncated() {
+    return this.archive.error(`broken tar: archive ends inside member '${this.name}' (got ${this.consumed} of ${this.size} bytes)`);
+  }
+};
+var SeenMembers = class {
+  names = [];
+  count = 0;
+  add(name) {
+    this.count++;
+    if (this.names.length < MAX_LISTED_MEMBERS) this.names.push(name);
+  }
+  describe() {
+    if (this.count === 0) return "the archive has no members";
+    const more = this.count - this.names.length;
+    return `members seen: ${this.names.join(", ")}${more > 0 ? `, and ${more} more` : ""}`;
+  }
+};
+async function nextEntry(archive) {
+  const metadata = { pax: [] };
+  let metadataAt;
+  for (; ; ) {
+    const at = archive.position;
+    const block = await archive.read(BLOCK);
+    if (block.length === 0 || block.length === BLOCK && block.equals(ZERO_BLOCK)) {
+      if (metadataAt === void 0) return void 0;
+      throw archive.error(`broken tar: the archive ends after the extended header at byte ${metadataAt}, without the member it describes`);
+    }
+    if (block.length < BLOCK) {
+      throw archive.error(at === 0 ? `not a tar archive (only ${block.length} bytes long)` : `broken tar: archive ends inside a header at byte ${at}`);
+    }
+    const header = parseHeader(block, at, archive);
+    switch (header.type) {
+      case "L":
+        metadata.longName = cString(await readMetadata(archive, header));
+        break;
+      case "K":
+        metadata.longLink = cString(await readMetadata(archive, header));
+        break;
+      case "x":
+        metadata.pax = metadata.pax.concat(parsePaxRecords(await readMetadata(archive, header), header, archive));
+        break;
+      case "g":
+        await new EntryData(archive, header.name, header.size).finish();
+        continue;
+      default:
+        return buildEntry(archive, header, metadata);
+    }
+    metadataAt ??= at;
+  }
+}
+function parseHeader(block, at, archive) {
+  verifyChecksum(block, at, archive);
+  const name = cString(field(block, NAME));
+  const prefix = field(block, MAGIC).toString("latin1") === "ustar\0" ? cString(field(block, PREFIX)) : "";
+  return {
+    name: prefix ? `${prefix}/${name}` : name,
+    linkName: cString(field(block, LINKNAME)),
+    type: block[TYPEFLAG] === 0 ? "0" : String.fromCharCode(block[TYPEFLAG]),
+    size: readNumber(block, SIZE, "size", at, archive),
+    at,
+    block
+  };
+}
+function verifyChecksum(block, at, archive) {
+  const [start, length] = CHECKSUM;
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    const byte = i >= start && i < start + length ? 32 : block[i];
+    unsigned += byte;
+    signed += byte < 128 ? byte : byte - 256;
+  }
+  const recorded = /^ *([0-7]+)(?:[ \0]|$)/.exec(field(block, CHECKSUM).toString("latin1"));
+  const sum = recorded ? Number.parseInt(recorded[1], 8) : NaN;
+  if (sum === unsigned || sum === signed) return;
+  const reason = `header checksum mismatch at byte ${at}`;
+  throw archive.error(at === 0 ? `not a tar archive (${reason})` : `broken tar: ${reason}`);
+}
+function readNumber(block, where, what, at, archive) {
+  const bytes = field(block, where);
+  const invalid = (problem) => archive.error(`broken tar: ${problem} ${what} field in the header at byte ${at}`);
+  if (bytes[0] & 128) {
+    if (bytes[0] & 64) throw invalid("negative");
+    let value = bytes[0] & 63;
+    for (let i = 1; i < bytes.length; i++) value = value * 256 + bytes[i];
+    if (!Number.isSafeInteger(value)) throw invalid("too large a");
+    return value;
+  }
+  const digits = /^ *([0-7]*)(?:[ \0]|$)/.exec(bytes.toString("latin1"));
+  if (!digits) throw invalid("invalid");
+  return digits[1] ? Number.parseInt(digits[1], 8) : 0;
+}
+function field(block, [start, length]) {
+  return block.subarray(start, start + length);
+}
+function cString(bytes) {
+  const end = bytes.indexOf(0);
+  return bytes.toString("utf8", 0, end < 0 ? bytes.length : end);
+}
+async function readMetadata(archive, header) {
+  if (header.size > MAX_METADATA) {
+    throw archive.error(`broken tar: the extended header at byte ${header.at} claims an implausible ${header.size} bytes`);
+  }
+  const data = new EntryData(archive, header.name, header.size);
+  const bytes = await data.read(header.size);
+  await data.finish();
+  return bytes;
+}
+function parsePaxRecords(data, header, archive) {
+  const records = [];
+  for (let at = 0; at < data.length; ) {
+    const space = data.indexOf(32, at);
+    const length = space > at ? decimal(data.toString("latin1", at, space)) : void 0;
+    const end = at + (length ?? 0);
+    const equals = data.indexOf(61, space + 1);
+    const wellFormed = length !== void 0 && end <= data.length && data[end - 1] === 10 && equals > space && equals < end;
+    if (!wellFormed) {
+      throw archive.error(`broken tar: malformed PAX record at byte ${at} of the extended header at byte ${header.at}`);
+    }
+    records.push([data.toString("utf8", space + 1, equals), data.toString("utf8", equals + 1, end - 1)]);
+    at = end;
+  }
+  return records;
+}
+async function buildEntry(archive, header, metadata) {
+  const pax = interpretPax(metadata.pax, header, archive);
+  const entry = {
+    name: pax.sparseName ?? pax.path ?? metadata.longName ?? header.name,
+    linkName: pax.linkPath ?? metadata.longLink ?? header.linkName,
+    type: header.type,
+    // GNU tar reads no data after hard links and directories, whatever their size field says.
+    dataSize: header.type === "1" || header.type === "5" ? 0 : pax.size ?? header.size,
+    at: header.at
+  };
+  if (header.type === "S") entry.sparse = await readOldGnuSparseMap(archive, header);
+  else if (pax.sparse && REGULAR_TYPES.has(header.type)) entry.sparse = pax.sparse;
+  return entry;
+}
+function interpretPax(records, header, archive) {
+  const fields = {};
+  const parse = (key, value) => {
+    const parsed = decimal(value);
+    if (parsed === void 0) throw archive.error(`broken tar: invalid PAX record ${key}=${value} for the member at byte ${header.at}`);
+    return parsed;
+  };
+  const offsets = [];
+  const sizes = [];
+  let map;
+  let realSize;
+  let major;
+  for (const [key, value] of records) {
+    if (value === "") continue;
+    switch (key) {
+      case "path":
+        fields.path = value;
+        break;
+      case "linkpath":
+        fields.linkPath = value;
+        break;
+      case "size":
+        fields.size = parse(key, value);
+        break;
+      case "GNU.sparse.name":
+        fields.sparseName = value;
+        break;
+      case "GNU.sparse.size":
+      case "GNU.sparse.realsize":
+        realSize = parse(key, value);
+        break;
+      case "GNU.sparse.major":
+        major = value;
+        break;
+      case "GNU.sparse.offset":
+        offsets.push(parse(key, value));
+        break;
+      case "GNU.sparse.numbytes":
+        sizes.push(parse(key, value));
+        break;
+      case "GNU.sparse.map":
+        map = value.split(",").map((item) => parse(key, item));
+        break;
+    }
+  }
+  if (major === void 0 && map === void 0 && offsets.length === 0 && realSize === void 0) return fields;
+  const broken = (problem) => archive.error(`broken tar: ${problem} in the PAX sparse header of the member at byte ${header.at}`);
+  if (major !== void 0 && major !== "0" && major !== "1") throw broken(`unsupported sparse format ${major}`);
+  if (realSize === void 0) throw broken("no real size");
+  if (major === "1") return { ...fields, sparse: { realSize } };
+  if (map === void 0 && offsets.length !== sizes.length) throw broken("unpaired GNU.sparse.offset/numbytes records");
+  const pairs = map ?? offsets.flatMap((offset, i) => [offset, sizes[i]]);
+  if (pairs.length % 2 !== 0) throw broken("an odd number of values in GNU.sparse.map");
+  const regions = [];
+  for (let i = 0; i < pairs.length; i += 2) regions.push({ offset: pairs[i], size: pairs[i + 1] });
+  return { ...fields, sparse: { realSize, regions } };
+}
+function decimal(text) {
+  const value = /^[0-9]+$/.test(text) ? Number(text) : NaN;
+  return Number.isSafeInteger(value) ? value : void 0;
+}
+async function readOldGnuSparseMap(archive, header) {
+  const realSize = readNumber(header.block, GNU_REALSIZE, "realsize", header.at, archive);
+  const regions = [];
+  let block = header.block;
+  let at = header.at;
+  let slots = SPARSE_IN_HEADER;
+  let mapEnded = false;
+  for (; ; ) {
+    mapEnded ||= collectSparseSlots(block, slots, at, regions, archive);
+    if (block[slots.isExtended] === 0) return { realSize, regions };
+    at = archive.position;
+    block = await archive.read(BLOCK);
+    if (block.length < BLOCK) throw archive.error(`broken tar: archive ends inside the sparse map of member '${header.name}'`);
+    slots = SPARSE_IN_EXTENSION;
+  }
+}
+function collectSparseSlots(block, slots, at, regions, archive) {
+  for (let i = 0; i < slots.count; i++) {
+    const offsetField = slots.start + i * 24;
+    if (block[offsetField + 12] === 0) return true;
+    regions.push({
+      offset: readNumber(block, [offsetField, 12], "sparse offset", at, archive),
+      size: readNumber(block, [offsetField + 12, 12], "sparse numbytes", at, archive)
+    });
+  }
+  return false;
+}
+async function readSparseMapFromData(data, entry, archive) {
+  const broken = (problem) => archive.error(`broken tar: ${problem} in the sparse map of member '${entry.name}'`);
+  const numbers = [];
+  let wanted = 1;
+  let partial = "";
+  while (numbers.length < wanted) {
+    if (data.remaining < BLOCK) throw broken("the map runs past the member data");
+    const lines = (partial + (await data.read(BLOCK)).toString("latin1")).split("\n");
+    partial = lines.pop() ?? "";
+    for (const line of lines) {
+      if (numbers.length === wanted) break;
+      const value = decimal(line);
+      if (value === void 0) throw broken(`'${line.slice(0, 40)}' is not a number`);
+      numbers.push(value);
+      if (numbers.length === 1) wanted = 1 + 2 * value;
+    }
+    if (numbers.length < wanted && partial.length > MAX_DECIMAL_DIGITS) throw broken("a line is too long");
+  }
+  const regions = [];
+  for (let i = 1; i < numbers.length; i += 2) regions.push({ offset: numbers[i], size: numbers[i + 1] });
+  return regions;
+}
+function checkSparseMap(regions, realSize, storedSize, entry, archive) {
+  const broken = (problem) => archive.error(`broken tar: the sparse map of member '${entry.name}' ${problem}`);
+  let end = 0;
+  let stored = 0;
+  for (const region of regions) {
+    if (region.offset < end) throw broken(`has regions out of order or overlapping (offset ${region.offset} after data up to ${end})`);
+    end = region.offset + region.size;
+    stored += region.size;
+    if (end > realSize) throw broken(`reaches byte ${end}, beyond the member's size of ${realSize} bytes`);
+  }
+  if (stored > storedSize) throw broken(`covers ${stored} bytes but the archive stores only ${storedSize}`);
+}
+function memberKey(name) {
+  const segments = name.split("/");
+  const lastParent = segments.lastIndexOf("..");
+  return {
+    key: segments.slice(lastParent + 1).filter((segment) => segment !== "" && segment !== ".").join("/"),
+    unsafe: name.startsWith("/") || lastParent >= 0
+  };
+}
+function requestedKey(member, archive) {
+  const { key, unsafe } = memberKey(member);
+  if (unsafe) throw archive.error(`member '${member}' has an unsafe path (absolute or containing '..')`);
+  if (key === "") throw archive.error(`member name '${member}' names no file`);
+  return key;
+}
+function isWanted(entry, wanted, archive) {
+  const { key, unsafe } = memberKey(entry.name);
+  if (key !== wanted) return false;
+  if (unsafe) throw archive.error(`member '${entry.name}' has an unsafe path (absolute or containing '..')`);
+  return true;
+}
+async function extractEntry(archive, entry, writer) {
+  rejectNonRegular(entry, archive);
+  const data = new EntryData(archive, entry.name, entry.dataSize);
+  const toWriter = (base) => (piece, offset) => writer.write(piece, base + offset);
+  if (!entry.sparse) {
+    writer.setLength(entry.dataSize);
+    await data.pipe(entry.dataSize, toWriter(0));
+    await data.finish();
+    return { size: entry.dataSize };
+  }
+  const regions = entry.sparse.regions ?? await readSparseMapFromData(data, entry, archive);
+  checkSparseMap(regions, entry.sparse.realSize, data.remaining, entry, archive);
+  const last = regions.at(-1);
+  const size = last ? last.offset + last.size : 0;
+  writer.setLength(size);
+  for (const region of regions) await data.pipe(region.size, toWriter(region.offset));
+  await data.finish();
+  return { size };
+}
+function rejectNonRegular(entry, archive) {
+  if (REGULAR_TYPES.has(entry.type)) return;
+  const kind = TYPE_NAMES[entry.type] ?? `an entry of unknown type '${entry.type}'`;
+  const target = entry.type === "1" || entry.type === "2" ? ` to '${entry.linkName}'` : "";
+  throw archive.error(`member '${entry.name}' is ${kind}${target}, expected a regular file`);
+}
+
+// src/core/extract/index.ts
+var DEFAULT_MEMBER = "disk.img";
+var QCOW2_MAGIC = Buffer.from("QFI\xFB", "latin1");
+async function readHead(path, length) {
+  const file = await open5(path, "r");
+  try {
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await file.read(buf, 0, length, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await file.close();
+  }
+}
+function looksLikeTar(head) {
+  return head.length >= 263 && head.toString("latin1", 257, 262) === "ustar";
+}
+function formatInName(path) {
+  const name = basename(path).toLowerCase();
+  if (/\.(tar\.zst|tzst)$/.test(name)) return "tar+zstd";
+  if (name.endsWith(".zst")) return "zstd";
+  if (name.endsWith(".tar")) return "tar";
+  return void 0;
+}
+async function detectFormat(path) {
+  let head;
+  try {
+    head = await readHead(path, 512);
+  } catch (error) {
+    throw new SourceError(path, `cannot read the source image: ${error.message}`, { cause: error });
+  }
+  const zstd = startsWithZstdFrame(head);
+  if (head.subarray(0, 4).equals(QCOW2_MAGIC)) {
+    throw new SourceError(path, "is a qcow2 image; basecow bases are raw: convert it first with `qemu-img convert -O raw`");
+  }
+  switch (formatInName(path)) {
+    case "tar+zstd":
+      if (!zstd) throw new SourceError(path, "the name says .tar.zst but the file does not start with a zstd frame");
+      return "tar+zstd";
+    case "zstd":
+      if (!zstd) throw new SourceError(path, "the name says .zst but the file does not start with a zstd frame");
+      return "zstd";
+    case "tar":
+      if (!looksLikeTar(head)) throw new SourceError(path, "the name says .tar but the file has no tar header");
+      return "tar";
+  }
+  if (zstd) return "zstd";
+  if (looksLikeTar(head)) return "tar";
+  return "raw";
+}
+async function extractToRaw(source, dest, options = {}) {
+  const format = await detectFormat(source);
+  if (format === "raw") {
+    const size = await tryReflink(source, dest);
+    if (size !== void 0) {
+      try {
+        return { format, size, written: { direct: 0, pageCache: 0 }, rawDigest: await computeRawDigest(dest, options.signal), workers: 0 };
+      } catch (error) {
+        await rm(dest, { force: true });
+        throw error;
+      }
+    }
+  }
+  if (format === "zstd") {
+    const parallel = await extractParallel(source, dest, options);
+    if (parallel) return parallel;
+  }
+  const writer = await SparseWriter.create(dest, { signal: options.signal, directIo: options.directIo });
+  try {
+    const size = await writeFormat(format, source, writer, options);
+    await writer.finish(size);
+    await refuseQcow2(source, dest);
+    return { format, size, written: writer.writtenBytes, rawDigest: writer.rawDigest, workers: format === "zstd" || format === "tar+zstd" ? 1 : 0 };
+  } catch (error) {
+    await writer.discard();
+    if (options.signal?.aborted) throw options.signal.reason;
+    throw explainWriteError(source, dest, error, format);
+  }
+}
+async function refuseQcow2(source, dest) {
+  if ((await readHead(dest, 4)).equals(QCOW2_MAGIC)) {
+    throw new SourceError(source, "holds a qcow2 image, not a raw disk; convert it first with `qemu-img convert -O raw` and compress that");
+  }
+}
+async function extractParallel(source, dest, options) {
+  let plan;
+  try {
+    plan = await planParallel(source);
+  } catch (error) {
+    throw explainWriteError(source, dest, error, "zstd");
+  }
+  if (!plan) return void 0;
+  const workers = workerCount(plan, options.maxWorkers);
+  try {
+    const result = await decodeParallel(source, dest, plan, workers, options);
+    await refuseQcow2(source, dest).catch(async (error) => {
+      await rm(dest, { force: true });
+      throw error;
+    });
+    return { format: "zstd", size: result.size, written: result.written, rawDigest: result.rawDigest, workers: result.workers };
+  } catch (error) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    throw explainWriteError(source, dest, error, "zstd");
+  }
+}
+async function writeFormat(format, source, writer, options) {
+  const member = options.member ?? DEFAULT_MEMBER;
+  switch (format) {
+    case "raw":
+      return writeAll(readChunks(source, options.onRead), writer);
+    case "zstd":
+      return writeAll(new ZstdStream(source, options.onRead), writer);
+    case "tar":
+      return (await extractTarMember(readChunks(source, options.onRead), member, writer, source, options.signal)).size;
+    case "tar+zstd":
+      return (await extractTarMember(new ZstdStream(source, options.onRead), member, writer, source, options.signal)).size;
+  }
+}
+async function writeAll(chunks, writer) {
+  let position = 0;
+  for await (const chunk of chunks) {
+    await writer.write(chunk, position);
+    position += chunk.length;
+  }
+  return position;
+}
+async function tryReflink(source, dest) {
+  try {
+    await copyFile(source, dest, constants2.COPYFILE_EXCL | constants2.COPYFILE_FICLONE_FORCE);
+  } catch (error) {
+    if (errnoCode(error) === "EEXIST") throw error;
+    return void 0;
+  }
+  const file = await open5(dest, "r+");
+  try {
+    await file.sync();
+    return (await file.stat()).size;
+  } finally {
+    await file.close();
+  }
+}
+var FORMAT_NAMES = { raw: "a raw disk", zstd: "zstd", tar: "a tar archive", "tar+zstd": "a zstd-compressed tar archive" };
+function explainWriteError(source, dest, error, format) {
+  if (error instanceof SourceError) {
+    if (format === "raw" || formatInName(source)) return error;
+    return new SourceError(source, `${error.reason} (read as ${FORMAT_NAMES[format]} because that is how its content starts; its name does not say)`, { cause: error });
+  }
+  const code = errnoCode(error);
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    return new SourceError(source, `no space left on the device holding ${dest} while extracting`, { cause: error });
+  }
+  return new SourceError(source, `extraction failed: ${error.message}`, { cause: error });
+}
+
+// src/core/shared/lock.ts
+var import_proper_lockfile = __toESM(require_proper_lockfile(), 1);
+import { randomBytes } from "node:crypto";
+import { readFile, rename, rm as rm2, rmdir, writeFile } from "node:fs/promises";
+import { basename as basename2, join } from "node:path";
+var DEFAULT_LOCK_TIMING = { staleMs: 1e4, pollMs: 250 };
+var ownerPath = (lockPath) => `${lockPath}+owner`;
+async function tryLock(lockPath, timing, scratchDir) {
+  let release;
+  try {
+    release = await import_proper_lockfile.default.lock(lockPath, {
+      // The lock guards a name that does not exist yet, so it cannot be resolved.
+      realpath: false,
+      lockfilePath: lockPath,
+      stale: timing.staleMs,
+      update: Math.max(1e3, Math.floor(timing.staleMs / 4)),
+      retries: 0,
+      // A late heartbeat alone takes nothing away; a takeover shows in the owner file.
+      onCompromised: () => void 0
+    });
+  } catch (error) {
+    if (errnoCode(error) === "ELOCKED") return void 0;
+    throw new Error(`cannot take the lock ${lockPath}: ${error.message}`, { cause: error });
+  }
+  const token = `${process.pid}-${randomBytes(8).toString("hex")}`;
+  const owner = ownerPath(lockPath);
+  const staged = join(scratchDir, `${basename2(lockPath)}+${token}.owner`);
+  try {
+    await writeFile(staged, token);
+    await rename(staged, owner);
+  } catch (error) {
+    await rm2(staged, { force: true }).catch(() => void 0);
+    await release().catch(() => void 0);
+    throw new Error(`cannot take the lock ${lockPath}: writing its owner file failed: ${error.message}`, { cause: error });
+  }
+  const lost = async () => {
+    const holder = await readFile(owner, "utf8").catch(() => void 0);
+    return holder === token ? void 0 : new Error(`the lock ${lockPath} was taken over by another process`);
+  };
+  return {
+    lost,
+    async release() {
+      if (await lost()) return;
+      await rm2(owner, { force: true });
+      try {
+        await release();
+      } catch {
+        await rmdir(lockPath).catch(() => void 0);
+      }
+    }
+  };
+}
+
+// src/core/shared/atomic-write.ts
+import { randomBytes as randomBytes2 } from "node:crypto";
+import { chmod, open as open6, readdir, rename as rename2, rm as rm3 } from "node:fs/promises";
+import { basename as basename3, dirname, join as join2 } from "node:path";
+
+// src/core/shared/pid.ts
+function processAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errnoCode(error) === "EPERM";
+  }
+}
+
+// src/core/shared/atomic-write.ts
+var TEMP_INFIX = ".tmp-";
+function tempNameFor(path) {
+  return join2(dirname(path), `.${basename3(path)}${TEMP_INFIX}${process.pid}-${randomBytes2(4).toString("hex")}`);
+}
+async function replaceAtomically(path, produce, options = {}) {
+  const temp = tempNameFor(path);
+  try {
+    const result = await produce(temp);
+    if (options.mode !== void 0) await chmod(temp, options.mode);
+    await rename2(temp, path);
+    await fsyncDir(dirname(path));
+    return result;
+  } finally {
+    await rm3(temp, { force: true });
+  }
+}
+async function writeFileAtomically(path, data, options = {}) {
+  await replaceAtomically(
+    path,
+    async (temp) => {
+      const handle = await open6(temp, "wx", options.mode ?? 420);
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    },
+    options
+  );
+}
+async function removeDeadTemps(dir, finalName) {
+  const prefix = `.${finalName}${TEMP_INFIX}`;
+  let names;
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
+    if (!Number.isInteger(pid) || pid <= 0 || processAlive(pid)) continue;
+    await rm3(join2(dir, name), { force: true });
+    removed.push(join2(dir, name));
+  }
+  return removed;
+}
+
+export {
+  HOLE_FRAME_MAX,
+  encodeHeaderFrame,
+  encodePlanFrame,
+  holeFrame,
+  encodeSeekTable,
+  readEntryIndex,
+  DEFAULT_MEMBER,
+  extractToRaw,
+  pathExists,
+  isFile,
+  fsyncDir,
+  DEFAULT_LOCK_TIMING,
+  ownerPath,
+  tryLock,
+  processAlive,
+  replaceAtomically,
+  writeFileAtomically,
+  removeDeadTemps
+};

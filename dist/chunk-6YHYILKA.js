@@ -1,0 +1,194 @@
+import { createRequire as __basecowRequire } from 'node:module';
+const require = __basecowRequire(import.meta.url);
+import {
+  UsageError
+} from "./chunk-AJIIM2R6.js";
+
+// src/inputs/numbers.ts
+function parsePositiveInt(value, label) {
+  if (value === void 0 || value.trim() === "") return void 0;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${label} must be a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+function parseDomainType(value, label) {
+  if (value === "auto" || value === "kvm" || value === "qemu") return value;
+  throw new UsageError(`${label} must be auto, kvm or qemu, got ${JSON.stringify(value)}`);
+}
+function parseBoolean(value, label, fallback) {
+  const text = (value ?? "").trim().toLowerCase();
+  if (text === "") return fallback;
+  if (["true", "yes", "1", "on"].includes(text)) return true;
+  if (["false", "no", "0", "off"].includes(text)) return false;
+  throw new UsageError(`${label} must be true or false, got ${JSON.stringify(value)}`);
+}
+
+// src/inputs/size.ts
+var UNITS = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+function parseSize(text, label = "size") {
+  const match = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
+  if (!match) throw new UsageError(`${label}: invalid size ${JSON.stringify(text)}: use bytes or a number with K, M, G or T (e.g. 32G)`);
+  const bytes = Math.ceil(Number(match[1]) * UNITS[match[2].toUpperCase()]);
+  if (!Number.isSafeInteger(bytes)) throw new UsageError(`${label}: size ${JSON.stringify(text)} is too large`);
+  return bytes;
+}
+
+// src/inputs/vms.ts
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+var MAX_VMS = 1024;
+function parseVmList(arg, label, cwd = process.cwd()) {
+  const text = arg.trim();
+  if (/^\d+$/.test(text)) {
+    const count = Number(text);
+    if (count < 1 || count > MAX_VMS) throw new UsageError(`${label} ${text}: the count must be between 1 and ${MAX_VMS}`);
+    return Array.from({ length: count }, (_, i) => ({ name: `vm${i + 1}` }));
+  }
+  if (text.endsWith(".json")) return readVmFile(resolve(cwd, text));
+  const names = text.split(",").map((n) => n.trim());
+  if (names.some((n) => n === "")) throw new UsageError(`${label} ${JSON.stringify(arg)}: empty VM name in the list`);
+  return names.map((name) => ({ name }));
+}
+function readVmFile(path) {
+  let data;
+  try {
+    data = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new UsageError(`${path}: cannot read the VM list: ${error.message}`);
+  }
+  const list = Array.isArray(data) ? data : data?.vms;
+  if (!Array.isArray(list) || list.length === 0) throw new UsageError(`${path}: expected a non-empty array of VMs or { "vms": [...] }`);
+  return list.map((entry, i) => checkVm(entry, `${path}: vms[${i}]`, dirname(path)));
+}
+function checkVm(entry, where, baseDir) {
+  if (typeof entry === "string") return { name: entry };
+  if (typeof entry !== "object" || entry === null) throw new UsageError(`${where}: expected a name or an object`);
+  const vm = entry;
+  if (typeof vm.name !== "string" || vm.name === "") throw new UsageError(`${where}: "name" must be a non-empty string`);
+  const positive = (key) => {
+    const value = vm[key];
+    if (value === void 0) return void 0;
+    if (!Number.isInteger(value) || value < 1) throw new UsageError(`${where}: "${key}" must be a positive integer`);
+    return value;
+  };
+  const extraDisks = vm.extraDisks === void 0 ? void 0 : checkArray(vm.extraDisks, `${where}.extraDisks`).map((d, j) => {
+    const disk = d;
+    if (typeof disk?.source !== "string") throw new UsageError(`${where}.extraDisks[${j}]: "source" must be a path`);
+    return {
+      source: resolve(baseDir, disk.source),
+      name: optionalString(disk.name, `${where}.extraDisks[${j}].name`),
+      member: optionalString(disk.member, `${where}.extraDisks[${j}].member`)
+    };
+  });
+  const nics = vm.nics === void 0 ? void 0 : checkArray(vm.nics, `${where}.nics`).map((n, j) => parseNic(n, `${where}.nics[${j}]`));
+  return {
+    name: vm.name,
+    memoryMiB: positive("memoryMiB"),
+    vcpus: positive("vcpus"),
+    cmdline: optionalString(vm.cmdline, `${where}.cmdline`),
+    extraDisks,
+    nics
+  };
+}
+function checkArray(value, where) {
+  if (!Array.isArray(value)) throw new UsageError(`${where}: expected an array`);
+  return value;
+}
+function optionalString(value, where) {
+  if (value === void 0) return void 0;
+  if (typeof value !== "string") throw new UsageError(`${where}: expected a string`);
+  return value;
+}
+function parseNic(value, where) {
+  if (typeof value === "string") return parseNetwork(value, where) ?? invalidNic(where);
+  const nic = value;
+  if (nic?.type === "bridge" && typeof nic.bridge === "string") return { type: "bridge", bridge: nic.bridge };
+  if (nic?.type === "network" && typeof nic.network === "string") return { type: "network", network: nic.network };
+  if (nic?.type === "tap" && typeof nic.tap === "string") return { type: "tap", tap: nic.tap };
+  return invalidNic(where);
+}
+function invalidNic(where) {
+  throw new UsageError(`${where}: a NIC is "bridge:<name>", "network:<name>", "tap:<dev>" or an object with type and that field`);
+}
+function parseNetwork(text, where) {
+  const [kind, name] = [text.slice(0, text.indexOf(":")), text.slice(text.indexOf(":") + 1)];
+  if (text === "none") return void 0;
+  if (text.includes(":") && name !== "" && /^[A-Za-z0-9_.:-]+$/.test(name)) {
+    if (kind === "bridge") return { type: "bridge", bridge: name };
+    if (kind === "network") return { type: "network", network: name };
+    if (kind === "tap") return { type: "tap", tap: name };
+  }
+  throw new UsageError(`${where} ${JSON.stringify(text)}: use none, bridge:<bridge>, network:<libvirt network> or tap:<device>`);
+}
+
+// src/output/progress.ts
+var PHASE_LABEL = {
+  hash: "hashing",
+  wait: "waiting for another process",
+  restore: "restoring from the remote cache",
+  download: "downloading",
+  build: "building",
+  extract: "extracting"
+};
+function formatBytes(bytes) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+function progressReporter(stream, plainEveryMs = 5e3) {
+  const tty = stream.isTTY === true;
+  let phase;
+  let phaseStarted = 0;
+  let lastPrinted = 0;
+  let lineOpen = false;
+  const interval = tty ? 200 : plainEveryMs;
+  return {
+    report(p) {
+      const now = performance.now();
+      if (p.phase !== phase) {
+        phase = p.phase;
+        phaseStarted = now;
+        lastPrinted = now;
+      }
+      const finished = p.total > 0 && p.done >= p.total && lastPrinted > phaseStarted;
+      if (now - lastPrinted < interval && !finished) return;
+      lastPrinted = now;
+      const line = describe(p, (now - phaseStarted) / 1e3);
+      if (tty) {
+        stream.write(`\r\x1B[2K${line}`);
+        lineOpen = true;
+      } else {
+        stream.write(`${line}
+`);
+      }
+    },
+    end() {
+      if (lineOpen) stream.write("\n");
+      lineOpen = false;
+    }
+  };
+}
+function describe(p, elapsed) {
+  if (p.phase === "wait") return `basecow: ${PHASE_LABEL.wait} (${elapsed.toFixed(0)} s)`;
+  const rate = elapsed > 0 ? p.done / elapsed : 0;
+  if (p.total <= 0) return `basecow: ${PHASE_LABEL[p.phase]} ${formatBytes(p.done)} (${formatBytes(rate)}/s)`;
+  const eta = rate > 0 ? (p.total - p.done) / rate : 0;
+  const percent = p.total > 0 ? (100 * p.done / p.total).toFixed(0) : "100";
+  return `basecow: ${PHASE_LABEL[p.phase]} ${formatBytes(p.done)} / ${formatBytes(p.total)} (${percent}%, ${formatBytes(rate)}/s, ETA ${eta.toFixed(0)} s)`;
+}
+
+export {
+  parsePositiveInt,
+  parseDomainType,
+  parseBoolean,
+  parseSize,
+  parseVmList,
+  parseNetwork,
+  formatBytes,
+  progressReporter
+};

@@ -1,0 +1,178 @@
+import { createRequire as __basecowRequire } from 'node:module';
+const require = __basecowRequire(import.meta.url);
+import {
+  WASM_PAGE,
+  Xxh64,
+  wasmMemory
+} from "./chunk-6G3V6JGY.js";
+
+// src/core/errors.ts
+var BasecowError = class extends Error {
+  constructor(code, message, facts = {}, options) {
+    super(message, options);
+    this.code = code;
+    this.facts = facts;
+    this.name = "BasecowError";
+  }
+  code;
+  facts;
+};
+var SourceError = class extends BasecowError {
+  constructor(source, reason, options) {
+    super("source", `${source}: ${reason}`, { source }, options);
+    this.source = source;
+    this.reason = reason;
+    this.name = "SourceError";
+  }
+  source;
+  reason;
+};
+var UsageError = class extends BasecowError {
+  constructor(message, code = "bad-input", facts = {}) {
+    super(code, message, facts);
+    this.name = "UsageError";
+  }
+};
+function errnoCode(error) {
+  return error?.code;
+}
+
+// src/core/extract/zstd/stream.ts
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { Worker } from "node:worker_threads";
+var INPUT_SIZE = 4 * 1024 * 1024;
+var SLOT_SIZE = 512 * 1024;
+var SLOT_COUNT = 64;
+var SLOTS_AT = WASM_PAGE;
+var TURN_EVERY_MS = 20;
+var POISON_RELEASED_SLOTS = process.env.BASECOW_POISON_RELEASED_SLOTS === "1";
+var SLOT_POISON = 219;
+var spare;
+function startWorker() {
+  return new Worker(new URL("./decode-worker.js", import.meta.url));
+}
+function prestartDecoder() {
+  if (spare) return;
+  let worker;
+  try {
+    worker = startWorker();
+  } catch {
+    return;
+  }
+  const started = { worker };
+  worker.unref();
+  worker.once("error", (error) => started.failure ??= error);
+  worker.once("exit", (code) => started.failure ??= new Error(`decompression worker exited with code ${code}`));
+  spare = started;
+}
+function takeWorker() {
+  const taken = spare;
+  spare = void 0;
+  if (!taken || taken.failure) {
+    if (taken) void taken.worker.terminate();
+    return startWorker();
+  }
+  taken.worker.removeAllListeners();
+  taken.worker.ref();
+  return taken.worker;
+}
+function checkFrames(path, checksum, at, length, frameEnds) {
+  let hashed = 0;
+  for (const end of frameEnds) {
+    checksum.update(at + hashed, end.at - hashed);
+    hashed = end.at;
+    if (end.checksum !== null && Number(checksum.digest() & 0xffffffffn) !== end.checksum) {
+      throw new SourceError(path, `corrupt zstd data: the frame that ends at compressed byte ${end.compressedEnd} decodes to content that does not match its checksum`);
+    }
+    checksum.reset();
+  }
+  checksum.update(at + hashed, length - hashed);
+}
+var ZstdStream = class {
+  constructor(path, onRead) {
+    this.path = path;
+    this.onRead = onRead;
+  }
+  path;
+  onRead;
+  [Symbol.asyncIterator]() {
+    return this.chunks();
+  }
+  async *chunks() {
+    const { path, onRead } = this;
+    const memory = wasmMemory(SLOTS_AT + SLOT_COUNT * SLOT_SIZE, true);
+    const shared = memory.buffer;
+    const checksum = new Xxh64(memory, 0);
+    const released = new SharedArrayBuffer(4);
+    const releasedSlots = new Int32Array(released);
+    const data = { path, inputSize: INPUT_SIZE, memory: shared, slotsAt: SLOTS_AT, slotSize: SLOT_SIZE, slotCount: SLOT_COUNT, released };
+    const worker = takeWorker();
+    const queue = [];
+    let wake;
+    const push = (m) => {
+      queue.push(m);
+      wake?.();
+    };
+    worker.on("message", push);
+    worker.on("error", (error) => push({ kind: "crash", error }));
+    worker.on("exit", (code) => push({ kind: "crash", error: new Error(`decompression worker exited with code ${code}`) }));
+    worker.postMessage(data);
+    let sawInput = false;
+    let lastTurn = performance.now();
+    try {
+      for (; ; ) {
+        while (queue.length === 0) await new Promise((resolve) => wake = resolve);
+        const message = queue.shift();
+        switch (message.kind) {
+          case "read":
+            sawInput = true;
+            onRead?.(message.position);
+            break;
+          case "data":
+            for (const { slot, length, frameEnds } of message.slots) {
+              if (performance.now() - lastTurn > TURN_EVERY_MS) {
+                await nextTurn();
+                lastTurn = performance.now();
+              }
+              const at = SLOTS_AT + slot * SLOT_SIZE;
+              checkFrames(path, checksum, at, length, frameEnds);
+              if (length > 0) yield Buffer.from(shared, at, length);
+              if (POISON_RELEASED_SLOTS) new Uint8Array(shared, at, SLOT_SIZE).fill(SLOT_POISON);
+              Atomics.add(releasedSlots, 0, 1);
+              Atomics.notify(releasedSlots, 0);
+            }
+            break;
+          case "end":
+            if (!sawInput) throw new SourceError(path, "file is empty, expected zstd-compressed data");
+            if (message.frameOpen) {
+              throw new SourceError(path, `truncated zstd data: the input ends inside a frame after ${message.consumed} compressed bytes`);
+            }
+            return;
+          case "corrupt":
+            if (/allocation error/i.test(message.message)) {
+              throw new SourceError(path, `cannot decode the zstd frame near compressed byte ${message.consumed}: ${message.message} (its window needs more memory than this process could get)`);
+            }
+            if (message.betweenFrames) {
+              throw new SourceError(path, `the data from compressed byte ${message.consumed} on, after a complete zstd frame, is not another frame (${message.message}): trailing garbage, or a damaged frame header`);
+            }
+            throw new SourceError(path, `corrupt zstd data near compressed byte ${message.consumed}: ${message.message}`);
+          case "failed":
+            throw new SourceError(path, `cannot read the source image: ${message.message}`);
+          case "crash":
+            throw new SourceError(path, `zstd decompression stopped: ${message.error.message}`, { cause: message.error });
+        }
+      }
+    } finally {
+      await worker.terminate();
+    }
+  }
+};
+
+export {
+  BasecowError,
+  SourceError,
+  UsageError,
+  errnoCode,
+  prestartDecoder,
+  ZstdStream
+};

@@ -1,0 +1,25 @@
+import { createRequire as __basecowRequire } from 'node:module';
+const require = __basecowRequire(import.meta.url);
+import {
+  STATE,
+  getState,
+  group,
+  info,
+  warn
+} from "./chunk-LZHRXEVG.js";
+
+// src/action/teardown.ts
+async function tearDownTestnet() {
+  const workDir = getState(STATE.workDir);
+  if (!workDir) return;
+  const connect = getState(STATE.connect) || void 0;
+  await group("basecow: tear down the testnet", async () => {
+    const { down } = await import("./down-2ZPS55BS.js");
+    const result = await down({ workDir, connect, onWarning: warn });
+    info(`${result.workDir}: stopped ${result.destroyed.length} domain(s), removed ${result.removed.length} file(s); console logs kept`);
+  });
+}
+
+export {
+  tearDownTestnet
+};

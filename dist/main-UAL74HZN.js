@@ -1,0 +1,327 @@
+import { createRequire as __basecowRequire } from 'node:module';
+const require = __basecowRequire(import.meta.url);
+import {
+  DEFAULT_QCOW2_OPTIONS
+} from "./chunk-4UQ5M72Q.js";
+import {
+  DEFAULT_CONNECT_URI
+} from "./chunk-JS24X5YJ.js";
+import {
+  formatBytes,
+  parseDomainType,
+  parseNetwork,
+  parsePositiveInt,
+  parseSize,
+  parseVmList,
+  progressReporter
+} from "./chunk-6YHYILKA.js";
+import {
+  defaultCacheDir,
+  ensureBase,
+  packageRoot
+} from "./chunk-4MV24ST2.js";
+import "./chunk-6MVQB3YP.js";
+import {
+  BasecowError,
+  UsageError
+} from "./chunk-AJIIM2R6.js";
+import "./chunk-JMVG4PKO.js";
+import "./chunk-EJB3TS6K.js";
+import "./chunk-6G3V6JGY.js";
+import "./chunk-NCNTTV4Q.js";
+
+// src/cli/main.ts
+import { parseArgs } from "node:util";
+
+// src/cli/default-image.ts
+import { join } from "node:path";
+function defaultImage() {
+  return join(packageRoot(), "images", "demo.img.zst");
+}
+
+// src/cli/hints.ts
+function hintFor(error) {
+  switch (error.code) {
+    case "overlay-not-reusable":
+      return "run up with --recreate to replace it (what the VM wrote is lost), or down first";
+    case "would-orphan":
+      return `run \`basecow down --work-dir ${error.facts.workDir}\` first`;
+    case "work-dir-busy":
+      return "wait for that process, or give this testnet its own --work-dir";
+    default:
+      return void 0;
+  }
+}
+
+// src/cli/interrupt.ts
+import { constants } from "node:os";
+var InterruptedError = class extends Error {
+  constructor(signal) {
+    super(`interrupted by ${signal}`);
+    this.signal = signal;
+    this.name = "InterruptedError";
+  }
+  signal;
+  get exitCode() {
+    return 128 + constants.signals[this.signal];
+  }
+};
+function interruptOnSignals() {
+  const controller = new AbortController();
+  const handler = (name) => {
+    if (controller.signal.aborted) process.exit(128 + constants.signals[name]);
+    controller.abort(new InterruptedError(name));
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+  return {
+    signal: controller.signal,
+    // A terminal's Ctrl-C reaches the children too (qemu-img, virsh), whose failure then surfaces
+    // first: once we were interrupted, that is the story.
+    explain: (error) => controller.signal.aborted ? controller.signal.reason : error,
+    dispose: () => {
+      process.off("SIGINT", handler);
+      process.off("SIGTERM", handler);
+    }
+  };
+}
+
+// src/cli/main.ts
+var USAGE = `usage: basecow <command> [options]
+
+commands:
+  prepare   extract a source image once into the base store and print its path
+            --image <path>      .img.zst/.zst, .tar.zst/.tzst/.tar, or raw .img/.raw
+                                (default: the embedded demo image)
+            --key <key>         use this key instead of the sha256 of the source
+            --member <name>     tar member holding the disk (default disk.img)
+            --cache-dir <dir>   base store (default $BASECOW_CACHE_DIR or ~/.cache/basecow)
+            --json              print one JSON object on stdout, logs on stderr
+
+  up        prepare the base, then give every VM a qcow2 overlay, its extra disks and a
+            libvirt domain XML, and write <work-dir>/manifest.json
+            --image, --key, --member, --cache-dir   as for prepare
+            --vms <n|a,b,c|vms.json>   VMs to make (default 3: vm1..vm3)
+            --work-dir <dir>    where overlays, XML and the manifest go (default ./.basecow/testnet)
+            --group <name>      prefix of the domain names (default derived from the work dir)
+            --template <file>   mustache domain template (default templates/domain.xml.mustache)
+            --min-size <size>   grow-only minimum disk size, e.g. 32G
+            --qcow2-options <o> overlay creation options (default ${DEFAULT_QCOW2_OPTIONS})
+            --recreate          replace existing overlays and extra disks (their writes are lost)
+            --domain-type <t>   auto (kvm when /dev/kvm is usable), kvm or qemu
+            --network <n>       none, bridge:<br>, network:<libvirt net> or tap:<dev> (default none)
+            --memory <MiB> --vcpus <n>
+            --kernel <f> --initrd <f> --cmdline <s>   direct kernel boot ({{vmName}} expands)
+            --uefi <OVMF_CODE.fd>   boot with this UEFI firmware
+            --start             start each domain with virsh create
+            --connect <uri>     libvirt URI (default ${DEFAULT_CONNECT_URI})
+            --json              print the manifest on stdout and nothing else
+  down      stop the domains of a work dir and remove their overlays, extra disks and XML
+            --work-dir <dir> --connect <uri> --json
+
+exit status: 0 on success, 1 on failure, 2 on bad usage, 130/143 when stopped by SIGINT/SIGTERM`;
+async function main(argv) {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "prepare":
+        return await prepare(rest);
+      case "up":
+        return await upCommand(rest);
+      case "down":
+        return await downCommand(rest);
+      case void 0:
+      case "-h":
+      case "--help":
+      case "help":
+        process.stdout.write(`${USAGE}
+`);
+        return command === void 0 ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command '${command}'`);
+    }
+  } catch (error) {
+    if (error instanceof InterruptedError) {
+      process.stderr.write(`basecow: ${error.message}; stopped without leaving anything half-written
+`);
+      return error.exitCode;
+    }
+    const hint = error instanceof BasecowError ? hintFor(error) : void 0;
+    const message = hint ? `${error.message}; ${hint}` : error.message;
+    if (error instanceof UsageError) {
+      process.stderr.write(`basecow: ${message}
+${error.code === "bad-input" ? `
+${USAGE}
+` : ""}`);
+      return 2;
+    }
+    process.stderr.write(`basecow: error: ${message}
+`);
+    if (process.env.BASECOW_DEBUG) process.stderr.write(`${error.stack}
+`);
+    return 1;
+  }
+}
+function parse(args, options) {
+  try {
+    return parseArgs({ args, options, allowPositionals: false, strict: true });
+  } catch (error) {
+    throw new UsageError(error.message);
+  }
+}
+var SOURCE_OPTIONS = {
+  image: { type: "string" },
+  key: { type: "string" },
+  member: { type: "string" },
+  "cache-dir": { type: "string" },
+  json: { type: "boolean", default: false }
+};
+function sourceOptions(values) {
+  return {
+    source: values.image ?? defaultImage(),
+    cacheDir: values["cache-dir"] ?? defaultCacheDir(),
+    key: values.key,
+    member: values.member
+  };
+}
+async function withProgressAndInterrupts(run) {
+  const progress = progressReporter(process.stderr);
+  const interrupt = interruptOnSignals();
+  try {
+    return await run({ onProgress: progress.report, signal: interrupt.signal, onWarning: printWarning });
+  } catch (error) {
+    throw interrupt.explain(error);
+  } finally {
+    interrupt.dispose();
+    progress.end();
+  }
+}
+async function prepare(args) {
+  const { values } = parse(args, SOURCE_OPTIONS);
+  const result = await withProgressAndInterrupts((hooks) => ensureBase({ ...sourceOptions(values), ...hooks }));
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(prepareJson(result))}
+`);
+  } else {
+    process.stdout.write(
+      [
+        `base:      ${result.base}`,
+        `key:       ${result.key}`,
+        `cache:     ${result.cacheHit === "miss" ? "miss (extracted now)" : `hit (${result.cacheHit})`}`,
+        `size:      ${formatBytes(result.apparentBytes)} apparent, ${formatBytes(result.allocatedBytes)} allocated`,
+        `time:      ${result.seconds.toFixed(3)} s (hash ${result.timings.hashSeconds.toFixed(3)} s${result.keyMemoized ? ", memoized" : ""}, wait ${result.timings.waitSeconds.toFixed(3)} s, extract ${result.timings.extractSeconds.toFixed(3)} s)`
+      ].join("\n") + "\n"
+    );
+  }
+  return 0;
+}
+function prepareJson(result) {
+  return {
+    key: result.key,
+    base: result.base,
+    sidecar: result.sidecar,
+    cacheHit: result.cacheHit,
+    apparentBytes: result.apparentBytes,
+    allocatedBytes: result.allocatedBytes,
+    seconds: result.seconds,
+    timings: result.timings,
+    keyMemoized: result.keyMemoized
+  };
+}
+var DEFAULT_WORK_DIR = ".basecow/testnet";
+function printWarning(warning) {
+  process.stderr.write(`basecow: warning: ${warning.message}
+`);
+}
+async function upCommand(args) {
+  const { values } = parse(args, {
+    ...SOURCE_OPTIONS,
+    vms: { type: "string", default: "3" },
+    "work-dir": { type: "string", default: DEFAULT_WORK_DIR },
+    group: { type: "string" },
+    template: { type: "string" },
+    "min-size": { type: "string" },
+    "qcow2-options": { type: "string" },
+    recreate: { type: "boolean", default: false },
+    "domain-type": { type: "string", default: "auto" },
+    network: { type: "string", default: "none" },
+    memory: { type: "string" },
+    vcpus: { type: "string" },
+    kernel: { type: "string" },
+    initrd: { type: "string" },
+    cmdline: { type: "string" },
+    uefi: { type: "string" },
+    start: { type: "boolean", default: false },
+    connect: { type: "string" }
+  });
+  const domainType = parseDomainType(values["domain-type"], "--domain-type");
+  const manifest = await withProgressAndInterrupts(async (hooks) => {
+    const { up } = await import("./up-NCN6UA2C.js");
+    return up({
+      ...sourceOptions(values),
+      ...hooks,
+      workDir: values["work-dir"],
+      vms: parseVmList(values.vms, "--vms"),
+      group: values.group,
+      template: values.template,
+      minSizeBytes: values["min-size"] === void 0 ? void 0 : parseSize(values["min-size"], "--min-size"),
+      qcow2Options: values["qcow2-options"],
+      recreate: values.recreate,
+      domainType,
+      network: parseNetwork(values.network, "--network"),
+      memoryMiB: parsePositiveInt(values.memory, "--memory"),
+      vcpus: parsePositiveInt(values.vcpus, "--vcpus"),
+      kernel: values.kernel,
+      initrd: values.initrd,
+      cmdline: values.cmdline,
+      uefiLoader: values.uefi,
+      start: values.start,
+      connect: values.connect
+    });
+  });
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(manifest, null, 2)}
+`);
+    return 0;
+  }
+  const lines = [
+    `base:      ${manifest.base} (${manifest.cacheHit === "miss" ? "extracted now" : `cache hit: ${manifest.cacheHit}`})`,
+    `manifest:  ${manifest.workDir}/manifest.json`,
+    `domains:   ${manifest.domainType}${values.start ? ", started" : " (not started; use --start or virsh create <xml>)"}`,
+    ...manifest.vms.map((vm) => `  ${vm.name.padEnd(12)} ${vm.mac}  ${vm.overlay}`)
+  ];
+  process.stdout.write(`${lines.join("\n")}
+`);
+  return 0;
+}
+async function downCommand(args) {
+  const { values } = parse(args, {
+    "work-dir": { type: "string", default: DEFAULT_WORK_DIR },
+    connect: { type: "string" },
+    json: { type: "boolean", default: false }
+  });
+  const { down } = await import("./down-2ZPS55BS.js");
+  const warnings = [];
+  const result = await withProgressAndInterrupts(
+    (hooks) => down({
+      workDir: values["work-dir"],
+      connect: values.connect,
+      signal: hooks.signal,
+      onWarning: (warning) => {
+        warnings.push(warning.message);
+        hooks.onWarning(warning);
+      }
+    })
+  );
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ ...result, warnings })}
+`);
+  } else {
+    process.stdout.write(`${result.workDir}: stopped ${result.destroyed.length} domain(s), removed ${result.removed.length} file(s); the base stays in the store
+`);
+  }
+  return 0;
+}
+export {
+  main
+};

@@ -1,0 +1,17 @@
+import { createRequire as __basecowRequire } from 'node:module';
+const require = __basecowRequire(import.meta.url);
+import {
+  runMain
+} from "./chunk-LZHRXEVG.js";
+import "./chunk-6YHYILKA.js";
+import "./chunk-4MV24ST2.js";
+import "./chunk-6MVQB3YP.js";
+import "./chunk-AJIIM2R6.js";
+import "./chunk-JMVG4PKO.js";
+import "./chunk-EJB3TS6K.js";
+import "./chunk-6G3V6JGY.js";
+import "./chunk-NCNTTV4Q.js";
+
+// src/action/main.ts
+await runMain();
+process.exit();

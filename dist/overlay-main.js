@@ -1,0 +1,58 @@
+import { createRequire as __basecowRequire } from 'node:module';
+const require = __basecowRequire(import.meta.url);
+import {
+  STATE,
+  defaultRunnerCacheDir,
+  failStep,
+  getInput,
+  group,
+  info,
+  label,
+  readTestnetInputs,
+  saveState,
+  setOutput,
+  warn
+} from "./chunk-LZHRXEVG.js";
+import "./chunk-6YHYILKA.js";
+import {
+  existingBase
+} from "./chunk-4MV24ST2.js";
+import "./chunk-6MVQB3YP.js";
+import {
+  UsageError
+} from "./chunk-AJIIM2R6.js";
+import "./chunk-JMVG4PKO.js";
+import "./chunk-EJB3TS6K.js";
+import "./chunk-6G3V6JGY.js";
+import "./chunk-NCNTTV4Q.js";
+
+// src/action/run-overlay-main.ts
+import { isAbsolute, resolve } from "node:path";
+async function runOverlayMain() {
+  try {
+    const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
+    const baseImage = getInput("base-image").trim();
+    const key = getInput("key").trim();
+    const cacheDirInput = getInput("cache-dir").trim();
+    const cacheDir = cacheDirInput ? resolve(workspace, cacheDirInput) : defaultRunnerCacheDir();
+    if (baseImage === "" === (key === "")) {
+      throw new UsageError(`give either ${label("base-image")} or ${label("key")} (with ${label("cache-dir")} when the store is not the default)`);
+    }
+    const base = await existingBase(baseImage ? { base: isAbsolute(baseImage) ? baseImage : resolve(workspace, baseImage) } : { key, cacheDir });
+    const testnet = readTestnetInputs(cacheDir);
+    if (!testnet) throw new UsageError(`${label("vms")} is required: the overlay action makes a testnet`);
+    saveState(STATE.workDir, testnet.workDir);
+    if (testnet.connect) saveState(STATE.connect, testnet.connect);
+    const { up } = await import("./up-NCN6UA2C.js");
+    const manifest = await group("basecow: testnet", () => up({ ...testnet, source: base.base, cacheDir, base, onWarning: warn }));
+    info(`${manifest.vms.length} VM(s) over ${base.base} in ${manifest.workDir}${manifest.started ? ", started" : ""}`);
+    setOutput("manifest", `${manifest.workDir}/manifest.json`);
+    setOutput("work-dir", manifest.workDir);
+  } catch (error) {
+    failStep(error);
+  }
+}
+
+// src/action/overlay-main.ts
+await runOverlayMain();
+process.exit();

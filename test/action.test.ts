@@ -1,0 +1,176 @@
+// The GitHub Action run as the runner runs it: dist/main.js and dist/post.js as separate
+// processes, against a local, protocol-faithful Actions cache service (twirp + Azurite) with the
+// real @actions/cache client inside the bundle.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { cacheKeyFor } from '../src/action/actions-cache.js';
+import { allocatedBytes, makeSparseFile, sha256File, tempDir } from './helpers.js';
+import { REPO, logOf, makeRunner, runStep, type Runner } from './support/action-runner.js';
+import { startCacheService, type CacheService } from './support/actions-cache-service.js';
+
+const MiB = 1024 * 1024;
+const dir = tempDir('basecow-action-');
+let service: CacheService;
+let image: string;
+let raw: string;
+
+before(async () => {
+  service = await startCacheService();
+  // A sparse disk with data in a few places, compressed the way users ship it.
+  raw = join(dir, 'disk.img');
+  await makeSparseFile(raw, 96 * MiB, [{ offset: 0, length: 2 * MiB }, { offset: 40 * MiB, length: 3 * MiB }, { offset: 90 * MiB, length: MiB }]);
+  image = join(dir, 'disk.img.zst');
+  execFileSync('zstd', ['-q', '-3', raw, '-o', image]);
+});
+after(() => service?.stop());
+
+let runners = 0;
+/** A fresh runner: its own workspace, temp, and store, reaching the shared cache service. */
+function newRunner(): Runner & { cacheDir: string } {
+  const name = `runner-${++runners}`;
+  const runner = makeRunner(dir, name, service.env);
+  return { ...runner, cacheDir: join(dir, name, 'store') };
+}
+
+const baseInputs = (runner: { cacheDir: string }, extra: Record<string, string> = {}): Record<string, string> => ({
+  image,
+  'cache-dir': runner.cacheDir,
+  'remote-cache': 'actions',
+  ...extra,
+});
+
+/** Every file under a store's tmp/ and the runner's temp: what a step must not leave behind. */
+function leftovers(runner: Runner & { cacheDir: string }): string[] {
+  const tmp = join(runner.cacheDir, 'v1', 'tmp');
+  const inTmp = existsSync(tmp) ? readdirSync(tmp) : [];
+  const l2 = join(runner.workspace, '.basecow-l2');
+  return [...inTmp.map((n) => `store tmp/${n}`), ...(existsSync(l2) ? readdirSync(l2).map((n) => `workspace .basecow-l2/${n}`) : [])];
+}
+
+test('a miss builds the base and post saves it; another runner restores it from the Actions cache (l2), byte-identical and sparse, and does not save again', async () => {
+  const a = newRunner();
+  const mainA = await runStep(a, 'main', { inputs: baseInputs(a) });
+  assert.equal(mainA.code, 0, logOf(mainA));
+  assert.equal(mainA.outputs['cache-hit'], 'miss');
+  assert.match(mainA.outputs.key, /^sha256-[0-9a-f]{64}$/);
+  const baseA = mainA.outputs['base-image'];
+  assert.ok(baseA.startsWith(a.cacheDir) && existsSync(baseA), baseA);
+  assert.ok(Number(mainA.outputs.seconds) > 0);
+  assert.equal(mainA.state['basecow-save-key'], mainA.outputs.key, 'main tells post to save');
+  assert.match(mainA.summary, new RegExp(mainA.outputs.key));
+  assert.match(mainA.summary, /extracted from the image now/);
+  assert.equal(await sha256File(baseA), await sha256File(raw));
+
+  const postA = await runStep(a, 'post', { state: mainA.state });
+  assert.equal(postA.code, 0, logOf(postA));
+  assert.deepEqual(postA.warnings, [], logOf(postA));
+  const saved = service.entries.filter((e) => e.key === cacheKeyFor(mainA.outputs.key) && e.finalized);
+  assert.equal(saved.length, 1, 'one entry saved for the key');
+  assert.deepEqual(leftovers(a), [], 'the entry file is removed after saving');
+
+  const b = newRunner();
+  const mainB = await runStep(b, 'main', { inputs: baseInputs(b) });
+  assert.equal(mainB.code, 0, logOf(mainB));
+  assert.equal(mainB.outputs['cache-hit'], 'l2', logOf(mainB));
+  const baseB = mainB.outputs['base-image'];
+  assert.ok(baseB.startsWith(b.cacheDir));
+  assert.equal(await sha256File(baseB), await sha256File(raw), 'byte-identical');
+  assert.ok(allocatedBytes(baseB) <= allocatedBytes(baseA), `no hole filled on restore (${allocatedBytes(baseB)} > ${allocatedBytes(baseA)})`);
+  assert.equal((statSync(baseB).mode & 0o777).toString(8), '444');
+  assert.equal(mainB.state['basecow-save-key'], undefined, 'an l2 job does not save');
+  assert.match(mainB.summary, /the Actions cache \(l2\)/);
+  const postB = await runStep(b, 'post', { state: mainB.state });
+  assert.equal(postB.code, 0, logOf(postB));
+  assert.equal(service.entries.filter((e) => e.key === cacheKeyFor(mainB.outputs.key)).length, 1, 'no second save');
+  assert.deepEqual(leftovers(b), []);
+
+  // The same runner again: its own store answers, and quickly.
+  const again = await runStep(b, 'main', { inputs: baseInputs(b) });
+  assert.equal(again.outputs['cache-hit'], 'l1', logOf(again));
+  assert.equal(again.state['basecow-save-key'], undefined);
+});
+
+test('a corrupted cache entry is detected, not used, and the base is made from its source', async () => {
+  const a = newRunner();
+  const mainA = await runStep(a, 'main', { inputs: baseInputs(a, { key: 'corrupted-entry' }) });
+  assert.equal(mainA.code, 0, logOf(mainA));
+  assert.equal((await runStep(a, 'post', { state: mainA.state })).code, 0);
+  await service.corrupt(cacheKeyFor('corrupted-entry'));
+  const b = newRunner();
+  const mainB = await runStep(b, 'main', { inputs: baseInputs(b, { key: 'corrupted-entry' }) });
+  assert.equal(mainB.code, 0, logOf(mainB));
+  assert.equal(mainB.outputs['cache-hit'], 'miss', logOf(mainB));
+  assert.ok(mainB.warnings.length >= 1, logOf(mainB));
+  assert.equal(await sha256File(mainB.outputs['base-image']), await sha256File(raw));
+  assert.deepEqual(leftovers(b), []);
+});
+
+test('the cache service down, failing with 500s, refusing a save (409) or stalling a download: warnings, a correct base, never a failed job', async () => {
+  const check = async (label: string, prepare: () => Promise<void> | void, restore: () => Promise<void> | void, key: string, env: NodeJS.ProcessEnv = {}) => {
+    const r = newRunner();
+    await prepare();
+    try {
+      const main = await runStep(r, 'main', { inputs: baseInputs(r, { key }), env });
+      assert.equal(main.code, 0, `${label}: ${logOf(main)}`);
+      assert.notEqual(main.outputs['cache-hit'], 'l2', label);
+      assert.equal(await sha256File(main.outputs['base-image']), await sha256File(raw), label);
+      const post = await runStep(r, 'post', { state: main.state, env });
+      assert.equal(post.code, 0, `${label}: ${logOf(post)}`);
+      assert.deepEqual(leftovers(r), [], label);
+      return { main, post };
+    } finally {
+      await restore();
+    }
+  };
+  const down = await check('service down', () => service.pause(), () => service.resume(), 'svc-down');
+  assert.ok(down.post.warnings.some((w) => /not saved to the Actions cache/.test(w)), logOf(down.post));
+
+  const failing = await check('500s', () => void (service.faults.twirp = { code: 'internal' }), () => void (service.faults.twirp = undefined), 'svc-500');
+  assert.ok(failing.post.warnings.some((w) => /not saved to the Actions cache/.test(w)), logOf(failing.post));
+
+  // Another job saved the key first: this job's save is refused (409), which is one warning.
+  const refused = await check('409 on save', () => void (service.faults.twirp = { code: 'already_exists', method: 'CreateCacheEntry' }), () => void (service.faults.twirp = undefined), 'svc-409');
+  assert.equal(refused.post.warnings.filter((w) => /not saved to the Actions cache/.test(w)).length, 1, logOf(refused.post));
+
+  // A download that stalls: the client's segment timeout ends it, and the base is made from source.
+  const saver = newRunner();
+  const s = await runStep(saver, 'main', { inputs: baseInputs(saver, { key: 'svc-hang' }) });
+  assert.equal((await runStep(saver, 'post', { state: s.state })).code, 0);
+  const hung = await check('stalled download', () => void (service.faults.hangDownloads = true), () => void (service.faults.hangDownloads = false), 'svc-hang', { SEGMENT_DOWNLOAD_TIMEOUT_MINS: '0.05' });
+  assert.equal(hung.main.outputs['cache-hit'], 'miss');
+});
+
+test('remote-cache none never asks the service; a bad input fails the step naming the input', async () => {
+  const r = newRunner();
+  const before = service.calls.length;
+  const main = await runStep(r, 'main', { inputs: baseInputs(r, { 'remote-cache': 'none', key: 'local-only' }) });
+  assert.equal(main.code, 0, logOf(main));
+  assert.equal(main.outputs['cache-hit'], 'miss');
+  assert.equal(main.state['basecow-save-key'], undefined);
+  assert.equal(service.calls.length, before);
+
+  const bad = await runStep(r, 'main', { inputs: baseInputs(r, { 'remote-cache': 'sometimes' }) });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stdout, /::error::input 'remote-cache' must be actions or none/);
+  const none = await runStep(r, 'main', { inputs: { 'cache-dir': r.cacheDir } });
+  assert.equal(none.code, 1);
+  assert.match(none.stdout, /give exactly one source: input 'image'/);
+});
+
+test('dist/ runs from a bare copy of dist/ and action.yml, with no node_modules or package.json above it', async () => {
+  const bare = join(dir, 'bare-action');
+  cpSync(join(REPO, 'dist'), join(bare, 'dist'), { recursive: true });
+  cpSync(join(REPO, 'action.yml'), join(bare, 'action.yml'));
+  const r = newRunner();
+  const main = await runStep(r, 'main', { inputs: baseInputs(r, { 'remote-cache': 'none', key: 'bare-copy', vms: '2', 'domain-type': 'qemu' }), distDir: join(bare, 'dist') });
+  assert.equal(main.code, 0, logOf(main));
+  assert.equal(main.outputs['cache-hit'], 'miss');
+  const manifest = main.outputs.manifest;
+  assert.ok(existsSync(manifest), 'the testnet was made (the bundled template was found)');
+  const post = await runStep(r, 'post', { state: main.state, distDir: join(bare, 'dist') });
+  assert.equal(post.code, 0, logOf(post));
+  assert.equal(existsSync(manifest), false, 'post tore the testnet down');
+});
