@@ -143,7 +143,16 @@ async function sourceOptions(values: Record<string, unknown>) {
     }
     case 'build': {
       const { buildSource } = await import('../sources/build.js');
-      source = buildSource({ command: choice.command, keyFiles: choice.keyFiles, workspace: process.cwd(), output: process.stderr });
+      source = buildSource({
+        command: choice.command,
+        keyFiles: choice.keyFiles,
+        workspace: process.cwd(),
+        output: process.stderr,
+        // stdout is the result (--json): the globber's debug lines go to stderr with BASECOW_DEBUG, else nowhere.
+        onGlobDebug: (line) => {
+          if (process.env.BASECOW_DEBUG) process.stderr.write(`${line}\n`);
+        },
+      });
       break;
     }
   }

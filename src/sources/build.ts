@@ -17,6 +17,8 @@ export interface BuildSourceOptions {
   workspace: string;
   /** Receives the command's stdout and stderr as they come (default: process.stderr). */
   output?: NodeJS.WritableStream;
+  /** Receives the globber's debug lines instead of stdout (see key-files.ts); the CLI sets it. */
+  onGlobDebug?: (line: string) => void;
   /** After an abort, how long the command's process group has between SIGTERM and SIGKILL. */
   killGraceMs?: number;
 }
@@ -53,7 +55,7 @@ export function buildSource(options: BuildSourceOptions): BaseSource {
   return {
     label,
     async key(context: SourceContext) {
-      const found = await buildKey({ command, patterns: options.keyFiles, workspace, digestsDir: context.digestsDir, signal: context.signal, onWarning: context.onWarning });
+      const found = await buildKey({ command, patterns: options.keyFiles, workspace, digestsDir: context.digestsDir, signal: context.signal, onWarning: context.onWarning, onGlobDebug: options.onGlobDebug });
       keyed = found.key;
       return { key: found.key, memoized: found.memoized };
     },

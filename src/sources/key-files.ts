@@ -41,6 +41,42 @@ export function serializeBuildKey(command: string, files: KeyFile[]): string {
   return [KEY_FORMAT, `command ${JSON.stringify(command)}`, ...sorted.map((f) => `file ${f.sha256} ${JSON.stringify(f.path)}`)].join('\n') + '\n';
 }
 
+let diverted = 0;
+let divertTo: ((line: string) => void) | undefined;
+let stdoutWrite: typeof process.stdout.write | undefined;
+
+/**
+ * @actions/glob logs through @actions/core, which writes `::debug::` workflow commands to stdout:
+ * the action's log shows them only in debug mode, but a CLI's stdout is its result (`--json`). With
+ * a sink, those lines go to it instead while the globber runs; all other output passes unchanged.
+ */
+async function withGlobDebug<T>(sink: ((line: string) => void) | undefined, run: () => Promise<T>): Promise<T> {
+  if (!sink) return run();
+  divertTo = sink;
+  if (diverted++ === 0) {
+    const original = process.stdout.write;
+    stdoutWrite = original;
+    process.stdout.write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]) {
+      if (typeof chunk === 'string' && chunk.startsWith('::debug::')) {
+        divertTo?.(chunk.trimEnd());
+        const callback = rest.find((x) => typeof x === 'function') as (() => void) | undefined;
+        callback?.();
+        return true;
+      }
+      return (original as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+    } as typeof process.stdout.write;
+  }
+  try {
+    return await run();
+  } finally {
+    if (--diverted === 0 && stdoutWrite) {
+      process.stdout.write = stdoutWrite;
+      stdoutWrite = undefined;
+      divertTo = undefined;
+    }
+  }
+}
+
 /** The same escaping @actions/glob applies to the working directory it roots relative patterns at. */
 function globEscape(path: string): string {
   return path
@@ -82,16 +118,20 @@ export async function buildKey(options: {
   digestsDir: string;
   signal?: AbortSignal;
   onWarning?: WarningSink;
+  /** See withGlobDebug; without it the globber's debug lines go to stdout (the action's log). */
+  onGlobDebug?: (line: string) => void;
 }): Promise<BuildKey> {
   const workspace = resolve(options.workspace);
   const lines = options.patterns.map((p) => p.trim()).filter((p) => p !== '' && !p.startsWith('#'));
   if (lines.length === 0) throw new UsageError('key-files: no glob given', 'no-key-files', { workspace });
-  const globber = await create(lines.map((line) => rootPattern(line, workspace)).join('\n'), {
-    followSymbolicLinks: true,
-    implicitDescendants: true,
-    matchDirectories: false,
+  const matched = await withGlobDebug(options.onGlobDebug, async () => {
+    const globber = await create(lines.map((line) => rootPattern(line, workspace)).join('\n'), {
+      followSymbolicLinks: true,
+      implicitDescendants: true,
+      matchDirectories: false,
+    });
+    return globber.glob();
   });
-  const matched = await globber.glob();
   const files: KeyFile[] = [];
   let memoized = true;
   for (const path of matched) {
