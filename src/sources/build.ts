@@ -30,9 +30,10 @@ const STDERR_TAIL_BYTES = 8192;
 /**
  * Runs in its own session (setsid), so that its process group, and only it, can be stopped on an
  * abort; it writes that group's id to $1 before it becomes the user's command, so the id is known
- * even though @actions/exec does not hand out the child process.
+ * even though @actions/exec does not hand out the child process. Its stdin is /dev/null: a command
+ * that reads it must not hang a CI job.
  */
-const WRAPPER = 'printf "%s" "$$" > "$1" || exit 125; exec bash -e -o pipefail -c "$2"';
+const WRAPPER = 'printf "%s" "$$" > "$1" || exit 125; exec bash -e -o pipefail -c "$2" < /dev/null';
 
 /** The command, on one line and short enough for a message. */
 function describeCommand(command: string): string {
@@ -110,8 +111,6 @@ async function run(command: string, label: string, workspace: string, output: st
     env,
     silent: true,
     ignoreReturnCode: true,
-    // stdin at EOF: a command that reads it must not hang a CI job.
-    input: Buffer.alloc(0),
     listeners: {
       stdout: (data) => sink.write(data),
       stderr: (data) => {

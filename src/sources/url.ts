@@ -144,7 +144,11 @@ async function download(url: URL, dest: string, expected: string, label: string,
         break;
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
+        // A response that says no, or a URL the client cannot follow (a bad redirect), will not change.
         if (error instanceof FatalDownloadError) throw error;
+        if (error instanceof TypeError || /Redirect from HTTPS to HTTP/.test((error as Error).message)) {
+          throw new SourceError(label, `download failed: ${(error as Error).message}`, { cause: error });
+        }
         failure = error as Error;
       }
       if (state.received > best) {
@@ -245,6 +249,7 @@ async function fetchOnce(client: HttpClient, url: URL, file: FileHandle, state: 
       batch.push(chunk);
       batchBytes += chunk.length;
       if (batchBytes >= WRITE_BATCH) await flush();
+      else context.onProgress?.({ phase: 'download', done: state.received + batchBytes, total: state.total });
     }
   } catch (error) {
     await flush();
