@@ -2,11 +2,13 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BasecowError, UsageError } from '../core/errors.js';
 import { DEFAULT_CONNECT_URI } from '../core/libvirt/virsh.js';
 import { defaultCacheDir } from '../core/store/layout.js';
+import type { BaseSource } from '../core/store/base-source.js';
 import { ensureBase, type BaseResult, type Progress } from '../core/store/ensure-base.js';
 import { DEFAULT_QCOW2_OPTIONS } from '../core/testnet/overlay.js';
 import type { Warning } from '../core/warnings.js';
 import { parseDomainType, parsePositiveInt } from '../inputs/numbers.js';
 import { parseSize } from '../inputs/size.js';
+import { parseSourceChoice, type SourceLabels } from '../inputs/source.js';
 import { parseNetwork, parseVmList } from '../inputs/vms.js';
 import { defaultImage } from './default-image.js';
 import { hintFor } from './hints.js';
@@ -19,6 +21,16 @@ commands:
   prepare   extract a source image once into the base store and print its path
             --image <path>      .img.zst/.zst, .tar.zst/.tzst/.tar, or raw .img/.raw
                                 (default: the embedded demo image)
+            --url <url> --sha256 <hex>
+                                download the image (its name's extension tells the format,
+                                as for --image); the key is sha256-<hex>, so a cached base
+                                is never downloaded, and the download is verified
+            --build <cmd> --key-files <globs>
+                                run <cmd> with bash -e -o pipefail in the current directory
+                                to write the image (raw or compressed) to $BASECOW_OUTPUT; the
+                                key is a digest of the files the globs match (newline or comma
+                                separated, relative to the current directory) and of <cmd>
+                                give at most one of --image, --url + --sha256, --build + --key-files
             --key <key>         use this key instead of the sha256 of the source
             --member <name>     tar member holding the disk (default disk.img)
             --cache-dir <dir>   base store (default $BASECOW_CACHE_DIR or ~/.cache/basecow)
@@ -26,7 +38,8 @@ commands:
 
   up        prepare the base, then give every VM a qcow2 overlay, its extra disks and a
             libvirt domain XML, and write <work-dir>/manifest.json
-            --image, --key, --member, --cache-dir   as for prepare
+            --image, --url, --sha256, --build, --key-files, --key, --member, --cache-dir
+                                as for prepare
             --vms <n|a,b,c|vms.json>   VMs to make (default 3: vm1..vm3)
             --work-dir <dir>    where overlays, XML and the manifest go (default ./.basecow/testnet)
             --group <name>      prefix of the domain names (default derived from the work dir)
@@ -95,18 +108,59 @@ function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>)
 /** The options that pick a base: shared by prepare and up. */
 const SOURCE_OPTIONS = {
   image: { type: 'string' },
+  url: { type: 'string' },
+  sha256: { type: 'string' },
+  build: { type: 'string' },
+  'key-files': { type: 'string' },
   key: { type: 'string' },
   member: { type: 'string' },
   'cache-dir': { type: 'string' },
   json: { type: 'boolean', default: false },
 } as const;
 
-function sourceOptions(values: Record<string, unknown>) {
+const SOURCE_LABELS: SourceLabels = { image: '--image', member: '--member', url: '--url', sha256: '--sha256', build: '--build', keyFiles: '--key-files' };
+
+/**
+ * The source the flags choose. A local image stays a path (the store wraps it); a URL or a build
+ * loads its module only when asked for, so that `prepare --image` starts without them.
+ */
+async function sourceOptions(values: Record<string, unknown>) {
+  const text = (name: string) => values[name] as string | undefined;
+  const choice = parseSourceChoice(
+    { image: text('image'), member: text('member'), url: text('url'), sha256: text('sha256'), build: text('build'), keyFiles: text('key-files') },
+    SOURCE_LABELS,
+    { defaultImage: defaultImage(), keyFilesCommas: true },
+  );
+  let source: string | BaseSource;
+  switch (choice.kind) {
+    case 'image':
+      source = choice.image;
+      break;
+    case 'url': {
+      const { urlSource } = await import('../sources/url.js');
+      source = urlSource({ url: choice.url, sha256: choice.sha256 });
+      break;
+    }
+    case 'build': {
+      const { buildSource } = await import('../sources/build.js');
+      source = buildSource({
+        command: choice.command,
+        keyFiles: choice.keyFiles,
+        workspace: process.cwd(),
+        output: process.stderr,
+        // stdout is the result (--json): the globber's debug lines go to stderr with BASECOW_DEBUG, else nowhere.
+        onGlobDebug: (line) => {
+          if (process.env.BASECOW_DEBUG) process.stderr.write(`${line}\n`);
+        },
+      });
+      break;
+    }
+  }
   return {
-    source: (values.image as string | undefined) ?? defaultImage(),
-    cacheDir: (values['cache-dir'] as string | undefined) ?? defaultCacheDir(),
-    key: values.key as string | undefined,
-    member: values.member as string | undefined,
+    source,
+    cacheDir: text('cache-dir') ?? defaultCacheDir(),
+    key: text('key'),
+    member: choice.member,
   };
 }
 
@@ -131,7 +185,8 @@ async function withProgressAndInterrupts<T>(
 
 async function prepare(args: string[]): Promise<number> {
   const { values } = parse(args, SOURCE_OPTIONS);
-  const result: BaseResult = await withProgressAndInterrupts((hooks) => ensureBase({ ...sourceOptions(values), ...hooks }));
+  const source = await sourceOptions(values);
+  const result: BaseResult = await withProgressAndInterrupts((hooks) => ensureBase({ ...source, ...hooks }));
   if (values.json) {
     process.stdout.write(`${JSON.stringify(prepareJson(result))}\n`);
   } else {
@@ -139,9 +194,9 @@ async function prepare(args: string[]): Promise<number> {
       [
         `base:      ${result.base}`,
         `key:       ${result.key}`,
-        `cache:     ${result.cacheHit === 'miss' ? 'miss (extracted now)' : `hit (${result.cacheHit})`}`,
+        `cache:     ${result.cacheHit === 'miss' ? `miss (${result.origin} now)` : `hit (${result.cacheHit})`}`,
         `size:      ${formatBytes(result.apparentBytes)} apparent, ${formatBytes(result.allocatedBytes)} allocated`,
-        `time:      ${result.seconds.toFixed(3)} s (hash ${result.timings.hashSeconds.toFixed(3)} s${result.keyMemoized ? ', memoized' : ''}, wait ${result.timings.waitSeconds.toFixed(3)} s, extract ${result.timings.extractSeconds.toFixed(3)} s)`,
+        `time:      ${result.seconds.toFixed(3)} s (hash ${result.timings.hashSeconds.toFixed(3)} s${result.keyMemoized ? ', memoized' : ''}, wait ${result.timings.waitSeconds.toFixed(3)} s, ${result.origin === 'downloaded' ? `download ${result.timings.sourceSeconds.toFixed(3)} s, ` : result.origin === 'built' ? `build ${result.timings.sourceSeconds.toFixed(3)} s, ` : ''}extract ${result.timings.extractSeconds.toFixed(3)} s)`,
       ].join('\n') + '\n',
     );
   }
@@ -154,6 +209,7 @@ function prepareJson(result: BaseResult) {
     base: result.base,
     sidecar: result.sidecar,
     cacheHit: result.cacheHit,
+    origin: result.origin,
     apparentBytes: result.apparentBytes,
     allocatedBytes: result.allocatedBytes,
     seconds: result.seconds,
@@ -191,12 +247,13 @@ async function upCommand(args: string[]): Promise<number> {
     connect: { type: 'string' },
   });
   const domainType = parseDomainType(values['domain-type'] as string, '--domain-type');
+  const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
     // Loaded here so that `prepare`, whose start-up is on the clock of every cold extraction, does
     // not pay for parsing the testnet modules and mustache.
     const { up } = await import('../core/testnet/up.js');
     return up({
-      ...sourceOptions(values),
+      ...source,
       ...hooks,
       workDir: values['work-dir'] as string,
       vms: parseVmList(values.vms as string, '--vms'),

@@ -13,7 +13,8 @@ const FOREIGN_TEMP_AGE_MS = 10 * 60 * 1000;
  * previous holder that merely stalled keeps its file and fails or finishes on its own. Other keys'
  * files go only when their writer is dead and they are old, so a process in another pid namespace
  * sharing this store is never swept mid-extraction. A sidecar half-written in bases/ by a killed
- * holder of this key goes too.
+ * holder of this key goes too. Temp names are `<key>+<pid>-<hex>`, with or without an extension
+ * (a build's output has none, so that its format is read from its content).
  */
 export async function sweepTemps(layout: StoreLayout, key: string, staleMs: number): Promise<void> {
   const prefix = tempPrefix(key);
@@ -21,7 +22,7 @@ export async function sweepTemps(layout: StoreLayout, key: string, staleMs: numb
   const names = await readdir(layout.tmp);
   await Promise.all(
     names.map(async (name) => {
-      const owner = /\+(\d+)-[0-9a-f]+\./.exec(name);
+      const owner = /\+(\d+)-[0-9a-f]+(?:\.|$)/.exec(name);
       if (!owner) return;
       const path = join(layout.tmp, name);
       const info = await stat(path).catch(() => undefined);
