@@ -2,11 +2,18 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   runMain
-} from "./chunk-LZHRXEVG.js";
-import "./chunk-6YHYILKA.js";
-import "./chunk-4MV24ST2.js";
-import "./chunk-6MVQB3YP.js";
-import "./chunk-AJIIM2R6.js";
+} from "./chunk-AHZBOWJX.js";
+import "./chunk-NWON5JDP.js";
+import "./chunk-6CTZAA2R.js";
+import "./chunk-KR46RGAB.js";
+import "./chunk-22LSHTP4.js";
+import "./chunk-4F4VMEEG.js";
+import "./chunk-QSCWR6YQ.js";
+import "./chunk-VK5DHBY2.js";
+import "./chunk-7DNEFO2I.js";
+import "./chunk-52G6BS7L.js";
+import "./chunk-DOIWPJUM.js";
+import "./chunk-BHNCOJM6.js";
 import "./chunk-JMVG4PKO.js";
 import "./chunk-EJB3TS6K.js";
 import "./chunk-6G3V6JGY.js";

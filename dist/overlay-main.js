@@ -4,23 +4,31 @@ import {
   STATE,
   defaultRunnerCacheDir,
   failStep,
+  label,
+  readTestnetInputs,
+  warn
+} from "./chunk-AHZBOWJX.js";
+import {
   getInput,
   group,
   info,
-  label,
-  readTestnetInputs,
   saveState,
-  setOutput,
-  warn
-} from "./chunk-LZHRXEVG.js";
-import "./chunk-6YHYILKA.js";
+  setOutput
+} from "./chunk-NWON5JDP.js";
+import "./chunk-6CTZAA2R.js";
+import "./chunk-KR46RGAB.js";
 import {
   existingBase
-} from "./chunk-4MV24ST2.js";
-import "./chunk-6MVQB3YP.js";
+} from "./chunk-22LSHTP4.js";
+import "./chunk-4F4VMEEG.js";
+import "./chunk-QSCWR6YQ.js";
+import "./chunk-VK5DHBY2.js";
+import "./chunk-7DNEFO2I.js";
+import "./chunk-52G6BS7L.js";
+import "./chunk-DOIWPJUM.js";
 import {
   UsageError
-} from "./chunk-AJIIM2R6.js";
+} from "./chunk-BHNCOJM6.js";
 import "./chunk-JMVG4PKO.js";
 import "./chunk-EJB3TS6K.js";
 import "./chunk-6G3V6JGY.js";
@@ -43,7 +51,7 @@ async function runOverlayMain() {
     if (!testnet) throw new UsageError(`${label("vms")} is required: the overlay action makes a testnet`);
     saveState(STATE.workDir, testnet.workDir);
     if (testnet.connect) saveState(STATE.connect, testnet.connect);
-    const { up } = await import("./up-NCN6UA2C.js");
+    const { up } = await import("./up-PDFSYUUO.js");
     const manifest = await group("basecow: testnet", () => up({ ...testnet, source: base.base, cacheDir, base, onWarning: warn }));
     info(`${manifest.vms.length} VM(s) over ${base.base} in ${manifest.workDir}${manifest.started ? ", started" : ""}`);
     setOutput("manifest", `${manifest.workDir}/manifest.json`);

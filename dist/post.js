@@ -2,33 +2,42 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   tearDownTestnet
-} from "./chunk-KHEENVLE.js";
+} from "./chunk-T3UOB77H.js";
 import {
   STATE,
   cacheWritable,
   entryPathFor,
   failStep,
-  getState,
-  group,
-  info,
   saveEntry,
   warn
-} from "./chunk-LZHRXEVG.js";
+} from "./chunk-AHZBOWJX.js";
+import {
+  getState,
+  group,
+  info
+} from "./chunk-NWON5JDP.js";
+import "./chunk-6CTZAA2R.js";
 import {
   formatBytes
-} from "./chunk-6YHYILKA.js";
-import "./chunk-4MV24ST2.js";
+} from "./chunk-KR46RGAB.js";
+import "./chunk-22LSHTP4.js";
+import "./chunk-4F4VMEEG.js";
+import "./chunk-QSCWR6YQ.js";
+import "./chunk-VK5DHBY2.js";
 import {
   HOLE_FRAME_MAX,
   encodeHeaderFrame,
   encodePlanFrame,
   encodeSeekTable,
-  holeFrame,
+  holeFrame
+} from "./chunk-7DNEFO2I.js";
+import {
   replaceAtomically
-} from "./chunk-6MVQB3YP.js";
+} from "./chunk-52G6BS7L.js";
+import "./chunk-DOIWPJUM.js";
 import {
   SourceError
-} from "./chunk-AJIIM2R6.js";
+} from "./chunk-BHNCOJM6.js";
 import "./chunk-JMVG4PKO.js";
 import {
   RAW_DIGEST_SEGMENT,

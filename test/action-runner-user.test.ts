@@ -84,7 +84,7 @@ test('as a non-root runner user (kvm, libvirt; home 0750) with the default cache
   assert.equal(manifest.started, true);
 
   // Wait for both guests to power off, reading their logs as the runner's user meanwhile.
-  const readAsRunner = (path: string): string => execFileSync('cat', [path], { uid, gid }).toString();
+  const readAsRunner = (path: string): string => execFileSync('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--init-groups', '--', 'cat', path]).toString();
   const deadline = Date.now() + 240_000;
   for (;;) {
     for (const vm of manifest.vms) readAsRunner(vm.consoleLog);

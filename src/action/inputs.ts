@@ -3,11 +3,12 @@ import { isAbsolute, resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import type { DomainType } from '../core/libvirt/domain-type.js';
 import type { BaseSource } from '../core/store/base-source.js';
-import { localImage } from '../core/store/local-image.js';
 import type { NicSpec, VmSpec } from '../core/testnet/types.js';
 import { parseBoolean, parseDomainType, parsePositiveInt } from '../inputs/numbers.js';
 import { parseSize } from '../inputs/size.js';
+import { parseSourceChoice, type SourceLabels } from '../inputs/source.js';
 import { parseNetwork, parseVmList } from '../inputs/vms.js';
+import { sourceFromChoice } from '../sources/index.js';
 import { defaultRunnerCacheDir, defaultRunnerWorkDir } from './defaults.js';
 
 /** How the action names an input in messages, so an error points at the workflow's own words. */
@@ -26,7 +27,7 @@ function workspace(): string {
 const fromWorkspace = (path: string): string => (isAbsolute(path) ? path : resolve(workspace(), path));
 
 export interface BaseInputs {
-  source: BaseSource;
+  source: string | BaseSource;
   key?: string;
   member?: string;
   cacheDir: string;
@@ -49,26 +50,25 @@ export interface TestnetInputs {
   connect?: string;
 }
 
+const SOURCE_LABELS: SourceLabels = { image: label('image'), member: label('member'), url: label('url'), sha256: label('sha256'), build: label('build'), keyFiles: label('key-files') };
+
 /** Exactly one source: an image, a URL with its digest, or a build command with its key files. */
-async function sourceFromInputs(member: string | undefined): Promise<BaseSource> {
-  const image = input('image');
-  const url = input('url');
-  const build = input('build');
-  const given = [image && 'image', url && 'url', build && 'build'].filter(Boolean);
-  if (given.length !== 1) {
-    throw new UsageError(`give exactly one source: ${label('image')}, ${label('url')} with ${label('sha256')}, or ${label('build')} with ${label('key-files')}${given.length > 1 ? ` (got ${given.join(', ')})` : ''}`);
-  }
-  if (image) return localImage(fromWorkspace(image), { member });
-  throw new UsageError(`${given[0]} sources are not available in this build of the action`);
+async function sourceFromInputs(): Promise<{ source: string | BaseSource; member?: string }> {
+  const choice = parseSourceChoice(
+    { image: input('image'), member: input('member'), url: input('url'), sha256: input('sha256'), build: core.getInput('build'), keyFiles: input('key-files') },
+    SOURCE_LABELS,
+  );
+  if (choice.kind === 'image') choice.image = fromWorkspace(choice.image);
+  return { source: await sourceFromChoice(choice, { workspace: workspace(), output: process.stdout }), member: choice.member };
 }
 
 export async function readBaseInputs(): Promise<BaseInputs> {
-  const member = input('member');
+  const { source, member } = await sourceFromInputs();
   const remote = input('remote-cache') ?? 'actions';
   if (remote !== 'actions' && remote !== 'none') throw new UsageError(`${label('remote-cache')} must be actions or none, got ${JSON.stringify(remote)}`);
   const cacheDir = input('cache-dir');
   return {
-    source: await sourceFromInputs(member),
+    source,
     key: input('key'),
     member,
     cacheDir: cacheDir ? fromWorkspace(cacheDir) : defaultRunnerCacheDir(),

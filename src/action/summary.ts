@@ -4,8 +4,8 @@ import type { Manifest } from '../core/testnet/manifest.js';
 import { formatBytes } from '../output/progress.js';
 
 const ORIGIN_WORDS: Record<BaseResult['origin'], string> = {
-  store: 'this runner’s store (l1)',
-  remote: 'the Actions cache (l2)',
+  store: 'found in this runner’s store (l1)',
+  remote: 'restored from the Actions cache (l2)',
   extracted: 'extracted from the image now (miss)',
   downloaded: 'downloaded and extracted now (miss)',
   built: 'built and extracted now (miss)',
@@ -13,7 +13,7 @@ const ORIGIN_WORDS: Record<BaseResult['origin'], string> = {
 
 /** One line for the log: where the base came from, its sizes, how long it took. */
 export function baseResultLine(base: BaseResult): string {
-  return `base ${base.key} from ${ORIGIN_WORDS[base.origin]}: ${base.base} (${formatBytes(base.apparentBytes)} apparent, ${formatBytes(base.allocatedBytes)} allocated) in ${base.seconds.toFixed(2)} s`;
+  return `base ${base.key} ${ORIGIN_WORDS[base.origin]}: ${base.base} (${formatBytes(base.apparentBytes)} apparent, ${formatBytes(base.allocatedBytes)} allocated) in ${base.seconds.toFixed(2)} s`;
 }
 
 function phases(base: BaseResult, testnetSeconds: number | undefined): [string, number][] {
@@ -35,7 +35,7 @@ export async function writeMainSummary(base: BaseResult, manifest: Manifest | un
   const summary = core.summary.addHeading('basecow', 3);
   summary.addTable([
     [{ data: 'key', header: true }, { data: base.key }],
-    [{ data: 'came from', header: true }, { data: ORIGIN_WORDS[base.origin] }],
+    [{ data: 'where from', header: true }, { data: ORIGIN_WORDS[base.origin] }],
     [{ data: 'base image', header: true }, { data: base.base }],
     [{ data: 'size', header: true }, { data: `${formatBytes(base.apparentBytes)} apparent, ${formatBytes(base.allocatedBytes)} allocated` }],
   ]);

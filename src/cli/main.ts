@@ -2,13 +2,13 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BasecowError, UsageError } from '../core/errors.js';
 import { DEFAULT_CONNECT_URI } from '../core/libvirt/virsh.js';
 import { defaultCacheDir } from '../core/store/layout.js';
-import type { BaseSource } from '../core/store/base-source.js';
 import { ensureBase, type BaseResult, type Progress } from '../core/store/ensure-base.js';
 import { DEFAULT_QCOW2_OPTIONS } from '../core/testnet/overlay.js';
 import type { Warning } from '../core/warnings.js';
 import { parseDomainType, parsePositiveInt } from '../inputs/numbers.js';
 import { parseSize } from '../inputs/size.js';
 import { parseSourceChoice, type SourceLabels } from '../inputs/source.js';
+import { sourceFromChoice } from '../sources/index.js';
 import { parseNetwork, parseVmList } from '../inputs/vms.js';
 import { defaultImage } from './default-image.js';
 import { hintFor } from './hints.js';
@@ -121,8 +121,7 @@ const SOURCE_OPTIONS = {
 const SOURCE_LABELS: SourceLabels = { image: '--image', member: '--member', url: '--url', sha256: '--sha256', build: '--build', keyFiles: '--key-files' };
 
 /**
- * The source the flags choose. A local image stays a path (the store wraps it); a URL or a build
- * loads its module only when asked for, so that `prepare --image` starts without them.
+ * The source the flags choose (see sourceFromChoice).
  */
 async function sourceOptions(values: Record<string, unknown>) {
   const text = (name: string) => values[name] as string | undefined;
@@ -131,31 +130,14 @@ async function sourceOptions(values: Record<string, unknown>) {
     SOURCE_LABELS,
     { defaultImage: defaultImage(), keyFilesCommas: true },
   );
-  let source: string | BaseSource;
-  switch (choice.kind) {
-    case 'image':
-      source = choice.image;
-      break;
-    case 'url': {
-      const { urlSource } = await import('../sources/url.js');
-      source = urlSource({ url: choice.url, sha256: choice.sha256 });
-      break;
-    }
-    case 'build': {
-      const { buildSource } = await import('../sources/build.js');
-      source = buildSource({
-        command: choice.command,
-        keyFiles: choice.keyFiles,
-        workspace: process.cwd(),
-        output: process.stderr,
-        // stdout is the result (--json): the globber's debug lines go to stderr with BASECOW_DEBUG, else nowhere.
-        onGlobDebug: (line) => {
-          if (process.env.BASECOW_DEBUG) process.stderr.write(`${line}\n`);
-        },
-      });
-      break;
-    }
-  }
+  const source = await sourceFromChoice(choice, {
+    workspace: process.cwd(),
+    output: process.stderr,
+    // stdout is the result (--json): the globber's debug lines go to stderr with BASECOW_DEBUG, else nowhere.
+    onGlobDebug: (line) => {
+      if (process.env.BASECOW_DEBUG) process.stderr.write(`${line}\n`);
+    },
+  });
   return {
     source,
     cacheDir: text('cache-dir') ?? defaultCacheDir(),

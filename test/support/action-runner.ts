@@ -3,7 +3,7 @@
 // GITHUB_ENV), RUNNER_TEMP, RUNNER_TOOL_CACHE and GITHUB_WORKSPACE, and the state main saved handed
 // to post as STATE_* variables.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCommandFile } from './workflow-runner.js';
@@ -64,6 +64,8 @@ export async function runStep(
   const summaryFile = join(files, 'summary');
   const envFile = join(files, 'env');
   for (const f of [outputFile, stateFile, summaryFile, envFile]) writeFileSync(f, '');
+  // A step run as another user (the runner's) must be able to write its command files.
+  if (options.uid !== undefined) for (const f of [files, outputFile, stateFile, summaryFile, envFile]) chownSync(f, options.uid, options.gid ?? -1);
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -87,7 +89,10 @@ export async function runStep(
   for (const [name, value] of Object.entries(options.state ?? {})) env[`STATE_${name}`] = value;
   const script = join(options.distDir ?? join(REPO, 'dist'), `${entry}.js`);
   const started = performance.now();
-  const child = spawn(process.execPath, [script], { cwd: runner.workspace, env, uid: options.uid, gid: options.gid, stdio: ['ignore', 'pipe', 'pipe'] });
+  // As another user, through setpriv: spawn's own uid/gid would drop the user's supplementary
+  // groups (kvm, libvirt), which are what a runner's user reaches libvirt and KVM through.
+  const argv = options.uid === undefined ? [process.execPath, script] : ['setpriv', `--reuid=${options.uid}`, `--regid=${options.gid ?? options.uid}`, '--init-groups', '--', process.execPath, script];
+  const child = spawn(argv[0], argv.slice(1), { cwd: runner.workspace, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout.on('data', (d: Buffer) => out.push(d));

@@ -1,10 +1,12 @@
 import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
+  ZstdStream
+} from "./chunk-DOIWPJUM.js";
+import {
   SourceError,
-  ZstdStream,
   errnoCode
-} from "./chunk-AJIIM2R6.js";
+} from "./chunk-BHNCOJM6.js";
 import {
   ZSTD_MAGIC,
   readChunks,
@@ -96,7 +98,7 @@ var require_polyfills = __commonJS({
       }
       if (platform === "win32") {
         fs.rename = typeof fs.rename !== "function" ? fs.rename : (function(fs$rename) {
-          function rename3(from, to, cb) {
+          function rename2(from, to, cb) {
             var start = Date.now();
             var backoff = 0;
             fs$rename(from, to, function CB(er) {
@@ -116,8 +118,8 @@ var require_polyfills = __commonJS({
               if (cb) cb(er);
             });
           }
-          if (Object.setPrototypeOf) Object.setPrototypeOf(rename3, fs$rename);
-          return rename3;
+          if (Object.setPrototypeOf) Object.setPrototypeOf(rename2, fs$rename);
+          return rename2;
         })(fs.rename);
       }
       fs.read = typeof fs.read !== "function" ? fs.read : (function(fs$read) {
@@ -593,9 +595,9 @@ var require_graceful_fs = __commonJS({
         }
       }
       var fs$readdir = fs2.readdir;
-      fs2.readdir = readdir2;
+      fs2.readdir = readdir;
       var noReaddirOptionVersions = /^v[0-5]\./;
-      function readdir2(path, options, cb) {
+      function readdir(path, options, cb) {
         if (typeof options === "function")
           cb = options, options = null;
         var go$readdir = noReaddirOptionVersions.test(process.version) ? function go$readdir2(path2, options2, cb2, startTime) {
@@ -698,7 +700,7 @@ var require_graceful_fs = __commonJS({
       }
       function ReadStream$open() {
         var that = this;
-        open7(that.path, that.flags, that.mode, function(err, fd) {
+        open5(that.path, that.flags, that.mode, function(err, fd) {
           if (err) {
             if (that.autoClose)
               that.destroy();
@@ -718,7 +720,7 @@ var require_graceful_fs = __commonJS({
       }
       function WriteStream$open() {
         var that = this;
-        open7(that.path, that.flags, that.mode, function(err, fd) {
+        open5(that.path, that.flags, that.mode, function(err, fd) {
           if (err) {
             that.destroy();
             that.emit("error", err);
@@ -735,8 +737,8 @@ var require_graceful_fs = __commonJS({
         return new fs2.WriteStream(path, options);
       }
       var fs$open = fs2.open;
-      fs2.open = open7;
-      function open7(path, flags, mode, cb) {
+      fs2.open = open5;
+      function open5(path, flags, mode, cb) {
         if (typeof mode === "function")
           cb = mode, mode = null;
         return go$open(path, flags, mode, cb);
@@ -1234,11 +1236,11 @@ var require_mtime_precision = __commonJS({
     function probe(file, fs, callback) {
       const cachedPrecision = fs[cacheSymbol];
       if (cachedPrecision) {
-        return fs.stat(file, (err, stat2) => {
+        return fs.stat(file, (err, stat) => {
           if (err) {
             return callback(err);
           }
-          callback(null, stat2.mtime, cachedPrecision);
+          callback(null, stat.mtime, cachedPrecision);
         });
       }
       const mtime = new Date(Math.ceil(Date.now() / 1e3) * 1e3 + 5);
@@ -1246,13 +1248,13 @@ var require_mtime_precision = __commonJS({
         if (err) {
           return callback(err);
         }
-        fs.stat(file, (err2, stat2) => {
+        fs.stat(file, (err2, stat) => {
           if (err2) {
             return callback(err2);
           }
-          const precision = stat2.mtime.getTime() % 1e3 === 0 ? "s" : "ms";
+          const precision = stat.mtime.getTime() % 1e3 === 0 ? "s" : "ms";
           Object.defineProperty(fs, cacheSymbol, { value: precision });
-          callback(null, stat2.mtime, precision);
+          callback(null, stat.mtime, precision);
         });
       });
     }
@@ -1306,14 +1308,14 @@ var require_lockfile = __commonJS({
         if (options.stale <= 0) {
           return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file }));
         }
-        options.fs.stat(lockfilePath, (err2, stat2) => {
+        options.fs.stat(lockfilePath, (err2, stat) => {
           if (err2) {
             if (err2.code === "ENOENT") {
               return acquireLock(file, { ...options, stale: 0 }, callback);
             }
             return callback(err2);
           }
-          if (!isLockStale(stat2, options)) {
+          if (!isLockStale(stat, options)) {
             return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file }));
           }
           removeLock(file, options, (err3) => {
@@ -1325,8 +1327,8 @@ var require_lockfile = __commonJS({
         });
       });
     }
-    function isLockStale(stat2, options) {
-      return stat2.mtime.getTime() < Date.now() - options.stale;
+    function isLockStale(stat, options) {
+      return stat.mtime.getTime() < Date.now() - options.stale;
     }
     function removeLock(file, options, callback) {
       options.fs.rmdir(getLockFile(file, options), (err) => {
@@ -1344,7 +1346,7 @@ var require_lockfile = __commonJS({
       lock2.updateDelay = lock2.updateDelay || options.update;
       lock2.updateTimeout = setTimeout(() => {
         lock2.updateTimeout = null;
-        options.fs.stat(lock2.lockfilePath, (err, stat2) => {
+        options.fs.stat(lock2.lockfilePath, (err, stat) => {
           const isOverThreshold = lock2.lastUpdate + options.stale < Date.now();
           if (err) {
             if (err.code === "ENOENT" || isOverThreshold) {
@@ -1353,7 +1355,7 @@ var require_lockfile = __commonJS({
             lock2.updateDelay = 1e3;
             return updateLock(file, options);
           }
-          const isMtimeOurs = lock2.mtime.getTime() === stat2.mtime.getTime();
+          const isMtimeOurs = lock2.mtime.getTime() === stat.mtime.getTime();
           if (!isMtimeOurs) {
             return setLockAsCompromised(
               file,
@@ -1478,11 +1480,11 @@ var require_lockfile = __commonJS({
         if (err) {
           return callback(err);
         }
-        options.fs.stat(getLockFile(file2, options), (err2, stat2) => {
+        options.fs.stat(getLockFile(file2, options), (err2, stat) => {
           if (err2) {
             return err2.code === "ENOENT" ? callback(null, false) : callback(err2);
           }
-          return callback(null, !isLockStale(stat2, options));
+          return callback(null, !isLockStale(stat, options));
         });
       });
     }
@@ -1606,35 +1608,8 @@ var require_proper_lockfile = __commonJS({
   }
 });
 
-// src/core/shared/fs.ts
-import { open, stat } from "node:fs/promises";
-async function pathExists(path) {
-  try {
-    await stat(path);
-    return true;
-  } catch (error) {
-    if (errnoCode(error) === "ENOENT") return false;
-    throw error;
-  }
-}
-async function isFile(path) {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
-}
-async function fsyncDir(dir) {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 // src/core/entry/read.ts
-import { open as open2 } from "node:fs/promises";
+import { open } from "node:fs/promises";
 
 // src/core/entry/format.ts
 import { createHash } from "node:crypto";
@@ -1771,7 +1746,7 @@ async function readAt(file, position, length) {
 async function readEntryIndex(path) {
   let file;
   try {
-    file = await open2(path, "r");
+    file = await open(path, "r");
   } catch (error) {
     throw new SourceError(path, `cannot read the basecow entry: ${error.message}`, { cause: error });
   }
@@ -1826,12 +1801,12 @@ async function readIndex(path, file) {
 
 // src/core/extract/index.ts
 import { constants as constants2 } from "node:fs";
-import { copyFile, open as open5, rm } from "node:fs/promises";
+import { copyFile, open as open4, rm } from "node:fs/promises";
 import { basename } from "node:path";
 
 // src/core/extract/parallel/index.ts
 import { closeSync, fsync, ftruncateSync, openSync, unlinkSync } from "node:fs";
-import { open as open3 } from "node:fs/promises";
+import { open as open2 } from "node:fs/promises";
 import { availableParallelism, freemem } from "node:os";
 import { promisify } from "node:util";
 import { Worker } from "node:worker_threads";
@@ -1928,7 +1903,7 @@ async function digestOf(dest, size, hashes, partial) {
   const missing = [...new Set(partial.map(({ from }) => Math.floor(from / RAW_DIGEST_SEGMENT)))].filter((index) => !hashes.has(index));
   if (missing.length > 0) {
     const hasher = new BufferHasher(RAW_DIGEST_SEGMENT);
-    const file = await open3(dest, "r");
+    const file = await open2(dest, "r");
     try {
       for (const index of missing) {
         const length = Math.min(RAW_DIGEST_SEGMENT, size - index * RAW_DIGEST_SEGMENT);
@@ -1955,7 +1930,7 @@ async function digestOf(dest, size, hashes, partial) {
 }
 
 // src/core/extract/parallel/plan.ts
-import { open as open4 } from "node:fs/promises";
+import { open as open3 } from "node:fs/promises";
 var SKIPPABLE_MASK = 4294967280;
 var SKIPPABLE_START = 407710288;
 var WINDOW = 4 * 1024 * 1024;
@@ -1980,7 +1955,7 @@ var WindowReader = class {
   }
 };
 async function walkFrames(path) {
-  const file = await open4(path, "r");
+  const file = await open3(path, "r");
   try {
     const reader = new WindowReader(file, (await file.stat()).size);
     const frames = [];
@@ -2049,7 +2024,7 @@ function toTasks(frames, target) {
 }
 async function planParallel(path) {
   const head = Buffer.alloc(4);
-  const file = await open4(path, "r");
+  const file = await open3(path, "r");
   try {
     await file.read(head, 0, 4, 0);
   } finally {
@@ -2892,7 +2867,7 @@ function rejectNonRegular(entry, archive) {
 var DEFAULT_MEMBER = "disk.img";
 var QCOW2_MAGIC = Buffer.from("QFI\xFB", "latin1");
 async function readHead(path, length) {
-  const file = await open5(path, "r");
+  const file = await open4(path, "r");
   try {
     const buf = Buffer.alloc(length);
     const { bytesRead } = await file.read(buf, 0, length, 0);
@@ -3020,7 +2995,7 @@ async function tryReflink(source, dest) {
     if (errnoCode(error) === "EEXIST") throw error;
     return void 0;
   }
-  const file = await open5(dest, "r+");
+  const file = await open4(dest, "r+");
   try {
     await file.sync();
     return (await file.stat()).size;
@@ -3094,72 +3069,6 @@ async function tryLock(lockPath, timing, scratchDir) {
   };
 }
 
-// src/core/shared/atomic-write.ts
-import { randomBytes as randomBytes2 } from "node:crypto";
-import { chmod, open as open6, readdir, rename as rename2, rm as rm3 } from "node:fs/promises";
-import { basename as basename3, dirname, join as join2 } from "node:path";
-
-// src/core/shared/pid.ts
-function processAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoCode(error) === "EPERM";
-  }
-}
-
-// src/core/shared/atomic-write.ts
-var TEMP_INFIX = ".tmp-";
-function tempNameFor(path) {
-  return join2(dirname(path), `.${basename3(path)}${TEMP_INFIX}${process.pid}-${randomBytes2(4).toString("hex")}`);
-}
-async function replaceAtomically(path, produce, options = {}) {
-  const temp = tempNameFor(path);
-  try {
-    const result = await produce(temp);
-    if (options.mode !== void 0) await chmod(temp, options.mode);
-    await rename2(temp, path);
-    await fsyncDir(dirname(path));
-    return result;
-  } finally {
-    await rm3(temp, { force: true });
-  }
-}
-async function writeFileAtomically(path, data, options = {}) {
-  await replaceAtomically(
-    path,
-    async (temp) => {
-      const handle = await open6(temp, "wx", options.mode ?? 420);
-      try {
-        await handle.writeFile(data);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    },
-    options
-  );
-}
-async function removeDeadTemps(dir, finalName) {
-  const prefix = `.${finalName}${TEMP_INFIX}`;
-  let names;
-  try {
-    names = await readdir(dir);
-  } catch {
-    return [];
-  }
-  const removed = [];
-  for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
-    if (!Number.isInteger(pid) || pid <= 0 || processAlive(pid)) continue;
-    await rm3(join2(dir, name), { force: true });
-    removed.push(join2(dir, name));
-  }
-  return removed;
-}
-
 export {
   HOLE_FRAME_MAX,
   encodeHeaderFrame,
@@ -3169,14 +3078,7 @@ export {
   readEntryIndex,
   DEFAULT_MEMBER,
   extractToRaw,
-  pathExists,
-  isFile,
-  fsyncDir,
   DEFAULT_LOCK_TIMING,
   ownerPath,
-  tryLock,
-  processAlive,
-  replaceAtomically,
-  writeFileAtomically,
-  removeDeadTemps
+  tryLock
 };

@@ -2,7 +2,7 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   UsageError
-} from "./chunk-AJIIM2R6.js";
+} from "./chunk-BHNCOJM6.js";
 
 // src/inputs/numbers.ts
 function parsePositiveInt(value, label) {
@@ -31,6 +31,66 @@ function parseSize(text, label = "size") {
   const bytes = Math.ceil(Number(match[1]) * UNITS[match[2].toUpperCase()]);
   if (!Number.isSafeInteger(bytes)) throw new UsageError(`${label}: size ${JSON.stringify(text)} is too large`);
   return bytes;
+}
+
+// src/inputs/source.ts
+var given = (value) => value !== void 0 && value.trim() !== "";
+function parseSourceChoice(inputs, labels, options = {}) {
+  const exactlyOne = `give exactly one source: ${labels.image}, ${labels.url} + ${labels.sha256}, or ${labels.build} + ${labels.keyFiles}`;
+  const chosen = [given(inputs.image) && labels.image, (given(inputs.url) || given(inputs.sha256)) && labels.url, (given(inputs.build) || given(inputs.keyFiles)) && labels.build].filter(
+    (x) => typeof x === "string"
+  );
+  if (chosen.length > 1) throw new UsageError(`${exactlyOne} (got ${chosen.join(" and ")})`);
+  const member = given(inputs.member) ? inputs.member.trim() : void 0;
+  if (given(inputs.url) || given(inputs.sha256)) {
+    if (!given(inputs.url)) throw new UsageError(`${labels.sha256} needs ${labels.url}: ${exactlyOne}`);
+    if (!given(inputs.sha256)) throw new UsageError(`${labels.url} needs ${labels.sha256} (the sha256 of the file it names, to verify the download)`);
+    return { kind: "url", url: parseUrl(inputs.url.trim(), labels.url), sha256: parseSha256(inputs.sha256, labels.sha256), member };
+  }
+  if (given(inputs.build) || given(inputs.keyFiles)) {
+    if (!given(inputs.build)) throw new UsageError(`${labels.keyFiles} needs ${labels.build}: ${exactlyOne}`);
+    if (!given(inputs.keyFiles)) throw new UsageError(`${labels.build} needs ${labels.keyFiles} (globs of the files the image is made from: they and the command are its key)`);
+    return { kind: "build", command: inputs.build, keyFiles: parseKeyFiles(inputs.keyFiles, labels.keyFiles, options.keyFilesCommas ?? false), member };
+  }
+  if (given(inputs.image)) return { kind: "image", image: inputs.image, member };
+  if (options.defaultImage !== void 0) return { kind: "image", image: options.defaultImage, member };
+  throw new UsageError(exactlyOne);
+}
+function parseSha256(text, label) {
+  const hex = text.trim().replace(/^sha256[:-]/i, "");
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new UsageError(`${label} must be 64 hexadecimal digits (optionally after 'sha256:'), got ${JSON.stringify(text)}`);
+  return hex.toLowerCase();
+}
+function parseUrl(text, label) {
+  let url;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`${label} ${JSON.stringify(text)} is not a URL`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`${label} must be an http or https URL, got ${url.protocol.slice(0, -1)}`);
+  return text;
+}
+function parseKeyFiles(text, label, commas) {
+  const globs = text.split(commas ? /[\n,]/ : /\n/).map((line) => line.trim()).filter((line) => line !== "" && !line.startsWith("#"));
+  if (globs.length === 0) throw new UsageError(`${label} has no glob`);
+  return globs;
+}
+
+// src/sources/index.ts
+async function sourceFromChoice(choice, setting) {
+  switch (choice.kind) {
+    case "image":
+      return choice.image;
+    case "url": {
+      const { urlSource } = await import("./url-3ILDKXQW.js");
+      return urlSource({ url: choice.url, sha256: choice.sha256 });
+    }
+    case "build": {
+      const { buildSource } = await import("./build-P5Q7ESJE.js");
+      return buildSource({ command: choice.command, keyFiles: choice.keyFiles, workspace: setting.workspace, output: setting.output, onGlobDebug: setting.onGlobDebug });
+    }
+  }
 }
 
 // src/inputs/vms.ts
@@ -187,6 +247,8 @@ export {
   parseDomainType,
   parseBoolean,
   parseSize,
+  parseSourceChoice,
+  sourceFromChoice,
   parseVmList,
   parseNetwork,
   formatBytes,

@@ -11,10 +11,10 @@ import {
   wasStarted,
   withWorkDirLock,
   writeManifest
-} from "./chunk-HKS6JTQX.js";
+} from "./chunk-EJMC64KJ.js";
 import {
   createOverlays
-} from "./chunk-4UQ5M72Q.js";
+} from "./chunk-OGEYR2KQ.js";
 import {
   DEFAULT_CONNECT_URI,
   createDomain,
@@ -22,13 +22,19 @@ import {
   mapLimited
 } from "./chunk-JS24X5YJ.js";
 import {
-  ensureBase,
+  ensureBase
+} from "./chunk-22LSHTP4.js";
+import {
   packageRoot
-} from "./chunk-4MV24ST2.js";
-import "./chunk-6MVQB3YP.js";
+} from "./chunk-4F4VMEEG.js";
+import "./chunk-QSCWR6YQ.js";
+import "./chunk-VK5DHBY2.js";
+import "./chunk-7DNEFO2I.js";
+import "./chunk-52G6BS7L.js";
+import "./chunk-DOIWPJUM.js";
 import {
   UsageError
-} from "./chunk-AJIIM2R6.js";
+} from "./chunk-BHNCOJM6.js";
 import "./chunk-JMVG4PKO.js";
 import "./chunk-EJB3TS6K.js";
 import "./chunk-6G3V6JGY.js";

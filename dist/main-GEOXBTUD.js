@@ -2,7 +2,7 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   DEFAULT_QCOW2_OPTIONS
-} from "./chunk-4UQ5M72Q.js";
+} from "./chunk-OGEYR2KQ.js";
 import {
   DEFAULT_CONNECT_URI
 } from "./chunk-JS24X5YJ.js";
@@ -12,19 +12,28 @@ import {
   parseNetwork,
   parsePositiveInt,
   parseSize,
+  parseSourceChoice,
   parseVmList,
-  progressReporter
-} from "./chunk-6YHYILKA.js";
+  progressReporter,
+  sourceFromChoice
+} from "./chunk-KR46RGAB.js";
 import {
-  defaultCacheDir,
-  ensureBase,
+  ensureBase
+} from "./chunk-22LSHTP4.js";
+import {
   packageRoot
-} from "./chunk-4MV24ST2.js";
-import "./chunk-6MVQB3YP.js";
+} from "./chunk-4F4VMEEG.js";
+import "./chunk-QSCWR6YQ.js";
+import {
+  defaultCacheDir
+} from "./chunk-VK5DHBY2.js";
+import "./chunk-7DNEFO2I.js";
+import "./chunk-52G6BS7L.js";
+import "./chunk-DOIWPJUM.js";
 import {
   BasecowError,
   UsageError
-} from "./chunk-AJIIM2R6.js";
+} from "./chunk-BHNCOJM6.js";
 import "./chunk-JMVG4PKO.js";
 import "./chunk-EJB3TS6K.js";
 import "./chunk-6G3V6JGY.js";
@@ -93,6 +102,16 @@ commands:
   prepare   extract a source image once into the base store and print its path
             --image <path>      .img.zst/.zst, .tar.zst/.tzst/.tar, or raw .img/.raw
                                 (default: the embedded demo image)
+            --url <url> --sha256 <hex>
+                                download the image (its name's extension tells the format,
+                                as for --image); the key is sha256-<hex>, so a cached base
+                                is never downloaded, and the download is verified
+            --build <cmd> --key-files <globs>
+                                run <cmd> with bash -e -o pipefail in the current directory
+                                to write the image (raw or compressed) to $BASECOW_OUTPUT; the
+                                key is a digest of the files the globs match (newline or comma
+                                separated, relative to the current directory) and of <cmd>
+                                give at most one of --image, --url + --sha256, --build + --key-files
             --key <key>         use this key instead of the sha256 of the source
             --member <name>     tar member holding the disk (default disk.img)
             --cache-dir <dir>   base store (default $BASECOW_CACHE_DIR or ~/.cache/basecow)
@@ -100,7 +119,8 @@ commands:
 
   up        prepare the base, then give every VM a qcow2 overlay, its extra disks and a
             libvirt domain XML, and write <work-dir>/manifest.json
-            --image, --key, --member, --cache-dir   as for prepare
+            --image, --url, --sha256, --build, --key-files, --key, --member, --cache-dir
+                                as for prepare
             --vms <n|a,b,c|vms.json>   VMs to make (default 3: vm1..vm3)
             --work-dir <dir>    where overlays, XML and the manifest go (default ./.basecow/testnet)
             --group <name>      prefix of the domain names (default derived from the work dir)
@@ -171,17 +191,37 @@ function parse(args, options) {
 }
 var SOURCE_OPTIONS = {
   image: { type: "string" },
+  url: { type: "string" },
+  sha256: { type: "string" },
+  build: { type: "string" },
+  "key-files": { type: "string" },
   key: { type: "string" },
   member: { type: "string" },
   "cache-dir": { type: "string" },
   json: { type: "boolean", default: false }
 };
-function sourceOptions(values) {
+var SOURCE_LABELS = { image: "--image", member: "--member", url: "--url", sha256: "--sha256", build: "--build", keyFiles: "--key-files" };
+async function sourceOptions(values) {
+  const text = (name) => values[name];
+  const choice = parseSourceChoice(
+    { image: text("image"), member: text("member"), url: text("url"), sha256: text("sha256"), build: text("build"), keyFiles: text("key-files") },
+    SOURCE_LABELS,
+    { defaultImage: defaultImage(), keyFilesCommas: true }
+  );
+  const source = await sourceFromChoice(choice, {
+    workspace: process.cwd(),
+    output: process.stderr,
+    // stdout is the result (--json): the globber's debug lines go to stderr with BASECOW_DEBUG, else nowhere.
+    onGlobDebug: (line) => {
+      if (process.env.BASECOW_DEBUG) process.stderr.write(`${line}
+`);
+    }
+  });
   return {
-    source: values.image ?? defaultImage(),
-    cacheDir: values["cache-dir"] ?? defaultCacheDir(),
-    key: values.key,
-    member: values.member
+    source,
+    cacheDir: text("cache-dir") ?? defaultCacheDir(),
+    key: text("key"),
+    member: choice.member
   };
 }
 async function withProgressAndInterrupts(run) {
@@ -198,7 +238,8 @@ async function withProgressAndInterrupts(run) {
 }
 async function prepare(args) {
   const { values } = parse(args, SOURCE_OPTIONS);
-  const result = await withProgressAndInterrupts((hooks) => ensureBase({ ...sourceOptions(values), ...hooks }));
+  const source = await sourceOptions(values);
+  const result = await withProgressAndInterrupts((hooks) => ensureBase({ ...source, ...hooks }));
   if (values.json) {
     process.stdout.write(`${JSON.stringify(prepareJson(result))}
 `);
@@ -207,9 +248,9 @@ async function prepare(args) {
       [
         `base:      ${result.base}`,
         `key:       ${result.key}`,
-        `cache:     ${result.cacheHit === "miss" ? "miss (extracted now)" : `hit (${result.cacheHit})`}`,
+        `cache:     ${result.cacheHit === "miss" ? `miss (${result.origin} now)` : `hit (${result.cacheHit})`}`,
         `size:      ${formatBytes(result.apparentBytes)} apparent, ${formatBytes(result.allocatedBytes)} allocated`,
-        `time:      ${result.seconds.toFixed(3)} s (hash ${result.timings.hashSeconds.toFixed(3)} s${result.keyMemoized ? ", memoized" : ""}, wait ${result.timings.waitSeconds.toFixed(3)} s, extract ${result.timings.extractSeconds.toFixed(3)} s)`
+        `time:      ${result.seconds.toFixed(3)} s (hash ${result.timings.hashSeconds.toFixed(3)} s${result.keyMemoized ? ", memoized" : ""}, wait ${result.timings.waitSeconds.toFixed(3)} s, ${result.origin === "downloaded" ? `download ${result.timings.sourceSeconds.toFixed(3)} s, ` : result.origin === "built" ? `build ${result.timings.sourceSeconds.toFixed(3)} s, ` : ""}extract ${result.timings.extractSeconds.toFixed(3)} s)`
       ].join("\n") + "\n"
     );
   }
@@ -221,6 +262,7 @@ function prepareJson(result) {
     base: result.base,
     sidecar: result.sidecar,
     cacheHit: result.cacheHit,
+    origin: result.origin,
     apparentBytes: result.apparentBytes,
     allocatedBytes: result.allocatedBytes,
     seconds: result.seconds,
@@ -255,10 +297,11 @@ async function upCommand(args) {
     connect: { type: "string" }
   });
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
+  const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-NCN6UA2C.js");
+    const { up } = await import("./up-PDFSYUUO.js");
     return up({
-      ...sourceOptions(values),
+      ...source,
       ...hooks,
       workDir: values["work-dir"],
       vms: parseVmList(values.vms, "--vms"),
@@ -300,7 +343,7 @@ async function downCommand(args) {
     connect: { type: "string" },
     json: { type: "boolean", default: false }
   });
-  const { down } = await import("./down-2ZPS55BS.js");
+  const { down } = await import("./down-KN77HBQC.js");
   const warnings = [];
   const result = await withProgressAndInterrupts(
     (hooks) => down({

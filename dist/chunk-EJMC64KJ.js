@@ -4,17 +4,19 @@ import {
   DEFAULT_LOCK_TIMING,
   extractToRaw,
   ownerPath,
+  tryLock
+} from "./chunk-7DNEFO2I.js";
+import {
   pathExists,
   removeDeadTemps,
   replaceAtomically,
-  tryLock,
   writeFileAtomically
-} from "./chunk-6MVQB3YP.js";
+} from "./chunk-52G6BS7L.js";
 import {
   BasecowError,
   UsageError,
   errnoCode
-} from "./chunk-AJIIM2R6.js";
+} from "./chunk-BHNCOJM6.js";
 
 // src/core/testnet/extra-disks.ts
 import { mkdir, truncate } from "node:fs/promises";

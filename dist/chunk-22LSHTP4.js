@@ -1,171 +1,51 @@
 import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
+  TOOL_NAME,
+  TOOL_VERSION
+} from "./chunk-4F4VMEEG.js";
+import {
+  sourceKey,
+  statSource,
+  validateKey
+} from "./chunk-QSCWR6YQ.js";
+import {
+  basePath,
+  lockPath,
+  sidecarPath,
+  storeLayout,
+  tempPrefix
+} from "./chunk-VK5DHBY2.js";
+import {
   DEFAULT_LOCK_TIMING,
   DEFAULT_MEMBER,
   extractToRaw,
+  readEntryIndex,
+  tryLock
+} from "./chunk-7DNEFO2I.js";
+import {
   fsyncDir,
   isFile,
   processAlive,
-  readEntryIndex,
   removeDeadTemps,
-  tryLock,
   writeFileAtomically
-} from "./chunk-6MVQB3YP.js";
+} from "./chunk-52G6BS7L.js";
 import {
   BasecowError,
-  SourceError,
-  UsageError
-} from "./chunk-AJIIM2R6.js";
-
-// src/core/store/layout.ts
-import { homedir } from "node:os";
-import { join, resolve } from "node:path";
-var LAYOUT_VERSION = "v1";
-function defaultCacheDir(env = process.env) {
-  if (env.BASECOW_CACHE_DIR) return resolve(env.BASECOW_CACHE_DIR);
-  const xdg = env.XDG_CACHE_HOME || join(homedir(), ".cache");
-  return resolve(xdg, "basecow");
-}
-function storeLayout(cacheDir) {
-  const root = join(resolve(cacheDir), LAYOUT_VERSION);
-  return {
-    root,
-    bases: join(root, "bases"),
-    locks: join(root, "locks"),
-    leases: join(root, "leases"),
-    tmp: join(root, "tmp"),
-    digests: join(root, "digests")
-  };
-}
-var basePath = (layout, key) => join(layout.bases, `${key}.img`);
-var sidecarPath = (layout, key) => join(layout.bases, `${key}.json`);
-var lockPath = (layout, key) => join(layout.locks, key);
-var tempPrefix = (key) => `${key}+`;
+  SourceError
+} from "./chunk-BHNCOJM6.js";
 
 // src/core/store/ensure-base.ts
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir as mkdir2, rename, rm as rm2, stat as stat3 } from "node:fs/promises";
-import { basename as basename2, dirname as dirname2, join as join6, resolve as resolve3 } from "node:path";
+import { chmod, mkdir, rename, rm as rm2, stat as stat2 } from "node:fs/promises";
+import { basename as basename2, dirname, join as join2, resolve as resolve2 } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
-// src/core/shared/version.ts
-import { readFileSync as readFileSync2 } from "node:fs";
-import { join as join3 } from "node:path";
-
-// src/core/shared/package-root.ts
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join as join2 } from "node:path";
-import { fileURLToPath } from "node:url";
-var cached;
-function packageRoot() {
-  if (cached) return cached;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (; ; ) {
-    const manifest = join2(dir, "package.json");
-    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, "utf8")).name === "basecow") {
-      cached = dir;
-      return dir;
-    }
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`cannot find basecow's package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-}
-
-// src/core/shared/version.ts
-var TOOL_NAME = "basecow";
-var TOOL_VERSION = JSON.parse(readFileSync2(join3(packageRoot(), "package.json"), "utf8")).version;
-
-// src/core/store/key.ts
-var CALLER_KEY = /^[A-Za-z0-9._-]{1,128}$/;
-var DIGEST_KEY = /^sha256-[0-9a-f]{64}$/;
-function validateKey(key) {
-  if (DIGEST_KEY.test(key) || CALLER_KEY.test(key) && key !== "." && key !== "..") return key;
-  throw new UsageError(
-    `invalid key ${JSON.stringify(key)}: a key is 'sha256-<64 hex>' or 1 to 128 characters of A-Z a-z 0-9 . _ - (and not '.' or '..')`,
-    "bad-key",
-    { key }
-  );
-}
-
 // src/core/store/local-image.ts
-import { resolve as resolve2 } from "node:path";
-
-// src/core/store/source-digest.ts
-import { createHash } from "node:crypto";
-import { mkdir, open, readFile, stat } from "node:fs/promises";
-import { join as join4 } from "node:path";
-var HASH_READ_SIZE = 8 * 1024 * 1024;
-async function hashFile(path, onRead, signal) {
-  const hash = createHash("sha256");
-  const file = await open(path, "r");
-  try {
-    const buffers = [Buffer.allocUnsafe(HASH_READ_SIZE), Buffer.allocUnsafe(HASH_READ_SIZE)];
-    let position = 0;
-    let turn = 0;
-    let pending = file.read(buffers[turn], 0, HASH_READ_SIZE, position);
-    for (; ; ) {
-      const { bytesRead, buffer } = await pending;
-      if (bytesRead === 0) break;
-      position += bytesRead;
-      turn ^= 1;
-      pending = file.read(buffers[turn], 0, HASH_READ_SIZE, position);
-      hash.update(buffer.subarray(0, bytesRead));
-      onRead?.(position);
-      signal?.throwIfAborted();
-    }
-  } finally {
-    await file.close();
-  }
-  return `sha256-${hash.digest("hex")}`;
-}
-async function statSource(source) {
-  let info;
-  try {
-    info = await stat(source, { bigint: true });
-  } catch (error) {
-    throw new SourceError(source, `cannot read the source image: ${error.message}`, { cause: error });
-  }
-  if (!info.isFile()) throw new SourceError(source, "is not a regular file");
-  return info;
-}
-async function sourceKey(source, info, memoDir, hooks = {}) {
-  const { onRead, signal } = hooks;
-  const memoPath = join4(memoDir, `${info.dev}-${info.ino}.json`);
-  const identity = { size: String(info.size), mtimeNs: String(info.mtimeNs), ctimeNs: String(info.ctimeNs) };
-  const memo = await readMemo(memoPath);
-  if (memo && memo.size === identity.size && memo.mtimeNs === identity.mtimeNs && memo.ctimeNs === identity.ctimeNs) {
-    return { key: memo.key, memoized: true };
-  }
-  let key;
-  try {
-    key = await hashFile(source, onRead, signal);
-  } catch (error) {
-    if (signal?.aborted) throw signal.reason;
-    throw new SourceError(source, `cannot read the source image: ${error.message}`, { cause: error });
-  }
-  try {
-    await mkdir(memoDir, { recursive: true });
-    await writeFileAtomically(memoPath, JSON.stringify({ ...identity, key }));
-  } catch (error) {
-    hooks.onWarning?.({ code: "digest-memo-not-written", message: `cannot remember the digest of ${source} in ${memoPath} (the next run hashes it again): ${error.message}` });
-  }
-  return { key, memoized: false };
-}
-async function readMemo(path) {
-  try {
-    const memo = JSON.parse(await readFile(path, "utf8"));
-    return DIGEST_KEY.test(memo.key) ? memo : void 0;
-  } catch {
-    return void 0;
-  }
-}
-
-// src/core/store/local-image.ts
+import { resolve } from "node:path";
 var sameFile = (a, b) => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 function localImage(path, options = {}) {
-  const source = resolve2(path);
+  const source = resolve(path);
   let keyedAs;
   return {
     label: source,
@@ -204,8 +84,8 @@ async function writeSidecar(path, sidecar) {
 }
 
 // src/core/store/temp-sweep.ts
-import { readdir, rm, stat as stat2 } from "node:fs/promises";
-import { basename, join as join5 } from "node:path";
+import { readdir, rm, stat } from "node:fs/promises";
+import { basename, join } from "node:path";
 var FOREIGN_TEMP_AGE_MS = 10 * 60 * 1e3;
 async function sweepTemps(layout, key, staleMs) {
   const prefix = tempPrefix(key);
@@ -213,10 +93,10 @@ async function sweepTemps(layout, key, staleMs) {
   const names = await readdir(layout.tmp);
   await Promise.all(
     names.map(async (name) => {
-      const owner = /\+(\d+)-[0-9a-f]+\./.exec(name);
+      const owner = /\+(\d+)-[0-9a-f]+(?:\.|$)/.exec(name);
       if (!owner) return;
-      const path = join5(layout.tmp, name);
-      const info = await stat2(path).catch(() => void 0);
+      const path = join(layout.tmp, name);
+      const info = await stat(path).catch(() => void 0);
       if (!info) return;
       const idle = now - info.mtimeMs;
       const dead = !processAlive(Number(owner[1]));
@@ -236,7 +116,7 @@ async function ensureBase(options) {
   const source = typeof options.source === "string" ? localImage(options.source, { member: options.member }) : options.source;
   const layout = storeLayout(options.cacheDir);
   const timing = { ...DEFAULT_LOCK_TIMING, ...options.lockTiming };
-  await Promise.all([layout.bases, layout.locks, layout.tmp].map((dir) => mkdir2(dir, { recursive: true })));
+  await Promise.all([layout.bases, layout.locks, layout.tmp].map((dir) => mkdir(dir, { recursive: true })));
   const context = { tmpDir: layout.tmp, digestsDir: layout.digests, signal: options.signal, onProgress: options.onProgress, onWarning: options.onWarning };
   const timings = { hashSeconds: 0, waitSeconds: 0, restoreSeconds: 0, sourceSeconds: 0, extractSeconds: 0, workers: 0 };
   const hashStarted = performance.now();
@@ -290,7 +170,7 @@ async function ensureBase(options) {
     await sleep(timing.pollMs);
   }
 }
-var tempStem = (layout, key) => join6(layout.tmp, `${tempPrefix(key)}${process.pid}-${randomBytes(4).toString("hex")}`);
+var tempStem = (layout, key) => join2(layout.tmp, `${tempPrefix(key)}${process.pid}-${randomBytes(4).toString("hex")}`);
 async function restoreFromRemote(layout, key, remote, options, lock, timings) {
   const restoreStarted = performance.now();
   let entry;
@@ -333,7 +213,7 @@ async function buildFromSource(layout, key, source, derivedKey, context, options
   const tempImage = `${tempStem(layout, key)}.img`;
   const extractStarted = performance.now();
   try {
-    const bytes = (await stat3(materialized.path)).size;
+    const bytes = (await stat2(materialized.path)).size;
     const extracted = await extractToRaw(materialized.path, tempImage, {
       member: materialized.member ?? options.member,
       signal: options.signal,
@@ -370,7 +250,7 @@ async function buildFromSource(layout, key, source, derivedKey, context, options
   }
 }
 async function publish(layout, key, tempImage, lock, record, origin, rawDigest) {
-  const info = await stat3(tempImage);
+  const info = await stat2(tempImage);
   await chmod(tempImage, 292);
   const sidecar = {
     schema: 1,
@@ -391,7 +271,7 @@ async function publish(layout, key, tempImage, lock, record, origin, rawDigest) 
 }
 async function describeBase(layout, key, cacheHit, origin, started, timings, keyMemoized) {
   const base = basePath(layout, key);
-  const info = await stat3(base);
+  const info = await stat2(base);
   return {
     key,
     base,
@@ -407,17 +287,17 @@ async function describeBase(layout, key, cacheHit, origin, started, timings, key
 }
 async function existingBase(options) {
   const started = performance.now();
-  const path = "base" in options ? resolve3(options.base) : basePath(storeLayout(options.cacheDir), validateKey(options.key));
+  const path = "base" in options ? resolve2(options.base) : basePath(storeLayout(options.cacheDir), validateKey(options.key));
   if (!await isFile(path)) {
     throw new BasecowError("base-missing", `${path}: no such base image (prepare it first, in this job or an earlier step)`, { base: path });
   }
   const key = "key" in options ? options.key : basename2(path).replace(/\.img$/, "");
   const timings = { hashSeconds: 0, waitSeconds: 0, restoreSeconds: 0, sourceSeconds: 0, extractSeconds: 0, workers: 0 };
-  const info = await stat3(path);
+  const info = await stat2(path);
   return {
     key,
     base: path,
-    sidecar: join6(dirname2(path), `${key}.json`),
+    sidecar: join2(dirname(path), `${key}.json`),
     cacheHit: "l1",
     origin: "store",
     apparentBytes: info.size,
@@ -429,9 +309,6 @@ async function existingBase(options) {
 }
 
 export {
-  defaultCacheDir,
-  packageRoot,
-  localImage,
   ensureBase,
   existingBase
 };

@@ -6,12 +6,12 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   pathExists
-} from "./chunk-6MVQB3YP.js";
+} from "./chunk-52G6BS7L.js";
 import {
   BasecowError,
   UsageError,
   errnoCode
-} from "./chunk-AJIIM2R6.js";
+} from "./chunk-BHNCOJM6.js";
 
 // src/core/testnet/overlay.ts
 import { constants } from "node:fs";

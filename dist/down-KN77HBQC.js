@@ -13,7 +13,7 @@ import {
   vmDir,
   wasStarted,
   withWorkDirLock
-} from "./chunk-HKS6JTQX.js";
+} from "./chunk-EJMC64KJ.js";
 import {
   LibvirtUnreachableError,
   MissingToolError,
@@ -21,13 +21,15 @@ import {
   listDomains,
   mapLimited
 } from "./chunk-JS24X5YJ.js";
+import "./chunk-7DNEFO2I.js";
 import {
   pathExists
-} from "./chunk-6MVQB3YP.js";
+} from "./chunk-52G6BS7L.js";
+import "./chunk-DOIWPJUM.js";
 import {
   BasecowError,
   errnoCode
-} from "./chunk-AJIIM2R6.js";
+} from "./chunk-BHNCOJM6.js";
 import "./chunk-JMVG4PKO.js";
 import "./chunk-EJB3TS6K.js";
 import "./chunk-6G3V6JGY.js";

@@ -2,11 +2,13 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   STATE,
+  warn
+} from "./chunk-AHZBOWJX.js";
+import {
   getState,
   group,
-  info,
-  warn
-} from "./chunk-LZHRXEVG.js";
+  info
+} from "./chunk-NWON5JDP.js";
 
 // src/action/teardown.ts
 async function tearDownTestnet() {
@@ -14,7 +16,7 @@ async function tearDownTestnet() {
   if (!workDir) return;
   const connect = getState(STATE.connect) || void 0;
   await group("basecow: tear down the testnet", async () => {
-    const { down } = await import("./down-2ZPS55BS.js");
+    const { down } = await import("./down-KN77HBQC.js");
     const result = await down({ workDir, connect, onWarning: warn });
     info(`${result.workDir}: stopped ${result.destroyed.length} domain(s), removed ${result.removed.length} file(s); console logs kept`);
   });

@@ -1,0 +1,97 @@
+import { createRequire as __basecowRequire } from 'node:module';
+const require = __basecowRequire(import.meta.url);
+import {
+  writeFileAtomically
+} from "./chunk-52G6BS7L.js";
+import {
+  SourceError,
+  UsageError
+} from "./chunk-BHNCOJM6.js";
+
+// src/core/store/key.ts
+var CALLER_KEY = /^[A-Za-z0-9._-]{1,128}$/;
+var DIGEST_KEY = /^sha256-[0-9a-f]{64}$/;
+function validateKey(key) {
+  if (DIGEST_KEY.test(key) || CALLER_KEY.test(key) && key !== "." && key !== "..") return key;
+  throw new UsageError(
+    `invalid key ${JSON.stringify(key)}: a key is 'sha256-<64 hex>' or 1 to 128 characters of A-Z a-z 0-9 . _ - (and not '.' or '..')`,
+    "bad-key",
+    { key }
+  );
+}
+
+// src/core/store/source-digest.ts
+import { createHash } from "node:crypto";
+import { mkdir, open, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+var HASH_READ_SIZE = 8 * 1024 * 1024;
+async function hashFile(path, onRead, signal) {
+  const hash = createHash("sha256");
+  const file = await open(path, "r");
+  try {
+    const buffers = [Buffer.allocUnsafe(HASH_READ_SIZE), Buffer.allocUnsafe(HASH_READ_SIZE)];
+    let position = 0;
+    let turn = 0;
+    let pending = file.read(buffers[turn], 0, HASH_READ_SIZE, position);
+    for (; ; ) {
+      const { bytesRead, buffer } = await pending;
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      turn ^= 1;
+      pending = file.read(buffers[turn], 0, HASH_READ_SIZE, position);
+      hash.update(buffer.subarray(0, bytesRead));
+      onRead?.(position);
+      signal?.throwIfAborted();
+    }
+  } finally {
+    await file.close();
+  }
+  return `sha256-${hash.digest("hex")}`;
+}
+async function statSource(source) {
+  let info;
+  try {
+    info = await stat(source, { bigint: true });
+  } catch (error) {
+    throw new SourceError(source, `cannot read the source image: ${error.message}`, { cause: error });
+  }
+  if (!info.isFile()) throw new SourceError(source, "is not a regular file");
+  return info;
+}
+async function sourceKey(source, info, memoDir, hooks = {}) {
+  const { onRead, signal } = hooks;
+  const memoPath = join(memoDir, `${info.dev}-${info.ino}.json`);
+  const identity = { size: String(info.size), mtimeNs: String(info.mtimeNs), ctimeNs: String(info.ctimeNs) };
+  const memo = await readMemo(memoPath);
+  if (memo && memo.size === identity.size && memo.mtimeNs === identity.mtimeNs && memo.ctimeNs === identity.ctimeNs) {
+    return { key: memo.key, memoized: true };
+  }
+  let key;
+  try {
+    key = await hashFile(source, onRead, signal);
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    throw new SourceError(source, `cannot read the source image: ${error.message}`, { cause: error });
+  }
+  try {
+    await mkdir(memoDir, { recursive: true });
+    await writeFileAtomically(memoPath, JSON.stringify({ ...identity, key }));
+  } catch (error) {
+    hooks.onWarning?.({ code: "digest-memo-not-written", message: `cannot remember the digest of ${source} in ${memoPath} (the next run hashes it again): ${error.message}` });
+  }
+  return { key, memoized: false };
+}
+async function readMemo(path) {
+  try {
+    const memo = JSON.parse(await readFile(path, "utf8"));
+    return DIGEST_KEY.test(memo.key) ? memo : void 0;
+  } catch {
+    return void 0;
+  }
+}
+
+export {
+  validateKey,
+  statSource,
+  sourceKey
+};
