@@ -3,8 +3,8 @@ const require = __basecowRequire(import.meta.url);
 import {
   BufferHasher,
   isZero
-} from "./chunk-EJB3TS6K.js";
-import "./chunk-6G3V6JGY.js";
+} from "./chunk-WB6ZLOID.js";
+import "./chunk-XJ5TQIRZ.js";
 import {
   zstd_napi_binding_default
 } from "./chunk-6LAVSMFD.js";

@@ -5,8 +5,8 @@ import {
   RAW_DIGEST_SEGMENT,
   isZero,
   zeroSegmentHash
-} from "./chunk-EJB3TS6K.js";
-import "./chunk-6G3V6JGY.js";
+} from "./chunk-WB6ZLOID.js";
+import "./chunk-XJ5TQIRZ.js";
 import {
   zstd_napi_binding_default
 } from "./chunk-6LAVSMFD.js";

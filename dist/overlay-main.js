@@ -7,7 +7,7 @@ import {
   label,
   readTestnetInputs,
   warn
-} from "./chunk-AHZBOWJX.js";
+} from "./chunk-E3Q7TFMR.js";
 import {
   getInput,
   group,
@@ -19,19 +19,19 @@ import "./chunk-6CTZAA2R.js";
 import "./chunk-KR46RGAB.js";
 import {
   existingBase
-} from "./chunk-22LSHTP4.js";
+} from "./chunk-2KUSJ4DT.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-QSCWR6YQ.js";
 import "./chunk-VK5DHBY2.js";
-import "./chunk-7DNEFO2I.js";
+import "./chunk-Y6GDTJ7D.js";
 import "./chunk-52G6BS7L.js";
-import "./chunk-DOIWPJUM.js";
+import "./chunk-XLCS27TT.js";
 import {
   UsageError
 } from "./chunk-BHNCOJM6.js";
 import "./chunk-JMVG4PKO.js";
-import "./chunk-EJB3TS6K.js";
-import "./chunk-6G3V6JGY.js";
+import "./chunk-WB6ZLOID.js";
+import "./chunk-XJ5TQIRZ.js";
 import "./chunk-NCNTTV4Q.js";
 
 // src/action/run-overlay-main.ts
@@ -51,7 +51,7 @@ async function runOverlayMain() {
     if (!testnet) throw new UsageError(`${label("vms")} is required: the overlay action makes a testnet`);
     saveState(STATE.workDir, testnet.workDir);
     if (testnet.connect) saveState(STATE.connect, testnet.connect);
-    const { up } = await import("./up-PDFSYUUO.js");
+    const { up } = await import("./up-2J2SVFAU.js");
     const manifest = await group("basecow: testnet", () => up({ ...testnet, source: base.base, cacheDir, base, onWarning: warn }));
     info(`${manifest.vms.length} VM(s) over ${base.base} in ${manifest.workDir}${manifest.started ? ", started" : ""}`);
     setOutput("manifest", `${manifest.workDir}/manifest.json`);

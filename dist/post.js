@@ -2,7 +2,7 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   tearDownTestnet
-} from "./chunk-T3UOB77H.js";
+} from "./chunk-FEF7GCOS.js";
 import {
   STATE,
   cacheWritable,
@@ -10,7 +10,7 @@ import {
   failStep,
   saveEntry,
   warn
-} from "./chunk-AHZBOWJX.js";
+} from "./chunk-E3Q7TFMR.js";
 import {
   getState,
   group,
@@ -20,7 +20,7 @@ import "./chunk-6CTZAA2R.js";
 import {
   formatBytes
 } from "./chunk-KR46RGAB.js";
-import "./chunk-22LSHTP4.js";
+import "./chunk-2KUSJ4DT.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-QSCWR6YQ.js";
 import "./chunk-VK5DHBY2.js";
@@ -30,11 +30,11 @@ import {
   encodePlanFrame,
   encodeSeekTable,
   holeFrame
-} from "./chunk-7DNEFO2I.js";
+} from "./chunk-Y6GDTJ7D.js";
 import {
   replaceAtomically
 } from "./chunk-52G6BS7L.js";
-import "./chunk-DOIWPJUM.js";
+import "./chunk-XLCS27TT.js";
 import {
   SourceError
 } from "./chunk-BHNCOJM6.js";
@@ -43,8 +43,8 @@ import {
   RAW_DIGEST_SEGMENT,
   parseRawDigest,
   rawDigestFromSegments
-} from "./chunk-EJB3TS6K.js";
-import "./chunk-6G3V6JGY.js";
+} from "./chunk-WB6ZLOID.js";
+import "./chunk-XJ5TQIRZ.js";
 import "./chunk-NCNTTV4Q.js";
 
 // src/action/run-post.ts

@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { WASM_PAGE, wasmMemory } from './wasm-memory.js';
+import { WASM_PAGE, inPlaceHashingOf, wasmMemory } from './wasm-memory.js';
 import { Xxh64 } from './zstd/xxh64.js';
 
 /**
@@ -22,7 +22,8 @@ const STAGE_SIZE = 1024 * 1024;
 const ZEROS_SIZE = 256 * 1024;
 
 /**
- * Streaming XXH64 over bytes anywhere: the hash runs over WebAssembly memory, so bytes from
+ * Streaming XXH64 over bytes anywhere: the hash runs over WebAssembly memory, so bytes in a memory
+ * that offers in-place hashing (the decoder's slots) are hashed where they lie, and bytes from
  * elsewhere are copied through a 1 MiB stage (it stays in the CPU's caches); `extra` is memory of
  * its own that callers can read into to be hashed where they lie.
  */
@@ -48,9 +49,31 @@ export class BufferHasher {
     this.xxh.reset();
   }
 
+  private readonly foreign = new WeakMap<ArrayBufferLike, Xxh64>();
+
+  /** A hash over the memory `buffer` belongs to, when that memory offers hashing in place. */
+  private inPlace(buffer: ArrayBufferLike): Xxh64 | undefined {
+    let xxh = this.foreign.get(buffer);
+    if (!xxh) {
+      const offer = inPlaceHashingOf(buffer);
+      if (!offer) return undefined;
+      xxh = new Xxh64(offer.memory, offer.stateAt);
+      this.foreign.set(buffer, xxh);
+    }
+    return xxh;
+  }
+
   update(buf: Uint8Array): void {
     if (buf.buffer === this.buffer) {
       this.xxh.update(buf.byteOffset, buf.length);
+      return;
+    }
+    const there = this.inPlace(buf.buffer);
+    if (there) {
+      // Synchronous from the state's copy in to its copy out, so nothing else uses that area meanwhile.
+      this.xxh.copyStateTo(there);
+      there.update(buf.byteOffset, buf.length);
+      there.copyStateTo(this.xxh);
       return;
     }
     const stage = new Uint8Array(this.buffer, this.stageAt, STAGE_SIZE);

@@ -10,3 +10,18 @@ export function wasmMemory(bytes: number, shared = false): WebAssembly.Memory {
   const pages = bytes / WASM_PAGE;
   return new WebAssembly.Memory({ initial: pages, maximum: pages, shared });
 }
+
+/**
+ * Memories whose bytes others may hash where they lie, each with a free XXH64_STATE_BYTES area,
+ * 8-aligned, for the hash state while it does (see BufferHasher): the decoder's slots offer one, so
+ * the raw digest hashes decoded output without copying it.
+ */
+const inPlaceHashing = new WeakMap<ArrayBufferLike, { memory: WebAssembly.Memory; stateAt: number }>();
+
+export function offerInPlaceHashing(memory: WebAssembly.Memory, stateAt: number): void {
+  inPlaceHashing.set(memory.buffer, { memory, stateAt });
+}
+
+export function inPlaceHashingOf(buffer: ArrayBufferLike): { memory: WebAssembly.Memory; stateAt: number } | undefined {
+  return inPlaceHashing.get(buffer);
+}

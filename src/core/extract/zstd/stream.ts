@@ -2,8 +2,8 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { SourceError } from '../../errors.js';
 import type { ProgressSink } from '../chunks.js';
-import { WASM_PAGE, wasmMemory } from '../wasm-memory.js';
-import { Xxh64 } from './xxh64.js';
+import { WASM_PAGE, offerInPlaceHashing, wasmMemory } from '../wasm-memory.js';
+import { XXH64_STATE_BYTES, Xxh64 } from './xxh64.js';
 
 const INPUT_SIZE = 4 * 1024 * 1024;
 /**
@@ -166,6 +166,8 @@ export class ZstdStream implements AsyncIterable<Buffer> {
     const memory = wasmMemory(SLOTS_AT + SLOT_COUNT * SLOT_SIZE, true);
     const shared = memory.buffer as unknown as SharedArrayBuffer;
     const checksum = new Xxh64(memory, 0);
+    // The frame checksum's state is at 0; the raw digest may keep its own after it.
+    offerInPlaceHashing(memory, XXH64_STATE_BYTES);
     const released = new SharedArrayBuffer(4);
     const releasedSlots = new Int32Array(released);
     const data: ZstdWorkerData = { path, inputSize: INPUT_SIZE, memory: shared, slotsAt: SLOTS_AT, slotSize: SLOT_SIZE, slotCount: SLOT_COUNT, released };

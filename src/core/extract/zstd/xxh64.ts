@@ -70,6 +70,17 @@ export class Xxh64 {
     }
   }
 
+  /**
+   * Hands this hash's progress to `other` (lanes, carried bytes, counts), so that `other` goes on
+   * where this one stopped, over another memory: hashing bytes where they lie instead of copying
+   * them into this hash's memory first.
+   */
+  copyStateTo(other: Xxh64): void {
+    other.bytes.set(this.bytes.subarray(this.stateAt, this.stateAt + XXH64_STATE_BYTES), other.stateAt);
+    other.carried = this.carried;
+    other.total = this.total;
+  }
+
   /** The hash of everything since the last reset (the state stays as it is). */
   digest(): bigint {
     let h: bigint;

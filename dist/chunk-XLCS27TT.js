@@ -5,9 +5,11 @@ import {
 } from "./chunk-BHNCOJM6.js";
 import {
   WASM_PAGE,
+  XXH64_STATE_BYTES,
   Xxh64,
+  offerInPlaceHashing,
   wasmMemory
-} from "./chunk-6G3V6JGY.js";
+} from "./chunk-XJ5TQIRZ.js";
 
 // src/core/extract/zstd/stream.ts
 import { setImmediate as nextTurn } from "node:timers/promises";
@@ -75,6 +77,7 @@ var ZstdStream = class {
     const memory = wasmMemory(SLOTS_AT + SLOT_COUNT * SLOT_SIZE, true);
     const shared = memory.buffer;
     const checksum = new Xxh64(memory, 0);
+    offerInPlaceHashing(memory, XXH64_STATE_BYTES);
     const released = new SharedArrayBuffer(4);
     const releasedSlots = new Int32Array(released);
     const data = { path, inputSize: INPUT_SIZE, memory: shared, slotsAt: SLOTS_AT, slotSize: SLOT_SIZE, slotCount: SLOT_COUNT, released };

@@ -11,7 +11,7 @@ import {
   wasStarted,
   withWorkDirLock,
   writeManifest
-} from "./chunk-EJMC64KJ.js";
+} from "./chunk-KTMU4BF5.js";
 import {
   createOverlays
 } from "./chunk-OGEYR2KQ.js";
@@ -23,21 +23,21 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   ensureBase
-} from "./chunk-22LSHTP4.js";
+} from "./chunk-2KUSJ4DT.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
 import "./chunk-QSCWR6YQ.js";
 import "./chunk-VK5DHBY2.js";
-import "./chunk-7DNEFO2I.js";
+import "./chunk-Y6GDTJ7D.js";
 import "./chunk-52G6BS7L.js";
-import "./chunk-DOIWPJUM.js";
+import "./chunk-XLCS27TT.js";
 import {
   UsageError
 } from "./chunk-BHNCOJM6.js";
 import "./chunk-JMVG4PKO.js";
-import "./chunk-EJB3TS6K.js";
-import "./chunk-6G3V6JGY.js";
+import "./chunk-WB6ZLOID.js";
+import "./chunk-XJ5TQIRZ.js";
 import "./chunk-NCNTTV4Q.js";
 
 // src/core/testnet/up.ts

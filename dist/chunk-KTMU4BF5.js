@@ -5,7 +5,7 @@ import {
   extractToRaw,
   ownerPath,
   tryLock
-} from "./chunk-7DNEFO2I.js";
+} from "./chunk-Y6GDTJ7D.js";
 import {
   pathExists,
   removeDeadTemps,

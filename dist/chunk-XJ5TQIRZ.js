@@ -7,6 +7,13 @@ function wasmMemory(bytes, shared = false) {
   const pages = bytes / WASM_PAGE;
   return new WebAssembly.Memory({ initial: pages, maximum: pages, shared });
 }
+var inPlaceHashing = /* @__PURE__ */ new WeakMap();
+function offerInPlaceHashing(memory, stateAt) {
+  inPlaceHashing.set(memory.buffer, { memory, stateAt });
+}
+function inPlaceHashingOf(buffer) {
+  return inPlaceHashing.get(buffer);
+}
 
 // src/core/extract/zstd/xxh64-wasm.ts
 var XXH64_WASM = "AGFzbQEAAAABBwFgA39/fwACEgEDZW52Bm1lbW9yeQIDAYCABAMCAQAHCwEHc3RyaXBlcwAACvYBAfMBAgR+AX8gAikDACEDIAIpAwghBCACKQMQIQUgAikDGCEGIAAgAUFgcWohBwJAIAAgB08NAANAIAMgACkDAELP1tO+0ser2UJ+fEIfiUKHla+vmLbem55/fiEDIAQgACkDCELP1tO+0ser2UJ+fEIfiUKHla+vmLbem55/fiEEIAUgACkDEELP1tO+0ser2UJ+fEIfiUKHla+vmLbem55/fiEFIAYgACkDGELP1tO+0ser2UJ+fEIfiUKHla+vmLbem55/fiEGIABBIGohACAAIAdJDQALCyACIAM3AwAgAiAENwMIIAIgBTcDECACIAY3AxgL";
@@ -69,6 +76,16 @@ var Xxh64 = class {
       this.carried = length - whole;
     }
   }
+  /**
+   * Hands this hash's progress to `other` (lanes, carried bytes, counts), so that `other` goes on
+   * where this one stopped, over another memory: hashing bytes where they lie instead of copying
+   * them into this hash's memory first.
+   */
+  copyStateTo(other) {
+    other.bytes.set(this.bytes.subarray(this.stateAt, this.stateAt + XXH64_STATE_BYTES), other.stateAt);
+    other.carried = this.carried;
+    other.total = this.total;
+  }
   /** The hash of everything since the last reset (the state stays as it is). */
   digest() {
     let h;
@@ -107,5 +124,8 @@ var Xxh64 = class {
 export {
   WASM_PAGE,
   wasmMemory,
+  offerInPlaceHashing,
+  inPlaceHashingOf,
+  XXH64_STATE_BYTES,
   Xxh64
 };

@@ -3,8 +3,9 @@ const require = __basecowRequire(import.meta.url);
 import {
   WASM_PAGE,
   Xxh64,
+  inPlaceHashingOf,
   wasmMemory
-} from "./chunk-6G3V6JGY.js";
+} from "./chunk-XJ5TQIRZ.js";
 
 // src/core/extract/raw-digest.ts
 import { open } from "node:fs/promises";
@@ -30,9 +31,28 @@ var BufferHasher = class {
   reset() {
     this.xxh.reset();
   }
+  foreign = /* @__PURE__ */ new WeakMap();
+  /** A hash over the memory `buffer` belongs to, when that memory offers hashing in place. */
+  inPlace(buffer) {
+    let xxh = this.foreign.get(buffer);
+    if (!xxh) {
+      const offer = inPlaceHashingOf(buffer);
+      if (!offer) return void 0;
+      xxh = new Xxh64(offer.memory, offer.stateAt);
+      this.foreign.set(buffer, xxh);
+    }
+    return xxh;
+  }
   update(buf) {
     if (buf.buffer === this.buffer) {
       this.xxh.update(buf.byteOffset, buf.length);
+      return;
+    }
+    const there = this.inPlace(buf.buffer);
+    if (there) {
+      this.xxh.copyStateTo(there);
+      there.update(buf.byteOffset, buf.length);
+      there.copyStateTo(this.xxh);
       return;
     }
     const stage = new Uint8Array(this.buffer, this.stageAt, STAGE_SIZE);

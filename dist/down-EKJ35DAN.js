@@ -13,7 +13,7 @@ import {
   vmDir,
   wasStarted,
   withWorkDirLock
-} from "./chunk-EJMC64KJ.js";
+} from "./chunk-KTMU4BF5.js";
 import {
   LibvirtUnreachableError,
   MissingToolError,
@@ -21,18 +21,18 @@ import {
   listDomains,
   mapLimited
 } from "./chunk-JS24X5YJ.js";
-import "./chunk-7DNEFO2I.js";
+import "./chunk-Y6GDTJ7D.js";
 import {
   pathExists
 } from "./chunk-52G6BS7L.js";
-import "./chunk-DOIWPJUM.js";
+import "./chunk-XLCS27TT.js";
 import {
   BasecowError,
   errnoCode
 } from "./chunk-BHNCOJM6.js";
 import "./chunk-JMVG4PKO.js";
-import "./chunk-EJB3TS6K.js";
-import "./chunk-6G3V6JGY.js";
+import "./chunk-WB6ZLOID.js";
+import "./chunk-XJ5TQIRZ.js";
 import "./chunk-NCNTTV4Q.js";
 
 // src/core/testnet/down.ts

@@ -39,7 +39,7 @@ import {
 } from "./chunk-KR46RGAB.js";
 import {
   ensureBase
-} from "./chunk-22LSHTP4.js";
+} from "./chunk-2KUSJ4DT.js";
 import {
   BasecowError,
   UsageError
@@ -45377,7 +45377,7 @@ async function prepareBase(inputs) {
 async function createTestnet(inputs, testnet, base) {
   saveState(STATE.workDir, testnet.workDir);
   if (testnet.connect) saveState(STATE.connect, testnet.connect);
-  const { up } = await import("./up-PDFSYUUO.js");
+  const { up } = await import("./up-2J2SVFAU.js");
   return up({ ...testnet, source: inputs.source, cacheDir: inputs.cacheDir, base, onWarning: warn });
 }
 async function runMain() {

@@ -19,7 +19,7 @@ import {
 } from "./chunk-KR46RGAB.js";
 import {
   ensureBase
-} from "./chunk-22LSHTP4.js";
+} from "./chunk-2KUSJ4DT.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
@@ -27,16 +27,16 @@ import "./chunk-QSCWR6YQ.js";
 import {
   defaultCacheDir
 } from "./chunk-VK5DHBY2.js";
-import "./chunk-7DNEFO2I.js";
+import "./chunk-Y6GDTJ7D.js";
 import "./chunk-52G6BS7L.js";
-import "./chunk-DOIWPJUM.js";
+import "./chunk-XLCS27TT.js";
 import {
   BasecowError,
   UsageError
 } from "./chunk-BHNCOJM6.js";
 import "./chunk-JMVG4PKO.js";
-import "./chunk-EJB3TS6K.js";
-import "./chunk-6G3V6JGY.js";
+import "./chunk-WB6ZLOID.js";
+import "./chunk-XJ5TQIRZ.js";
 import "./chunk-NCNTTV4Q.js";
 
 // src/cli/main.ts
@@ -299,7 +299,7 @@ async function upCommand(args) {
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-PDFSYUUO.js");
+    const { up } = await import("./up-2J2SVFAU.js");
     return up({
       ...source,
       ...hooks,
@@ -343,7 +343,7 @@ async function downCommand(args) {
     connect: { type: "string" },
     json: { type: "boolean", default: false }
   });
-  const { down } = await import("./down-KN77HBQC.js");
+  const { down } = await import("./down-EKJ35DAN.js");
   const warnings = [];
   const result = await withProgressAndInterrupts(
     (hooks) => down({

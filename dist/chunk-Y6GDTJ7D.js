@@ -2,7 +2,7 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   ZstdStream
-} from "./chunk-DOIWPJUM.js";
+} from "./chunk-XLCS27TT.js";
 import {
   SourceError,
   errnoCode
@@ -20,11 +20,11 @@ import {
   formatRawDigest,
   isZero,
   rawDigestFromSegments
-} from "./chunk-EJB3TS6K.js";
+} from "./chunk-WB6ZLOID.js";
 import {
   WASM_PAGE,
   wasmMemory
-} from "./chunk-6G3V6JGY.js";
+} from "./chunk-XJ5TQIRZ.js";
 import {
   __commonJS,
   __require,

@@ -3,7 +3,7 @@ const require = __basecowRequire(import.meta.url);
 import {
   STATE,
   warn
-} from "./chunk-AHZBOWJX.js";
+} from "./chunk-E3Q7TFMR.js";
 import {
   getState,
   group,
@@ -16,7 +16,7 @@ async function tearDownTestnet() {
   if (!workDir) return;
   const connect = getState(STATE.connect) || void 0;
   await group("basecow: tear down the testnet", async () => {
-    const { down } = await import("./down-KN77HBQC.js");
+    const { down } = await import("./down-EKJ35DAN.js");
     const result = await down({ workDir, connect, onWarning: warn });
     info(`${result.workDir}: stopped ${result.destroyed.length} domain(s), removed ${result.removed.length} file(s); console logs kept`);
   });

@@ -22,7 +22,7 @@ import {
   extractToRaw,
   readEntryIndex,
   tryLock
-} from "./chunk-7DNEFO2I.js";
+} from "./chunk-Y6GDTJ7D.js";
 import {
   fsyncDir,
   isFile,
