@@ -7,7 +7,7 @@ import {
   label,
   readTestnetInputs,
   warn
-} from "./chunk-E3Q7TFMR.js";
+} from "./chunk-4PO4OU3F.js";
 import {
   getInput,
   group,
@@ -19,7 +19,7 @@ import "./chunk-6CTZAA2R.js";
 import "./chunk-KR46RGAB.js";
 import {
   existingBase
-} from "./chunk-2KUSJ4DT.js";
+} from "./chunk-HEPJQGP5.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-QSCWR6YQ.js";
 import "./chunk-VK5DHBY2.js";
@@ -51,7 +51,7 @@ async function runOverlayMain() {
     if (!testnet) throw new UsageError(`${label("vms")} is required: the overlay action makes a testnet`);
     saveState(STATE.workDir, testnet.workDir);
     if (testnet.connect) saveState(STATE.connect, testnet.connect);
-    const { up } = await import("./up-2J2SVFAU.js");
+    const { up } = await import("./up-OK4QW3KH.js");
     const manifest = await group("basecow: testnet", () => up({ ...testnet, source: base.base, cacheDir, base, onWarning: warn }));
     info(`${manifest.vms.length} VM(s) over ${base.base} in ${manifest.workDir}${manifest.started ? ", started" : ""}`);
     setOutput("manifest", `${manifest.workDir}/manifest.json`);

@@ -2,14 +2,14 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   tearDownTestnet
-} from "./chunk-FEF7GCOS.js";
+} from "./chunk-DSI7WRYU.js";
 import {
   failStep
-} from "./chunk-E3Q7TFMR.js";
+} from "./chunk-4PO4OU3F.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
 import "./chunk-KR46RGAB.js";
-import "./chunk-2KUSJ4DT.js";
+import "./chunk-HEPJQGP5.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-QSCWR6YQ.js";
 import "./chunk-VK5DHBY2.js";

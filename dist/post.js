@@ -2,7 +2,7 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   tearDownTestnet
-} from "./chunk-FEF7GCOS.js";
+} from "./chunk-DSI7WRYU.js";
 import {
   STATE,
   cacheWritable,
@@ -10,7 +10,7 @@ import {
   failStep,
   saveEntry,
   warn
-} from "./chunk-E3Q7TFMR.js";
+} from "./chunk-4PO4OU3F.js";
 import {
   getState,
   group,
@@ -20,7 +20,7 @@ import "./chunk-6CTZAA2R.js";
 import {
   formatBytes
 } from "./chunk-KR46RGAB.js";
-import "./chunk-2KUSJ4DT.js";
+import "./chunk-HEPJQGP5.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-QSCWR6YQ.js";
 import "./chunk-VK5DHBY2.js";

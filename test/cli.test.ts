@@ -263,3 +263,23 @@ test('an overlay that does not fit: the CLI hints at --recreate, the core messag
     await coreDown({ workDir, connect: nowhere });
   }
 });
+
+test('prepare decodes a multi-frame source on as many threads as --decode-workers allows, and says how many in timings', async () => {
+  // Two independent frames with their content sizes: the parallel path can place both.
+  const parts = [join(dir, 'mf-a.img'), join(dir, 'mf-b.img')];
+  await makeSparseFile(parts[0], 40 * 1024 * 1024, [{ offset: 0, length: 3 * 1024 * 1024 }]);
+  await makeSparseFile(parts[1], 40 * 1024 * 1024, [{ offset: 20 * 1024 * 1024, length: 2 * 1024 * 1024 }]);
+  for (const part of parts) await runTool(['zstd', '-q', '-f', part, '-o', `${part}.zst`]);
+  const source = join(dir, 'multi-frame.img.zst');
+  writeFileSync(source, Buffer.concat(parts.map((p) => readFileSync(`${p}.zst`))));
+  const one = await basecow(['prepare', '--image', source, '--cache-dir', join(dir, 'mf-one'), '--decode-workers', '1', '--json']);
+  assert.equal(one.code, 0, one.stderr);
+  assert.equal(JSON.parse(one.stdout).timings.workers, 1);
+  const two = await basecow(['prepare', '--image', source, '--cache-dir', join(dir, 'mf-two'), '--decode-workers', '2', '--json']);
+  assert.equal(two.code, 0, two.stderr);
+  assert.equal(JSON.parse(two.stdout).timings.workers, 2);
+  assert.equal(await sha256File(JSON.parse(two.stdout).base), await sha256File(JSON.parse(one.stdout).base));
+  const bad = await basecow(['prepare', '--image', source, '--decode-workers', '0']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--decode-workers must be a positive integer/);
+});

@@ -32,6 +32,7 @@ export interface BaseInputs {
   member?: string;
   cacheDir: string;
   remote: 'actions' | 'none';
+  maxWorkers?: number;
 }
 
 export interface TestnetInputs {
@@ -73,6 +74,7 @@ export async function readBaseInputs(): Promise<BaseInputs> {
     member,
     cacheDir: cacheDir ? fromWorkspace(cacheDir) : defaultRunnerCacheDir(),
     remote,
+    maxWorkers: parsePositiveInt(input('decode-workers'), label('decode-workers')),
   };
 }
 

@@ -42,6 +42,7 @@ async function prepareBase(inputs: BaseInputs): Promise<BaseResult> {
       member: inputs.member,
       cacheDir: inputs.cacheDir,
       remote,
+      maxWorkers: inputs.maxWorkers,
       onProgress: progress.report,
       onWarning: warn,
     });

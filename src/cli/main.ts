@@ -34,12 +34,14 @@ commands:
             --key <key>         use this key instead of the sha256 of the source
             --member <name>     tar member holding the disk (default disk.img)
             --cache-dir <dir>   base store (default $BASECOW_CACHE_DIR or ~/.cache/basecow)
+            --decode-workers <n>   at most this many threads decode a multi-frame source or
+                                entry (default: one per core, bounded by free memory)
             --json              print one JSON object on stdout, logs on stderr
 
   up        prepare the base, then give every VM a qcow2 overlay, its extra disks and a
             libvirt domain XML, and write <work-dir>/manifest.json
-            --image, --url, --sha256, --build, --key-files, --key, --member, --cache-dir
-                                as for prepare
+            --image, --url, --sha256, --build, --key-files, --key, --member, --cache-dir,
+            --decode-workers    as for prepare
             --vms <n|a,b,c|vms.json>   VMs to make (default 3: vm1..vm3)
             --work-dir <dir>    where overlays, XML and the manifest go (default ./.basecow/testnet)
             --group <name>      prefix of the domain names (default derived from the work dir)
@@ -115,6 +117,7 @@ const SOURCE_OPTIONS = {
   key: { type: 'string' },
   member: { type: 'string' },
   'cache-dir': { type: 'string' },
+  'decode-workers': { type: 'string' },
   json: { type: 'boolean', default: false },
 } as const;
 
@@ -143,6 +146,7 @@ async function sourceOptions(values: Record<string, unknown>) {
     cacheDir: text('cache-dir') ?? defaultCacheDir(),
     key: text('key'),
     member: choice.member,
+    maxWorkers: parsePositiveInt(text('decode-workers'), '--decode-workers'),
   };
 }
 

@@ -32,6 +32,8 @@ export interface EnsureBaseOptions {
   member?: string;
   /** A cache shared between machines, asked after the local store misses. */
   remote?: RemoteCache;
+  /** At most this many threads decode a multi-frame source or entry (default: one per core, bounded by memory). */
+  maxWorkers?: number;
   onProgress?: (progress: Progress) => void;
   lockTiming?: Partial<LockTiming>;
   /** How long to wait for another process that is building the same base. */
@@ -173,7 +175,7 @@ async function restoreFromRemote(layout: StoreLayout, key: string, remote: Remot
     // The index is read first: a file that is not an entry of a version this basecow reads is
     // refused before anything is decoded.
     const index = await readEntryIndex(entry.path);
-    const extracted = await extractToRaw(entry.path, tempImage, { signal: options.signal });
+    const extracted = await extractToRaw(entry.path, tempImage, { signal: options.signal, maxWorkers: options.maxWorkers });
     timings.workers = extracted.workers;
     // Frame checksums catch damaged frames; the raw digest, recorded when the entry was made from
     // a published base, catches everything else (a frame missing, swapped, or from another base).
@@ -212,6 +214,7 @@ async function buildFromSource(
   try {
     const bytes = (await stat(materialized.path)).size;
     const extracted = await extractToRaw(materialized.path, tempImage, {
+      maxWorkers: options.maxWorkers,
       member: materialized.member ?? options.member,
       signal: options.signal,
       onRead: (done) => options.onProgress?.({ phase: 'extract', done, total: bytes }),

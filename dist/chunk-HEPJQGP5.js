@@ -188,7 +188,7 @@ async function restoreFromRemote(layout, key, remote, options, lock, timings) {
   const extractStarted = performance.now();
   try {
     const index = await readEntryIndex(entry.path);
-    const extracted = await extractToRaw(entry.path, tempImage, { signal: options.signal });
+    const extracted = await extractToRaw(entry.path, tempImage, { signal: options.signal, maxWorkers: options.maxWorkers });
     timings.workers = extracted.workers;
     if (extracted.rawDigest !== index.rawDigest) {
       throw new SourceError(entry.path, `the restored base's digest ${extracted.rawDigest} differs from the ${index.rawDigest} recorded in the entry`);
@@ -215,6 +215,7 @@ async function buildFromSource(layout, key, source, derivedKey, context, options
   try {
     const bytes = (await stat2(materialized.path)).size;
     const extracted = await extractToRaw(materialized.path, tempImage, {
+      maxWorkers: options.maxWorkers,
       member: materialized.member ?? options.member,
       signal: options.signal,
       onRead: (done) => options.onProgress?.({ phase: "extract", done, total: bytes })

@@ -39,7 +39,7 @@ import {
 } from "./chunk-KR46RGAB.js";
 import {
   ensureBase
-} from "./chunk-2KUSJ4DT.js";
+} from "./chunk-HEPJQGP5.js";
 import {
   BasecowError,
   UsageError
@@ -45230,7 +45230,8 @@ async function readBaseInputs() {
     key: input("key"),
     member,
     cacheDir: cacheDir ? fromWorkspace(cacheDir) : defaultRunnerCacheDir(),
-    remote
+    remote,
+    maxWorkers: parsePositiveInt(input("decode-workers"), label("decode-workers"))
   };
 }
 function readTestnetInputs(cacheDir) {
@@ -45367,6 +45368,7 @@ async function prepareBase(inputs) {
       member: inputs.member,
       cacheDir: inputs.cacheDir,
       remote,
+      maxWorkers: inputs.maxWorkers,
       onProgress: progress.report,
       onWarning: warn
     });
@@ -45377,7 +45379,7 @@ async function prepareBase(inputs) {
 async function createTestnet(inputs, testnet, base) {
   saveState(STATE.workDir, testnet.workDir);
   if (testnet.connect) saveState(STATE.connect, testnet.connect);
-  const { up } = await import("./up-2J2SVFAU.js");
+  const { up } = await import("./up-OK4QW3KH.js");
   return up({ ...testnet, source: inputs.source, cacheDir: inputs.cacheDir, base, onWarning: warn });
 }
 async function runMain() {

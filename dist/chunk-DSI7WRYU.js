@@ -3,7 +3,7 @@ const require = __basecowRequire(import.meta.url);
 import {
   STATE,
   warn
-} from "./chunk-E3Q7TFMR.js";
+} from "./chunk-4PO4OU3F.js";
 import {
   getState,
   group,

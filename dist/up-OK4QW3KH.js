@@ -23,7 +23,7 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   ensureBase
-} from "./chunk-2KUSJ4DT.js";
+} from "./chunk-HEPJQGP5.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";

@@ -19,7 +19,7 @@ import {
 } from "./chunk-KR46RGAB.js";
 import {
   ensureBase
-} from "./chunk-2KUSJ4DT.js";
+} from "./chunk-HEPJQGP5.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
@@ -115,12 +115,14 @@ commands:
             --key <key>         use this key instead of the sha256 of the source
             --member <name>     tar member holding the disk (default disk.img)
             --cache-dir <dir>   base store (default $BASECOW_CACHE_DIR or ~/.cache/basecow)
+            --decode-workers <n>   at most this many threads decode a multi-frame source or
+                                entry (default: one per core, bounded by free memory)
             --json              print one JSON object on stdout, logs on stderr
 
   up        prepare the base, then give every VM a qcow2 overlay, its extra disks and a
             libvirt domain XML, and write <work-dir>/manifest.json
-            --image, --url, --sha256, --build, --key-files, --key, --member, --cache-dir
-                                as for prepare
+            --image, --url, --sha256, --build, --key-files, --key, --member, --cache-dir,
+            --decode-workers    as for prepare
             --vms <n|a,b,c|vms.json>   VMs to make (default 3: vm1..vm3)
             --work-dir <dir>    where overlays, XML and the manifest go (default ./.basecow/testnet)
             --group <name>      prefix of the domain names (default derived from the work dir)
@@ -198,6 +200,7 @@ var SOURCE_OPTIONS = {
   key: { type: "string" },
   member: { type: "string" },
   "cache-dir": { type: "string" },
+  "decode-workers": { type: "string" },
   json: { type: "boolean", default: false }
 };
 var SOURCE_LABELS = { image: "--image", member: "--member", url: "--url", sha256: "--sha256", build: "--build", keyFiles: "--key-files" };
@@ -221,7 +224,8 @@ async function sourceOptions(values) {
     source,
     cacheDir: text("cache-dir") ?? defaultCacheDir(),
     key: text("key"),
-    member: choice.member
+    member: choice.member,
+    maxWorkers: parsePositiveInt(text("decode-workers"), "--decode-workers")
   };
 }
 async function withProgressAndInterrupts(run) {
@@ -299,7 +303,7 @@ async function upCommand(args) {
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-2J2SVFAU.js");
+    const { up } = await import("./up-OK4QW3KH.js");
     return up({
       ...source,
       ...hooks,
