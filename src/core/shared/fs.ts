@@ -1,4 +1,4 @@
-import { open, stat } from 'node:fs/promises';
+import { lstat, open, stat } from 'node:fs/promises';
 import { errnoCode } from '../errors.js';
 
 /** True when `path` exists; an error other than "not there" (EACCES, EIO) is not hidden. */
@@ -16,6 +16,15 @@ export async function pathExists(path: string): Promise<boolean> {
 export async function isFile(path: string): Promise<boolean> {
   try {
     return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** True when `path` itself is a regular file: a symbolic link in its place is not followed. */
+export async function isPlainFile(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isFile();
   } catch {
     return false;
   }

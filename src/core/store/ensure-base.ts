@@ -1,21 +1,25 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, rename, rm, stat, statfs } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BasecowError, SourceError } from '../errors.js';
 import { DEFAULT_MEMBER, extractToRaw } from '../extract/index.js';
 import { readEntryIndex } from '../entry/read.js';
 import type { RemoteCache } from '../remote/remote-cache.js';
-import { fsyncDir, isFile } from '../shared/fs.js';
+import { fsyncDir, isPlainFile, pathExists } from '../shared/fs.js';
 import { DEFAULT_LOCK_TIMING, tryLock, type HeldLock, type LockTiming } from '../shared/lock.js';
 import { TOOL_NAME, TOOL_VERSION } from '../shared/version.js';
 import type { WarningSink } from '../warnings.js';
 import type { BaseOrigin, BaseSource, Progress, SourceContext, SourceRecord } from './base-source.js';
 import { validateKey } from './key.js';
 import { basePath, lockPath, sidecarPath, storeLayout, tempPrefix, type StoreLayout } from './layout.js';
+import { touchUsed } from './last-used.js';
+import { acquireLease, releaseLease, type LeaseHolder } from './lease.js';
 import { localImage } from './local-image.js';
 import { writeSidecar, type BaseSidecar } from './sidecar.js';
+import { ensureStoreDirs } from './store-dirs.js';
 import { sweepTemps } from './temp-sweep.js';
+import { identityOf, needsVerification, quarantineBase, verifyBase, type VerifyMode } from './verify.js';
 
 export type { BaseOrigin, Progress } from './base-source.js';
 
@@ -45,6 +49,13 @@ export interface EnsureBaseOptions {
   signal?: AbortSignal;
   /** Receives what went wrong without stopping the work (see warnings.ts). */
   onWarning?: WarningSink;
+  /**
+   * Takes a lease on the base for this holder before looking for it, so that no gc can remove the
+   * base between this call finding it and the caller using it (see lease.ts; released on failure).
+   */
+  lease?: LeaseHolder;
+  /** When a stored base is re-hashed before it is used (default 'changed', see verify.ts). */
+  verify?: VerifyMode;
 }
 
 export interface BaseTimings {
@@ -72,6 +83,10 @@ export interface BaseResult {
   timings: BaseTimings;
   /** The key came from the digest memo, so the source was not read to hash it. */
   keyMemoized: boolean;
+  /** The lease taken for options.lease: its id (to release it) and file. */
+  lease?: { id: string; path: string };
+  /** The stored base was re-hashed against its sidecar's digest before this use. */
+  verified?: boolean;
 }
 
 const DEFAULT_WAIT_TIMEOUT_MS = 30 * 60 * 1000;
@@ -89,7 +104,8 @@ export async function ensureBase(options: EnsureBaseOptions): Promise<BaseResult
   const source = typeof options.source === 'string' ? localImage(options.source, { member: options.member }) : options.source;
   const layout = storeLayout(options.cacheDir);
   const timing = { ...DEFAULT_LOCK_TIMING, ...options.lockTiming };
-  await Promise.all([layout.bases, layout.locks, layout.tmp].map((dir) => mkdir(dir, { recursive: true })));
+  await ensureStoreDirs(layout);
+  const verify = options.verify ?? 'changed';
   const context: SourceContext = { tmpDir: layout.tmp, digestsDir: layout.digests, signal: options.signal, onProgress: options.onProgress, onWarning: options.onWarning };
 
   const timings: BaseTimings = { hashSeconds: 0, waitSeconds: 0, restoreSeconds: 0, sourceSeconds: 0, extractSeconds: 0, workers: 0 };
@@ -106,12 +122,47 @@ export async function ensureBase(options: EnsureBaseOptions): Promise<BaseResult
   }
   timings.hashSeconds = (performance.now() - hashStarted) / 1000;
 
+  // The lease comes before the look-up: a gc that takes the key's lock after this point sees it.
+  const lease = options.lease ? await acquireLease(layout, key, options.lease) : undefined;
+  try {
+    const result = await findOrMake(layout, key, source, derivedKey, context, options, timing, timings, started, keyMemoized, verify);
+    if (lease) result.lease = { id: lease.lease.id, path: lease.path };
+    await touchUsed(layout, key).catch((error: Error) =>
+      options.onWarning?.({ code: 'last-use-not-recorded', message: `cannot record the use of base ${key} (gc may take it for unused sooner): ${error.message}` }),
+    );
+    return result;
+  } catch (error) {
+    if (lease) await releaseLease(layout, key, lease.lease.id).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function findOrMake(
+  layout: StoreLayout,
+  key: string,
+  source: BaseSource,
+  derivedKey: boolean,
+  context: SourceContext,
+  options: EnsureBaseOptions,
+  timing: LockTiming,
+  timings: BaseTimings,
+  started: number,
+  keyMemoized: boolean,
+  verify: VerifyMode,
+): Promise<BaseResult> {
   const waitStarted = performance.now();
   const waitTimeoutMs = options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
   const done = (cacheHit: CacheHit, origin: BaseOrigin) => describeBase(layout, key, cacheHit, origin, started, timings, keyMemoized);
   for (;;) {
     options.signal?.throwIfAborted();
-    if (await isFile(basePath(layout, key))) {
+    // The fast path needs no lock. With a lease it also needs the lock free: a gc removes a base
+    // only under the lock, so a lease written before a free lock was seen is one that gc will see.
+    // A base whose file changed since it was published (verify) is checked under the lock.
+    if (
+      (await isPlainFile(basePath(layout, key))) &&
+      !(options.lease && (await pathExists(lockPath(layout, key)))) &&
+      !(await needsVerification(layout, key, verify).catch(() => true))
+    ) {
       timings.waitSeconds = (performance.now() - waitStarted) / 1000;
       return done('l1', 'store');
     }
@@ -124,8 +175,22 @@ export async function ensureBase(options: EnsureBaseOptions): Promise<BaseResult
     if (lock) {
       timings.waitSeconds = (performance.now() - waitStarted) / 1000;
       try {
-        // The previous holder may have published just before we locked.
-        if (await isFile(basePath(layout, key))) return done('l1', 'store');
+        // The previous holder may have published just before we locked; and a base may have been
+        // removed (gc) or quarantined while we waited: then it is made again here, never half-used.
+        if (await isPlainFile(basePath(layout, key))) {
+          if (!(await needsVerification(layout, key, verify).catch(() => true))) return done('l1', 'store');
+          const verification = await verifyBase(layout, key, options.signal);
+          if (verification.ok) {
+            const result = await done('l1', 'store');
+            result.verified = true;
+            return result;
+          }
+          const moved = await quarantineBase(layout, key);
+          options.onWarning?.({
+            code: 'base-corrupt',
+            message: `base ${key} failed verification (${verification.reason}); it was moved to ${moved} and is made again from its source`,
+          });
+        }
         await sweepTemps(layout, key, timing.staleMs);
         if (options.remote && (await restoreFromRemote(layout, key, options.remote, options, lock, timings))) return done('l2', 'remote');
         const origin = await buildFromSource(layout, key, source, derivedKey, context, options, lock, timings);
@@ -175,6 +240,8 @@ async function restoreFromRemote(layout: StoreLayout, key: string, remote: Remot
     // The index is read first: a file that is not an entry of a version this basecow reads is
     // refused before anything is decoded.
     const index = await readEntryIndex(entry.path);
+    const dataBytes = index.frames.filter((frame) => frame.kind === 'data').reduce((sum, frame) => sum + frame.rawLength, 0);
+    await ensureRoom(layout, key, `${remote.name} cache entry`, dataBytes, options);
     const extracted = await extractToRaw(entry.path, tempImage, { signal: options.signal, maxWorkers: options.maxWorkers });
     timings.workers = extracted.workers;
     // Frame checksums catch damaged frames; the raw digest, recorded when the entry was made from
@@ -186,7 +253,8 @@ async function restoreFromRemote(layout: StoreLayout, key: string, remote: Remot
     return true;
   } catch (error) {
     if (options.signal?.aborted) throw options.signal.reason;
-    if (error instanceof LockLostError) throw error;
+    // A full disk is not the entry's fault: the source would not fit either.
+    if (error instanceof LockLostError || (error instanceof BasecowError && error.code === 'no-space')) throw error;
     options.onWarning?.({ code: 'remote-entry-unusable', message: `the ${remote.name} cache entry for ${key} was not used (the base is made from its source instead): ${(error as Error).message}` });
     return false;
   } finally {
@@ -212,7 +280,11 @@ async function buildFromSource(
   const tempImage = `${tempStem(layout, key)}.img`;
   const extractStarted = performance.now();
   try {
-    const bytes = (await stat(materialized.path)).size;
+    const sourceInfo = await stat(materialized.path);
+    const bytes = sourceInfo.size;
+    // A raw source needs what it allocates; a compressed one at least its own size (compression
+    // never shrinks the data a base allocates below that, holes aside).
+    await ensureRoom(layout, key, materialized.path, Math.min(bytes, sourceInfo.blocks * 512) || bytes, options);
     const extracted = await extractToRaw(materialized.path, tempImage, {
       maxWorkers: options.maxWorkers,
       member: materialized.member ?? options.member,
@@ -271,6 +343,43 @@ async function publish(layout: StoreLayout, key: string, tempImage: string, lock
   await writeSidecar(sidecarPath(layout, key), sidecar);
   await rename(tempImage, basePath(layout, key));
   await fsyncDir(layout.bases);
+  // The rename moved the image's ctime, so its identity is only known now; until this second write
+  // lands a reader finds no identity, counts the base as changed and waits for this lock.
+  await writeSidecar(sidecarPath(layout, key), { ...sidecar, identity: await identityOf(basePath(layout, key)) });
+}
+
+const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+
+/**
+ * Checks, before the first byte is written, that the store's filesystem can take the base. When it
+ * cannot, unleased bases are evicted (least recently used first) to make room; when that is not
+ * enough, the error names both numbers, instead of an ENOSPC halfway through the extraction.
+ */
+async function ensureRoom(layout: StoreLayout, key: string, label: string, neededBytes: number, options: EnsureBaseOptions): Promise<void> {
+  const free = async () => {
+    const fs = await statfs(layout.tmp);
+    return fs.bavail * fs.bsize;
+  };
+  const before = await free();
+  if (neededBytes <= before) return;
+  const { gc } = await import('./gc.js');
+  const listing = await gc({ cacheDir: dirname(layout.root), budgetBytes: 0, dryRun: true, keep: [key], lockTiming: options.lockTiming });
+  const result = await gc({ cacheDir: dirname(layout.root), budgetBytes: Math.max(0, listing.beforeBytes - (neededBytes - before)), keep: [key], lockTiming: options.lockTiming, onWarning: options.onWarning });
+  const after = await free();
+  if (result.removed.length > 0) {
+    options.onWarning?.({
+      code: 'evicted-for-space',
+      message: `removed ${result.removed.length} unused base(s) (${result.removed.map((r) => r.key).join(', ')}) to make room for base ${key}`,
+    });
+  }
+  if (neededBytes <= after) return;
+  throw new BasecowError(
+    'no-space',
+    `${label}: base ${key} needs at least ${mib(neededBytes)} but the filesystem of ${layout.root} has ${mib(after)} free` +
+      `${result.removed.length > 0 ? ` after removing ${result.removed.length} unused base(s)` : ' and no unused base to remove'}` +
+      `${result.kept.length > 0 ? ` (${result.kept.length} kept: in use)` : ''}; nothing was written`,
+    { key, neededBytes, freeBytes: after, store: layout.root },
+  );
 }
 
 async function describeBase(layout: StoreLayout, key: string, cacheHit: CacheHit, origin: BaseOrigin, started: number, timings: BaseTimings, keyMemoized: boolean): Promise<BaseResult> {
@@ -294,13 +403,20 @@ async function describeBase(layout: StoreLayout, key: string, cacheHit: CacheHit
  * A base that is already in a store, by key or by path, for callers that prepared it earlier (the
  * overlay sub-action): nothing is extracted, and a missing base is an error that says so.
  */
-export async function existingBase(options: { key: string; cacheDir: string } | { base: string }): Promise<BaseResult> {
+export async function existingBase(options: ({ key: string; cacheDir: string } | { base: string }) & { lease?: LeaseHolder; onWarning?: WarningSink }): Promise<BaseResult> {
   const started = performance.now();
   const path = 'base' in options ? resolve(options.base) : basePath(storeLayout(options.cacheDir), validateKey(options.key));
-  if (!(await isFile(path))) {
+  const key = 'key' in options ? options.key : basename(path).replace(/\.img$/, '');
+  // A base in a store (<cache-dir>/v1/bases/<key>.img) is leased before it is looked at, as in
+  // ensureBase; a base elsewhere is no store's to remove.
+  const inStore = basename(dirname(path)) === 'bases' && (() => { try { return validateKey(key) === key; } catch { return false; } })();
+  const layout = inStore ? storeLayout(dirname(dirname(dirname(path)))) : undefined;
+  const lease = options.lease && layout ? await acquireLease(layout, key, options.lease) : undefined;
+  if (!(await isPlainFile(path))) {
+    if (lease && layout) await releaseLease(layout, key, lease.lease.id);
     throw new BasecowError('base-missing', `${path}: no such base image (prepare it first, in this job or an earlier step)`, { base: path });
   }
-  const key = 'key' in options ? options.key : basename(path).replace(/\.img$/, '');
+  if (layout) await touchUsed(layout, key).catch((error: Error) => options.onWarning?.({ code: 'last-use-not-recorded', message: `cannot record the use of base ${key}: ${error.message}` }));
   const timings: BaseTimings = { hashSeconds: 0, waitSeconds: 0, restoreSeconds: 0, sourceSeconds: 0, extractSeconds: 0, workers: 0 };
   const info = await stat(path);
   return {
@@ -314,5 +430,6 @@ export async function existingBase(options: { key: string; cacheDir: string } | 
     seconds: (performance.now() - started) / 1000,
     timings,
     keyMemoized: false,
+    ...(lease ? { lease: { id: lease.lease.id, path: lease.path } } : {}),
   };
 }

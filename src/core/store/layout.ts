@@ -11,6 +11,10 @@ export interface StoreLayout {
   leases: string;
   tmp: string;
   digests: string;
+  /** used/<key>: an empty file whose mtime is the base's last use (touched, never rewritten). */
+  used: string;
+  /** Bases that failed verification, kept for a post-mortem until the next gc. */
+  quarantine: string;
 }
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -28,6 +32,8 @@ export function storeLayout(cacheDir: string): StoreLayout {
     leases: join(root, 'leases'),
     tmp: join(root, 'tmp'),
     digests: join(root, 'digests'),
+    used: join(root, 'used'),
+    quarantine: join(root, 'quarantine'),
   };
 }
 
@@ -39,3 +45,5 @@ export const lockPath = (layout: StoreLayout, key: string): string => join(layou
  * never touch another key's files (key 'a' vs key 'a.b').
  */
 export const tempPrefix = (key: string): string => `${key}+`;
+export const usedPath = (layout: StoreLayout, key: string): string => join(layout.used, key);
+export const leaseDir = (layout: StoreLayout, key: string): string => join(layout.leases, key);

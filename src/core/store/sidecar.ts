@@ -15,6 +15,20 @@ export interface BaseSidecar {
   allocatedBytes: number;
   created: string;
   tool: { name: string; version: string };
+  /**
+   * The image file as published (after its rename, which moves ctime): verify 'changed' re-hashes
+   * a base whose file no longer matches. Absent in sidecars from before it was recorded.
+   */
+  identity?: BaseIdentity;
+}
+
+/** What identifies the image file: any write, chmod, touch or replacement moves one of them. */
+export interface BaseIdentity {
+  size: number;
+  ino: number;
+  /** Nanoseconds, as decimal strings (a double cannot hold them exactly). */
+  mtimeNs: string;
+  ctimeNs: string;
 }
 
 export async function writeSidecar(path: string, sidecar: BaseSidecar): Promise<void> {

@@ -16,10 +16,12 @@ const FOREIGN_TEMP_AGE_MS = 10 * 60 * 1000;
  * holder of this key goes too. Temp names are `<key>+<pid>-<hex>`, with or without an extension
  * (a build's output has none, so that its format is read from its content).
  */
-export async function sweepTemps(layout: StoreLayout, key: string, staleMs: number): Promise<void> {
+/** Returns how many files it removed. */
+export async function sweepTemps(layout: StoreLayout, key: string, staleMs: number): Promise<number> {
   const prefix = tempPrefix(key);
   const now = Date.now();
   const names = await readdir(layout.tmp);
+  let removed = 0;
   await Promise.all(
     names.map(async (name) => {
       const owner = /\+(\d+)-[0-9a-f]+(?:\.|$)/.exec(name);
@@ -30,8 +32,12 @@ export async function sweepTemps(layout: StoreLayout, key: string, staleMs: numb
       const idle = now - info.mtimeMs;
       const dead = !processAlive(Number(owner[1]));
       const remove = name.startsWith(prefix) ? dead || idle > staleMs : dead && idle > FOREIGN_TEMP_AGE_MS;
-      if (remove) await rm(path, { force: true });
+      if (remove) {
+        await rm(path, { force: true });
+        removed++;
+      }
     }),
   );
-  await removeDeadTemps(layout.bases, basename(sidecarPath(layout, key)));
+  removed += (await removeDeadTemps(layout.bases, basename(sidecarPath(layout, key)))).length;
+  return removed;
 }

@@ -1,5 +1,5 @@
 import { lstat, rm } from 'node:fs/promises';
-import { basename, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { BasecowError, errnoCode } from '../errors.js';
 import { LibvirtUnreachableError, destroyDomain, listDomains } from '../libvirt/virsh.js';
 import { MissingToolError } from '../exec/run-tool.js';
@@ -12,6 +12,9 @@ import { sanitizeVmName, validateGroup } from './identity.js';
 import { manifestPath, readManifest, wasStarted, type Manifest } from './manifest.js';
 import { domainXmlPath, extraDiskPath, isReservedDiskName, overlayPath, vmDir } from './plan.js';
 import { withWorkDirLock } from './work-dir-lock.js';
+import { validateKey } from '../store/key.js';
+import { storeLayout } from '../store/layout.js';
+import { releaseWorkDirLeases } from '../store/lease.js';
 
 export interface DownOptions {
   workDir: string;
@@ -121,6 +124,21 @@ async function presentDomains(manifest: Manifest, workDir: string, connect: stri
 }
 
 /**
+ * The testnet is gone, so are its leases on the base. The store is found from the base's path
+ * (<cache-dir>/v1/bases/<key>.img); a manifest that does not have that shape leases nothing that
+ * down could find, and a lease left behind goes stale by itself now that the manifest is gone.
+ */
+async function releaseLeases(manifest: Manifest, workDir: string, onWarning?: WarningSink): Promise<void> {
+  try {
+    const key = validateKey(manifest.key);
+    if (basename(String(manifest.base)) !== `${key}.img` || basename(dirname(manifest.base)) !== 'bases') return;
+    await releaseWorkDirLeases(storeLayout(dirname(dirname(dirname(manifest.base)))), key, workDir);
+  } catch (error) {
+    onWarning?.({ code: 'lease-not-released', message: `cannot release ${workDir}'s lease on base ${manifest.key} (gc treats it as stale from now on): ${(error as Error).message}` });
+  }
+}
+
+/**
  * Stops the work dir's domains and removes the files `up` made for them (console logs stay for
  * post-mortems; the base stays in the store), then the manifest. Holds the work dir's lock.
  */
@@ -153,6 +171,7 @@ export async function down(options: DownOptions): Promise<DownResult> {
         }
       });
       await rm(manifestPath(workDir), { force: true });
+      await releaseLeases(manifest, workDir, options.onWarning);
       return { workDir, destroyed: destroyed.sort(), removed: removed.sort() };
     },
     {

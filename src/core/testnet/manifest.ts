@@ -32,6 +32,11 @@ export interface Manifest {
   schema: typeof MANIFEST_SCHEMA;
   key: string;
   base: string;
+  /**
+   * The base's raw digest when the overlays were made over it: a later `up` refuses to reuse
+   * overlays over a base whose content changed since. Absent in manifests from before.
+   */
+  baseDigest?: string;
   cacheHit: CacheHit;
   group: string;
   workDir: string;

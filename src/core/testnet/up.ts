@@ -1,11 +1,15 @@
 import { open, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { UsageError } from '../errors.js';
+import { BasecowError, UsageError } from '../errors.js';
 import { resolveDomainType, type DomainType } from '../libvirt/domain-type.js';
 import { loadTemplate, renderDomain, renderField, type DiskView, type DomainView, type NicView } from '../libvirt/domain-xml.js';
 import { DEFAULT_CONNECT_URI, createDomain, listDomains } from '../libvirt/virsh.js';
 import { mapLimited } from '../shared/map-limited.js';
 import { ensureBase, type BaseResult, type EnsureBaseOptions } from '../store/ensure-base.js';
+import { storeLayout } from '../store/layout.js';
+import { releaseLease, releaseWorkDirLeases } from '../store/lease.js';
+import { readSidecar } from '../store/sidecar.js';
+import { pathExists } from '../shared/fs.js';
 import { prepareExtraDisks } from './extra-disks.js';
 import { sanitizeVmNames, validateGroup, type IdentityHash } from './identity.js';
 import { manifestPath, readManifest, wasStarted, writeManifest, type Manifest } from './manifest.js';
@@ -65,12 +69,23 @@ export async function up(options: UpOptions): Promise<Manifest> {
     async () => {
       const previous = await readManifest(workDir);
       if (previous) refuseOrphans(previous, plans);
-      const base = options.base ?? (await ensureBase(options));
-      // `started` stays true once set, so a later `up` without --start cannot make `down` forget it.
+      // The testnet leases its base for as long as its manifest uses it (see lease.ts); a caller
+      // that ensured the base itself took the lease then.
+      const base = options.base ?? (await ensureBase({ ...options, lease: options.lease ?? { workDir } }));
+      const layout = storeLayout(options.cacheDir);
+      let baseDigest: string | undefined;
+      try {
+        baseDigest = (await readSidecar(base.sidecar).catch(() => undefined))?.rawDigest;
+        if (previous && !options.recreate) await refuseChangedBase(previous, base, baseDigest);
+      } catch (error) {
+        if (!options.base && base.lease) await releaseLease(layout, base.key, base.lease.id);
+        throw error;
+      }      // `started` stays true once set, so a later `up` without --start cannot make `down` forget it.
       const manifest: Manifest = {
         schema: 'basecow.manifest/v1',
         key: base.key,
         base: base.base,
+        ...(baseDigest ? { baseDigest } : {}),
         cacheHit: base.cacheHit,
         group,
         workDir,
@@ -80,6 +95,11 @@ export async function up(options: UpOptions): Promise<Manifest> {
         vms: plans.map((plan) => plan.entry),
       };
       await writeManifest(manifest);
+      // The manifest now holds this testnet's lease; older ones for this work dir are superseded.
+      const leaseWarning = (error: Error) =>
+        options.onWarning?.({ code: 'lease-not-released', message: `cannot release an earlier lease of ${workDir} (gc judges it by the manifest anyway): ${error.message}` });
+      if (previous && previous.key !== base.key) await releaseWorkDirLeases(layout, previous.key, workDir).catch(leaseWarning);
+      if (base.lease) await releaseWorkDirLeases(layout, base.key, workDir, base.lease.id).catch(leaseWarning);
 
       options.signal?.throwIfAborted();
       await createOverlays({
@@ -107,6 +127,28 @@ export async function up(options: UpOptions): Promise<Manifest> {
         options.onWarning?.({ code: 'work-dir-busy', message: `work dir ${workDir} is in use by ${pid ? `pid ${pid}` : 'another basecow process'}; waiting for it to finish` }),
     },
   );
+}
+
+/**
+ * Existing overlays record the base by path only: over a base whose bytes changed since they were
+ * made (a caller key whose source changed, a base replaced after it failed verification), or one
+ * that is gone, a guest would read a mix of two disks.
+ */
+async function refuseChangedBase(previous: Manifest, base: BaseResult, digest: string | undefined): Promise<void> {
+  const overlays = [];
+  for (const vm of previous.vms) if (await pathExists(vm.overlay)) overlays.push(vm.overlay);
+  if (overlays.length === 0) return;
+  const facts = { workDir: previous.workDir, path: overlays[0], base: previous.base };
+  if (previous.base !== base.base && !(await pathExists(previous.base))) {
+    throw new BasecowError('overlay-base-gone', `${manifestPath(previous.workDir)}: its overlays (${overlays.join(', ')}) are backed by ${previous.base}, which is gone`, facts);
+  }
+  if (previous.base === base.base && previous.baseDigest && digest && previous.baseDigest !== digest) {
+    throw new BasecowError(
+      'overlay-base-changed',
+      `${manifestPath(previous.workDir)}: its overlays (${overlays.join(', ')}) were made over ${base.base} when its content's digest was ${previous.baseDigest}; it is now ${digest}`,
+      facts,
+    );
+  }
 }
 
 /**
