@@ -4,10 +4,11 @@ import {
   STATE,
   defaultRunnerCacheDir,
   failStep,
+  jobHolder,
   label,
   readTestnetInputs,
   warn
-} from "./chunk-4PO4OU3F.js";
+} from "./chunk-KCSK3EAS.js";
 import {
   getInput,
   group,
@@ -16,15 +17,17 @@ import {
   setOutput
 } from "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
-import "./chunk-KR46RGAB.js";
+import "./chunk-VEEEZWLL.js";
 import {
   existingBase
-} from "./chunk-HEPJQGP5.js";
+} from "./chunk-GEFKO4X4.js";
+import "./chunk-HYZEJLXQ.js";
 import "./chunk-4F4VMEEG.js";
-import "./chunk-QSCWR6YQ.js";
-import "./chunk-VK5DHBY2.js";
-import "./chunk-Y6GDTJ7D.js";
-import "./chunk-52G6BS7L.js";
+import "./chunk-KCCNLEMG.js";
+import "./chunk-NW6CAW7T.js";
+import "./chunk-F4LATU5L.js";
+import "./chunk-HBV6EUFG.js";
+import "./chunk-QP2VVOS2.js";
 import "./chunk-XLCS27TT.js";
 import {
   UsageError
@@ -35,7 +38,7 @@ import "./chunk-XJ5TQIRZ.js";
 import "./chunk-NCNTTV4Q.js";
 
 // src/action/run-overlay-main.ts
-import { isAbsolute, resolve } from "node:path";
+import { dirname, isAbsolute, resolve } from "node:path";
 async function runOverlayMain() {
   try {
     const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
@@ -46,12 +49,17 @@ async function runOverlayMain() {
     if (baseImage === "" === (key === "")) {
       throw new UsageError(`give either ${label("base-image")} or ${label("key")} (with ${label("cache-dir")} when the store is not the default)`);
     }
-    const base = await existingBase(baseImage ? { base: isAbsolute(baseImage) ? baseImage : resolve(workspace, baseImage) } : { key, cacheDir });
     const testnet = readTestnetInputs(cacheDir);
     if (!testnet) throw new UsageError(`${label("vms")} is required: the overlay action makes a testnet`);
+    const base = await existingBase({ ...baseImage ? { base: isAbsolute(baseImage) ? baseImage : resolve(workspace, baseImage) } : { key, cacheDir }, lease: jobHolder(testnet.workDir), onWarning: warn });
+    if (base.lease) {
+      saveState(STATE.leaseKey, base.key);
+      saveState(STATE.leaseId, base.lease.id);
+      saveState(STATE.gcCacheDir, dirname(dirname(dirname(base.base))));
+    }
     saveState(STATE.workDir, testnet.workDir);
     if (testnet.connect) saveState(STATE.connect, testnet.connect);
-    const { up } = await import("./up-OK4QW3KH.js");
+    const { up } = await import("./up-REB62D4B.js");
     const manifest = await group("basecow: testnet", () => up({ ...testnet, source: base.base, cacheDir, base, onWarning: warn }));
     info(`${manifest.vms.length} VM(s) over ${base.base} in ${manifest.workDir}${manifest.started ? ", started" : ""}`);
     setOutput("manifest", `${manifest.workDir}/manifest.json`);

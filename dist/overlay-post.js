@@ -1,20 +1,24 @@
 import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
+  releaseJobLease,
   tearDownTestnet
-} from "./chunk-DSI7WRYU.js";
+} from "./chunk-MUNBG5T4.js";
+import "./chunk-FAJ7JWE3.js";
 import {
   failStep
-} from "./chunk-4PO4OU3F.js";
+} from "./chunk-KCSK3EAS.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
-import "./chunk-KR46RGAB.js";
-import "./chunk-HEPJQGP5.js";
+import "./chunk-VEEEZWLL.js";
+import "./chunk-GEFKO4X4.js";
+import "./chunk-HYZEJLXQ.js";
 import "./chunk-4F4VMEEG.js";
-import "./chunk-QSCWR6YQ.js";
-import "./chunk-VK5DHBY2.js";
-import "./chunk-Y6GDTJ7D.js";
-import "./chunk-52G6BS7L.js";
+import "./chunk-KCCNLEMG.js";
+import "./chunk-NW6CAW7T.js";
+import "./chunk-F4LATU5L.js";
+import "./chunk-HBV6EUFG.js";
+import "./chunk-QP2VVOS2.js";
 import "./chunk-XLCS27TT.js";
 import "./chunk-BHNCOJM6.js";
 import "./chunk-JMVG4PKO.js";
@@ -29,6 +33,7 @@ async function runOverlayPost() {
   } catch (error) {
     failStep(error);
   }
+  await releaseJobLease();
 }
 
 // src/action/overlay-post.ts

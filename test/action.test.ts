@@ -174,3 +174,41 @@ test('dist/ runs from a bare copy of dist/ and action.yml, with no node_modules 
   assert.equal(post.code, 0, logOf(post));
   assert.equal(existsSync(manifest), false, 'post tore the testnet down');
 });
+
+test("main leases the base for the job; post releases it and keeps the store within cache-budget, sparing other jobs' leased bases", async () => {
+  const r = newRunner();
+  const leases = (key: string) => {
+    const dir = join(r.cacheDir, 'v1', 'leases', key);
+    return existsSync(dir) ? readdirSync(dir) : [];
+  };
+  const job1 = await runStep(r, 'main', { inputs: baseInputs(r, { 'remote-cache': 'none', key: 'job-one', verify: 'always', 'cache-budget': '0' }) });
+  assert.equal(job1.code, 0, logOf(job1));
+  const job2 = await runStep(r, 'main', { inputs: baseInputs(r, { 'remote-cache': 'none', key: 'job-two' }) });
+  assert.equal(job2.code, 0, logOf(job2));
+  assert.deepEqual(leases('job-one'), [`${job1.state['basecow-lease-id']}.json`]);
+  assert.equal(job1.state['basecow-gc-budget'], '0');
+
+  const post1 = await runStep(r, 'post', { state: job1.state });
+  assert.equal(post1.code, 0, logOf(post1));
+  assert.deepEqual(post1.warnings, []);
+  assert.deepEqual(leases('job-one'), []);
+  assert.equal(existsSync(join(r.cacheDir, 'v1', 'bases', 'job-one.img')), false, 'its own base, no longer leased, is over the budget');
+  assert.ok(existsSync(join(r.cacheDir, 'v1', 'bases', 'job-two.img')), 'the other job still holds its base');
+  assert.match(post1.stdout, /removed job-one .*\n.*1 base\(s\) over it kept \(in use\)/);
+
+  // The default budget (25% of the filesystem) keeps a small base.
+  const post2 = await runStep(r, 'post', { state: job2.state });
+  assert.equal(post2.code, 0, logOf(post2));
+  assert.deepEqual(leases('job-two'), []);
+  assert.ok(existsSync(join(r.cacheDir, 'v1', 'bases', 'job-two.img')));
+
+  for (const [inputs, message] of [
+    [{ 'cache-budget': 'huge' }, /::error::input 'cache-budget': invalid size "huge"/],
+    [{ verify: 'maybe' }, /::error::input 'verify' must be always, changed or never/],
+  ] as const) {
+    const bad = await runStep(r, 'main', { inputs: baseInputs(r, { 'remote-cache': 'none', key: 'job-two', ...inputs }) });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stdout, message);
+  }
+  assert.deepEqual(leases('job-two'), [], 'a failed main leaves no lease');
+});

@@ -6,6 +6,8 @@ import type { BaseSource } from '../core/store/base-source.js';
 import type { NicSpec, VmSpec } from '../core/testnet/types.js';
 import { parseBoolean, parseDomainType, parsePositiveInt } from '../inputs/numbers.js';
 import { parseSize } from '../inputs/size.js';
+import { parseBudget, parseVerify } from '../inputs/lifecycle.js';
+import type { VerifyMode } from '../core/store/verify.js';
 import { parseSourceChoice, type SourceLabels } from '../inputs/source.js';
 import { parseNetwork, parseVmList } from '../inputs/vms.js';
 import { sourceFromChoice } from '../sources/index.js';
@@ -33,6 +35,9 @@ export interface BaseInputs {
   cacheDir: string;
   remote: 'actions' | 'none';
   maxWorkers?: number;
+  verify?: VerifyMode;
+  /** The text of `cache-budget` (checked here, parsed again in post). */
+  cacheBudget?: string;
 }
 
 export interface TestnetInputs {
@@ -68,7 +73,12 @@ export async function readBaseInputs(): Promise<BaseInputs> {
   const remote = input('remote-cache') ?? 'actions';
   if (remote !== 'actions' && remote !== 'none') throw new UsageError(`${label('remote-cache')} must be actions or none, got ${JSON.stringify(remote)}`);
   const cacheDir = input('cache-dir');
+  const cacheBudget = input('cache-budget');
+  // Checked in main, so that a typo fails the step that has it rather than post's clean-up.
+  if (cacheBudget !== undefined) parseBudget(cacheBudget, label('cache-budget'));
   return {
+    verify: parseVerify(input('verify'), label('verify')),
+    cacheBudget,
     source,
     key: input('key'),
     member,

@@ -27,7 +27,30 @@ function logProgress(): ReturnType<typeof progressReporter> {
   return progressReporter(process.stdout as NodeJS.WriteStream & { isTTY?: false }, 5000);
 }
 
-async function prepareBase(inputs: BaseInputs): Promise<BaseResult> {
+/**
+ * The job, for leases: the runner's worker process (main's parent) lives exactly as long as the
+ * job, so a lease it holds goes stale when the job ends without its post (a killed runner).
+ */
+export function jobHolder(workDir?: string) {
+  const env = process.env;
+  return {
+    workDir,
+    pid: process.ppid,
+    jobId: [env.GITHUB_REPOSITORY, env.GITHUB_RUN_ID, env.GITHUB_RUN_ATTEMPT, env.GITHUB_JOB].filter(Boolean).join('/') || undefined,
+  };
+}
+
+/** Post releases the lease and keeps the store within its budget. */
+export function saveLeaseState(cacheDir: string, base: BaseResult, cacheBudget?: string): void {
+  core.saveState(STATE.gcCacheDir, cacheDir);
+  if (cacheBudget) core.saveState(STATE.gcBudget, cacheBudget);
+  if (base.lease) {
+    core.saveState(STATE.leaseKey, base.key);
+    core.saveState(STATE.leaseId, base.lease.id);
+  }
+}
+
+async function prepareBase(inputs: BaseInputs, workDir?: string): Promise<BaseResult> {
   await ensureOwnedDir(inputs.cacheDir);
   let remote: ActionsCache | undefined;
   if (inputs.remote === 'actions') {
@@ -43,6 +66,8 @@ async function prepareBase(inputs: BaseInputs): Promise<BaseResult> {
       cacheDir: inputs.cacheDir,
       remote,
       maxWorkers: inputs.maxWorkers,
+      verify: inputs.verify,
+      lease: jobHolder(workDir),
       onProgress: progress.report,
       onWarning: warn,
     });
@@ -69,7 +94,8 @@ export async function runMain(): Promise<void> {
     const inputs = await readBaseInputs();
     const testnet = readTestnetInputs(inputs.cacheDir);
     const base = await core.group('basecow: base image', async () => {
-      const result = await prepareBase(inputs);
+      const result = await prepareBase(inputs, testnet?.workDir);
+      saveLeaseState(inputs.cacheDir, result, inputs.cacheBudget);
       core.info(baseResultLine(result));
       return result;
     });

@@ -1,9 +1,9 @@
 import * as core from '@actions/core';
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { existingBase } from '../core/store/ensure-base.js';
 import { label, readTestnetInputs } from './inputs.js';
-import { failStep, warn } from './run-main.js';
+import { failStep, jobHolder, warn } from './run-main.js';
 import { defaultRunnerCacheDir } from './defaults.js';
 import { STATE } from './state.js';
 
@@ -22,9 +22,14 @@ export async function runOverlayMain(): Promise<void> {
     if ((baseImage === '') === (key === '')) {
       throw new UsageError(`give either ${label('base-image')} or ${label('key')} (with ${label('cache-dir')} when the store is not the default)`);
     }
-    const base = await existingBase(baseImage ? { base: isAbsolute(baseImage) ? baseImage : resolve(workspace, baseImage) } : { key, cacheDir });
     const testnet = readTestnetInputs(cacheDir);
     if (!testnet) throw new UsageError(`${label('vms')} is required: the overlay action makes a testnet`);
+    const base = await existingBase({ ...(baseImage ? { base: isAbsolute(baseImage) ? baseImage : resolve(workspace, baseImage) } : { key, cacheDir }), lease: jobHolder(testnet.workDir), onWarning: warn });
+    if (base.lease) {
+      core.saveState(STATE.leaseKey, base.key);
+      core.saveState(STATE.leaseId, base.lease.id);
+      core.saveState(STATE.gcCacheDir, dirname(dirname(dirname(base.base))));
+    }
     core.saveState(STATE.workDir, testnet.workDir);
     if (testnet.connect) core.saveState(STATE.connect, testnet.connect);
     const { up } = await import('../core/testnet/up.js');

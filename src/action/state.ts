@@ -8,4 +8,10 @@ export const STATE = {
   /** Set when main created a testnet: post tears it down. */
   workDir: 'basecow-work-dir',
   connect: 'basecow-connect',
+  /** The lease main (or the overlay step) took on its base: post releases it. */
+  leaseKey: 'basecow-lease-key',
+  leaseId: 'basecow-lease-id',
+  /** Post runs gc on this store with this budget (the input's text). */
+  gcCacheDir: 'basecow-gc-cache-dir',
+  gcBudget: 'basecow-gc-budget',
 } as const;

@@ -7,6 +7,7 @@ import { DEFAULT_QCOW2_OPTIONS } from '../core/testnet/overlay.js';
 import type { Warning } from '../core/warnings.js';
 import { parseDomainType, parsePositiveInt } from '../inputs/numbers.js';
 import { parseSize } from '../inputs/size.js';
+import { parseBudget, parseDuration, parseVerify } from '../inputs/lifecycle.js';
 import { parseSourceChoice, type SourceLabels } from '../inputs/source.js';
 import { sourceFromChoice } from '../sources/index.js';
 import { parseNetwork, parseVmList } from '../inputs/vms.js';
@@ -36,12 +37,15 @@ commands:
             --cache-dir <dir>   base store (default $BASECOW_CACHE_DIR or ~/.cache/basecow)
             --decode-workers <n>   at most this many threads decode a multi-frame source or
                                 entry (default: one per core, bounded by free memory)
+            --verify <when>     re-hash a stored base before using it: changed (default: when
+                                its size, inode, mtime or ctime moved since it was made),
+                                always, or never; a base that fails is quarantined and remade
             --json              print one JSON object on stdout, logs on stderr
 
   up        prepare the base, then give every VM a qcow2 overlay, its extra disks and a
             libvirt domain XML, and write <work-dir>/manifest.json
             --image, --url, --sha256, --build, --key-files, --key, --member, --cache-dir,
-            --decode-workers    as for prepare
+            --decode-workers, --verify   as for prepare; the testnet leases its base until down
             --vms <n|a,b,c|vms.json>   VMs to make (default 3: vm1..vm3)
             --work-dir <dir>    where overlays, XML and the manifest go (default ./.basecow/testnet)
             --group <name>      prefix of the domain names (default derived from the work dir)
@@ -59,6 +63,14 @@ commands:
             --json              print the manifest on stdout and nothing else
   down      stop the domains of a work dir and remove their overlays, extra disks and XML
             --work-dir <dir> --connect <uri> --json
+  ls        list the store's bases: key, sizes, created, last used, leases, total vs budget
+            --cache-dir <dir> --budget <size|N%> --json
+  gc        remove unleased bases, least recently used first, until the store fits its budget;
+            sweep what killed processes left (stale leases, temp files, locks, quarantine)
+            --budget <size|N%>  e.g. 40G or 25% of the store's filesystem (default 25%)
+            --max-age <dur>     also remove unleased bases unused for this long (e.g. 14d, 12h)
+            --dry-run           say what would go, remove nothing
+            --cache-dir <dir> --json
 
 exit status: 0 on success, 1 on failure, 2 on bad usage, 130/143 when stopped by SIGINT/SIGTERM`;
 
@@ -72,6 +84,10 @@ export async function main(argv: string[]): Promise<number> {
         return await upCommand(rest);
       case 'down':
         return await downCommand(rest);
+      case 'ls':
+        return await lsCommand(rest);
+      case 'gc':
+        return await gcCommand(rest);
       case undefined:
       case '-h':
       case '--help':
@@ -118,6 +134,7 @@ const SOURCE_OPTIONS = {
   member: { type: 'string' },
   'cache-dir': { type: 'string' },
   'decode-workers': { type: 'string' },
+  verify: { type: 'string' },
   json: { type: 'boolean', default: false },
 } as const;
 
@@ -147,6 +164,7 @@ async function sourceOptions(values: Record<string, unknown>) {
     key: text('key'),
     member: choice.member,
     maxWorkers: parsePositiveInt(text('decode-workers'), '--decode-workers'),
+    verify: parseVerify(text('verify'), '--verify'),
   };
 }
 
@@ -298,5 +316,67 @@ async function downCommand(args: string[]): Promise<number> {
   } else {
     process.stdout.write(`${result.workDir}: stopped ${result.destroyed.length} domain(s), removed ${result.removed.length} file(s); the base stays in the store\n`);
   }
+  return 0;
+}
+
+const STORE_OPTIONS = {
+  'cache-dir': { type: 'string' },
+  budget: { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const;
+
+function storeOptions(values: Record<string, unknown>) {
+  const budget = values.budget as string | undefined;
+  return { cacheDir: (values['cache-dir'] as string | undefined) ?? defaultCacheDir(), ...(budget === undefined ? {} : parseBudget(budget, '--budget')) };
+}
+
+const day = (iso: string | null): string => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');
+
+async function lsCommand(args: string[]): Promise<number> {
+  const { values } = parse(args, STORE_OPTIONS);
+  const { listStore } = await import('../core/store/gc.js');
+  const listing = await listStore(storeOptions(values));
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(listing)}\n`);
+    return 0;
+  }
+  const lines = listing.bases.map((b) => {
+    const live = b.leases.filter((l) => !l.stale);
+    const holders = live.map((l) => l.lease.workDir ?? `pid ${l.lease.pid}`).join(', ');
+    return [
+      b.key,
+      `  ${formatBytes(b.apparentBytes)} apparent, ${formatBytes(b.allocatedBytes)} allocated; created ${day(b.created)}, last used ${day(b.lastUsed)}`,
+      `  leases: ${live.length === 0 ? 'none' : `${live.length} (${holders})`}${b.leases.length > live.length ? `, ${b.leases.length - live.length} stale` : ''}`,
+    ].join('\n');
+  });
+  lines.push(
+    `total: ${formatBytes(listing.totalBytes)} allocated in ${listing.bases.length} base(s)${listing.quarantineBytes > 0 ? ` (${formatBytes(listing.quarantineBytes)} in quarantine)` : ''}, budget ${formatBytes(listing.budgetBytes)}; filesystem ${formatBytes(listing.filesystem.freeBytes)} free of ${formatBytes(listing.filesystem.sizeBytes)}`,
+  );
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+async function gcCommand(args: string[]): Promise<number> {
+  const { values } = parse(args, { ...STORE_OPTIONS, 'max-age': { type: 'string' }, 'dry-run': { type: 'boolean', default: false } });
+  const { gc } = await import('../core/store/gc.js');
+  const maxAge = values['max-age'] as string | undefined;
+  const result = await gc({
+    ...storeOptions(values),
+    maxAgeMs: maxAge === undefined ? undefined : parseDuration(maxAge, '--max-age'),
+    dryRun: values['dry-run'] as boolean,
+    onWarning: printWarning,
+  });
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return 0;
+  }
+  const verb = result.dryRun ? 'would remove' : 'removed';
+  const lines = [
+    ...result.removed.map((r) => `${verb} ${r.key} (${formatBytes(r.allocatedBytes)}, last used ${day(r.lastUsed)}, ${r.reason})`),
+    ...result.kept.map((k) => `kept ${k.key} (${k.reason === 'leased' ? 'leased by a testnet or job' : 'its lock is held'})`),
+    `store: ${formatBytes(result.beforeBytes)} -> ${formatBytes(result.afterBytes)}, budget ${formatBytes(result.budgetBytes)}${result.afterBytes > result.budgetBytes ? ' (still over: what is left is in use)' : ''}`,
+  ];
+  if (!result.dryRun) lines.push(`swept: ${result.swept.leases} stale lease(s), ${result.swept.temps} temp file(s), ${result.swept.locks} lock(s), ${result.swept.quarantined} quarantined base(s)`);
+  process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }

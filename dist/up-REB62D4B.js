@@ -2,19 +2,15 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   defaultGroup,
-  manifestPath,
   planTestnet,
   prepareExtraDisks,
-  readManifest,
   sanitizeVmNames,
   validateGroup,
-  wasStarted,
-  withWorkDirLock,
-  writeManifest
-} from "./chunk-KTMU4BF5.js";
+  withWorkDirLock
+} from "./chunk-W7EDB7MI.js";
 import {
   createOverlays
-} from "./chunk-OGEYR2KQ.js";
+} from "./chunk-USNDOUXU.js";
 import {
   DEFAULT_CONNECT_URI,
   createDomain,
@@ -23,16 +19,32 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   ensureBase
-} from "./chunk-HEPJQGP5.js";
+} from "./chunk-GEFKO4X4.js";
+import {
+  readSidecar
+} from "./chunk-HYZEJLXQ.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
-import "./chunk-QSCWR6YQ.js";
-import "./chunk-VK5DHBY2.js";
-import "./chunk-Y6GDTJ7D.js";
-import "./chunk-52G6BS7L.js";
+import "./chunk-KCCNLEMG.js";
+import "./chunk-NW6CAW7T.js";
+import {
+  manifestPath,
+  readManifest,
+  releaseLease,
+  releaseWorkDirLeases,
+  wasStarted,
+  writeManifest
+} from "./chunk-F4LATU5L.js";
+import {
+  pathExists
+} from "./chunk-HBV6EUFG.js";
+import {
+  storeLayout
+} from "./chunk-QP2VVOS2.js";
 import "./chunk-XLCS27TT.js";
 import {
+  BasecowError,
   UsageError
 } from "./chunk-BHNCOJM6.js";
 import "./chunk-JMVG4PKO.js";
@@ -554,11 +566,21 @@ async function up(options) {
     async () => {
       const previous = await readManifest(workDir);
       if (previous) refuseOrphans(previous, plans);
-      const base = options.base ?? await ensureBase(options);
+      const base = options.base ?? await ensureBase({ ...options, lease: options.lease ?? { workDir } });
+      const layout = storeLayout(options.cacheDir);
+      let baseDigest;
+      try {
+        baseDigest = (await readSidecar(base.sidecar).catch(() => void 0))?.rawDigest;
+        if (previous && !options.recreate) await refuseChangedBase(previous, base, baseDigest);
+      } catch (error) {
+        if (!options.base && base.lease) await releaseLease(layout, base.key, base.lease.id);
+        throw error;
+      }
       const manifest = {
         schema: "basecow.manifest/v1",
         key: base.key,
         base: base.base,
+        ...baseDigest ? { baseDigest } : {},
         cacheHit: base.cacheHit,
         group,
         workDir,
@@ -568,6 +590,9 @@ async function up(options) {
         vms: plans.map((plan) => plan.entry)
       };
       await writeManifest(manifest);
+      const leaseWarning = (error) => options.onWarning?.({ code: "lease-not-released", message: `cannot release an earlier lease of ${workDir} (gc judges it by the manifest anyway): ${error.message}` });
+      if (previous && previous.key !== base.key) await releaseWorkDirLeases(layout, previous.key, workDir).catch(leaseWarning);
+      if (base.lease) await releaseWorkDirLeases(layout, base.key, workDir, base.lease.id).catch(leaseWarning);
       options.signal?.throwIfAborted();
       await createOverlays({
         base: base.base,
@@ -593,6 +618,22 @@ async function up(options) {
       onWait: (pid) => options.onWarning?.({ code: "work-dir-busy", message: `work dir ${workDir} is in use by ${pid ? `pid ${pid}` : "another basecow process"}; waiting for it to finish` })
     }
   );
+}
+async function refuseChangedBase(previous, base, digest) {
+  const overlays = [];
+  for (const vm of previous.vms) if (await pathExists(vm.overlay)) overlays.push(vm.overlay);
+  if (overlays.length === 0) return;
+  const facts = { workDir: previous.workDir, path: overlays[0], base: previous.base };
+  if (previous.base !== base.base && !await pathExists(previous.base)) {
+    throw new BasecowError("overlay-base-gone", `${manifestPath(previous.workDir)}: its overlays (${overlays.join(", ")}) are backed by ${previous.base}, which is gone`, facts);
+  }
+  if (previous.base === base.base && previous.baseDigest && digest && previous.baseDigest !== digest) {
+    throw new BasecowError(
+      "overlay-base-changed",
+      `${manifestPath(previous.workDir)}: its overlays (${overlays.join(", ")}) were made over ${base.base} when its content's digest was ${previous.baseDigest}; it is now ${digest}`,
+      facts
+    );
+  }
 }
 async function prepareConsoleLog(path, options) {
   const handle = await open(path, "a", 420);

@@ -6,7 +6,7 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   pathExists
-} from "./chunk-52G6BS7L.js";
+} from "./chunk-HBV6EUFG.js";
 import {
   BasecowError,
   UsageError,

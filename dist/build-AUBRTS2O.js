@@ -7,11 +7,11 @@ import {
 import "./chunk-6CTZAA2R.js";
 import {
   sourceKey
-} from "./chunk-QSCWR6YQ.js";
+} from "./chunk-KCCNLEMG.js";
+import "./chunk-HBV6EUFG.js";
 import {
   tempPrefix
-} from "./chunk-VK5DHBY2.js";
-import "./chunk-52G6BS7L.js";
+} from "./chunk-QP2VVOS2.js";
 import {
   SourceError,
   UsageError

@@ -4,16 +4,13 @@ import {
   domainXmlPath,
   extraDiskPath,
   isReservedDiskName,
-  manifestPath,
   overlayPath,
-  readManifest,
   removeDeadExtraDiskTemps,
   sanitizeVmName,
   validateGroup,
   vmDir,
-  wasStarted,
   withWorkDirLock
-} from "./chunk-KTMU4BF5.js";
+} from "./chunk-W7EDB7MI.js";
 import {
   LibvirtUnreachableError,
   MissingToolError,
@@ -21,10 +18,20 @@ import {
   listDomains,
   mapLimited
 } from "./chunk-JS24X5YJ.js";
-import "./chunk-Y6GDTJ7D.js";
+import "./chunk-NW6CAW7T.js";
 import {
-  pathExists
-} from "./chunk-52G6BS7L.js";
+  manifestPath,
+  readManifest,
+  releaseWorkDirLeases,
+  wasStarted
+} from "./chunk-F4LATU5L.js";
+import {
+  pathExists,
+  validateKey
+} from "./chunk-HBV6EUFG.js";
+import {
+  storeLayout
+} from "./chunk-QP2VVOS2.js";
 import "./chunk-XLCS27TT.js";
 import {
   BasecowError,
@@ -37,7 +44,7 @@ import "./chunk-NCNTTV4Q.js";
 
 // src/core/testnet/down.ts
 import { lstat, rm } from "node:fs/promises";
-import { basename, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 function untrusted(workDir, what) {
   return new BasecowError(
     "manifest-untrusted",
@@ -117,6 +124,15 @@ async function presentDomains(manifest, workDir, connect, onWarning) {
     return /* @__PURE__ */ new Set();
   }
 }
+async function releaseLeases(manifest, workDir, onWarning) {
+  try {
+    const key = validateKey(manifest.key);
+    if (basename(String(manifest.base)) !== `${key}.img` || basename(dirname(manifest.base)) !== "bases") return;
+    await releaseWorkDirLeases(storeLayout(dirname(dirname(dirname(manifest.base)))), key, workDir);
+  } catch (error) {
+    onWarning?.({ code: "lease-not-released", message: `cannot release ${workDir}'s lease on base ${manifest.key} (gc treats it as stale from now on): ${error.message}` });
+  }
+}
 async function down(options) {
   const workDir = resolve(options.workDir);
   if (!await pathExists(manifestPath(workDir))) return { workDir, destroyed: [], removed: [] };
@@ -146,6 +162,7 @@ async function down(options) {
         }
       });
       await rm(manifestPath(workDir), { force: true });
+      await releaseLeases(manifest, workDir, options.onWarning);
       return { workDir, destroyed: destroyed.sort(), removed: removed.sort() };
     },
     {

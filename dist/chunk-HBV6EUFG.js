@@ -1,11 +1,12 @@
 import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
+  UsageError,
   errnoCode
 } from "./chunk-BHNCOJM6.js";
 
 // src/core/shared/fs.ts
-import { open, stat } from "node:fs/promises";
+import { lstat, open, stat } from "node:fs/promises";
 async function pathExists(path) {
   try {
     await stat(path);
@@ -15,9 +16,9 @@ async function pathExists(path) {
     throw error;
   }
 }
-async function isFile(path) {
+async function isPlainFile(path) {
   try {
-    return (await stat(path)).isFile();
+    return (await lstat(path)).isFile();
   } catch {
     return false;
   }
@@ -29,6 +30,18 @@ async function fsyncDir(dir) {
   } finally {
     await handle.close();
   }
+}
+
+// src/core/store/key.ts
+var CALLER_KEY = /^[A-Za-z0-9._-]{1,128}$/;
+var DIGEST_KEY = /^sha256-[0-9a-f]{64}$/;
+function validateKey(key) {
+  if (DIGEST_KEY.test(key) || CALLER_KEY.test(key) && key !== "." && key !== "..") return key;
+  throw new UsageError(
+    `invalid key ${JSON.stringify(key)}: a key is 'sha256-<64 hex>' or 1 to 128 characters of A-Z a-z 0-9 . _ - (and not '.' or '..')`,
+    "bad-key",
+    { key }
+  );
 }
 
 // src/core/shared/atomic-write.ts
@@ -99,8 +112,10 @@ async function removeDeadTemps(dir, finalName) {
 
 export {
   pathExists,
-  isFile,
+  isPlainFile,
   fsyncDir,
+  DIGEST_KEY,
+  validateKey,
   processAlive,
   replaceAtomically,
   writeFileAtomically,

@@ -28,18 +28,20 @@ import {
 import {
   formatBytes,
   parseBoolean,
+  parseBudget,
   parseDomainType,
   parseNetwork,
   parsePositiveInt,
   parseSize,
   parseSourceChoice,
+  parseVerify,
   parseVmList,
   progressReporter,
   sourceFromChoice
-} from "./chunk-KR46RGAB.js";
+} from "./chunk-VEEEZWLL.js";
 import {
   ensureBase
-} from "./chunk-HEPJQGP5.js";
+} from "./chunk-GEFKO4X4.js";
 import {
   BasecowError,
   UsageError
@@ -45225,7 +45227,11 @@ async function readBaseInputs() {
   const remote = input("remote-cache") ?? "actions";
   if (remote !== "actions" && remote !== "none") throw new UsageError(`${label("remote-cache")} must be actions or none, got ${JSON.stringify(remote)}`);
   const cacheDir = input("cache-dir");
+  const cacheBudget = input("cache-budget");
+  if (cacheBudget !== void 0) parseBudget(cacheBudget, label("cache-budget"));
   return {
+    verify: parseVerify(input("verify"), label("verify")),
+    cacheBudget,
     source,
     key: input("key"),
     member,
@@ -45267,6 +45273,13 @@ function hintFor(error2) {
       return `give this testnet a fresh ${label("work-dir")}, or remove ${error2.facts.path} (what the VM wrote is lost)`;
     case "would-orphan":
       return `tear the old testnet in ${error2.facts.workDir} down first (its post step, or \`basecow down --work-dir ${error2.facts.workDir}\`), or use another ${label("work-dir")}`;
+    case "overlay-base-gone":
+    case "overlay-base-changed":
+      return `tear the old testnet in ${error2.facts.workDir} down first (\`basecow down --work-dir ${error2.facts.workDir}\`), or give this testnet a fresh ${label("work-dir")}`;
+    case "no-space":
+      return `free space on the runner's disk, lower ${label("cache-budget")} so post keeps the store smaller, or set ${label("cache-dir")} to a larger filesystem`;
+    case "store-unsafe":
+      return `set ${label("cache-dir")} to a directory only this runner's user may write`;
     case "work-dir-busy":
       return `another step or job uses ${label("work-dir")} ${error2.facts.workDir}; give each testnet its own`;
     case "cache-dir-not-owned":
@@ -45286,7 +45299,13 @@ var STATE = {
   remote: "basecow-remote-cache",
   /** Set when main created a testnet: post tears it down. */
   workDir: "basecow-work-dir",
-  connect: "basecow-connect"
+  connect: "basecow-connect",
+  /** The lease main (or the overlay step) took on its base: post releases it. */
+  leaseKey: "basecow-lease-key",
+  leaseId: "basecow-lease-id",
+  /** Post runs gc on this store with this budget (the input's text). */
+  gcCacheDir: "basecow-gc-cache-dir",
+  gcBudget: "basecow-gc-budget"
 };
 
 // src/action/summary.ts
@@ -45353,7 +45372,23 @@ function failStep(error2) {
 function logProgress() {
   return progressReporter(process.stdout, 5e3);
 }
-async function prepareBase(inputs) {
+function jobHolder(workDir) {
+  const env = process.env;
+  return {
+    workDir,
+    pid: process.ppid,
+    jobId: [env.GITHUB_REPOSITORY, env.GITHUB_RUN_ID, env.GITHUB_RUN_ATTEMPT, env.GITHUB_JOB].filter(Boolean).join("/") || void 0
+  };
+}
+function saveLeaseState(cacheDir, base, cacheBudget) {
+  saveState(STATE.gcCacheDir, cacheDir);
+  if (cacheBudget) saveState(STATE.gcBudget, cacheBudget);
+  if (base.lease) {
+    saveState(STATE.leaseKey, base.key);
+    saveState(STATE.leaseId, base.lease.id);
+  }
+}
+async function prepareBase(inputs, workDir) {
   await ensureOwnedDir(inputs.cacheDir);
   let remote;
   if (inputs.remote === "actions") {
@@ -45369,6 +45404,8 @@ async function prepareBase(inputs) {
       cacheDir: inputs.cacheDir,
       remote,
       maxWorkers: inputs.maxWorkers,
+      verify: inputs.verify,
+      lease: jobHolder(workDir),
       onProgress: progress.report,
       onWarning: warn
     });
@@ -45379,7 +45416,7 @@ async function prepareBase(inputs) {
 async function createTestnet(inputs, testnet, base) {
   saveState(STATE.workDir, testnet.workDir);
   if (testnet.connect) saveState(STATE.connect, testnet.connect);
-  const { up } = await import("./up-OK4QW3KH.js");
+  const { up } = await import("./up-REB62D4B.js");
   return up({ ...testnet, source: inputs.source, cacheDir: inputs.cacheDir, base, onWarning: warn });
 }
 async function runMain() {
@@ -45388,7 +45425,8 @@ async function runMain() {
     const inputs = await readBaseInputs();
     const testnet = readTestnetInputs(inputs.cacheDir);
     const base = await group("basecow: base image", async () => {
-      const result = await prepareBase(inputs);
+      const result = await prepareBase(inputs, testnet?.workDir);
+      saveLeaseState(inputs.cacheDir, result, inputs.cacheBudget);
       info(baseResultLine(result));
       return result;
     });
@@ -45429,5 +45467,6 @@ export {
   STATE,
   warn,
   failStep,
+  jobHolder,
   runMain
 };

@@ -33,6 +33,29 @@ function parseSize(text, label = "size") {
   return bytes;
 }
 
+// src/inputs/lifecycle.ts
+var DURATION_UNITS = { s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 7 * 864e5 };
+function parseDuration(text, label) {
+  const match = /^(\d+(?:\.\d+)?)\s*([smhdw])$/i.exec(text.trim());
+  if (!match) throw new UsageError(`${label}: invalid duration ${JSON.stringify(text)}: use a number with s, m, h, d or w (e.g. 14d)`);
+  return Math.round(Number(match[1]) * DURATION_UNITS[match[2].toLowerCase()]);
+}
+function parseBudget(text, label) {
+  const percent = /^(\d+(?:\.\d+)?)\s*%$/.exec(text.trim());
+  if (percent) {
+    const fraction = Number(percent[1]) / 100;
+    if (fraction > 1) throw new UsageError(`${label}: ${JSON.stringify(text)} is more than the whole filesystem`);
+    return { budgetFraction: fraction };
+  }
+  return { budgetBytes: parseSize(text, label) };
+}
+function parseVerify(text, label) {
+  if (text === void 0 || text.trim() === "") return void 0;
+  const value = text.trim();
+  if (value === "always" || value === "changed" || value === "never") return value;
+  throw new UsageError(`${label} must be always, changed or never, got ${JSON.stringify(text)}`);
+}
+
 // src/inputs/source.ts
 var given = (value) => value !== void 0 && value.trim() !== "";
 function parseSourceChoice(inputs, labels, options = {}) {
@@ -83,11 +106,11 @@ async function sourceFromChoice(choice, setting) {
     case "image":
       return choice.image;
     case "url": {
-      const { urlSource } = await import("./url-3ILDKXQW.js");
+      const { urlSource } = await import("./url-ODEXHPU2.js");
       return urlSource({ url: choice.url, sha256: choice.sha256 });
     }
     case "build": {
-      const { buildSource } = await import("./build-P5Q7ESJE.js");
+      const { buildSource } = await import("./build-AUBRTS2O.js");
       return buildSource({ command: choice.command, keyFiles: choice.keyFiles, workspace: setting.workspace, output: setting.output, onGlobDebug: setting.onGlobDebug });
     }
   }
@@ -247,6 +270,9 @@ export {
   parseDomainType,
   parseBoolean,
   parseSize,
+  parseDuration,
+  parseBudget,
+  parseVerify,
   parseSourceChoice,
   sourceFromChoice,
   parseVmList,

@@ -18,13 +18,17 @@ function storeLayout(cacheDir) {
     locks: join(root, "locks"),
     leases: join(root, "leases"),
     tmp: join(root, "tmp"),
-    digests: join(root, "digests")
+    digests: join(root, "digests"),
+    used: join(root, "used"),
+    quarantine: join(root, "quarantine")
   };
 }
 var basePath = (layout, key) => join(layout.bases, `${key}.img`);
 var sidecarPath = (layout, key) => join(layout.bases, `${key}.json`);
 var lockPath = (layout, key) => join(layout.locks, key);
 var tempPrefix = (key) => `${key}+`;
+var usedPath = (layout, key) => join(layout.used, key);
+var leaseDir = (layout, key) => join(layout.leases, key);
 
 export {
   defaultCacheDir,
@@ -32,5 +36,7 @@ export {
   basePath,
   sidecarPath,
   lockPath,
-  tempPrefix
+  tempPrefix,
+  usedPath,
+  leaseDir
 };

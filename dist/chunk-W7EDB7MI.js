@@ -1,21 +1,21 @@
 import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
+  extractToRaw
+} from "./chunk-NW6CAW7T.js";
+import {
   DEFAULT_LOCK_TIMING,
-  extractToRaw,
   ownerPath,
   tryLock
-} from "./chunk-Y6GDTJ7D.js";
+} from "./chunk-F4LATU5L.js";
 import {
   pathExists,
   removeDeadTemps,
-  replaceAtomically,
-  writeFileAtomically
-} from "./chunk-52G6BS7L.js";
+  replaceAtomically
+} from "./chunk-HBV6EUFG.js";
 import {
   BasecowError,
-  UsageError,
-  errnoCode
+  UsageError
 } from "./chunk-BHNCOJM6.js";
 
 // src/core/testnet/extra-disks.ts
@@ -98,48 +98,14 @@ function validateGroup(group) {
   return group;
 }
 
-// src/core/testnet/manifest.ts
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-var MANIFEST_SCHEMA = "basecow.manifest/v1";
-var MANIFEST_FILE = "manifest.json";
-var manifestPath = (workDir) => join(workDir, MANIFEST_FILE);
-async function writeManifest(manifest) {
-  const path = manifestPath(manifest.workDir);
-  await writeFileAtomically(path, `${JSON.stringify(manifest, null, 2)}
-`);
-  return path;
-}
-async function readManifest(workDir) {
-  const path = manifestPath(workDir);
-  let text;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    if (errnoCode(error) === "ENOENT") return void 0;
-    throw new Error(`${path}: cannot read the manifest: ${error.message}`, { cause: error });
-  }
-  let manifest;
-  try {
-    manifest = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`${path}: not a valid manifest (${error.message}); remove it or restore it`, { cause: error });
-  }
-  if (manifest.schema !== MANIFEST_SCHEMA) {
-    throw new Error(`${path}: unknown manifest schema ${JSON.stringify(manifest.schema)}, expected ${MANIFEST_SCHEMA}`);
-  }
-  return manifest;
-}
-var wasStarted = (manifest) => manifest.started !== false;
-
 // src/core/testnet/plan.ts
 import { createHash as createHash2 } from "node:crypto";
-import { join as join2, resolve } from "node:path";
-var vmDir = (workDir, vmName) => join2(workDir, "vms", vmName);
-var overlayPath = (workDir, vmName) => join2(vmDir(workDir, vmName), "primary.qcow2");
-var domainXmlPath = (workDir, vmName) => join2(vmDir(workDir, vmName), "domain.xml");
-var consoleLogPath = (workDir, vmName) => join2(vmDir(workDir, vmName), "console.log");
-var extraDiskPath = (workDir, vmName, diskName) => join2(vmDir(workDir, vmName), `${diskName}.img`);
+import { join, resolve } from "node:path";
+var vmDir = (workDir, vmName) => join(workDir, "vms", vmName);
+var overlayPath = (workDir, vmName) => join(vmDir(workDir, vmName), "primary.qcow2");
+var domainXmlPath = (workDir, vmName) => join(vmDir(workDir, vmName), "domain.xml");
+var consoleLogPath = (workDir, vmName) => join(vmDir(workDir, vmName), "console.log");
+var extraDiskPath = (workDir, vmName, diskName) => join(vmDir(workDir, vmName), `${diskName}.img`);
 function defaultGroup(workDir) {
   return `bc${createHash2("sha256").update(resolve(workDir)).digest("hex").slice(0, 8)}`;
 }
@@ -194,19 +160,19 @@ function planTestnet(specs, names, nicCounts, workDir, group, hash) {
 }
 
 // src/core/testnet/work-dir-lock.ts
-import { mkdir as mkdir2, readFile as readFile2 } from "node:fs/promises";
-import { join as join3 } from "node:path";
+import { mkdir as mkdir2, readFile } from "node:fs/promises";
+import { join as join2 } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 var WORK_DIR_LOCK = ".basecow.lock";
 var DEFAULT_WAIT_TIMEOUT_MS = 10 * 60 * 1e3;
 async function holderPid(lockPath) {
-  const token = await readFile2(ownerPath(lockPath), "utf8").catch(() => "");
+  const token = await readFile(ownerPath(lockPath), "utf8").catch(() => "");
   const pid = Number(/^(\d+)-/.exec(token)?.[1]);
   return Number.isInteger(pid) && pid > 0 ? pid : void 0;
 }
 async function withWorkDirLock(workDir, fn, options = {}) {
   await mkdir2(workDir, { recursive: true });
-  const lockPath = join3(workDir, WORK_DIR_LOCK);
+  const lockPath = join2(workDir, WORK_DIR_LOCK);
   const timing = { ...DEFAULT_LOCK_TIMING, ...options.lockTiming };
   const timeoutMs = options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
   const started = performance.now();
@@ -243,10 +209,6 @@ export {
   sanitizeVmName,
   sanitizeVmNames,
   validateGroup,
-  manifestPath,
-  writeManifest,
-  readManifest,
-  wasStarted,
   vmDir,
   overlayPath,
   domainXmlPath,

@@ -2,33 +2,38 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   DEFAULT_QCOW2_OPTIONS
-} from "./chunk-OGEYR2KQ.js";
+} from "./chunk-USNDOUXU.js";
 import {
   DEFAULT_CONNECT_URI
 } from "./chunk-JS24X5YJ.js";
 import {
   formatBytes,
+  parseBudget,
   parseDomainType,
+  parseDuration,
   parseNetwork,
   parsePositiveInt,
   parseSize,
   parseSourceChoice,
+  parseVerify,
   parseVmList,
   progressReporter,
   sourceFromChoice
-} from "./chunk-KR46RGAB.js";
+} from "./chunk-VEEEZWLL.js";
 import {
   ensureBase
-} from "./chunk-HEPJQGP5.js";
+} from "./chunk-GEFKO4X4.js";
+import "./chunk-HYZEJLXQ.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
-import "./chunk-QSCWR6YQ.js";
+import "./chunk-KCCNLEMG.js";
+import "./chunk-NW6CAW7T.js";
+import "./chunk-F4LATU5L.js";
+import "./chunk-HBV6EUFG.js";
 import {
   defaultCacheDir
-} from "./chunk-VK5DHBY2.js";
-import "./chunk-Y6GDTJ7D.js";
-import "./chunk-52G6BS7L.js";
+} from "./chunk-QP2VVOS2.js";
 import "./chunk-XLCS27TT.js";
 import {
   BasecowError,
@@ -55,6 +60,13 @@ function hintFor(error) {
       return "run up with --recreate to replace it (what the VM wrote is lost), or down first";
     case "would-orphan":
       return `run \`basecow down --work-dir ${error.facts.workDir}\` first`;
+    case "overlay-base-gone":
+    case "overlay-base-changed":
+      return `run \`basecow down --work-dir ${error.facts.workDir}\` and up again, or up with --recreate (what the VMs wrote is lost)`;
+    case "no-space":
+      return "free space on that filesystem (`basecow ls` shows what the store holds; leased bases stay), or use another --cache-dir";
+    case "store-unsafe":
+      return "use another --cache-dir";
     case "work-dir-busy":
       return "wait for that process, or give this testnet its own --work-dir";
     default:
@@ -117,12 +129,15 @@ commands:
             --cache-dir <dir>   base store (default $BASECOW_CACHE_DIR or ~/.cache/basecow)
             --decode-workers <n>   at most this many threads decode a multi-frame source or
                                 entry (default: one per core, bounded by free memory)
+            --verify <when>     re-hash a stored base before using it: changed (default: when
+                                its size, inode, mtime or ctime moved since it was made),
+                                always, or never; a base that fails is quarantined and remade
             --json              print one JSON object on stdout, logs on stderr
 
   up        prepare the base, then give every VM a qcow2 overlay, its extra disks and a
             libvirt domain XML, and write <work-dir>/manifest.json
             --image, --url, --sha256, --build, --key-files, --key, --member, --cache-dir,
-            --decode-workers    as for prepare
+            --decode-workers, --verify   as for prepare; the testnet leases its base until down
             --vms <n|a,b,c|vms.json>   VMs to make (default 3: vm1..vm3)
             --work-dir <dir>    where overlays, XML and the manifest go (default ./.basecow/testnet)
             --group <name>      prefix of the domain names (default derived from the work dir)
@@ -140,6 +155,14 @@ commands:
             --json              print the manifest on stdout and nothing else
   down      stop the domains of a work dir and remove their overlays, extra disks and XML
             --work-dir <dir> --connect <uri> --json
+  ls        list the store's bases: key, sizes, created, last used, leases, total vs budget
+            --cache-dir <dir> --budget <size|N%> --json
+  gc        remove unleased bases, least recently used first, until the store fits its budget;
+            sweep what killed processes left (stale leases, temp files, locks, quarantine)
+            --budget <size|N%>  e.g. 40G or 25% of the store's filesystem (default 25%)
+            --max-age <dur>     also remove unleased bases unused for this long (e.g. 14d, 12h)
+            --dry-run           say what would go, remove nothing
+            --cache-dir <dir> --json
 
 exit status: 0 on success, 1 on failure, 2 on bad usage, 130/143 when stopped by SIGINT/SIGTERM`;
 async function main(argv) {
@@ -152,6 +175,10 @@ async function main(argv) {
         return await upCommand(rest);
       case "down":
         return await downCommand(rest);
+      case "ls":
+        return await lsCommand(rest);
+      case "gc":
+        return await gcCommand(rest);
       case void 0:
       case "-h":
       case "--help":
@@ -201,6 +228,7 @@ var SOURCE_OPTIONS = {
   member: { type: "string" },
   "cache-dir": { type: "string" },
   "decode-workers": { type: "string" },
+  verify: { type: "string" },
   json: { type: "boolean", default: false }
 };
 var SOURCE_LABELS = { image: "--image", member: "--member", url: "--url", sha256: "--sha256", build: "--build", keyFiles: "--key-files" };
@@ -225,7 +253,8 @@ async function sourceOptions(values) {
     cacheDir: text("cache-dir") ?? defaultCacheDir(),
     key: text("key"),
     member: choice.member,
-    maxWorkers: parsePositiveInt(text("decode-workers"), "--decode-workers")
+    maxWorkers: parsePositiveInt(text("decode-workers"), "--decode-workers"),
+    verify: parseVerify(text("verify"), "--verify")
   };
 }
 async function withProgressAndInterrupts(run) {
@@ -303,7 +332,7 @@ async function upCommand(args) {
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-OK4QW3KH.js");
+    const { up } = await import("./up-REB62D4B.js");
     return up({
       ...source,
       ...hooks,
@@ -347,7 +376,7 @@ async function downCommand(args) {
     connect: { type: "string" },
     json: { type: "boolean", default: false }
   });
-  const { down } = await import("./down-EKJ35DAN.js");
+  const { down } = await import("./down-63R3OAXN.js");
   const warnings = [];
   const result = await withProgressAndInterrupts(
     (hooks) => down({
@@ -367,6 +396,67 @@ async function downCommand(args) {
     process.stdout.write(`${result.workDir}: stopped ${result.destroyed.length} domain(s), removed ${result.removed.length} file(s); the base stays in the store
 `);
   }
+  return 0;
+}
+var STORE_OPTIONS = {
+  "cache-dir": { type: "string" },
+  budget: { type: "string" },
+  json: { type: "boolean", default: false }
+};
+function storeOptions(values) {
+  const budget = values.budget;
+  return { cacheDir: values["cache-dir"] ?? defaultCacheDir(), ...budget === void 0 ? {} : parseBudget(budget, "--budget") };
+}
+var day = (iso) => iso ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : "-";
+async function lsCommand(args) {
+  const { values } = parse(args, STORE_OPTIONS);
+  const { listStore } = await import("./gc-WDBWB6NW.js");
+  const listing = await listStore(storeOptions(values));
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(listing)}
+`);
+    return 0;
+  }
+  const lines = listing.bases.map((b) => {
+    const live = b.leases.filter((l) => !l.stale);
+    const holders = live.map((l) => l.lease.workDir ?? `pid ${l.lease.pid}`).join(", ");
+    return [
+      b.key,
+      `  ${formatBytes(b.apparentBytes)} apparent, ${formatBytes(b.allocatedBytes)} allocated; created ${day(b.created)}, last used ${day(b.lastUsed)}`,
+      `  leases: ${live.length === 0 ? "none" : `${live.length} (${holders})`}${b.leases.length > live.length ? `, ${b.leases.length - live.length} stale` : ""}`
+    ].join("\n");
+  });
+  lines.push(
+    `total: ${formatBytes(listing.totalBytes)} allocated in ${listing.bases.length} base(s)${listing.quarantineBytes > 0 ? ` (${formatBytes(listing.quarantineBytes)} in quarantine)` : ""}, budget ${formatBytes(listing.budgetBytes)}; filesystem ${formatBytes(listing.filesystem.freeBytes)} free of ${formatBytes(listing.filesystem.sizeBytes)}`
+  );
+  process.stdout.write(`${lines.join("\n")}
+`);
+  return 0;
+}
+async function gcCommand(args) {
+  const { values } = parse(args, { ...STORE_OPTIONS, "max-age": { type: "string" }, "dry-run": { type: "boolean", default: false } });
+  const { gc } = await import("./gc-WDBWB6NW.js");
+  const maxAge = values["max-age"];
+  const result = await gc({
+    ...storeOptions(values),
+    maxAgeMs: maxAge === void 0 ? void 0 : parseDuration(maxAge, "--max-age"),
+    dryRun: values["dry-run"],
+    onWarning: printWarning
+  });
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(result)}
+`);
+    return 0;
+  }
+  const verb = result.dryRun ? "would remove" : "removed";
+  const lines = [
+    ...result.removed.map((r) => `${verb} ${r.key} (${formatBytes(r.allocatedBytes)}, last used ${day(r.lastUsed)}, ${r.reason})`),
+    ...result.kept.map((k) => `kept ${k.key} (${k.reason === "leased" ? "leased by a testnet or job" : "its lock is held"})`),
+    `store: ${formatBytes(result.beforeBytes)} -> ${formatBytes(result.afterBytes)}, budget ${formatBytes(result.budgetBytes)}${result.afterBytes > result.budgetBytes ? " (still over: what is left is in use)" : ""}`
+  ];
+  if (!result.dryRun) lines.push(`swept: ${result.swept.leases} stale lease(s), ${result.swept.temps} temp file(s), ${result.swept.locks} lock(s), ${result.swept.quarantined} quarantined base(s)`);
+  process.stdout.write(`${lines.join("\n")}
+`);
   return 0;
 }
 export {

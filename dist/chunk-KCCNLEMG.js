@@ -1,24 +1,12 @@
 import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
+  DIGEST_KEY,
   writeFileAtomically
-} from "./chunk-52G6BS7L.js";
+} from "./chunk-HBV6EUFG.js";
 import {
-  SourceError,
-  UsageError
+  SourceError
 } from "./chunk-BHNCOJM6.js";
-
-// src/core/store/key.ts
-var CALLER_KEY = /^[A-Za-z0-9._-]{1,128}$/;
-var DIGEST_KEY = /^sha256-[0-9a-f]{64}$/;
-function validateKey(key) {
-  if (DIGEST_KEY.test(key) || CALLER_KEY.test(key) && key !== "." && key !== "..") return key;
-  throw new UsageError(
-    `invalid key ${JSON.stringify(key)}: a key is 'sha256-<64 hex>' or 1 to 128 characters of A-Z a-z 0-9 . _ - (and not '.' or '..')`,
-    "bad-key",
-    { key }
-  );
-}
 
 // src/core/store/source-digest.ts
 import { createHash } from "node:crypto";
@@ -91,7 +79,6 @@ async function readMemo(path) {
 }
 
 export {
-  validateKey,
   statSource,
   sourceKey
 };

@@ -1,44 +1,56 @@
 import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
+  ensureStoreDirs,
+  readSidecar,
+  sweepTemps,
+  touchUsed,
+  writeSidecar
+} from "./chunk-HYZEJLXQ.js";
+import {
   TOOL_NAME,
   TOOL_VERSION
 } from "./chunk-4F4VMEEG.js";
 import {
   sourceKey,
-  statSource,
+  statSource
+} from "./chunk-KCCNLEMG.js";
+import {
+  DEFAULT_MEMBER,
+  extractToRaw,
+  readEntryIndex
+} from "./chunk-NW6CAW7T.js";
+import {
+  DEFAULT_LOCK_TIMING,
+  acquireLease,
+  releaseLease,
+  tryLock
+} from "./chunk-F4LATU5L.js";
+import {
+  fsyncDir,
+  isPlainFile,
+  pathExists,
   validateKey
-} from "./chunk-QSCWR6YQ.js";
+} from "./chunk-HBV6EUFG.js";
 import {
   basePath,
   lockPath,
   sidecarPath,
   storeLayout,
   tempPrefix
-} from "./chunk-VK5DHBY2.js";
-import {
-  DEFAULT_LOCK_TIMING,
-  DEFAULT_MEMBER,
-  extractToRaw,
-  readEntryIndex,
-  tryLock
-} from "./chunk-Y6GDTJ7D.js";
-import {
-  fsyncDir,
-  isFile,
-  processAlive,
-  removeDeadTemps,
-  writeFileAtomically
-} from "./chunk-52G6BS7L.js";
+} from "./chunk-QP2VVOS2.js";
 import {
   BasecowError,
   SourceError
 } from "./chunk-BHNCOJM6.js";
+import {
+  computeRawDigest
+} from "./chunk-WB6ZLOID.js";
 
 // src/core/store/ensure-base.ts
-import { randomBytes } from "node:crypto";
-import { chmod, mkdir, rename, rm as rm2, stat as stat2 } from "node:fs/promises";
-import { basename as basename2, dirname, join as join2, resolve as resolve2 } from "node:path";
+import { randomBytes as randomBytes2 } from "node:crypto";
+import { chmod, rename as rename2, rm as rm2, stat as stat2, statfs } from "node:fs/promises";
+import { basename, dirname, join as join2, resolve as resolve2 } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
 // src/core/store/local-image.ts
@@ -77,34 +89,48 @@ function localImage(path, options = {}) {
   };
 }
 
-// src/core/store/sidecar.ts
-async function writeSidecar(path, sidecar) {
-  await writeFileAtomically(path, `${JSON.stringify(sidecar, null, 2)}
-`, { mode: 420 });
+// src/core/store/verify.ts
+import { randomBytes } from "node:crypto";
+import { rename, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+async function identityOf(path) {
+  const info = await stat(path, { bigint: true });
+  return { size: Number(info.size), ino: Number(info.ino), mtimeNs: info.mtimeNs.toString(), ctimeNs: info.ctimeNs.toString() };
 }
-
-// src/core/store/temp-sweep.ts
-import { readdir, rm, stat } from "node:fs/promises";
-import { basename, join } from "node:path";
-var FOREIGN_TEMP_AGE_MS = 10 * 60 * 1e3;
-async function sweepTemps(layout, key, staleMs) {
-  const prefix = tempPrefix(key);
-  const now = Date.now();
-  const names = await readdir(layout.tmp);
-  await Promise.all(
-    names.map(async (name) => {
-      const owner = /\+(\d+)-[0-9a-f]+(?:\.|$)/.exec(name);
-      if (!owner) return;
-      const path = join(layout.tmp, name);
-      const info = await stat(path).catch(() => void 0);
-      if (!info) return;
-      const idle = now - info.mtimeMs;
-      const dead = !processAlive(Number(owner[1]));
-      const remove = name.startsWith(prefix) ? dead || idle > staleMs : dead && idle > FOREIGN_TEMP_AGE_MS;
-      if (remove) await rm(path, { force: true });
-    })
-  );
-  await removeDeadTemps(layout.bases, basename(sidecarPath(layout, key)));
+var sameIdentity = (a, b) => a !== void 0 && a.size === b.size && a.ino === b.ino && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+async function needsVerification(layout, key, mode) {
+  if (mode === "never") return false;
+  if (mode === "always") return true;
+  const sidecar = await readSidecar(sidecarPath(layout, key)).catch(() => void 0);
+  if (!sidecar) return true;
+  return !sameIdentity(sidecar.identity, await identityOf(basePath(layout, key)));
+}
+async function verifyBase(layout, key, signal) {
+  let sidecar;
+  try {
+    sidecar = await readSidecar(sidecarPath(layout, key));
+  } catch (error) {
+    return { ok: false, reason: `its sidecar cannot be read (${error.message})` };
+  }
+  const path = basePath(layout, key);
+  const before = await identityOf(path);
+  const digest = await computeRawDigest(path, signal);
+  if (sidecar.rawDigest && digest !== sidecar.rawDigest) {
+    return { ok: false, reason: `its content's digest is ${digest}, not the ${sidecar.rawDigest} recorded when it was made` };
+  }
+  if (sidecar.apparentBytes !== void 0 && before.size !== sidecar.apparentBytes) {
+    return { ok: false, reason: `it is ${before.size} bytes, not the ${sidecar.apparentBytes} recorded when it was made` };
+  }
+  await writeSidecar(sidecarPath(layout, key), { ...sidecar, rawDigest: digest, identity: before });
+  return { ok: true };
+}
+async function quarantineBase(layout, key) {
+  const stamp = (/* @__PURE__ */ new Date()).toISOString().replace(/[:.]/g, "-");
+  const target = join(layout.quarantine, `${key}+${stamp}-${randomBytes(3).toString("hex")}.img`);
+  await rename(basePath(layout, key), target);
+  await rm(sidecarPath(layout, key), { force: true });
+  await fsyncDir(layout.bases);
+  return target;
 }
 
 // src/core/store/ensure-base.ts
@@ -116,7 +142,8 @@ async function ensureBase(options) {
   const source = typeof options.source === "string" ? localImage(options.source, { member: options.member }) : options.source;
   const layout = storeLayout(options.cacheDir);
   const timing = { ...DEFAULT_LOCK_TIMING, ...options.lockTiming };
-  await Promise.all([layout.bases, layout.locks, layout.tmp].map((dir) => mkdir(dir, { recursive: true })));
+  await ensureStoreDirs(layout);
+  const verify = options.verify ?? "changed";
   const context = { tmpDir: layout.tmp, digestsDir: layout.digests, signal: options.signal, onProgress: options.onProgress, onWarning: options.onWarning };
   const timings = { hashSeconds: 0, waitSeconds: 0, restoreSeconds: 0, sourceSeconds: 0, extractSeconds: 0, workers: 0 };
   const hashStarted = performance.now();
@@ -131,12 +158,26 @@ async function ensureBase(options) {
     keyMemoized = found.memoized;
   }
   timings.hashSeconds = (performance.now() - hashStarted) / 1e3;
+  const lease = options.lease ? await acquireLease(layout, key, options.lease) : void 0;
+  try {
+    const result = await findOrMake(layout, key, source, derivedKey, context, options, timing, timings, started, keyMemoized, verify);
+    if (lease) result.lease = { id: lease.lease.id, path: lease.path };
+    await touchUsed(layout, key).catch(
+      (error) => options.onWarning?.({ code: "last-use-not-recorded", message: `cannot record the use of base ${key} (gc may take it for unused sooner): ${error.message}` })
+    );
+    return result;
+  } catch (error) {
+    if (lease) await releaseLease(layout, key, lease.lease.id).catch(() => void 0);
+    throw error;
+  }
+}
+async function findOrMake(layout, key, source, derivedKey, context, options, timing, timings, started, keyMemoized, verify) {
   const waitStarted = performance.now();
   const waitTimeoutMs = options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
   const done = (cacheHit, origin) => describeBase(layout, key, cacheHit, origin, started, timings, keyMemoized);
   for (; ; ) {
     options.signal?.throwIfAborted();
-    if (await isFile(basePath(layout, key))) {
+    if (await isPlainFile(basePath(layout, key)) && !(options.lease && await pathExists(lockPath(layout, key))) && !await needsVerification(layout, key, verify).catch(() => true)) {
       timings.waitSeconds = (performance.now() - waitStarted) / 1e3;
       return done("l1", "store");
     }
@@ -149,7 +190,20 @@ async function ensureBase(options) {
     if (lock) {
       timings.waitSeconds = (performance.now() - waitStarted) / 1e3;
       try {
-        if (await isFile(basePath(layout, key))) return done("l1", "store");
+        if (await isPlainFile(basePath(layout, key))) {
+          if (!await needsVerification(layout, key, verify).catch(() => true)) return done("l1", "store");
+          const verification = await verifyBase(layout, key, options.signal);
+          if (verification.ok) {
+            const result = await done("l1", "store");
+            result.verified = true;
+            return result;
+          }
+          const moved = await quarantineBase(layout, key);
+          options.onWarning?.({
+            code: "base-corrupt",
+            message: `base ${key} failed verification (${verification.reason}); it was moved to ${moved} and is made again from its source`
+          });
+        }
         await sweepTemps(layout, key, timing.staleMs);
         if (options.remote && await restoreFromRemote(layout, key, options.remote, options, lock, timings)) return done("l2", "remote");
         const origin = await buildFromSource(layout, key, source, derivedKey, context, options, lock, timings);
@@ -170,7 +224,7 @@ async function ensureBase(options) {
     await sleep(timing.pollMs);
   }
 }
-var tempStem = (layout, key) => join2(layout.tmp, `${tempPrefix(key)}${process.pid}-${randomBytes(4).toString("hex")}`);
+var tempStem = (layout, key) => join2(layout.tmp, `${tempPrefix(key)}${process.pid}-${randomBytes2(4).toString("hex")}`);
 async function restoreFromRemote(layout, key, remote, options, lock, timings) {
   const restoreStarted = performance.now();
   let entry;
@@ -188,6 +242,8 @@ async function restoreFromRemote(layout, key, remote, options, lock, timings) {
   const extractStarted = performance.now();
   try {
     const index = await readEntryIndex(entry.path);
+    const dataBytes = index.frames.filter((frame) => frame.kind === "data").reduce((sum, frame) => sum + frame.rawLength, 0);
+    await ensureRoom(layout, key, `${remote.name} cache entry`, dataBytes, options);
     const extracted = await extractToRaw(entry.path, tempImage, { signal: options.signal, maxWorkers: options.maxWorkers });
     timings.workers = extracted.workers;
     if (extracted.rawDigest !== index.rawDigest) {
@@ -197,7 +253,7 @@ async function restoreFromRemote(layout, key, remote, options, lock, timings) {
     return true;
   } catch (error) {
     if (options.signal?.aborted) throw options.signal.reason;
-    if (error instanceof LockLostError) throw error;
+    if (error instanceof LockLostError || error instanceof BasecowError && error.code === "no-space") throw error;
     options.onWarning?.({ code: "remote-entry-unusable", message: `the ${remote.name} cache entry for ${key} was not used (the base is made from its source instead): ${error.message}` });
     return false;
   } finally {
@@ -213,7 +269,9 @@ async function buildFromSource(layout, key, source, derivedKey, context, options
   const tempImage = `${tempStem(layout, key)}.img`;
   const extractStarted = performance.now();
   try {
-    const bytes = (await stat2(materialized.path)).size;
+    const sourceInfo = await stat2(materialized.path);
+    const bytes = sourceInfo.size;
+    await ensureRoom(layout, key, materialized.path, Math.min(bytes, sourceInfo.blocks * 512) || bytes, options);
     const extracted = await extractToRaw(materialized.path, tempImage, {
       maxWorkers: options.maxWorkers,
       member: materialized.member ?? options.member,
@@ -267,8 +325,34 @@ async function publish(layout, key, tempImage, lock, record, origin, rawDigest) 
   const lost = await lock.lost();
   if (lost) throw new LockLostError(lost.message);
   await writeSidecar(sidecarPath(layout, key), sidecar);
-  await rename(tempImage, basePath(layout, key));
+  await rename2(tempImage, basePath(layout, key));
   await fsyncDir(layout.bases);
+  await writeSidecar(sidecarPath(layout, key), { ...sidecar, identity: await identityOf(basePath(layout, key)) });
+}
+var mib = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+async function ensureRoom(layout, key, label, neededBytes, options) {
+  const free = async () => {
+    const fs = await statfs(layout.tmp);
+    return fs.bavail * fs.bsize;
+  };
+  const before = await free();
+  if (neededBytes <= before) return;
+  const { gc } = await import("./gc-WDBWB6NW.js");
+  const listing = await gc({ cacheDir: dirname(layout.root), budgetBytes: 0, dryRun: true, keep: [key], lockTiming: options.lockTiming });
+  const result = await gc({ cacheDir: dirname(layout.root), budgetBytes: Math.max(0, listing.beforeBytes - (neededBytes - before)), keep: [key], lockTiming: options.lockTiming, onWarning: options.onWarning });
+  const after = await free();
+  if (result.removed.length > 0) {
+    options.onWarning?.({
+      code: "evicted-for-space",
+      message: `removed ${result.removed.length} unused base(s) (${result.removed.map((r) => r.key).join(", ")}) to make room for base ${key}`
+    });
+  }
+  if (neededBytes <= after) return;
+  throw new BasecowError(
+    "no-space",
+    `${label}: base ${key} needs at least ${mib(neededBytes)} but the filesystem of ${layout.root} has ${mib(after)} free${result.removed.length > 0 ? ` after removing ${result.removed.length} unused base(s)` : " and no unused base to remove"}${result.kept.length > 0 ? ` (${result.kept.length} kept: in use)` : ""}; nothing was written`,
+    { key, neededBytes, freeBytes: after, store: layout.root }
+  );
 }
 async function describeBase(layout, key, cacheHit, origin, started, timings, keyMemoized) {
   const base = basePath(layout, key);
@@ -289,10 +373,21 @@ async function describeBase(layout, key, cacheHit, origin, started, timings, key
 async function existingBase(options) {
   const started = performance.now();
   const path = "base" in options ? resolve2(options.base) : basePath(storeLayout(options.cacheDir), validateKey(options.key));
-  if (!await isFile(path)) {
+  const key = "key" in options ? options.key : basename(path).replace(/\.img$/, "");
+  const inStore = basename(dirname(path)) === "bases" && (() => {
+    try {
+      return validateKey(key) === key;
+    } catch {
+      return false;
+    }
+  })();
+  const layout = inStore ? storeLayout(dirname(dirname(dirname(path)))) : void 0;
+  const lease = options.lease && layout ? await acquireLease(layout, key, options.lease) : void 0;
+  if (!await isPlainFile(path)) {
+    if (lease && layout) await releaseLease(layout, key, lease.lease.id);
     throw new BasecowError("base-missing", `${path}: no such base image (prepare it first, in this job or an earlier step)`, { base: path });
   }
-  const key = "key" in options ? options.key : basename2(path).replace(/\.img$/, "");
+  if (layout) await touchUsed(layout, key).catch((error) => options.onWarning?.({ code: "last-use-not-recorded", message: `cannot record the use of base ${key}: ${error.message}` }));
   const timings = { hashSeconds: 0, waitSeconds: 0, restoreSeconds: 0, sourceSeconds: 0, extractSeconds: 0, workers: 0 };
   const info = await stat2(path);
   return {
@@ -305,7 +400,8 @@ async function existingBase(options) {
     allocatedBytes: info.blocks * 512,
     seconds: (performance.now() - started) / 1e3,
     timings,
-    keyMemoized: false
+    keyMemoized: false,
+    ...lease ? { lease: { id: lease.lease.id, path: lease.path } } : {}
   };
 }
 
