@@ -2,11 +2,11 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   runMain
-} from "./chunk-KCSK3EAS.js";
+} from "./chunk-7OQUGNSZ.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
 import "./chunk-VEEEZWLL.js";
-import "./chunk-GEFKO4X4.js";
+import "./chunk-GR5A6DJC.js";
 import "./chunk-HYZEJLXQ.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-KCCNLEMG.js";

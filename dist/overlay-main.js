@@ -8,7 +8,7 @@ import {
   label,
   readTestnetInputs,
   warn
-} from "./chunk-KCSK3EAS.js";
+} from "./chunk-7OQUGNSZ.js";
 import {
   getInput,
   group,
@@ -20,7 +20,7 @@ import "./chunk-6CTZAA2R.js";
 import "./chunk-VEEEZWLL.js";
 import {
   existingBase
-} from "./chunk-GEFKO4X4.js";
+} from "./chunk-GR5A6DJC.js";
 import "./chunk-HYZEJLXQ.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-KCCNLEMG.js";
@@ -59,7 +59,7 @@ async function runOverlayMain() {
     }
     saveState(STATE.workDir, testnet.workDir);
     if (testnet.connect) saveState(STATE.connect, testnet.connect);
-    const { up } = await import("./up-REB62D4B.js");
+    const { up } = await import("./up-O4UJX46I.js");
     const manifest = await group("basecow: testnet", () => up({ ...testnet, source: base.base, cacheDir, base, onWarning: warn }));
     info(`${manifest.vms.length} VM(s) over ${base.base} in ${manifest.workDir}${manifest.started ? ", started" : ""}`);
     setOutput("manifest", `${manifest.workDir}/manifest.json`);

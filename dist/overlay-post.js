@@ -3,15 +3,15 @@ const require = __basecowRequire(import.meta.url);
 import {
   releaseJobLease,
   tearDownTestnet
-} from "./chunk-MUNBG5T4.js";
-import "./chunk-FAJ7JWE3.js";
+} from "./chunk-SK7CU5RW.js";
+import "./chunk-Q7LYDEOB.js";
 import {
   failStep
-} from "./chunk-KCSK3EAS.js";
+} from "./chunk-7OQUGNSZ.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
 import "./chunk-VEEEZWLL.js";
-import "./chunk-GEFKO4X4.js";
+import "./chunk-GR5A6DJC.js";
 import "./chunk-HYZEJLXQ.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-KCCNLEMG.js";

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { lstat, readdir, rename, rm, rmdir, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeDeadTemps } from '../shared/atomic-write.js';
-import { fsyncDir } from '../shared/fs.js';
+import { fsyncDir, isPlainFile } from '../shared/fs.js';
 import { DEFAULT_LOCK_TIMING, tryLock, type HeldLock, type LockTiming } from '../shared/lock.js';
 import type { WarningSink } from '../warnings.js';
 import { validateKey } from './key.js';
@@ -186,6 +186,11 @@ export async function gc(options: GcOptions): Promise<GcResult> {
       // one written after it makes its writer wait for this lock (see ensureBase), then rebuild.
       if ((await readLeases(layout, entry.key)).some((l) => !l.stale)) {
         result.kept.push({ key: entry.key, reason: 'leased' });
+        continue;
+      }
+      // Another gc may have removed it between the listing and this lock.
+      if (!(await isPlainFile(basePath(layout, entry.key)))) {
+        result.afterBytes -= entry.allocatedBytes;
         continue;
       }
       if (!dryRun) {

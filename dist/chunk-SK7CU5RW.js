@@ -2,7 +2,7 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   gc
-} from "./chunk-FAJ7JWE3.js";
+} from "./chunk-Q7LYDEOB.js";
 import {
   STATE,
   cacheWritable,
@@ -11,7 +11,7 @@ import {
   label,
   saveEntry,
   warn
-} from "./chunk-KCSK3EAS.js";
+} from "./chunk-7OQUGNSZ.js";
 import {
   getState,
   group,

@@ -41,7 +41,7 @@ import {
 } from "./chunk-VEEEZWLL.js";
 import {
   ensureBase
-} from "./chunk-GEFKO4X4.js";
+} from "./chunk-GR5A6DJC.js";
 import {
   BasecowError,
   UsageError
@@ -45416,7 +45416,7 @@ async function prepareBase(inputs, workDir) {
 async function createTestnet(inputs, testnet, base) {
   saveState(STATE.workDir, testnet.workDir);
   if (testnet.connect) saveState(STATE.connect, testnet.connect);
-  const { up } = await import("./up-REB62D4B.js");
+  const { up } = await import("./up-O4UJX46I.js");
   return up({ ...testnet, source: inputs.source, cacheDir: inputs.cacheDir, base, onWarning: warn });
 }
 async function runMain() {

@@ -19,7 +19,7 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   ensureBase
-} from "./chunk-GEFKO4X4.js";
+} from "./chunk-GR5A6DJC.js";
 import {
   readSidecar
 } from "./chunk-HYZEJLXQ.js";

@@ -22,7 +22,7 @@ import {
 } from "./chunk-VEEEZWLL.js";
 import {
   ensureBase
-} from "./chunk-GEFKO4X4.js";
+} from "./chunk-GR5A6DJC.js";
 import "./chunk-HYZEJLXQ.js";
 import {
   packageRoot
@@ -332,7 +332,7 @@ async function upCommand(args) {
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-REB62D4B.js");
+    const { up } = await import("./up-O4UJX46I.js");
     return up({
       ...source,
       ...hooks,
@@ -410,7 +410,7 @@ function storeOptions(values) {
 var day = (iso) => iso ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : "-";
 async function lsCommand(args) {
   const { values } = parse(args, STORE_OPTIONS);
-  const { listStore } = await import("./gc-WDBWB6NW.js");
+  const { listStore } = await import("./gc-Q6IJPSWS.js");
   const listing = await listStore(storeOptions(values));
   if (values.json) {
     process.stdout.write(`${JSON.stringify(listing)}
@@ -435,7 +435,7 @@ async function lsCommand(args) {
 }
 async function gcCommand(args) {
   const { values } = parse(args, { ...STORE_OPTIONS, "max-age": { type: "string" }, "dry-run": { type: "boolean", default: false } });
-  const { gc } = await import("./gc-WDBWB6NW.js");
+  const { gc } = await import("./gc-Q6IJPSWS.js");
   const maxAge = values["max-age"];
   const result = await gc({
     ...storeOptions(values),

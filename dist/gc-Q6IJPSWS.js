@@ -6,7 +6,7 @@ import {
   listStore,
   removeBase,
   resolveBudget
-} from "./chunk-FAJ7JWE3.js";
+} from "./chunk-Q7LYDEOB.js";
 import "./chunk-HYZEJLXQ.js";
 import "./chunk-F4LATU5L.js";
 import "./chunk-HBV6EUFG.js";

@@ -14,6 +14,7 @@ import {
 } from "./chunk-F4LATU5L.js";
 import {
   fsyncDir,
+  isPlainFile,
   removeDeadTemps,
   validateKey
 } from "./chunk-HBV6EUFG.js";
@@ -122,6 +123,10 @@ async function gc(options) {
     try {
       if ((await readLeases(layout, entry.key)).some((l) => !l.stale)) {
         result.kept.push({ key: entry.key, reason: "leased" });
+        continue;
+      }
+      if (!await isPlainFile(basePath(layout, entry.key))) {
+        result.afterBytes -= entry.allocatedBytes;
         continue;
       }
       if (!dryRun) {

@@ -337,7 +337,7 @@ async function ensureRoom(layout, key, label, neededBytes, options) {
   };
   const before = await free();
   if (neededBytes <= before) return;
-  const { gc } = await import("./gc-WDBWB6NW.js");
+  const { gc } = await import("./gc-Q6IJPSWS.js");
   const listing = await gc({ cacheDir: dirname(layout.root), budgetBytes: 0, dryRun: true, keep: [key], lockTiming: options.lockTiming });
   const result = await gc({ cacheDir: dirname(layout.root), budgetBytes: Math.max(0, listing.beforeBytes - (neededBytes - before)), keep: [key], lockTiming: options.lockTiming, onWarning: options.onWarning });
   const after = await free();
