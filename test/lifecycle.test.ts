@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, utimesSync, watch, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -425,4 +425,18 @@ test('the CLI: ls and gc (text and --json), --verify on prepare, and their usage
   }
   const help = await basecow(['--help']);
   for (const flag of ['--verify <when>', 'ls ', 'gc ', '--budget <size|N%>', '--max-age <dur>', '--dry-run']) assert.ok(help.stdout.includes(flag), flag);
+});
+
+test('up over overlays whose backing base is gone is refused, naming it and the work dir', async () => {
+  const cacheDir = join(dir, 'gone');
+  const layout = storeLayout(cacheDir);
+  const workDir = join(dir, 'net-gone');
+  const { up } = await import('../src/core/testnet/up.js');
+  const first = await up({ source: small.zst, cacheDir, key: 'first', workDir, vms: [{ name: 'a' }], domainType: 'qemu', lockTiming: FAST_LOCK });
+  rmSync(first.base, { force: true }); // removed by hand, behind the lease
+  await assert.rejects(
+    up({ source: other.zst, cacheDir, key: 'second', workDir, vms: [{ name: 'a' }], domainType: 'qemu', lockTiming: FAST_LOCK }),
+    (e: Error) => e instanceof BasecowError && e.code === 'overlay-base-gone' && e.message.includes(`backed by ${first.base}, which is gone`) && e.facts.workDir === workDir,
+  );
+  assert.deepEqual(await readLeases(layout, 'second'), [], 'the refused up leaves no lease on the new base');
 });
