@@ -3,7 +3,7 @@
 // real @actions/cache client inside the bundle.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { cacheKeyFor } from '../src/action/actions-cache.js';
@@ -211,4 +211,29 @@ test("main leases the base for the job; post releases it and keeps the store wit
     assert.match(bad.stdout, message);
   }
   assert.deepEqual(leases('job-two'), [], 'a failed main leaves no lease');
+});
+
+test('the overlay sub-action leases the base its testnet uses and gives the lease back in its post', async () => {
+  const r = newRunner();
+  const leases = () => {
+    const dir = join(r.cacheDir, 'v1', 'leases', 'overlaid');
+    return existsSync(dir) ? readdirSync(dir).sort() : [];
+  };
+  const main = await runStep(r, 'main', { inputs: baseInputs(r, { 'remote-cache': 'none', key: 'overlaid' }) });
+  assert.equal(main.code, 0, logOf(main));
+  const workDir = join(r.workspace, 'net');
+  const overlay = await runStep(r, 'overlay-main', { inputs: { key: 'overlaid', 'cache-dir': r.cacheDir, vms: '1', 'work-dir': workDir, 'domain-type': 'qemu' } });
+  assert.equal(overlay.code, 0, logOf(overlay));
+  const overlayLease = `${overlay.state['basecow-lease-id']}.json`;
+  assert.deepEqual(leases(), [`${main.state['basecow-lease-id']}.json`, overlayLease].sort());
+  const lease = JSON.parse(readFileSync(join(r.cacheDir, 'v1', 'leases', 'overlaid', overlayLease), 'utf8')) as { workDir: string; jobId: string };
+  assert.equal(lease.workDir, workDir);
+  assert.equal(lease.jobId, '4242/1/test');
+
+  const overlayPost = await runStep(r, 'overlay-post', { state: overlay.state });
+  assert.equal(overlayPost.code, 0, logOf(overlayPost));
+  assert.deepEqual(leases(), [`${main.state['basecow-lease-id']}.json`], "main's lease stays until main's post");
+  const post = await runStep(r, 'post', { state: main.state });
+  assert.equal(post.code, 0, logOf(post));
+  assert.deepEqual(leases(), []);
 });
