@@ -2,17 +2,17 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   runMain
-} from "./chunk-7OQUGNSZ.js";
+} from "./chunk-NOWEQTQB.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
-import "./chunk-VEEEZWLL.js";
-import "./chunk-GR5A6DJC.js";
-import "./chunk-HYZEJLXQ.js";
+import "./chunk-PVXZJVRH.js";
+import "./chunk-NGWWATB5.js";
+import "./chunk-CIMKLFEN.js";
 import "./chunk-4F4VMEEG.js";
-import "./chunk-KCCNLEMG.js";
+import "./chunk-LQAFMTCI.js";
 import "./chunk-NW6CAW7T.js";
-import "./chunk-F4LATU5L.js";
-import "./chunk-HBV6EUFG.js";
+import "./chunk-2DR24MTQ.js";
+import "./chunk-GSUJDMHX.js";
 import "./chunk-QP2VVOS2.js";
 import "./chunk-XLCS27TT.js";
 import "./chunk-BHNCOJM6.js";

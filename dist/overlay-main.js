@@ -8,7 +8,7 @@ import {
   label,
   readTestnetInputs,
   warn
-} from "./chunk-7OQUGNSZ.js";
+} from "./chunk-NOWEQTQB.js";
 import {
   getInput,
   group,
@@ -17,16 +17,16 @@ import {
   setOutput
 } from "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
-import "./chunk-VEEEZWLL.js";
+import "./chunk-PVXZJVRH.js";
 import {
   existingBase
-} from "./chunk-GR5A6DJC.js";
-import "./chunk-HYZEJLXQ.js";
+} from "./chunk-NGWWATB5.js";
+import "./chunk-CIMKLFEN.js";
 import "./chunk-4F4VMEEG.js";
-import "./chunk-KCCNLEMG.js";
+import "./chunk-LQAFMTCI.js";
 import "./chunk-NW6CAW7T.js";
-import "./chunk-F4LATU5L.js";
-import "./chunk-HBV6EUFG.js";
+import "./chunk-2DR24MTQ.js";
+import "./chunk-GSUJDMHX.js";
 import "./chunk-QP2VVOS2.js";
 import "./chunk-XLCS27TT.js";
 import {
@@ -59,7 +59,7 @@ async function runOverlayMain() {
     }
     saveState(STATE.workDir, testnet.workDir);
     if (testnet.connect) saveState(STATE.connect, testnet.connect);
-    const { up } = await import("./up-O4UJX46I.js");
+    const { up } = await import("./up-ICL2TWEE.js");
     const manifest = await group("basecow: testnet", () => up({ ...testnet, source: base.base, cacheDir, base, onWarning: warn }));
     info(`${manifest.vms.length} VM(s) over ${base.base} in ${manifest.workDir}${manifest.started ? ", started" : ""}`);
     setOutput("manifest", `${manifest.workDir}/manifest.json`);

@@ -3,21 +3,21 @@ const require = __basecowRequire(import.meta.url);
 import {
   releaseJobLease,
   tearDownTestnet
-} from "./chunk-SK7CU5RW.js";
-import "./chunk-Q7LYDEOB.js";
+} from "./chunk-6LUI4PPV.js";
+import "./chunk-MYAL4CIO.js";
 import {
   failStep
-} from "./chunk-7OQUGNSZ.js";
+} from "./chunk-NOWEQTQB.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
-import "./chunk-VEEEZWLL.js";
-import "./chunk-GR5A6DJC.js";
-import "./chunk-HYZEJLXQ.js";
+import "./chunk-PVXZJVRH.js";
+import "./chunk-NGWWATB5.js";
+import "./chunk-CIMKLFEN.js";
 import "./chunk-4F4VMEEG.js";
-import "./chunk-KCCNLEMG.js";
+import "./chunk-LQAFMTCI.js";
 import "./chunk-NW6CAW7T.js";
-import "./chunk-F4LATU5L.js";
-import "./chunk-HBV6EUFG.js";
+import "./chunk-2DR24MTQ.js";
+import "./chunk-GSUJDMHX.js";
 import "./chunk-QP2VVOS2.js";
 import "./chunk-XLCS27TT.js";
 import "./chunk-BHNCOJM6.js";

@@ -149,7 +149,15 @@ test('lease staleness: a testnet outlives its up; a work dir whose manifest move
   await acquireLease(layout, 'k', { workDir: gone, pid: deadPid });
   await acquireLease(layout, 'k', { workDir: preparing, pid: process.pid });
   await acquireLease(layout, 'k', { pid: deadPid });
-  const judged = new Map((await readLeases(layout, 'k')).map((s) => [`${s.lease.workDir ?? 'none'}:${s.lease.pid === deadPid ? 'dead' : 'alive'}`, s.stale !== undefined]));
+  // This very process's pid, but recorded with another start time (a reused pid) or boot.
+  const forge = async (field: 'pidStart' | 'bootId', jobId: string) => {
+    const { path, lease } = await acquireLease(layout, 'k', { pid: process.pid, jobId });
+    assert.ok(lease[field], `${field} is recorded`);
+    writeFileSync(path, JSON.stringify({ ...lease, [field]: `${lease[field]}1` }));
+  };
+  await forge('pidStart', 'reused-pid');
+  await forge('bootId', 'other-boot');
+  const judged = new Map((await readLeases(layout, 'k')).filter((l) => !l.lease.jobId).map((s) => [`${s.lease.workDir ?? 'none'}:${s.lease.pid === deadPid ? 'dead' : 'alive'}`, s.stale !== undefined]));
   assert.deepEqual(Object.fromEntries(judged), {
     [`${live}:dead`]: false, // the testnet is up, its up process long gone
     [`${movedOn}:alive`]: true, // the work dir now holds a testnet over another base
@@ -157,10 +165,12 @@ test('lease staleness: a testnet outlives its up; a work dir whose manifest move
     [`${preparing}:alive`]: false, // an up still preparing: no manifest yet, process alive
     'none:dead': true,
   });
+  const byJob = new Map((await readLeases(layout, 'k')).filter((l) => l.lease.jobId).map((l) => [l.lease.jobId, l.stale !== undefined]));
+  assert.deepEqual(Object.fromEntries(byJob), { 'reused-pid': true, 'other-boot': true }, 'a pid now running another process holds nothing');
   // While one lease holds, gc keeps the base and sweeps only the stale ones.
   const result = await gc({ cacheDir, budgetBytes: 0, lockTiming: FAST_LOCK });
   assert.deepEqual(result.removed, []);
-  assert.equal(result.swept.leases, 3);
+  assert.equal(result.swept.leases, 5);
   assert.equal((await readLeases(layout, 'k')).length, 2);
 });
 

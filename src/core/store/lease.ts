@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { errnoCode } from '../errors.js';
 import { removeDeadTemps, writeFileAtomically } from '../shared/atomic-write.js';
-import { processAlive } from '../shared/pid.js';
+import { bootId, processAlive, processStartTicks } from '../shared/pid.js';
 import { readManifest } from '../testnet/manifest.js';
 import { leaseDir, type StoreLayout } from './layout.js';
 
@@ -27,6 +27,13 @@ export interface Lease {
   key: string;
   workDir: string | null;
   pid: number;
+  /**
+   * The process's start time (see processStartTicks) and the boot it ran in: on a runner that
+   * lives for months pids are reused, and a lease whose dead holder's pid now belongs to another
+   * process would otherwise hold its base forever. Absent where /proc is not.
+   */
+  pidStart?: string;
+  bootId?: string;
   host: string;
   jobId: string | null;
   started: string;
@@ -54,6 +61,8 @@ export async function acquireLease(layout: StoreLayout, key: string, holder: Lea
     key,
     workDir: holder.workDir ? resolve(holder.workDir) : null,
     pid,
+    pidStart: processStartTicks(pid),
+    bootId: bootId(),
     host: hostname(),
     jobId: holder.jobId ?? null,
     started: new Date().toISOString(),
@@ -132,9 +141,18 @@ export async function readLeases(layout: StoreLayout, key: string, options: { ju
   return statuses;
 }
 
+/** Whether the very process the lease names still runs (not merely some process with its pid). */
+function holderAlive(lease: Lease): boolean {
+  if (!Number.isInteger(lease.pid) || lease.pid <= 0 || !processAlive(lease.pid)) return false;
+  const boot = bootId();
+  if (lease.bootId && boot && lease.bootId !== boot) return false;
+  const start = processStartTicks(lease.pid);
+  return !(lease.pidStart && start && lease.pidStart !== start);
+}
+
 async function staleReason(lease: Lease, key: string): Promise<string | undefined> {
   if (lease.host !== hostname()) return undefined;
-  const alive = Number.isInteger(lease.pid) && lease.pid > 0 && processAlive(lease.pid);
+  const alive = holderAlive(lease);
   if (lease.workDir) {
     const manifest = await readManifest(lease.workDir).catch(() => 'unreadable' as const);
     // A manifest that cannot be read proves nothing.

@@ -7,12 +7,12 @@ import {
   DEFAULT_LOCK_TIMING,
   ownerPath,
   tryLock
-} from "./chunk-F4LATU5L.js";
+} from "./chunk-2DR24MTQ.js";
 import {
   pathExists,
   removeDeadTemps,
   replaceAtomically
-} from "./chunk-HBV6EUFG.js";
+} from "./chunk-GSUJDMHX.js";
 import {
   BasecowError,
   UsageError

@@ -6,7 +6,7 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   pathExists
-} from "./chunk-HBV6EUFG.js";
+} from "./chunk-GSUJDMHX.js";
 import {
   BasecowError,
   UsageError,

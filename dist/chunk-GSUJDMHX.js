@@ -50,12 +50,29 @@ import { chmod, open as open2, readdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 // src/core/shared/pid.ts
+import { readFileSync } from "node:fs";
 function processAlive(pid) {
   try {
     process.kill(pid, 0);
     return true;
   } catch (error) {
     return errnoCode(error) === "EPERM";
+  }
+}
+function processStartTicks(pid) {
+  try {
+    const stat2 = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat2.slice(stat2.lastIndexOf(")") + 2).split(" ");
+    return fields[19];
+  } catch {
+    return void 0;
+  }
+}
+function bootId() {
+  try {
+    return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+  } catch {
+    return void 0;
   }
 }
 
@@ -117,6 +134,8 @@ export {
   DIGEST_KEY,
   validateKey,
   processAlive,
+  processStartTicks,
+  bootId,
   replaceAtomically,
   writeFileAtomically,
   removeDeadTemps

@@ -2,7 +2,7 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   DEFAULT_QCOW2_OPTIONS
-} from "./chunk-USNDOUXU.js";
+} from "./chunk-ASZB66ZP.js";
 import {
   DEFAULT_CONNECT_URI
 } from "./chunk-JS24X5YJ.js";
@@ -19,18 +19,18 @@ import {
   parseVmList,
   progressReporter,
   sourceFromChoice
-} from "./chunk-VEEEZWLL.js";
+} from "./chunk-PVXZJVRH.js";
 import {
   ensureBase
-} from "./chunk-GR5A6DJC.js";
-import "./chunk-HYZEJLXQ.js";
+} from "./chunk-NGWWATB5.js";
+import "./chunk-CIMKLFEN.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
-import "./chunk-KCCNLEMG.js";
+import "./chunk-LQAFMTCI.js";
 import "./chunk-NW6CAW7T.js";
-import "./chunk-F4LATU5L.js";
-import "./chunk-HBV6EUFG.js";
+import "./chunk-2DR24MTQ.js";
+import "./chunk-GSUJDMHX.js";
 import {
   defaultCacheDir
 } from "./chunk-QP2VVOS2.js";
@@ -332,7 +332,7 @@ async function upCommand(args) {
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-O4UJX46I.js");
+    const { up } = await import("./up-ICL2TWEE.js");
     return up({
       ...source,
       ...hooks,
@@ -376,7 +376,7 @@ async function downCommand(args) {
     connect: { type: "string" },
     json: { type: "boolean", default: false }
   });
-  const { down } = await import("./down-63R3OAXN.js");
+  const { down } = await import("./down-NPI4J7ZD.js");
   const warnings = [];
   const result = await withProgressAndInterrupts(
     (hooks) => down({
@@ -410,7 +410,7 @@ function storeOptions(values) {
 var day = (iso) => iso ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : "-";
 async function lsCommand(args) {
   const { values } = parse(args, STORE_OPTIONS);
-  const { listStore } = await import("./gc-Q6IJPSWS.js");
+  const { listStore } = await import("./gc-67BPFJVK.js");
   const listing = await listStore(storeOptions(values));
   if (values.json) {
     process.stdout.write(`${JSON.stringify(listing)}
@@ -435,7 +435,7 @@ async function lsCommand(args) {
 }
 async function gcCommand(args) {
   const { values } = parse(args, { ...STORE_OPTIONS, "max-age": { type: "string" }, "dry-run": { type: "boolean", default: false } });
-  const { gc } = await import("./gc-Q6IJPSWS.js");
+  const { gc } = await import("./gc-67BPFJVK.js");
   const maxAge = values["max-age"];
   const result = await gc({
     ...storeOptions(values),

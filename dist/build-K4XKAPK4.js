@@ -7,8 +7,8 @@ import {
 import "./chunk-6CTZAA2R.js";
 import {
   sourceKey
-} from "./chunk-KCCNLEMG.js";
-import "./chunk-HBV6EUFG.js";
+} from "./chunk-LQAFMTCI.js";
+import "./chunk-GSUJDMHX.js";
 import {
   tempPrefix
 } from "./chunk-QP2VVOS2.js";

@@ -38,10 +38,10 @@ import {
   parseVmList,
   progressReporter,
   sourceFromChoice
-} from "./chunk-VEEEZWLL.js";
+} from "./chunk-PVXZJVRH.js";
 import {
   ensureBase
-} from "./chunk-GR5A6DJC.js";
+} from "./chunk-NGWWATB5.js";
 import {
   BasecowError,
   UsageError
@@ -45416,7 +45416,7 @@ async function prepareBase(inputs, workDir) {
 async function createTestnet(inputs, testnet, base) {
   saveState(STATE.workDir, testnet.workDir);
   if (testnet.connect) saveState(STATE.connect, testnet.connect);
-  const { up } = await import("./up-O4UJX46I.js");
+  const { up } = await import("./up-ICL2TWEE.js");
   return up({ ...testnet, source: inputs.source, cacheDir: inputs.cacheDir, base, onWarning: warn });
 }
 async function runMain() {

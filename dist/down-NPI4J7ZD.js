@@ -10,7 +10,7 @@ import {
   validateGroup,
   vmDir,
   withWorkDirLock
-} from "./chunk-W7EDB7MI.js";
+} from "./chunk-SL3OYHOO.js";
 import {
   LibvirtUnreachableError,
   MissingToolError,
@@ -24,11 +24,11 @@ import {
   readManifest,
   releaseWorkDirLeases,
   wasStarted
-} from "./chunk-F4LATU5L.js";
+} from "./chunk-2DR24MTQ.js";
 import {
   pathExists,
   validateKey
-} from "./chunk-HBV6EUFG.js";
+} from "./chunk-GSUJDMHX.js";
 import {
   storeLayout
 } from "./chunk-QP2VVOS2.js";

@@ -7,10 +7,10 @@ import {
   sanitizeVmNames,
   validateGroup,
   withWorkDirLock
-} from "./chunk-W7EDB7MI.js";
+} from "./chunk-SL3OYHOO.js";
 import {
   createOverlays
-} from "./chunk-USNDOUXU.js";
+} from "./chunk-ASZB66ZP.js";
 import {
   DEFAULT_CONNECT_URI,
   createDomain,
@@ -19,14 +19,14 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   ensureBase
-} from "./chunk-GR5A6DJC.js";
+} from "./chunk-NGWWATB5.js";
 import {
   readSidecar
-} from "./chunk-HYZEJLXQ.js";
+} from "./chunk-CIMKLFEN.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
-import "./chunk-KCCNLEMG.js";
+import "./chunk-LQAFMTCI.js";
 import "./chunk-NW6CAW7T.js";
 import {
   manifestPath,
@@ -35,10 +35,10 @@ import {
   releaseWorkDirLeases,
   wasStarted,
   writeManifest
-} from "./chunk-F4LATU5L.js";
+} from "./chunk-2DR24MTQ.js";
 import {
   pathExists
-} from "./chunk-HBV6EUFG.js";
+} from "./chunk-GSUJDMHX.js";
 import {
   storeLayout
 } from "./chunk-QP2VVOS2.js";

@@ -1,10 +1,12 @@
 import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
+  bootId,
   processAlive,
+  processStartTicks,
   removeDeadTemps,
   writeFileAtomically
-} from "./chunk-HBV6EUFG.js";
+} from "./chunk-GSUJDMHX.js";
 import {
   leaseDir
 } from "./chunk-QP2VVOS2.js";
@@ -1696,6 +1698,8 @@ async function acquireLease(layout, key, holder) {
     key,
     workDir: holder.workDir ? resolve(holder.workDir) : null,
     pid,
+    pidStart: processStartTicks(pid),
+    bootId: bootId(),
     host: hostname(),
     jobId: holder.jobId ?? null,
     started: (/* @__PURE__ */ new Date()).toISOString()
@@ -1758,9 +1762,16 @@ async function readLeases(layout, key, options = {}) {
   }
   return statuses;
 }
+function holderAlive(lease) {
+  if (!Number.isInteger(lease.pid) || lease.pid <= 0 || !processAlive(lease.pid)) return false;
+  const boot = bootId();
+  if (lease.bootId && boot && lease.bootId !== boot) return false;
+  const start = processStartTicks(lease.pid);
+  return !(lease.pidStart && start && lease.pidStart !== start);
+}
 async function staleReason(lease, key) {
   if (lease.host !== hostname()) return void 0;
-  const alive = Number.isInteger(lease.pid) && lease.pid > 0 && processAlive(lease.pid);
+  const alive = holderAlive(lease);
   if (lease.workDir) {
     const manifest = await readManifest(lease.workDir).catch(() => "unreadable");
     if (manifest === "unreadable") return void 0;

@@ -3,7 +3,7 @@ const require = __basecowRequire(import.meta.url);
 import {
   DIGEST_KEY,
   writeFileAtomically
-} from "./chunk-HBV6EUFG.js";
+} from "./chunk-GSUJDMHX.js";
 import {
   SourceError
 } from "./chunk-BHNCOJM6.js";

@@ -4,7 +4,7 @@ import {
   processAlive,
   removeDeadTemps,
   writeFileAtomically
-} from "./chunk-HBV6EUFG.js";
+} from "./chunk-GSUJDMHX.js";
 import {
   sidecarPath,
   tempPrefix,

@@ -5,19 +5,19 @@ import {
   lastUsedMs,
   readSidecar,
   sweepTemps
-} from "./chunk-HYZEJLXQ.js";
+} from "./chunk-CIMKLFEN.js";
 import {
   DEFAULT_LOCK_TIMING,
   readLeases,
   sweepLeases,
   tryLock
-} from "./chunk-F4LATU5L.js";
+} from "./chunk-2DR24MTQ.js";
 import {
   fsyncDir,
   isPlainFile,
   removeDeadTemps,
   validateKey
-} from "./chunk-HBV6EUFG.js";
+} from "./chunk-GSUJDMHX.js";
 import {
   basePath,
   leaseDir,

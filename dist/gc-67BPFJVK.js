@@ -6,10 +6,10 @@ import {
   listStore,
   removeBase,
   resolveBudget
-} from "./chunk-Q7LYDEOB.js";
-import "./chunk-HYZEJLXQ.js";
-import "./chunk-F4LATU5L.js";
-import "./chunk-HBV6EUFG.js";
+} from "./chunk-MYAL4CIO.js";
+import "./chunk-CIMKLFEN.js";
+import "./chunk-2DR24MTQ.js";
+import "./chunk-GSUJDMHX.js";
 import "./chunk-QP2VVOS2.js";
 import "./chunk-BHNCOJM6.js";
 import "./chunk-NCNTTV4Q.js";

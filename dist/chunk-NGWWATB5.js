@@ -6,7 +6,7 @@ import {
   sweepTemps,
   touchUsed,
   writeSidecar
-} from "./chunk-HYZEJLXQ.js";
+} from "./chunk-CIMKLFEN.js";
 import {
   TOOL_NAME,
   TOOL_VERSION
@@ -14,7 +14,7 @@ import {
 import {
   sourceKey,
   statSource
-} from "./chunk-KCCNLEMG.js";
+} from "./chunk-LQAFMTCI.js";
 import {
   DEFAULT_MEMBER,
   extractToRaw,
@@ -25,13 +25,13 @@ import {
   acquireLease,
   releaseLease,
   tryLock
-} from "./chunk-F4LATU5L.js";
+} from "./chunk-2DR24MTQ.js";
 import {
   fsyncDir,
   isPlainFile,
   pathExists,
   validateKey
-} from "./chunk-HBV6EUFG.js";
+} from "./chunk-GSUJDMHX.js";
 import {
   basePath,
   lockPath,
@@ -337,7 +337,7 @@ async function ensureRoom(layout, key, label, neededBytes, options) {
   };
   const before = await free();
   if (neededBytes <= before) return;
-  const { gc } = await import("./gc-Q6IJPSWS.js");
+  const { gc } = await import("./gc-67BPFJVK.js");
   const listing = await gc({ cacheDir: dirname(layout.root), budgetBytes: 0, dryRun: true, keep: [key], lockTiming: options.lockTiming });
   const result = await gc({ cacheDir: dirname(layout.root), budgetBytes: Math.max(0, listing.beforeBytes - (neededBytes - before)), keep: [key], lockTiming: options.lockTiming, onWarning: options.onWarning });
   const after = await free();

@@ -2,7 +2,7 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   gc
-} from "./chunk-Q7LYDEOB.js";
+} from "./chunk-MYAL4CIO.js";
 import {
   STATE,
   cacheWritable,
@@ -11,7 +11,7 @@ import {
   label,
   saveEntry,
   warn
-} from "./chunk-7OQUGNSZ.js";
+} from "./chunk-NOWEQTQB.js";
 import {
   getState,
   group,
@@ -20,7 +20,7 @@ import {
 import {
   formatBytes,
   parseBudget
-} from "./chunk-VEEEZWLL.js";
+} from "./chunk-PVXZJVRH.js";
 import {
   HOLE_FRAME_MAX,
   encodeHeaderFrame,
@@ -30,10 +30,10 @@ import {
 } from "./chunk-NW6CAW7T.js";
 import {
   releaseLease
-} from "./chunk-F4LATU5L.js";
+} from "./chunk-2DR24MTQ.js";
 import {
   replaceAtomically
-} from "./chunk-HBV6EUFG.js";
+} from "./chunk-GSUJDMHX.js";
 import {
   storeLayout
 } from "./chunk-QP2VVOS2.js";
@@ -202,7 +202,7 @@ async function tearDownTestnet() {
   if (!workDir) return;
   const connect = getState(STATE.connect) || void 0;
   await group("basecow: tear down the testnet", async () => {
-    const { down } = await import("./down-63R3OAXN.js");
+    const { down } = await import("./down-NPI4J7ZD.js");
     const result = await down({ workDir, connect, onWarning: warn });
     info(`${result.workDir}: stopped ${result.destroyed.length} domain(s), removed ${result.removed.length} file(s); console logs kept`);
   });
