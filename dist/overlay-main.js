@@ -8,7 +8,7 @@ import {
   label,
   readTestnetInputs,
   warn
-} from "./chunk-NOWEQTQB.js";
+} from "./chunk-R6ZM7Q3I.js";
 import {
   getInput,
   group,
@@ -20,7 +20,7 @@ import "./chunk-6CTZAA2R.js";
 import "./chunk-PVXZJVRH.js";
 import {
   existingBase
-} from "./chunk-NGWWATB5.js";
+} from "./chunk-K5JTP3D5.js";
 import "./chunk-CIMKLFEN.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-LQAFMTCI.js";
@@ -59,7 +59,7 @@ async function runOverlayMain() {
     }
     saveState(STATE.workDir, testnet.workDir);
     if (testnet.connect) saveState(STATE.connect, testnet.connect);
-    const { up } = await import("./up-ICL2TWEE.js");
+    const { up } = await import("./up-LVFWCW6J.js");
     const manifest = await group("basecow: testnet", () => up({ ...testnet, source: base.base, cacheDir, base, onWarning: warn }));
     info(`${manifest.vms.length} VM(s) over ${base.base} in ${manifest.workDir}${manifest.started ? ", started" : ""}`);
     setOutput("manifest", `${manifest.workDir}/manifest.json`);

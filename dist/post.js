@@ -2,13 +2,13 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   runPost
-} from "./chunk-6LUI4PPV.js";
-import "./chunk-MYAL4CIO.js";
-import "./chunk-NOWEQTQB.js";
+} from "./chunk-IECWCVBU.js";
+import "./chunk-DD7NFEGP.js";
+import "./chunk-R6ZM7Q3I.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
 import "./chunk-PVXZJVRH.js";
-import "./chunk-NGWWATB5.js";
+import "./chunk-K5JTP3D5.js";
 import "./chunk-CIMKLFEN.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-LQAFMTCI.js";

@@ -132,7 +132,11 @@ export async function ensureBase(options: EnsureBaseOptions): Promise<BaseResult
     );
     return result;
   } catch (error) {
-    if (lease) await releaseLease(layout, key, lease.lease.id).catch(() => undefined);
+    if (lease) {
+      await releaseLease(layout, key, lease.lease.id).catch((releaseError: Error) =>
+        options.onWarning?.({ code: 'lease-not-released', message: `cannot release the lease ${lease.path} (gc ignores it once this process is gone): ${releaseError.message}` }),
+      );
+    }
     throw error;
   }
 }
@@ -362,9 +366,10 @@ async function ensureRoom(layout: StoreLayout, key: string, label: string, neede
   };
   const before = await free();
   if (neededBytes <= before) return;
-  const { gc } = await import('./gc.js');
-  const listing = await gc({ cacheDir: dirname(layout.root), budgetBytes: 0, dryRun: true, keep: [key], lockTiming: options.lockTiming });
-  const result = await gc({ cacheDir: dirname(layout.root), budgetBytes: Math.max(0, listing.beforeBytes - (neededBytes - before)), keep: [key], lockTiming: options.lockTiming, onWarning: options.onWarning });
+  // Loaded on demand: gc is off the hot path.
+  const { gc, listStore } = await import('./gc.js');
+  const listing = await listStore({ cacheDir: dirname(layout.root) });
+  const result = await gc({ cacheDir: dirname(layout.root), budgetBytes: Math.max(0, listing.totalBytes - (neededBytes - before)), keep: [key], lockTiming: options.lockTiming, onWarning: options.onWarning });
   const after = await free();
   if (result.removed.length > 0) {
     options.onWarning?.({

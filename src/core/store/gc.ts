@@ -155,12 +155,11 @@ export async function gc(options: GcOptions): Promise<GcResult> {
     swept: { leases: 0, temps: 0, locks: 0, quarantined: 0 },
   };
 
-  if (!dryRun) {
-    const quarantine = await quarantineBytes(layout);
-    for (const name of quarantine.names) await rm(join(layout.quarantine, name), { force: true, recursive: true });
-    result.swept.quarantined = quarantine.names.length;
-    result.afterBytes -= quarantine.bytes;
-  }
+  // The quarantine goes first (a dry run counts it as gone too, as the real run would make it).
+  const quarantine = await quarantineBytes(layout);
+  if (!dryRun) for (const name of quarantine.names) await rm(join(layout.quarantine, name), { force: true, recursive: true });
+  result.swept.quarantined = quarantine.names.length;
+  result.afterBytes -= quarantine.bytes;
 
   const keep = new Set(options.keep ?? []);
   const now = Date.now();
@@ -214,7 +213,7 @@ export async function gc(options: GcOptions): Promise<GcResult> {
       try {
         await sweepKey(layout, key, timing, result);
       } finally {
-        await lock.release().catch(() => undefined);
+        await lock.release().catch((error: Error) => options.onWarning?.({ code: 'lock-not-released', message: `cannot release the lock ${lockPath(layout, key)}: ${error.message}` }));
       }
     }
     for (const dir of [layout.used, layout.bases]) {
@@ -265,6 +264,7 @@ export async function removeBase(layout: StoreLayout, key: string, lock: HeldLoc
   await rm(sidecarPath(layout, key), { force: true });
   await rm(usedPath(layout, key), { force: true });
   await rm(doomed, { force: true });
+  // Only an empty lease directory goes (stale leases stay for the sweep to judge).
   await rmdir(leaseDir(layout, key)).catch(() => undefined);
   return true;
 }

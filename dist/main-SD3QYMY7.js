@@ -22,7 +22,7 @@ import {
 } from "./chunk-PVXZJVRH.js";
 import {
   ensureBase
-} from "./chunk-NGWWATB5.js";
+} from "./chunk-K5JTP3D5.js";
 import "./chunk-CIMKLFEN.js";
 import {
   packageRoot
@@ -332,7 +332,7 @@ async function upCommand(args) {
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-ICL2TWEE.js");
+    const { up } = await import("./up-LVFWCW6J.js");
     return up({
       ...source,
       ...hooks,
@@ -410,7 +410,7 @@ function storeOptions(values) {
 var day = (iso) => iso ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : "-";
 async function lsCommand(args) {
   const { values } = parse(args, STORE_OPTIONS);
-  const { listStore } = await import("./gc-67BPFJVK.js");
+  const { listStore } = await import("./gc-PFGC5GQU.js");
   const listing = await listStore(storeOptions(values));
   if (values.json) {
     process.stdout.write(`${JSON.stringify(listing)}
@@ -435,7 +435,7 @@ async function lsCommand(args) {
 }
 async function gcCommand(args) {
   const { values } = parse(args, { ...STORE_OPTIONS, "max-age": { type: "string" }, "dry-run": { type: "boolean", default: false } });
-  const { gc } = await import("./gc-67BPFJVK.js");
+  const { gc } = await import("./gc-PFGC5GQU.js");
   const maxAge = values["max-age"];
   const result = await gc({
     ...storeOptions(values),

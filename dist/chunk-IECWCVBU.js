@@ -2,7 +2,7 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   gc
-} from "./chunk-MYAL4CIO.js";
+} from "./chunk-DD7NFEGP.js";
 import {
   STATE,
   cacheWritable,
@@ -11,7 +11,7 @@ import {
   label,
   saveEntry,
   warn
-} from "./chunk-NOWEQTQB.js";
+} from "./chunk-R6ZM7Q3I.js";
 import {
   getState,
   group,

@@ -167,7 +167,11 @@ async function ensureBase(options) {
     );
     return result;
   } catch (error) {
-    if (lease) await releaseLease(layout, key, lease.lease.id).catch(() => void 0);
+    if (lease) {
+      await releaseLease(layout, key, lease.lease.id).catch(
+        (releaseError) => options.onWarning?.({ code: "lease-not-released", message: `cannot release the lease ${lease.path} (gc ignores it once this process is gone): ${releaseError.message}` })
+      );
+    }
     throw error;
   }
 }
@@ -337,9 +341,9 @@ async function ensureRoom(layout, key, label, neededBytes, options) {
   };
   const before = await free();
   if (neededBytes <= before) return;
-  const { gc } = await import("./gc-67BPFJVK.js");
-  const listing = await gc({ cacheDir: dirname(layout.root), budgetBytes: 0, dryRun: true, keep: [key], lockTiming: options.lockTiming });
-  const result = await gc({ cacheDir: dirname(layout.root), budgetBytes: Math.max(0, listing.beforeBytes - (neededBytes - before)), keep: [key], lockTiming: options.lockTiming, onWarning: options.onWarning });
+  const { gc, listStore } = await import("./gc-PFGC5GQU.js");
+  const listing = await listStore({ cacheDir: dirname(layout.root) });
+  const result = await gc({ cacheDir: dirname(layout.root), budgetBytes: Math.max(0, listing.totalBytes - (neededBytes - before)), keep: [key], lockTiming: options.lockTiming, onWarning: options.onWarning });
   const after = await free();
   if (result.removed.length > 0) {
     options.onWarning?.({

@@ -19,7 +19,7 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   ensureBase
-} from "./chunk-NGWWATB5.js";
+} from "./chunk-K5JTP3D5.js";
 import {
   readSidecar
 } from "./chunk-CIMKLFEN.js";

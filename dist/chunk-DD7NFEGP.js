@@ -96,12 +96,10 @@ async function gc(options) {
     kept: [],
     swept: { leases: 0, temps: 0, locks: 0, quarantined: 0 }
   };
-  if (!dryRun) {
-    const quarantine = await quarantineBytes(layout);
-    for (const name of quarantine.names) await rm(join(layout.quarantine, name), { force: true, recursive: true });
-    result.swept.quarantined = quarantine.names.length;
-    result.afterBytes -= quarantine.bytes;
-  }
+  const quarantine = await quarantineBytes(layout);
+  if (!dryRun) for (const name of quarantine.names) await rm(join(layout.quarantine, name), { force: true, recursive: true });
+  result.swept.quarantined = quarantine.names.length;
+  result.afterBytes -= quarantine.bytes;
   const keep = new Set(options.keep ?? []);
   const now = Date.now();
   const expired = (entry) => options.maxAgeMs !== void 0 && now - Date.parse(entry.lastUsed) > options.maxAgeMs;
@@ -148,7 +146,7 @@ async function gc(options) {
       try {
         await sweepKey(layout, key, timing, result);
       } finally {
-        await lock.release().catch(() => void 0);
+        await lock.release().catch((error) => options.onWarning?.({ code: "lock-not-released", message: `cannot release the lock ${lockPath(layout, key)}: ${error.message}` }));
       }
     }
     for (const dir of [layout.used, layout.bases]) {

@@ -6,7 +6,7 @@ import {
   listStore,
   removeBase,
   resolveBudget
-} from "./chunk-MYAL4CIO.js";
+} from "./chunk-DD7NFEGP.js";
 import "./chunk-CIMKLFEN.js";
 import "./chunk-2DR24MTQ.js";
 import "./chunk-GSUJDMHX.js";
