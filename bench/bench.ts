@@ -4,11 +4,13 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { hashFile } from '../src/core/store/source-digest.js';
-import { IMAGE_ROOT, WORK, basecow, benchImage, median, q, settle as settleOn, sh } from './harness.js';
+import { IMAGE_ROOT, WORK, basecow, benchImage, median, q, rounds, settle as settleOn, sh } from './harness.js';
+import { action } from './action.js';
+import { parallel } from './parallel.js';
 import { shapes } from './shapes.js';
 
 const VMS = 8;
-const REPEAT = Number(process.env.BASECOW_BENCH_REPEAT ?? 3);
+const REPEAT = rounds('BASECOW_BENCH_REPEAT', 3);
 /** The image the testnet and extraction sections use: the 'many' shape, this bench's image from the start. */
 const IMAGE_DIR = join(IMAGE_ROOT, 'many');
 
@@ -125,9 +127,9 @@ async function measureInterleaved(list: Scenario[], rounds: number): Promise<Map
 
 /** .img.zst to one raw disk: basecow's extraction against zstd itself, round by round. */
 async function extractionAlone(allocatedBytes: number): Promise<void> {
-  const rounds = Math.max(REPEAT, 9);
+  const extractRounds = rounds('BASECOW_BENCH_EXTRACT_ROUNDS', 9);
   const dataMiB = Math.ceil(allocatedBytes / 2 ** 20);
-  console.log(`\nextraction alone (one disk, no overlays; ${rounds} interleaved rounds):`);
+  console.log(`\nextraction alone (one disk, no overlays; ${extractRounds} interleaved rounds):`);
   const extractSteps: number[] = [];
   const list: Scenario[] = [
     { id: 'decode', label: 'zstd -d -c > /dev/null (decoding only: the floor)', run: () => `zstd -q -d -c ${q(imgZst)} > /dev/null`, disk: () => [] },
@@ -159,7 +161,7 @@ async function extractionAlone(allocatedBytes: number): Promise<void> {
       after: (dir) => extractSteps.push(JSON.parse(readFileSync(join(dir, 'prepare.json'), 'utf8')).timings.extractSeconds),
     },
   ];
-  const samples = await measureInterleaved(list, rounds);
+  const samples = await measureInterleaved(list, extractRounds);
   for (const scenario of list) {
     const m = medianSample(samples.get(scenario.id)!);
     console.log(`  ${scenario.label.padEnd(48)} wall ${m.wall.toFixed(2)} s  cpu ${m.cpu.toFixed(2)} s  disk ${gib(m.disk)}`);
@@ -188,16 +190,13 @@ async function extractionAlone(allocatedBytes: number): Promise<void> {
 const gib = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(3)}x`;
 
-async function main(): Promise<void> {
-  const only = process.argv[2];
-  if (only !== undefined && only !== 'shapes') throw new Error(`unknown section '${only}' (the one section to run alone is 'shapes')`);
-  await shapes();
-  if (only === 'shapes') return;
+/** The 8-VM testnet against the ways it is done without basecow, extraction alone, hashing, overlays. */
+async function testnet(): Promise<void> {
   await benchImage('many');
   const info = JSON.parse(readFileSync(join(IMAGE_DIR, 'info.json'), 'utf8'));
   rmSync(WORK, { recursive: true, force: true });
   mkdirSync(WORK, { recursive: true });
-  console.log(`image: ${JSON.stringify(info)}`);
+  console.log(`\n8-VM testnet (shape 'many'): image ${JSON.stringify(info)}`);
   console.log(`median of ${REPEAT} runs each; CPU = user+sys of all processes; disk = du of everything the scenario wrote\n`);
 
   const results = new Map<string, Sample>();
@@ -243,12 +242,13 @@ async function main(): Promise<void> {
     console.log(`  up --vms ${String(count).padEnd(3)} end to end ${m.toFixed(3)} s (process start included; bare node start ${nodeStart.toFixed(3)} s) = ${((1000 * m) / count).toFixed(1)} ms per VM amortised`);
   }
 
-  await qcow2Options(memoDir);
   rmSync(WORK, { recursive: true, force: true });
 }
 
 /** Write-heavy 4 KiB workload on a fresh overlay: what the overlay's default options are chosen by. */
-async function qcow2Options(cacheDir: string): Promise<void> {
+async function qcow2Options(): Promise<void> {
+  await benchImage('many');
+  const cacheDir = join(WORK, 'qcow2-store');
   console.log('\nqcow2 overlay options (qemu-img bench: 40000 x 4 KiB writes, stride 20 KiB, queue depth 8, flush every 32, O_DIRECT):');
   const { stdout } = await sh(`${basecow} prepare --image ${q(imgZst)} --cache-dir ${q(cacheDir)} --json`);
   const base = JSON.parse(stdout).base as string;
@@ -266,7 +266,32 @@ async function qcow2Options(cacheDir: string): Promise<void> {
     }
     console.log(`  ${(opts || 'defaults').padEnd(52)} ${median(runs).toFixed(2)} s  overlay grew to ${(size / 1024 ** 2).toFixed(0)} MiB`);
   }
-  rmSync(overlay, { force: true });
+  rmSync(WORK, { recursive: true, force: true });
+}
+
+/** Sections in the order a full run takes them; `npm run bench -- l2 parallel` runs those alone. */
+const SECTIONS: Record<string, () => Promise<void>> = {
+  l2: action,
+  parallel,
+  shapes,
+  testnet,
+  qcow2: qcow2Options,
+};
+const ALIASES: Record<string, string> = { action: 'l2', decode: 'parallel' };
+
+async function main(): Promise<void> {
+  const asked = process.argv.slice(2).map((name) => ALIASES[name] ?? name);
+  for (const name of asked) if (!(name in SECTIONS)) throw new Error(`unknown section '${name}' (sections: ${Object.keys(SECTIONS).join(', ')}; none runs them all)`);
+  const chosen = asked.length > 0 ? asked : Object.keys(SECTIONS);
+  const started = performance.now();
+  console.log(`sections: ${chosen.join(', ')}; ${availableParallelism()} cores; ${new Date().toISOString()}`);
+  for (const name of chosen) {
+    const sectionStarted = performance.now();
+    mkdirSync(WORK, { recursive: true });
+    await SECTIONS[name]();
+    console.log(`[section ${name}: ${((performance.now() - sectionStarted) / 1000).toFixed(0)} s]`);
+  }
+  console.log(`[all: ${((performance.now() - started) / 1000).toFixed(0)} s]`);
 }
 
 await main();

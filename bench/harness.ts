@@ -1,6 +1,7 @@
 // What every section of the benchmark shares: running a bash snippet with its wall and CPU time,
 // medians, quoting, and a settled machine before each timed run.
 import { spawn } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,11 +13,21 @@ export const WORK = process.env.BASECOW_BENCH_WORK_DIR ?? join(REPO, '.basecow/b
 export const q = (p: string): string => `'${p}'`;
 export const basecow = `${q(process.execPath)} ${q(BIN)}`;
 
+/**
+ * Interleaved rounds of a section: BASECOW_BENCH_ROUNDS for every section, or the section's own
+ * variable when it is set.
+ */
+export function rounds(own: string | undefined, fallback: number): number {
+  const value = Number(process.env[own ?? ''] ?? process.env.BASECOW_BENCH_ROUNDS ?? fallback);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`rounds must be a positive integer, got ${value}`);
+  return value;
+}
+
 /** Runs a bash snippet; `times` at the end reports the CPU its children used. */
-export function sh(script: string): Promise<{ wall: number; cpu: number; stdout: string }> {
+export function sh(script: string, options: { env?: NodeJS.ProcessEnv } = {}): Promise<{ wall: number; cpu: number; stdout: string }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn('bash', ['-c', `set -euo pipefail\n${script}\ntimes >&3`], { stdio: ['ignore', 'pipe', 'inherit', 'pipe'] });
+    const child = spawn('bash', ['-c', `set -euo pipefail\n${script}\ntimes >&3`], { stdio: ['ignore', 'pipe', 'inherit', 'pipe'], env: options.env ?? process.env });
     let stdout = '';
     let times = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -37,6 +48,24 @@ export function sh(script: string): Promise<{ wall: number; cpu: number; stdout:
     });
   });
 }
+
+/** Bytes a file takes on disk (st_blocks), which is what a filled hole would show in. */
+export function allocatedBytes(path: string): number {
+  return statSync(path).blocks * 512;
+}
+
+/** `/usr/bin/time`'s peak RSS of the process it ran, in KiB, from the file it wrote (`-f %M -o file`). */
+export const timeRss = (rssFile: string): string => `/usr/bin/time -f %M -o ${q(rssFile)}`;
+export const readRssKiB = (rssFile: string): number => Number(readFileSync(rssFile, 'utf8').trim().split('\n').at(-1));
+
+/** `median (min–max)` of some values, with a unit. */
+export function spread(values: number[], digits = 2, unit = ''): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  return `${median(values).toFixed(digits)}${unit} (${sorted[0].toFixed(digits)}–${sorted.at(-1)!.toFixed(digits)})`;
+}
+
+/** Per-round ratios a[i] / b[i]. */
+export const perRound = (a: number[], b: number[]): number[] => a.map((v, i) => v / b[i]);
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

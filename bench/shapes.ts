@@ -4,10 +4,10 @@
 // within each round and their medians reported.
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { WORK, basecow, benchImage, median, q, settle, sh } from './harness.js';
+import { WORK, basecow, benchImage, median, q, rounds, settle, sh } from './harness.js';
 
 const SHAPES = ['few', 'many', 'members'] as const;
-const ROUNDS = Number(process.env.BASECOW_BENCH_SHAPE_ROUNDS ?? 5);
+const ROUNDS = rounds('BASECOW_BENCH_SHAPE_ROUNDS', 5);
 const VMS = 8;
 
 interface Run {
