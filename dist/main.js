@@ -2,15 +2,15 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   runMain
-} from "./chunk-R6ZM7Q3I.js";
+} from "./chunk-33XANVH4.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
 import "./chunk-PVXZJVRH.js";
-import "./chunk-K5JTP3D5.js";
+import "./chunk-N3SRSFGH.js";
 import "./chunk-CIMKLFEN.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-LQAFMTCI.js";
-import "./chunk-NW6CAW7T.js";
+import "./chunk-APZ5HIXG.js";
 import "./chunk-2DR24MTQ.js";
 import "./chunk-GSUJDMHX.js";
 import "./chunk-QP2VVOS2.js";

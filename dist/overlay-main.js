@@ -8,7 +8,7 @@ import {
   label,
   readTestnetInputs,
   warn
-} from "./chunk-R6ZM7Q3I.js";
+} from "./chunk-33XANVH4.js";
 import {
   getInput,
   group,
@@ -20,11 +20,11 @@ import "./chunk-6CTZAA2R.js";
 import "./chunk-PVXZJVRH.js";
 import {
   existingBase
-} from "./chunk-K5JTP3D5.js";
+} from "./chunk-N3SRSFGH.js";
 import "./chunk-CIMKLFEN.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-LQAFMTCI.js";
-import "./chunk-NW6CAW7T.js";
+import "./chunk-APZ5HIXG.js";
 import "./chunk-2DR24MTQ.js";
 import "./chunk-GSUJDMHX.js";
 import "./chunk-QP2VVOS2.js";
@@ -59,7 +59,7 @@ async function runOverlayMain() {
     }
     saveState(STATE.workDir, testnet.workDir);
     if (testnet.connect) saveState(STATE.connect, testnet.connect);
-    const { up } = await import("./up-LVFWCW6J.js");
+    const { up } = await import("./up-AM6GOD3S.js");
     const manifest = await group("basecow: testnet", () => up({ ...testnet, source: base.base, cacheDir, base, onWarning: warn }));
     info(`${manifest.vms.length} VM(s) over ${base.base} in ${manifest.workDir}${manifest.started ? ", started" : ""}`);
     setOutput("manifest", `${manifest.workDir}/manifest.json`);

@@ -2,7 +2,7 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   extractToRaw
-} from "./chunk-NW6CAW7T.js";
+} from "./chunk-APZ5HIXG.js";
 import {
   DEFAULT_LOCK_TIMING,
   ownerPath,

@@ -348,10 +348,11 @@ async function digestOf(dest, size, hashes, partial) {
 }
 
 // src/core/extract/parallel/plan.ts
+import { readSync } from "node:fs";
 import { open as open3 } from "node:fs/promises";
 var SKIPPABLE_MASK = 4294967280;
 var SKIPPABLE_START = 407710288;
-var WINDOW = 4 * 1024 * 1024;
+var WINDOW = 4096;
 var WindowReader = class {
   constructor(file, size) {
     this.file = file;
@@ -360,16 +361,17 @@ var WindowReader = class {
   file;
   size;
   at = 0;
-  bytes = Buffer.alloc(0);
-  async get(position, length) {
+  length = 0;
+  buf = Buffer.allocUnsafe(WINDOW);
+  /** The bytes at [position, position + length) (length at most WINDOW), or undefined past the end. */
+  get(position, length) {
     if (position + length > this.size) return void 0;
-    if (position < this.at || position + length > this.at + this.bytes.length) {
-      const buf = Buffer.allocUnsafe(Math.max(WINDOW, length));
-      const { bytesRead } = await this.file.read(buf, 0, buf.length, position);
+    if (position < this.at || position + length > this.at + this.length) {
+      this.length = readSync(this.file.fd, this.buf, 0, WINDOW, position);
       this.at = position;
-      this.bytes = buf.subarray(0, bytesRead);
+      if (position + length > this.at + this.length) return void 0;
     }
-    return this.bytes.subarray(position - this.at, position - this.at + length);
+    return this.buf.subarray(position - this.at, position - this.at + length);
   }
 };
 async function walkFrames(path) {
@@ -380,7 +382,7 @@ async function walkFrames(path) {
     let position = 0;
     let raw = 0;
     while (position < reader.size) {
-      const magicBytes = await reader.get(position, 8);
+      const magicBytes = reader.get(position, 8);
       if (!magicBytes) return void 0;
       const magic = magicBytes.readUInt32LE(0);
       if ((magic & SKIPPABLE_MASK) === SKIPPABLE_START) {
@@ -397,14 +399,14 @@ async function walkFrames(path) {
       const fcsBytes = [single ? 1 : 0, 2, 4, 8][fcsFlag];
       if (fcsBytes === 0 || dictBytes !== 0) return void 0;
       const headerBytes = 5 + (single ? 0 : 1) + dictBytes + fcsBytes;
-      const header = await reader.get(position, headerBytes);
+      const header = reader.get(position, headerBytes);
       if (!header) return void 0;
       const fcsAt = headerBytes - fcsBytes;
       let contentSize = fcsBytes === 8 ? Number(header.readBigUInt64LE(fcsAt)) : header.readUIntLE(fcsAt, fcsBytes);
       if (fcsBytes === 2) contentSize += 256;
       position += headerBytes;
       for (; ; ) {
-        const blockHeader = await reader.get(position, 3);
+        const blockHeader = reader.get(position, 3);
         if (!blockHeader) return void 0;
         const value = blockHeader.readUIntLE(0, 3);
         const type = value >> 1 & 3;

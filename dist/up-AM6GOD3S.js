@@ -7,7 +7,7 @@ import {
   sanitizeVmNames,
   validateGroup,
   withWorkDirLock
-} from "./chunk-SL3OYHOO.js";
+} from "./chunk-VAW35GU2.js";
 import {
   createOverlays
 } from "./chunk-ASZB66ZP.js";
@@ -19,7 +19,7 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   ensureBase
-} from "./chunk-K5JTP3D5.js";
+} from "./chunk-N3SRSFGH.js";
 import {
   readSidecar
 } from "./chunk-CIMKLFEN.js";
@@ -27,7 +27,7 @@ import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
 import "./chunk-LQAFMTCI.js";
-import "./chunk-NW6CAW7T.js";
+import "./chunk-APZ5HIXG.js";
 import {
   manifestPath,
   readManifest,

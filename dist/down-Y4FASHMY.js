@@ -10,7 +10,7 @@ import {
   validateGroup,
   vmDir,
   withWorkDirLock
-} from "./chunk-SL3OYHOO.js";
+} from "./chunk-VAW35GU2.js";
 import {
   LibvirtUnreachableError,
   MissingToolError,
@@ -18,7 +18,7 @@ import {
   listDomains,
   mapLimited
 } from "./chunk-JS24X5YJ.js";
-import "./chunk-NW6CAW7T.js";
+import "./chunk-APZ5HIXG.js";
 import {
   manifestPath,
   readManifest,

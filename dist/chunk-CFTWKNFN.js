@@ -11,7 +11,7 @@ import {
   label,
   saveEntry,
   warn
-} from "./chunk-R6ZM7Q3I.js";
+} from "./chunk-33XANVH4.js";
 import {
   getState,
   group,
@@ -27,7 +27,7 @@ import {
   encodePlanFrame,
   encodeSeekTable,
   holeFrame
-} from "./chunk-NW6CAW7T.js";
+} from "./chunk-APZ5HIXG.js";
 import {
   releaseLease
 } from "./chunk-2DR24MTQ.js";
@@ -202,7 +202,7 @@ async function tearDownTestnet() {
   if (!workDir) return;
   const connect = getState(STATE.connect) || void 0;
   await group("basecow: tear down the testnet", async () => {
-    const { down } = await import("./down-NPI4J7ZD.js");
+    const { down } = await import("./down-Y4FASHMY.js");
     const result = await down({ workDir, connect, onWarning: warn });
     info(`${result.workDir}: stopped ${result.destroyed.length} domain(s), removed ${result.removed.length} file(s); console logs kept`);
   });

@@ -19,7 +19,7 @@ import {
   DEFAULT_MEMBER,
   extractToRaw,
   readEntryIndex
-} from "./chunk-NW6CAW7T.js";
+} from "./chunk-APZ5HIXG.js";
 import {
   DEFAULT_LOCK_TIMING,
   acquireLease,

@@ -41,7 +41,7 @@ import {
 } from "./chunk-PVXZJVRH.js";
 import {
   ensureBase
-} from "./chunk-K5JTP3D5.js";
+} from "./chunk-N3SRSFGH.js";
 import {
   BasecowError,
   UsageError
@@ -45416,7 +45416,7 @@ async function prepareBase(inputs, workDir) {
 async function createTestnet(inputs, testnet, base) {
   saveState(STATE.workDir, testnet.workDir);
   if (testnet.connect) saveState(STATE.connect, testnet.connect);
-  const { up } = await import("./up-LVFWCW6J.js");
+  const { up } = await import("./up-AM6GOD3S.js");
   return up({ ...testnet, source: inputs.source, cacheDir: inputs.cacheDir, base, onWarning: warn });
 }
 async function runMain() {

@@ -22,13 +22,13 @@ import {
 } from "./chunk-PVXZJVRH.js";
 import {
   ensureBase
-} from "./chunk-K5JTP3D5.js";
+} from "./chunk-N3SRSFGH.js";
 import "./chunk-CIMKLFEN.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
 import "./chunk-LQAFMTCI.js";
-import "./chunk-NW6CAW7T.js";
+import "./chunk-APZ5HIXG.js";
 import "./chunk-2DR24MTQ.js";
 import "./chunk-GSUJDMHX.js";
 import {
@@ -332,7 +332,7 @@ async function upCommand(args) {
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-LVFWCW6J.js");
+    const { up } = await import("./up-AM6GOD3S.js");
     return up({
       ...source,
       ...hooks,
@@ -376,7 +376,7 @@ async function downCommand(args) {
     connect: { type: "string" },
     json: { type: "boolean", default: false }
   });
-  const { down } = await import("./down-NPI4J7ZD.js");
+  const { down } = await import("./down-Y4FASHMY.js");
   const warnings = [];
   const result = await withProgressAndInterrupts(
     (hooks) => down({
