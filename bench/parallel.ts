@@ -69,6 +69,8 @@ export async function parallel(): Promise<void> {
     `${timeRss(rss)} zstd -q -d ${threads} -f ${q(source)} -o ${q(join(dir, 'x.img'))}`;
   const runs: Run[] = [
     { id: 'zstd-img', label: 'zstd -d -o, single-frame .img.zst', script: zstd(img, '') },
+    // basecow's sequential decoder (single frame: one decoding thread, hashing and writing beside it).
+    { id: 'img-1', label: 'basecow decode, single-frame .img.zst', script: decode(img, 1) },
     { id: 'zstd-entry', label: 'zstd -d -T0 -o, entry', script: zstd(entry, '-T0') },
     { id: 'entry-1', label: 'basecow decode, entry, 1 worker', script: decode(entry, 1) },
     { id: 'entry-2', label: 'basecow decode, entry, 2 workers', script: decode(entry, 2) },
@@ -106,6 +108,8 @@ export async function parallel(): Promise<void> {
     ['entry, 2 workers / zstd -d -T0 of the entry', 'entry-2', 'zstd-entry', ''],
     ['plain frames, 2 workers / zstd -d -T0 of them', 'frames-2', 'zstd-frames', ''],
     ['entry, 1 worker / zstd -d -o .img.zst', 'entry-1', 'zstd-img', ''],
+    ['entry, 2 workers / basecow sequential .img.zst', 'entry-2', 'img-1', ''],
+    ['basecow sequential .img.zst / zstd -d -o', 'img-1', 'zstd-img', ''],
   ];
   for (const [label, a, b, goal] of ratios) {
     const values = perRound(wall.get(a)!, wall.get(b)!);
