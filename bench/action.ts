@@ -106,6 +106,8 @@ export async function action(): Promise<void> {
     compress: [] as number[],
     client: [] as number[],
     l2Rate: [] as number[],
+    l2One: [] as number[],
+    l2OneExtract: [] as number[],
     miss: [] as number[],
     post: [] as number[],
     make: [] as number[],
@@ -185,6 +187,15 @@ export async function action(): Promise<void> {
       t.l1Rss.push(l1.rssMiB);
       rmSync(b.root, { recursive: true, force: true });
 
+      // The same restore with one decoding thread (the action's decode-workers input).
+      const one = newRunner(`one${round}`);
+      await settle([image]);
+      const l2One = await step(service, one, 'main', { inputs: { image, 'cache-dir': one.store, 'remote-cache': 'actions', 'decode-workers': '1' } });
+      expectHit(l2One, 'l2');
+      t.l2One.push(l2One.wall);
+      t.l2OneExtract.push(phase(l2One.summary, 'extract'));
+      rmSync(one.root, { recursive: true, force: true });
+
       // The same service's floor: the bare @actions/cache client restoring the same entry in a
       // process of its own (download to RUNNER_TEMP, then tar -x), which any user of the cache pays.
       const c = newRunner(`c${round}`);
@@ -209,6 +220,7 @@ export async function action(): Promise<void> {
   row('zstd -d -o of the .img.zst', t.zstd);
   row('main, L2 hit (fresh runner B)', t.l2, `  peak RSS ${spread(t.l2Rss, 0, ' MiB')}`);
   console.log(`    phases (job summary): hash the source ${s(t.l2Hash)}, restore from the cache ${s(t.l2Restore)}, extract ${s(t.l2Extract)}; download pace ${spread(t.l2Rate, 0, ' MB/s')} (the client's own figure)`);
+  row('main, L2 hit, decode-workers: 1', t.l2One, `  extract phase ${s(t.l2OneExtract)}`);
   row('bare @actions/cache client restore of the entry', t.client, '  (download + tar -x, its own process: the service\'s floor)');
   row('main, L1 hit (runner B again)', t.l1, `  peak RSS ${spread(t.l1Rss, 0, ' MiB')}`);
   row('main, miss (runner A: hash + extract)', t.miss);
@@ -220,6 +232,7 @@ export async function action(): Promise<void> {
   // The transfer is this machine's emulated service (Azurite and a proxy on the same two cores):
   // the rest of the step is basecow's own part.
   ratioRow('L2 hit without its restore phase / zstd -d -o', t.l2.map((v, i) => (v - t.l2Restore[i]) / t.zstd[i]), [[2.2, ' (11)'], [1.6, ' (14)']]);
+  ratioRow('L2 hit: extract phase, 2 workers / 1 worker', perRound(t.l2Extract, t.l2OneExtract), [[0.6, ' (14)']]);
   ratioRow('L2 hit / (bare client restore + zstd -d -o)', t.l2.map((v, i) => v / (t.client[i] + t.zstd[i])));
   ratioRow('miss / zstd -d -o', perRound(t.miss, t.zstd.slice(0, POST_ROUNDS)));
   ratioRow('post / zstd -3 -T0 of the raw image', perRound(t.post, t.compress));

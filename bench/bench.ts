@@ -127,7 +127,7 @@ async function measureInterleaved(list: Scenario[], rounds: number): Promise<Map
 
 /** .img.zst to one raw disk: basecow's extraction against zstd itself, round by round. */
 async function extractionAlone(allocatedBytes: number): Promise<void> {
-  const extractRounds = rounds('BASECOW_BENCH_EXTRACT_ROUNDS', 9);
+  const extractRounds = rounds('BASECOW_BENCH_EXTRACT_ROUNDS', 7);
   const dataMiB = Math.ceil(allocatedBytes / 2 ** 20);
   console.log(`\nextraction alone (one disk, no overlays; ${extractRounds} interleaved rounds):`);
   const extractSteps: number[] = [];

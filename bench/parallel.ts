@@ -1,6 +1,6 @@
-// Issue 14, parallel decoding: a multi-frame source decoded by basecow with one and with two
-// threads, against zstd on the same file, each a whole process (Node's start included) with its
-// peak RSS. Two multi-frame files of the bench image: the basecow entry (`writeEntry`, what the
+// Issue 14, parallel decoding: a multi-frame source extracted by `basecow prepare --decode-workers`
+// 1 and 2, against zstd on the same file, each a whole process (Node's start, fsync and publish
+// included) with its peak RSS. Two multi-frame files of the bench image: the basecow entry (`writeEntry`, what the
 // Actions cache holds) and plain zstd frames (the image cut into 32 MiB pieces, `zstd -3` each,
 // concatenated), both against `zstd -d -o` of the single-frame `.img.zst`. Interleaved rounds;
 // ratios are taken within a round.
@@ -8,10 +8,9 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { writeEntry } from '../src/core/entry/write.js';
-import { IMAGE_ROOT, REPO, WORK, benchImage, median, perRound, q, readRssKiB, rounds, settle, sh, spread, timeRss } from './harness.js';
+import { IMAGE_ROOT, WORK, basecow, benchImage, median, perRound, q, readRssKiB, rounds, settle, sh, spread, timeRss } from './harness.js';
 
 const PIECE = 32 * 1024 * 1024;
-const DECODE = join(REPO, 'build/bench/decode.js');
 
 interface Run {
   id: string;
@@ -63,20 +62,21 @@ export async function parallel(): Promise<void> {
   console.log(`\nparallel decoding (issue 14): shape 'many', ${ROUNDS} interleaved rounds; wall and peak RSS of each whole process, median (min–max)`);
   console.log(`  .img.zst (single frame, zstd -3 -T0): ${mib(await size(img))}; entry (writeEntry): ${mib(await size(entry))}, frames/skippable ${await count(entry)}, made in ${entrySeconds.toFixed(2)} s with ${entryWorkers} workers; plain frames (32 MiB pieces, zstd -3 each): ${mib(await size(frames))}, frames/skippable ${await count(frames)}`);
 
+  // `prepare --key` (no hashing) with its decoding threads bounded: the whole extraction as a user runs it.
   const decode = (source: string, workers: number) => (dir: string, rss: string): string =>
-    `${timeRss(rss)} ${q(process.execPath)} ${q(DECODE)} ${q(source)} ${q(join(dir, 'x.img'))} ${workers} > ${q(join(dir, 'out.json'))}`;
+    `${timeRss(rss)} ${basecow} prepare --image ${q(source)} --key bench --decode-workers ${workers} --cache-dir ${q(join(dir, 'cache'))} --json > ${q(join(dir, 'out.json'))}`;
   const zstd = (source: string, threads: string) => (dir: string, rss: string): string =>
     `${timeRss(rss)} zstd -q -d ${threads} -f ${q(source)} -o ${q(join(dir, 'x.img'))}`;
   const runs: Run[] = [
     { id: 'zstd-img', label: 'zstd -d -o, single-frame .img.zst', script: zstd(img, '') },
     // basecow's sequential decoder (single frame: one decoding thread, hashing and writing beside it).
-    { id: 'img-1', label: 'basecow decode, single-frame .img.zst', script: decode(img, 1) },
+    { id: 'img-1', label: 'basecow prepare, single-frame .img.zst', script: decode(img, 1) },
     { id: 'zstd-entry', label: 'zstd -d -T0 -o, entry', script: zstd(entry, '-T0') },
-    { id: 'entry-1', label: 'basecow decode, entry, 1 worker', script: decode(entry, 1) },
-    { id: 'entry-2', label: 'basecow decode, entry, 2 workers', script: decode(entry, 2) },
+    { id: 'entry-1', label: 'basecow prepare, entry, 1 worker', script: decode(entry, 1) },
+    { id: 'entry-2', label: 'basecow prepare, entry, 2 workers', script: decode(entry, 2) },
     { id: 'zstd-frames', label: 'zstd -d -T0 -o, plain frames', script: zstd(frames, '-T0') },
-    { id: 'frames-1', label: 'basecow decode, plain frames, 1 worker', script: decode(frames, 1) },
-    { id: 'frames-2', label: 'basecow decode, plain frames, 2 workers', script: decode(frames, 2) },
+    { id: 'frames-1', label: 'basecow prepare, plain frames, 1 worker', script: decode(frames, 1) },
+    { id: 'frames-2', label: 'basecow prepare, plain frames, 2 workers', script: decode(frames, 2) },
   ];
   const wall = new Map<string, number[]>(runs.map((run) => [run.id, []]));
   const rss = new Map<string, number[]>(runs.map((run) => [run.id, []]));
@@ -94,7 +94,7 @@ export async function parallel(): Promise<void> {
         // The bound is an upper one: a run that decoded with fewer threads than asked measures nothing.
         const result = JSON.parse(readFileSync(out, 'utf8'));
         const asked = Number(run.id.split('-')[1]);
-        if (result.workers !== asked || result.size !== Number(info.disk.apparent_bytes)) throw new Error(`${run.label}: decoded with ${result.workers} workers to ${result.size} bytes (asked ${asked}, image ${info.disk.apparent_bytes})`);
+        if (result.timings.workers !== asked || result.apparentBytes !== Number(info.disk.apparent_bytes)) throw new Error(`${run.label}: decoded with ${result.timings.workers} workers to ${result.apparentBytes} bytes (asked ${asked}, image ${info.disk.apparent_bytes})`);
       }
       rmSync(dir, { recursive: true, force: true });
     }
@@ -108,11 +108,11 @@ export async function parallel(): Promise<void> {
     ['entry, 2 workers / zstd -d -T0 of the entry', 'entry-2', 'zstd-entry', ''],
     ['plain frames, 2 workers / zstd -d -T0 of them', 'frames-2', 'zstd-frames', ''],
     ['entry, 1 worker / zstd -d -o .img.zst', 'entry-1', 'zstd-img', ''],
-    ['entry, 2 workers / basecow sequential .img.zst', 'entry-2', 'img-1', ''],
-    ['basecow sequential .img.zst / zstd -d -o', 'img-1', 'zstd-img', ''],
+    ['entry, 2 workers / basecow prepare .img.zst (sequential)', 'entry-2', 'img-1', ''],
+    ['basecow prepare .img.zst (sequential) / zstd -d -o', 'img-1', 'zstd-img', ''],
   ];
   for (const [label, a, b, goal] of ratios) {
     const values = perRound(wall.get(a)!, wall.get(b)!);
-    console.log(`  ${label.padEnd(46)} ${spread(values, 3, 'x')}${goal ? ` goal ${goal}: ${median(values) <= Number(goal.slice(3)) ? 'met' : 'NOT met'}` : ''}`);
+    console.log(`  ${label.padEnd(58)} ${spread(values, 3, 'x')}${goal ? ` goal ${goal}: ${median(values) <= Number(goal.slice(3)) ? 'met' : 'NOT met'}` : ''}`);
   }
 }
