@@ -2,13 +2,14 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   STATE,
-  defaultRunnerCacheDir,
   failStep,
+  fromWorkspace,
   jobHolder,
   label,
+  readCacheDir,
   readTestnetInputs,
   warn
-} from "./chunk-33XANVH4.js";
+} from "./chunk-SLER7OWI.js";
 import {
   getInput,
   group,
@@ -20,8 +21,8 @@ import "./chunk-6CTZAA2R.js";
 import "./chunk-PVXZJVRH.js";
 import {
   existingBase
-} from "./chunk-N3SRSFGH.js";
-import "./chunk-CIMKLFEN.js";
+} from "./chunk-XJLD5FUI.js";
+import "./chunk-476MUNCV.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-LQAFMTCI.js";
 import "./chunk-APZ5HIXG.js";
@@ -38,20 +39,18 @@ import "./chunk-XJ5TQIRZ.js";
 import "./chunk-NCNTTV4Q.js";
 
 // src/action/run-overlay-main.ts
-import { dirname, isAbsolute, resolve } from "node:path";
+import { dirname } from "node:path";
 async function runOverlayMain() {
   try {
-    const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
     const baseImage = getInput("base-image").trim();
     const key = getInput("key").trim();
-    const cacheDirInput = getInput("cache-dir").trim();
-    const cacheDir = cacheDirInput ? resolve(workspace, cacheDirInput) : defaultRunnerCacheDir();
+    const cacheDir = readCacheDir();
     if (baseImage === "" === (key === "")) {
       throw new UsageError(`give either ${label("base-image")} or ${label("key")} (with ${label("cache-dir")} when the store is not the default)`);
     }
     const testnet = readTestnetInputs(cacheDir);
     if (!testnet) throw new UsageError(`${label("vms")} is required: the overlay action makes a testnet`);
-    const base = await existingBase({ ...baseImage ? { base: isAbsolute(baseImage) ? baseImage : resolve(workspace, baseImage) } : { key, cacheDir }, lease: jobHolder(testnet.workDir), onWarning: warn });
+    const base = await existingBase({ ...baseImage ? { base: fromWorkspace(baseImage) } : { key, cacheDir }, lease: jobHolder(testnet.workDir), onWarning: warn });
     if (base.lease) {
       saveState(STATE.leaseKey, base.key);
       saveState(STATE.leaseId, base.lease.id);
@@ -59,7 +58,7 @@ async function runOverlayMain() {
     }
     saveState(STATE.workDir, testnet.workDir);
     if (testnet.connect) saveState(STATE.connect, testnet.connect);
-    const { up } = await import("./up-AM6GOD3S.js");
+    const { up } = await import("./up-OPHRECSB.js");
     const manifest = await group("basecow: testnet", () => up({ ...testnet, source: base.base, cacheDir, base, onWarning: warn }));
     info(`${manifest.vms.length} VM(s) over ${base.base} in ${manifest.workDir}${manifest.started ? ", started" : ""}`);
     setOutput("manifest", `${manifest.workDir}/manifest.json`);

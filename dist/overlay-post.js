@@ -3,16 +3,16 @@ const require = __basecowRequire(import.meta.url);
 import {
   releaseJobLease,
   tearDownTestnet
-} from "./chunk-CFTWKNFN.js";
-import "./chunk-DD7NFEGP.js";
+} from "./chunk-C6PBSGP7.js";
+import "./chunk-ODEKIPW7.js";
 import {
   failStep
-} from "./chunk-33XANVH4.js";
+} from "./chunk-SLER7OWI.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
 import "./chunk-PVXZJVRH.js";
-import "./chunk-N3SRSFGH.js";
-import "./chunk-CIMKLFEN.js";
+import "./chunk-XJLD5FUI.js";
+import "./chunk-476MUNCV.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-LQAFMTCI.js";
 import "./chunk-APZ5HIXG.js";

@@ -2,9 +2,8 @@
 // groups whose home is 0750 (Ubuntu's default for new users), with the default cache-dir. The VMs
 // must boot under qemu:///system, and that user must read their console logs during and after.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
@@ -12,28 +11,19 @@ import type { Manifest } from '../src/core/testnet/manifest.js';
 import { listDomains } from '../src/core/libvirt/virsh.js';
 import { isRoot, tempDir } from './helpers.js';
 import { REPO, logOf, runStep, type Runner } from './support/action-runner.js';
+import { readyTestGuest, type TestGuest } from './support/test-guest.js';
 
 const USER = 'basecow-runner';
 const HOME = `/home/${USER}`;
 const URI = 'qemu:///system';
-const GUEST_DIR = process.env.BASECOW_TEST_GUEST_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'basecow-test-guest');
 const skip = !isRoot() && 'the test creates a runner user and starts a root libvirtd';
-
-function script(path: string, args: string[] = []): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(join(REPO, path), args, { stdio: ['ignore', 'inherit', 'inherit'] });
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${path} exited with ${code}`))));
-  });
-}
 
 let uid = 0;
 let gid = 0;
-let guest: { kernel: string; initrd: string; cmdline: string; marker: string; image: string };
+let guest: TestGuest;
 before(async () => {
   if (skip) return;
-  await script('scripts/libvirtd-test-setup.sh');
-  await script('scripts/build-test-guest.sh', [GUEST_DIR]);
-  guest = JSON.parse(readFileSync(join(GUEST_DIR, 'guest.json'), 'utf8'));
+  guest = await readyTestGuest();
   try {
     execFileSync('id', [USER], { stdio: 'ignore' });
   } catch {

@@ -237,3 +237,16 @@ test('the overlay sub-action leases the base its testnet uses and gives the leas
   assert.equal(post.code, 0, logOf(post));
   assert.deepEqual(leases(), []);
 });
+
+test('a cache mode that forbids writes: post makes no entry and saves nothing, quietly', async () => {
+  const r = newRunner();
+  const main = await runStep(r, 'main', { inputs: baseInputs(r, { key: 'read-only-mode' }), env: { ACTIONS_CACHE_MODE: 'read' } });
+  assert.equal(main.code, 0, logOf(main));
+  assert.equal(main.outputs['cache-hit'], 'miss');
+  const post = await runStep(r, 'post', { state: main.state, env: { ACTIONS_CACHE_MODE: 'read' } });
+  assert.equal(post.code, 0, logOf(post));
+  assert.match(post.stdout, /cache mode \(read\) does not allow saving/);
+  assert.doesNotMatch(post.stdout, /entry made/);
+  assert.deepEqual(post.warnings, []);
+  assert.equal(service.entries.filter((e) => e.key === cacheKeyFor('read-only-mode')).length, 0);
+});

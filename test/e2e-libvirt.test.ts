@@ -1,8 +1,6 @@
 // End to end through a real libvirtd and QEMU (TCG): a testnet of VMs boots from one shared base.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { before, test } from 'node:test';
@@ -11,29 +9,12 @@ import type { Manifest } from '../src/core/testnet/manifest.js';
 import { runTool } from '../src/core/exec/run-tool.js';
 import { createDomain, listDomains } from '../src/core/libvirt/virsh.js';
 import { isRoot, sha256File, tempDir } from './helpers.js';
+import { readyTestGuest, type TestGuest } from './support/test-guest.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(REPO, 'bin/basecow.js');
-// Outside the checkout, so that CI runs on the same machine reuse the guest (the script's stamp
-// decides when to rebuild it).
-const GUEST_DIR = process.env.BASECOW_TEST_GUEST_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'basecow-test-guest');
 const URI = 'qemu:///system';
 const skip = !isRoot() && 'the e2e test starts a root libvirtd';
-
-interface Guest {
-  kernel: string;
-  initrd: string;
-  cmdline: string;
-  marker: string;
-  image: string;
-}
-
-function script(path: string, args: string[] = []): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(join(REPO, path), args, { stdio: ['ignore', 'inherit', 'inherit'] });
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${path} exited with ${code}`))));
-  });
-}
 
 async function basecow(args: string[]): Promise<string> {
   return (await runTool([process.execPath, BIN, ...args])).stdout;
@@ -69,12 +50,10 @@ async function readOverlayBlock(overlay: string, dir: string): Promise<string> {
   return bytes.subarray(0, end < 0 ? bytes.length : end).toString('latin1');
 }
 
-let guest: Guest;
+let guest: TestGuest;
 before(async () => {
   if (skip) return;
-  await script('scripts/libvirtd-test-setup.sh');
-  await script('scripts/build-test-guest.sh', [GUEST_DIR]);
-  guest = JSON.parse(readFileSync(join(GUEST_DIR, 'guest.json'), 'utf8')) as Guest;
+  guest = await readyTestGuest();
 });
 
 test('3 VMs boot concurrently from one base through libvirt, each writing only its own overlay', { skip, timeout: 600_000 }, async () => {

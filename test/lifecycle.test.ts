@@ -250,7 +250,7 @@ test('not enough free space: unused bases are evicted to make room, else a refus
   mkdirSync(mount);
   const big = await image('big', 12);
   const mid = await image('mid', 6);
-  await runTool(['mount', '-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mount]);
+  await runTool(['mount', '-t', 'tmpfs', '-o', 'size=16m,mode=0755', 'tmpfs', mount]);
   try {
     const layout = storeLayout(mount);
     await ensureBase({ source: mid.zst, cacheDir: mount, key: 'old', lockTiming: FAST_LOCK });
@@ -325,6 +325,15 @@ test('a store directory writable by others is refused', async () => {
   await listStore({ cacheDir });
   chmodSync(storeLayout(cacheDir).bases, 0o777);
   await assert.rejects(prepare(cacheDir, 'k'), (e: Error) => e instanceof BasecowError && e.code === 'store-unsafe' && /writable by other users/.test(e.message));
+});
+
+test('a cache dir that others may write to is refused too: they could replace the whole store', async () => {
+  const cacheDir = join(dir, 'shared-root');
+  await listStore({ cacheDir });
+  chmodSync(cacheDir, 0o777);
+  await assert.rejects(prepare(cacheDir, 'k'), (e: Error) => e instanceof BasecowError && e.code === 'store-unsafe' && e.message.startsWith(`${cacheDir} is writable by other users`));
+  chmodSync(cacheDir, 0o755);
+  await prepare(cacheDir, 'k');
 });
 
 test('gc sweeps what killed processes left: temp files, locks, half-written sidecars', async () => {

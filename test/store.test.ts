@@ -278,7 +278,7 @@ test('out of space on the store filesystem fails clearly and leaves the store cl
   writeFileSync(dense, Buffer.alloc(16 * MiB, 'basecow '));
   const denseZst = join(dir, 'dense.img.zst');
   await runTool(['zstd', '-q', '-f', dense, '-o', denseZst]);
-  await runTool(['mount', '-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mount]);
+  await runTool(['mount', '-t', 'tmpfs', '-o', 'size=8m,mode=0755', 'tmpfs', mount]);
   try {
     await assert.rejects(ensureBase({ source: denseZst, cacheDir: mount, lockTiming: FAST_LOCK }), (e: Error) => {
       assert.ok(e.message.includes(denseZst), e.message);
@@ -295,7 +295,7 @@ test('out of space on the store filesystem fails clearly and leaves the store cl
 test('a store with no space left before extraction: clear error, nothing left behind, the key free at once', { skip: !isRoot() && 'mounting a small tmpfs needs root' }, async () => {
   const mount = join(dir, 'full-fs');
   mkdirSync(mount);
-  await runTool(['mount', '-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mount]);
+  await runTool(['mount', '-t', 'tmpfs', '-o', 'size=16m,mode=0755', 'tmpfs', mount]);
   try {
     const layout = storeLayout(mount);
     for (const sub of [layout.bases, layout.locks, layout.tmp]) mkdirSync(sub, { recursive: true });

@@ -4,41 +4,25 @@
 // the manifest, and leaves no domain, overlay or temp file behind; a second run on the same store
 // hits L1, fails its tests on purpose and uploads the console logs before tearing down.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runTool } from '../src/core/exec/run-tool.js';
 import { runWorkflowJob, type RunOptions } from './support/workflow-runner.js';
 import { isRoot, tempDir } from './helpers.js';
+import { readyTestGuest, type TestGuest } from './support/test-guest.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const KIT = join(REPO, '.github/workflows/local-system-tests.yml');
-const GUEST_DIR = process.env.BASECOW_TEST_GUEST_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'basecow-test-guest');
 const URI = 'qemu:///system';
 const DOMAIN_TYPE = process.env.BASECOW_E2E_DOMAIN_TYPE ?? 'qemu';
-// The action is bundled into dist/ by issue 11; until it is, this test has nothing to run.
-const skip = !isRoot()
-  ? 'the e2e test starts a root libvirtd'
-  : !existsSync(join(REPO, 'dist/main.js')) || !existsSync(join(REPO, 'dist/post.js'))
-    ? 'dist/main.js and dist/post.js (the bundled action, issue 11) are not built yet'
-    : false;
+const skip = !isRoot() && 'the e2e test starts a root libvirtd';
 
-function script(path: string, args: string[] = []): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(join(REPO, path), args, { stdio: ['ignore', 'inherit', 'inherit'] });
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${path} exited with ${code}`))));
-  });
-}
-
-let guest: { kernel: string; initrd: string; cmdline: string; marker: string; image: string };
+let guest: TestGuest;
 before(async () => {
   if (skip) return;
-  await script('scripts/libvirtd-test-setup.sh');
-  await script('scripts/build-test-guest.sh', [GUEST_DIR]);
-  guest = JSON.parse(readFileSync(join(GUEST_DIR, 'guest.json'), 'utf8'));
+  guest = await readyTestGuest();
 });
 
 /** The caller's repository: the guest image, a domain template that boots the test kernel, and a test script. */

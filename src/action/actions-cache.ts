@@ -2,6 +2,7 @@ import * as cache from '@actions/cache';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RemoteCache, RemoteEntry } from '../core/remote/remote-cache.js';
+import { workspace } from './inputs.js';
 
 /**
  * The GitHub Actions cache as basecow's remote cache (L2).
@@ -17,10 +18,6 @@ export const ENTRY_DIR = '.basecow-l2';
 export const entryRelativePath = (key: string): string => `${ENTRY_DIR}/${key}.zst`;
 /** The cache key: the format version keeps entries of an older basecow apart. */
 export const cacheKeyFor = (key: string): string => `basecow-entry-v1-${key}`;
-
-function workspace(env: NodeJS.ProcessEnv = process.env): string {
-  return env.GITHUB_WORKSPACE ?? process.cwd();
-}
 
 /** Runs `fn` with the workspace as the cwd, where the cache resolves the relative entry path. */
 async function inWorkspace<T>(fn: () => Promise<T>): Promise<T> {

@@ -17,9 +17,6 @@ export function hintFor(error: BasecowError): string | undefined {
       return `set ${label('cache-dir')} to a directory only this runner's user may write`;
     case 'work-dir-busy':
       return `another step or job uses ${label('work-dir')} ${error.facts.workDir}; give each testnet its own`;
-    case 'cache-dir-not-owned':
-    case 'cache-dir-writable-by-others':
-      return `set ${label('cache-dir')} to a directory only this runner's user may write`;
     default:
       return undefined;
   }

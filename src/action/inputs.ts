@@ -21,12 +21,13 @@ const input = (name: string): string | undefined => {
   return value === '' ? undefined : value;
 };
 
-function workspace(): string {
+/** Where the runner starts node actions and where workflow paths are relative to. */
+export function workspace(): string {
   return process.env.GITHUB_WORKSPACE ?? process.cwd();
 }
 
 /** Paths in inputs are relative to the workspace, as they are everywhere else in a workflow. */
-const fromWorkspace = (path: string): string => (isAbsolute(path) ? path : resolve(workspace(), path));
+export const fromWorkspace = (path: string): string => (isAbsolute(path) ? path : resolve(workspace(), path));
 
 export interface BaseInputs {
   source: string | BaseSource;
@@ -72,7 +73,6 @@ export async function readBaseInputs(): Promise<BaseInputs> {
   const { source, member } = await sourceFromInputs();
   const remote = input('remote-cache') ?? 'actions';
   if (remote !== 'actions' && remote !== 'none') throw new UsageError(`${label('remote-cache')} must be actions or none, got ${JSON.stringify(remote)}`);
-  const cacheDir = input('cache-dir');
   const cacheBudget = input('cache-budget');
   // Checked in main, so that a typo fails the step that has it rather than post's clean-up.
   if (cacheBudget !== undefined) parseBudget(cacheBudget, label('cache-budget'));
@@ -82,10 +82,16 @@ export async function readBaseInputs(): Promise<BaseInputs> {
     source,
     key: input('key'),
     member,
-    cacheDir: cacheDir ? fromWorkspace(cacheDir) : defaultRunnerCacheDir(),
+    cacheDir: readCacheDir(),
     remote,
     maxWorkers: parsePositiveInt(input('decode-workers'), label('decode-workers')),
   };
+}
+
+/** The runner-local store: `cache-dir` relative to the workspace, or the runner default. */
+export function readCacheDir(): string {
+  const cacheDir = input('cache-dir');
+  return cacheDir ? fromWorkspace(cacheDir) : defaultRunnerCacheDir();
 }
 
 /** The testnet part of the inputs, or undefined when `vms` is not given (main then only prepares the base). */

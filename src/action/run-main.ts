@@ -5,7 +5,6 @@ import type { Manifest } from '../core/testnet/manifest.js';
 import type { Warning } from '../core/warnings.js';
 import { progressReporter } from '../output/progress.js';
 import { ActionsCache } from './actions-cache.js';
-import { ensureOwnedDir } from './defaults.js';
 import { hintFor } from './hints.js';
 import { readBaseInputs, readTestnetInputs, type BaseInputs, type TestnetInputs } from './inputs.js';
 import { STATE } from './state.js';
@@ -51,7 +50,6 @@ export function saveLeaseState(cacheDir: string, base: BaseResult, cacheBudget?:
 }
 
 async function prepareBase(inputs: BaseInputs, workDir?: string): Promise<BaseResult> {
-  await ensureOwnedDir(inputs.cacheDir);
   let remote: ActionsCache | undefined;
   if (inputs.remote === 'actions') {
     if (ActionsCache.available()) remote = new ActionsCache();

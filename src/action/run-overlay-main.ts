@@ -1,10 +1,9 @@
 import * as core from '@actions/core';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { existingBase } from '../core/store/ensure-base.js';
-import { label, readTestnetInputs } from './inputs.js';
+import { fromWorkspace, label, readCacheDir, readTestnetInputs } from './inputs.js';
 import { failStep, jobHolder, warn } from './run-main.js';
-import { defaultRunnerCacheDir } from './defaults.js';
 import { STATE } from './state.js';
 
 /**
@@ -14,17 +13,15 @@ import { STATE } from './state.js';
  */
 export async function runOverlayMain(): Promise<void> {
   try {
-    const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
     const baseImage = core.getInput('base-image').trim();
     const key = core.getInput('key').trim();
-    const cacheDirInput = core.getInput('cache-dir').trim();
-    const cacheDir = cacheDirInput ? resolve(workspace, cacheDirInput) : defaultRunnerCacheDir();
+    const cacheDir = readCacheDir();
     if ((baseImage === '') === (key === '')) {
       throw new UsageError(`give either ${label('base-image')} or ${label('key')} (with ${label('cache-dir')} when the store is not the default)`);
     }
     const testnet = readTestnetInputs(cacheDir);
     if (!testnet) throw new UsageError(`${label('vms')} is required: the overlay action makes a testnet`);
-    const base = await existingBase({ ...(baseImage ? { base: isAbsolute(baseImage) ? baseImage : resolve(workspace, baseImage) } : { key, cacheDir }), lease: jobHolder(testnet.workDir), onWarning: warn });
+    const base = await existingBase({ ...(baseImage ? { base: fromWorkspace(baseImage) } : { key, cacheDir }), lease: jobHolder(testnet.workDir), onWarning: warn });
     if (base.lease) {
       core.saveState(STATE.leaseKey, base.key);
       core.saveState(STATE.leaseId, base.lease.id);

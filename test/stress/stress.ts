@@ -128,7 +128,7 @@ try {
     // About two and a half bases fit: extractions meet the free-space check, eviction, and ENOSPC midway.
     const mount = join(root, 'small-fs');
     mkdirSync(mount);
-    await runTool(['mount', '-t', 'tmpfs', '-o', `size=${Math.round((2.5 * BASE_BYTES) / MiB)}m`, 'tmpfs', mount]);
+    await runTool(['mount', '-t', 'tmpfs', '-o', `size=${Math.round((2.5 * BASE_BYTES) / MiB)}m,mode=0755`, 'tmpfs', mount]);
     try {
       const counts = await phase('out-of-space', mount, Number(values['space-seconds']));
       assert.ok(Object.keys(counts.failures).length > 0 || counts.operations.gc > 0, 'the small filesystem was exercised');

@@ -235,6 +235,19 @@ export async function runWorkflowJob(options: RunOptions): Promise<RunResult> {
     for (const m of output.matchAll(/^::(error|warning|notice)(?: [^:]*)?::(.*)$/gm)) result.annotations.push({ level: m[1], message: m[2] });
   };
 
+  /** Takes in what a finished run: or node step left (log, annotations, command files): whether it succeeded, and the state it saved. */
+  const absorb = (record: StepRecord, r: { code: number | null; output: string; timedOut: boolean }, files: ReturnType<typeof commandFiles>, what: string, timeoutMinutes: number | undefined) => {
+    record.output = r.output;
+    annotate(r.output);
+    const written = files.read();
+    record.outputs = written.outputs;
+    Object.assign(jobEnvFromFiles, written.env);
+    extraPath.unshift(...written.path);
+    if (r.timedOut) record.error = `timed out after ${timeoutMinutes} minutes`;
+    else if (r.code !== 0) record.error = `${what} exited with ${r.code}`;
+    return { ok: !r.timedOut && r.code === 0, state: written.state };
+  };
+
   for (let index = 0; index < steps.length; index++) {
     const step = steps[index];
     if (!isMap(step)) throw new HarnessError(`step ${index + 1} is not a mapping`);
@@ -269,15 +282,7 @@ export async function runWorkflowJob(options: RunOptions): Promise<RunResult> {
         const argv = shell === 'bash' ? ['bash', '--noprofile', '--norc', '-eo', 'pipefail', script] : ['bash', '-e', script];
         const r = await run(argv, { cwd, env: files.env, timeoutMs, log: options.log });
         rmSync(script, { force: true });
-        record.output = r.output;
-        annotate(r.output);
-        const written = files.read();
-        record.outputs = written.outputs;
-        Object.assign(jobEnvFromFiles, written.env);
-        extraPath.unshift(...written.path);
-        if (r.timedOut) record.error = `timed out after ${timeoutMinutes} minutes`;
-        else if (r.code !== 0) record.error = `bash exited with ${r.code}`;
-        ok = !r.timedOut && r.code === 0;
+        ok = absorb(record, r, files, 'bash', timeoutMinutes).ok;
       } else if (typeof step.uses === 'string') {
         const uses = step.uses;
         const withValues: Record<string, string> = {};
@@ -336,17 +341,10 @@ export async function runWorkflowJob(options: RunOptions): Promise<RunResult> {
             const actionEnv = { ...procEnv, ...inputEnv, GITHUB_ACTION_PATH: dir };
             const files = commandFiles(actionEnv);
             const r = await run([process.execPath, join(dir, runs.main)], { cwd: options.workspace, env: files.env, timeoutMs, log: options.log });
-            record.output = r.output;
-            annotate(r.output);
-            const written = files.read();
-            record.outputs = written.outputs;
-            Object.assign(jobEnvFromFiles, written.env);
-            extraPath.unshift(...written.path);
-            if (r.timedOut) record.error = `timed out after ${timeoutMinutes} minutes`;
-            else if (r.code !== 0) record.error = `node ${runs.main} exited with ${r.code}`;
-            ok = !r.timedOut && r.code === 0;
+            const absorbed = absorb(record, r, files, `node ${runs.main}`, timeoutMinutes);
+            ok = absorbed.ok;
             // The runner registers a post step once main has started, whatever main's outcome.
-            if (runs.post) posts.push({ record, dir, post: runs.post, postIf: runs.postIf ?? 'always()', env: { ...baseEnv(), ...stepEnvCtx, ...inputEnv, GITHUB_ACTION_PATH: dir }, state: written.state });
+            if (runs.post) posts.push({ record, dir, post: runs.post, postIf: runs.postIf ?? 'always()', env: { ...baseEnv(), ...stepEnvCtx, ...inputEnv, GITHUB_ACTION_PATH: dir }, state: absorbed.state });
           }
         } else {
           throw new HarnessError(`the workflow harness does not run uses: ${uses}`);

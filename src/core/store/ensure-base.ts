@@ -108,7 +108,7 @@ export async function ensureBase(options: EnsureBaseOptions): Promise<BaseResult
   const verify = options.verify ?? 'changed';
   const context: SourceContext = { tmpDir: layout.tmp, digestsDir: layout.digests, signal: options.signal, onProgress: options.onProgress, onWarning: options.onWarning };
 
-  const timings: BaseTimings = { hashSeconds: 0, waitSeconds: 0, restoreSeconds: 0, sourceSeconds: 0, extractSeconds: 0, workers: 0 };
+  const timings = noTimings();
   const hashStarted = performance.now();
   let key: string;
   let keyMemoized = false;
@@ -156,7 +156,7 @@ async function findOrMake(
 ): Promise<BaseResult> {
   const waitStarted = performance.now();
   const waitTimeoutMs = options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
-  const done = (cacheHit: CacheHit, origin: BaseOrigin) => describeBase(layout, key, cacheHit, origin, started, timings, keyMemoized);
+  const done = (cacheHit: CacheHit, origin: BaseOrigin) => describeBase(basePath(layout, key), key, cacheHit, origin, started, timings, keyMemoized);
   for (;;) {
     options.signal?.throwIfAborted();
     // The fast path needs no lock. With a lease it also needs the lock free: a gc removes a base
@@ -387,13 +387,13 @@ async function ensureRoom(layout: StoreLayout, key: string, label: string, neede
   );
 }
 
-async function describeBase(layout: StoreLayout, key: string, cacheHit: CacheHit, origin: BaseOrigin, started: number, timings: BaseTimings, keyMemoized: boolean): Promise<BaseResult> {
-  const base = basePath(layout, key);
+/** The result for a base at `base` (its sidecar beside it), sized from the file itself. */
+async function describeBase(base: string, key: string, cacheHit: CacheHit, origin: BaseOrigin, started: number, timings: BaseTimings, keyMemoized: boolean): Promise<BaseResult> {
   const info = await stat(base);
   return {
     key,
     base,
-    sidecar: sidecarPath(layout, key),
+    sidecar: join(dirname(base), `${key}.json`),
     cacheHit,
     origin,
     apparentBytes: info.size,
@@ -403,6 +403,8 @@ async function describeBase(layout: StoreLayout, key: string, cacheHit: CacheHit
     keyMemoized,
   };
 }
+
+const noTimings = (): BaseTimings => ({ hashSeconds: 0, waitSeconds: 0, restoreSeconds: 0, sourceSeconds: 0, extractSeconds: 0, workers: 0 });
 
 /**
  * A base that is already in a store, by key or by path, for callers that prepared it earlier (the
@@ -422,19 +424,7 @@ export async function existingBase(options: ({ key: string; cacheDir: string } |
     throw new BasecowError('base-missing', `${path}: no such base image (prepare it first, in this job or an earlier step)`, { base: path });
   }
   if (layout) await touchUsed(layout, key).catch((error: Error) => options.onWarning?.({ code: 'last-use-not-recorded', message: `cannot record the use of base ${key}: ${error.message}` }));
-  const timings: BaseTimings = { hashSeconds: 0, waitSeconds: 0, restoreSeconds: 0, sourceSeconds: 0, extractSeconds: 0, workers: 0 };
-  const info = await stat(path);
-  return {
-    key,
-    base: path,
-    sidecar: join(dirname(path), `${key}.json`),
-    cacheHit: 'l1',
-    origin: 'store',
-    apparentBytes: info.size,
-    allocatedBytes: info.blocks * 512,
-    seconds: (performance.now() - started) / 1000,
-    timings,
-    keyMemoized: false,
-    ...(lease ? { lease: { id: lease.lease.id, path: lease.path } } : {}),
-  };
+  const result = await describeBase(path, key, 'l1', 'store', started, noTimings(), false);
+  if (lease) result.lease = { id: lease.lease.id, path: lease.path };
+  return result;
 }

@@ -178,8 +178,7 @@ export async function down(options: DownOptions): Promise<DownResult> {
       waitTimeoutMs: options.workDirWaitMs,
       lockTiming: options.lockTiming,
       signal: options.signal,
-      onWait: (pid) =>
-        options.onWarning?.({ code: 'work-dir-busy', message: `work dir ${workDir} is in use by ${pid ? `pid ${pid}` : 'another basecow process'}; waiting for it to finish` }),
+      onWarning: options.onWarning,
     },
   );
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BasecowError } from '../errors.js';
 import { DEFAULT_LOCK_TIMING, ownerPath, tryLock, type LockTiming } from '../shared/lock.js';
+import type { WarningSink } from '../warnings.js';
 
 /** The lock's name inside the work dir (its owner file sits next to it, see ownerPath). */
 export const WORK_DIR_LOCK = '.basecow.lock';
@@ -12,8 +13,8 @@ export interface WorkDirLockOptions {
   waitTimeoutMs?: number;
   lockTiming?: Partial<LockTiming>;
   signal?: AbortSignal;
-  /** Called once when the work dir is busy and this call starts to wait, with the holder's pid. */
-  onWait?: (holderPid: number | undefined) => void;
+  /** Told once, when the work dir is busy and this call starts to wait. */
+  onWarning?: WarningSink;
 }
 
 const DEFAULT_WAIT_TIMEOUT_MS = 10 * 60 * 1000;
@@ -48,14 +49,15 @@ export async function withWorkDirLock<T>(workDir: string, fn: () => Promise<T>, 
       }
     }
     const pid = await holderPid(lockPath);
+    const holder = pid ? `pid ${pid}` : 'another basecow process';
     if (!told) {
       told = true;
-      options.onWait?.(pid);
+      options.onWarning?.({ code: 'work-dir-busy', message: `work dir ${workDir} is in use by ${holder}; waiting for it to finish` });
     }
     if (performance.now() - started > timeoutMs) {
       throw new BasecowError(
         'work-dir-busy',
-        `work dir ${workDir} is in use by ${pid ? `pid ${pid}` : 'another basecow process'} (an up or down that has not finished); gave up after ${Math.round(timeoutMs / 1000)} s`,
+        `work dir ${workDir} is in use by ${holder} (an up or down that has not finished); gave up after ${Math.round(timeoutMs / 1000)} s`,
         { workDir, pid: pid ?? 0 },
       );
     }

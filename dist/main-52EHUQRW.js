@@ -22,8 +22,8 @@ import {
 } from "./chunk-PVXZJVRH.js";
 import {
   ensureBase
-} from "./chunk-N3SRSFGH.js";
-import "./chunk-CIMKLFEN.js";
+} from "./chunk-XJLD5FUI.js";
+import "./chunk-476MUNCV.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
@@ -332,7 +332,7 @@ async function upCommand(args) {
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-AM6GOD3S.js");
+    const { up } = await import("./up-OPHRECSB.js");
     return up({
       ...source,
       ...hooks,
@@ -376,7 +376,7 @@ async function downCommand(args) {
     connect: { type: "string" },
     json: { type: "boolean", default: false }
   });
-  const { down } = await import("./down-Y4FASHMY.js");
+  const { down } = await import("./down-QQJCA2GU.js");
   const warnings = [];
   const result = await withProgressAndInterrupts(
     (hooks) => down({
@@ -410,7 +410,7 @@ function storeOptions(values) {
 var day = (iso) => iso ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : "-";
 async function lsCommand(args) {
   const { values } = parse(args, STORE_OPTIONS);
-  const { listStore } = await import("./gc-PFGC5GQU.js");
+  const { listStore } = await import("./gc-BLG7JVOF.js");
   const listing = await listStore(storeOptions(values));
   if (values.json) {
     process.stdout.write(`${JSON.stringify(listing)}
@@ -435,7 +435,7 @@ async function lsCommand(args) {
 }
 async function gcCommand(args) {
   const { values } = parse(args, { ...STORE_OPTIONS, "max-age": { type: "string" }, "dry-run": { type: "boolean", default: false } });
-  const { gc } = await import("./gc-PFGC5GQU.js");
+  const { gc } = await import("./gc-BLG7JVOF.js");
   const maxAge = values["max-age"];
   const result = await gc({
     ...storeOptions(values),

@@ -41,7 +41,7 @@ import {
 } from "./chunk-PVXZJVRH.js";
 import {
   ensureBase
-} from "./chunk-N3SRSFGH.js";
+} from "./chunk-XJLD5FUI.js";
 import {
   BasecowError,
   UsageError
@@ -8070,7 +8070,7 @@ function resolvePaths(patterns) {
     var _a, e_1, _b, _c;
     var _d;
     const paths = [];
-    const workspace3 = (_d = process.env["GITHUB_WORKSPACE"]) !== null && _d !== void 0 ? _d : process.cwd();
+    const workspace2 = (_d = process.env["GITHUB_WORKSPACE"]) !== null && _d !== void 0 ? _d : process.cwd();
     const globber = yield create(patterns.join("\n"), {
       implicitDescendants: false
     });
@@ -8079,7 +8079,7 @@ function resolvePaths(patterns) {
         _c = _g.value;
         _e = false;
         const file = _c;
-        const relativeFile = path.relative(workspace3, file).replace(new RegExp(`\\${path.sep}`, "g"), "/");
+        const relativeFile = path.relative(workspace2, file).replace(new RegExp(`\\${path.sep}`, "g"), "/");
         debug(`Matched: ${relativeFile}`);
         if (relativeFile === "") {
           paths.push(".");
@@ -45123,13 +45123,91 @@ function saveCacheV2(paths_1, key_1, options_1) {
 
 // src/action/actions-cache.ts
 import { mkdir, rm, rmdir } from "node:fs/promises";
+import { join as join5 } from "node:path";
+
+// src/action/inputs.ts
+import { isAbsolute, resolve as resolve2 } from "node:path";
+
+// src/action/defaults.ts
 import { join as join4 } from "node:path";
+function defaultRunnerCacheDir() {
+  return `/var/tmp/basecow-${process.getuid?.() ?? "user"}`;
+}
+function defaultRunnerWorkDir(cacheDir, env = process.env) {
+  const parts = [env.GITHUB_RUN_ID ?? "local", env.GITHUB_RUN_ATTEMPT ?? "1", env.GITHUB_JOB ?? "job", env.GITHUB_ACTION ?? "basecow"];
+  return join4(cacheDir, "testnets", parts.join("-").replace(/[^A-Za-z0-9_.-]+/g, "-"));
+}
+
+// src/action/inputs.ts
+var label = (name) => `input '${name}'`;
+var input = (name) => {
+  const value = getInput(name).trim();
+  return value === "" ? void 0 : value;
+};
+function workspace() {
+  return process.env.GITHUB_WORKSPACE ?? process.cwd();
+}
+var fromWorkspace = (path4) => isAbsolute(path4) ? path4 : resolve2(workspace(), path4);
+var SOURCE_LABELS = { image: label("image"), member: label("member"), url: label("url"), sha256: label("sha256"), build: label("build"), keyFiles: label("key-files") };
+async function sourceFromInputs() {
+  const choice = parseSourceChoice(
+    { image: input("image"), member: input("member"), url: input("url"), sha256: input("sha256"), build: getInput("build"), keyFiles: input("key-files") },
+    SOURCE_LABELS
+  );
+  if (choice.kind === "image") choice.image = fromWorkspace(choice.image);
+  return { source: await sourceFromChoice(choice, { workspace: workspace(), output: process.stdout }), member: choice.member };
+}
+async function readBaseInputs() {
+  const { source, member } = await sourceFromInputs();
+  const remote = input("remote-cache") ?? "actions";
+  if (remote !== "actions" && remote !== "none") throw new UsageError(`${label("remote-cache")} must be actions or none, got ${JSON.stringify(remote)}`);
+  const cacheBudget = input("cache-budget");
+  if (cacheBudget !== void 0) parseBudget(cacheBudget, label("cache-budget"));
+  return {
+    verify: parseVerify(input("verify"), label("verify")),
+    cacheBudget,
+    source,
+    key: input("key"),
+    member,
+    cacheDir: readCacheDir(),
+    remote,
+    maxWorkers: parsePositiveInt(input("decode-workers"), label("decode-workers"))
+  };
+}
+function readCacheDir() {
+  const cacheDir = input("cache-dir");
+  return cacheDir ? fromWorkspace(cacheDir) : defaultRunnerCacheDir();
+}
+function readTestnetInputs(cacheDir) {
+  const vms = input("vms");
+  if (vms === void 0) return void 0;
+  const workDir = input("work-dir");
+  const template = input("template");
+  const kernel = input("kernel");
+  const initrd = input("initrd");
+  const network = input("network");
+  const minSize = input("min-size");
+  return {
+    vms: parseVmList(vms, label("vms"), workspace()),
+    workDir: workDir ? fromWorkspace(workDir) : defaultRunnerWorkDir(cacheDir),
+    template: template && fromWorkspace(template),
+    start: parseBoolean(input("start"), label("start"), false),
+    domainType: parseDomainType(input("domain-type") ?? "auto", label("domain-type")),
+    kernel: kernel && fromWorkspace(kernel),
+    initrd: initrd && fromWorkspace(initrd),
+    cmdline: input("cmdline"),
+    memoryMiB: parsePositiveInt(input("memory"), label("memory")),
+    vcpus: parsePositiveInt(input("vcpus"), label("vcpus")),
+    network: network === void 0 ? void 0 : parseNetwork(network, label("network")),
+    minSizeBytes: minSize === void 0 ? void 0 : parseSize(minSize, label("min-size")),
+    connect: input("connect")
+  };
+}
+
+// src/action/actions-cache.ts
 var ENTRY_DIR = ".basecow-l2";
 var entryRelativePath = (key) => `${ENTRY_DIR}/${key}.zst`;
 var cacheKeyFor = (key) => `basecow-entry-v1-${key}`;
-function workspace(env = process.env) {
-  return env.GITHUB_WORKSPACE ?? process.cwd();
-}
 async function inWorkspace(fn) {
   const before = process.cwd();
   process.chdir(workspace());
@@ -45154,10 +45232,10 @@ var ActionsCache = class {
   }
   async restore(key) {
     const relative2 = entryRelativePath(key);
-    const path4 = join4(workspace(), relative2);
+    const path4 = join5(workspace(), relative2);
     const dispose = async () => {
       await rm(path4, { force: true });
-      await rmdir(join4(workspace(), ENTRY_DIR)).catch(() => void 0);
+      await rmdir(join5(workspace(), ENTRY_DIR)).catch(() => void 0);
     };
     const hit = await inWorkspace(() => restoreCache([relative2], cacheKeyFor(key), [], { segmentTimeoutInMs: segmentTimeoutMs() }));
     if (!hit) {
@@ -45175,95 +45253,9 @@ async function saveEntry(key) {
   return { saved: true, cacheId };
 }
 async function entryPathFor(key) {
-  const path4 = join4(workspace(), entryRelativePath(key));
-  await mkdir(join4(workspace(), ENTRY_DIR), { recursive: true });
+  const path4 = join5(workspace(), entryRelativePath(key));
+  await mkdir(join5(workspace(), ENTRY_DIR), { recursive: true });
   return path4;
-}
-
-// src/action/defaults.ts
-import { mkdir as mkdir2, stat } from "node:fs/promises";
-import { join as join5 } from "node:path";
-function defaultRunnerCacheDir() {
-  return `/var/tmp/basecow-${process.getuid?.() ?? "user"}`;
-}
-function defaultRunnerWorkDir(cacheDir, env = process.env) {
-  const parts = [env.GITHUB_RUN_ID ?? "local", env.GITHUB_RUN_ATTEMPT ?? "1", env.GITHUB_JOB ?? "job", env.GITHUB_ACTION ?? "basecow"];
-  return join5(cacheDir, "testnets", parts.join("-").replace(/[^A-Za-z0-9_.-]+/g, "-"));
-}
-async function ensureOwnedDir(dir) {
-  await mkdir2(dir, { recursive: true, mode: 493 });
-  const info2 = await stat(dir);
-  const uid = process.getuid?.();
-  if (uid !== void 0 && info2.uid !== uid) {
-    throw new BasecowError("cache-dir-not-owned", `${dir} belongs to uid ${info2.uid}, not to this runner's user (uid ${uid}); remove it or choose another cache dir`, { dir });
-  }
-  if ((info2.mode & 18) !== 0) {
-    throw new BasecowError("cache-dir-writable-by-others", `${dir} is writable by other users (mode ${(info2.mode & 511).toString(8)}); chmod go-w it or choose another cache dir`, { dir });
-  }
-}
-
-// src/action/inputs.ts
-import { isAbsolute, resolve as resolve2 } from "node:path";
-var label = (name) => `input '${name}'`;
-var input = (name) => {
-  const value = getInput(name).trim();
-  return value === "" ? void 0 : value;
-};
-function workspace2() {
-  return process.env.GITHUB_WORKSPACE ?? process.cwd();
-}
-var fromWorkspace = (path4) => isAbsolute(path4) ? path4 : resolve2(workspace2(), path4);
-var SOURCE_LABELS = { image: label("image"), member: label("member"), url: label("url"), sha256: label("sha256"), build: label("build"), keyFiles: label("key-files") };
-async function sourceFromInputs() {
-  const choice = parseSourceChoice(
-    { image: input("image"), member: input("member"), url: input("url"), sha256: input("sha256"), build: getInput("build"), keyFiles: input("key-files") },
-    SOURCE_LABELS
-  );
-  if (choice.kind === "image") choice.image = fromWorkspace(choice.image);
-  return { source: await sourceFromChoice(choice, { workspace: workspace2(), output: process.stdout }), member: choice.member };
-}
-async function readBaseInputs() {
-  const { source, member } = await sourceFromInputs();
-  const remote = input("remote-cache") ?? "actions";
-  if (remote !== "actions" && remote !== "none") throw new UsageError(`${label("remote-cache")} must be actions or none, got ${JSON.stringify(remote)}`);
-  const cacheDir = input("cache-dir");
-  const cacheBudget = input("cache-budget");
-  if (cacheBudget !== void 0) parseBudget(cacheBudget, label("cache-budget"));
-  return {
-    verify: parseVerify(input("verify"), label("verify")),
-    cacheBudget,
-    source,
-    key: input("key"),
-    member,
-    cacheDir: cacheDir ? fromWorkspace(cacheDir) : defaultRunnerCacheDir(),
-    remote,
-    maxWorkers: parsePositiveInt(input("decode-workers"), label("decode-workers"))
-  };
-}
-function readTestnetInputs(cacheDir) {
-  const vms = input("vms");
-  if (vms === void 0) return void 0;
-  const workDir = input("work-dir");
-  const template = input("template");
-  const kernel = input("kernel");
-  const initrd = input("initrd");
-  const network = input("network");
-  const minSize = input("min-size");
-  return {
-    vms: parseVmList(vms, label("vms"), workspace2()),
-    workDir: workDir ? fromWorkspace(workDir) : defaultRunnerWorkDir(cacheDir),
-    template: template && fromWorkspace(template),
-    start: parseBoolean(input("start"), label("start"), false),
-    domainType: parseDomainType(input("domain-type") ?? "auto", label("domain-type")),
-    kernel: kernel && fromWorkspace(kernel),
-    initrd: initrd && fromWorkspace(initrd),
-    cmdline: input("cmdline"),
-    memoryMiB: parsePositiveInt(input("memory"), label("memory")),
-    vcpus: parsePositiveInt(input("vcpus"), label("vcpus")),
-    network: network === void 0 ? void 0 : parseNetwork(network, label("network")),
-    minSizeBytes: minSize === void 0 ? void 0 : parseSize(minSize, label("min-size")),
-    connect: input("connect")
-  };
 }
 
 // src/action/hints.ts
@@ -45282,9 +45274,6 @@ function hintFor(error2) {
       return `set ${label("cache-dir")} to a directory only this runner's user may write`;
     case "work-dir-busy":
       return `another step or job uses ${label("work-dir")} ${error2.facts.workDir}; give each testnet its own`;
-    case "cache-dir-not-owned":
-    case "cache-dir-writable-by-others":
-      return `set ${label("cache-dir")} to a directory only this runner's user may write`;
     default:
       return void 0;
   }
@@ -45389,7 +45378,6 @@ function saveLeaseState(cacheDir, base, cacheBudget) {
   }
 }
 async function prepareBase(inputs, workDir) {
-  await ensureOwnedDir(inputs.cacheDir);
   let remote;
   if (inputs.remote === "actions") {
     if (ActionsCache.available()) remote = new ActionsCache();
@@ -45416,7 +45404,7 @@ async function prepareBase(inputs, workDir) {
 async function createTestnet(inputs, testnet, base) {
   saveState(STATE.workDir, testnet.workDir);
   if (testnet.connect) saveState(STATE.connect, testnet.connect);
-  const { up } = await import("./up-AM6GOD3S.js");
+  const { up } = await import("./up-OPHRECSB.js");
   return up({ ...testnet, source: inputs.source, cacheDir: inputs.cacheDir, base, onWarning: warn });
 }
 async function runMain() {
@@ -45458,12 +45446,13 @@ async function runMain() {
 }
 
 export {
+  label,
+  fromWorkspace,
+  readCacheDir,
+  readTestnetInputs,
   cacheWritable,
   saveEntry,
   entryPathFor,
-  defaultRunnerCacheDir,
-  label,
-  readTestnetInputs,
   STATE,
   warn,
   failStep,

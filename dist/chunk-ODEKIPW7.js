@@ -5,7 +5,7 @@ import {
   lastUsedMs,
   readSidecar,
   sweepTemps
-} from "./chunk-CIMKLFEN.js";
+} from "./chunk-476MUNCV.js";
 import {
   DEFAULT_LOCK_TIMING,
   readLeases,

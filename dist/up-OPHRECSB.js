@@ -7,7 +7,7 @@ import {
   sanitizeVmNames,
   validateGroup,
   withWorkDirLock
-} from "./chunk-VAW35GU2.js";
+} from "./chunk-ZNEAPIEA.js";
 import {
   createOverlays
 } from "./chunk-ASZB66ZP.js";
@@ -19,10 +19,10 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   ensureBase
-} from "./chunk-N3SRSFGH.js";
+} from "./chunk-XJLD5FUI.js";
 import {
   readSidecar
-} from "./chunk-CIMKLFEN.js";
+} from "./chunk-476MUNCV.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
@@ -615,7 +615,7 @@ async function up(options) {
       waitTimeoutMs: options.workDirWaitMs,
       lockTiming: options.lockTiming,
       signal: options.signal,
-      onWait: (pid) => options.onWarning?.({ code: "work-dir-busy", message: `work dir ${workDir} is in use by ${pid ? `pid ${pid}` : "another basecow process"}; waiting for it to finish` })
+      onWarning: options.onWarning
     }
   );
 }

@@ -50,7 +50,8 @@ async function readSidecar(path) {
 }
 
 // src/core/store/store-dirs.ts
-import { lstat as lstat2, mkdir } from "node:fs/promises";
+import { lstat as lstat2, mkdir, stat } from "node:fs/promises";
+import { dirname } from "node:path";
 async function ensureStoreDirs(layout) {
   const dirs = [layout.root, layout.bases, layout.locks, layout.tmp, layout.leases, layout.used, layout.digests, layout.quarantine];
   await mkdir(layout.root, { recursive: true, mode: 493 });
@@ -58,8 +59,9 @@ async function ensureStoreDirs(layout) {
     if (error.code !== "EEXIST") throw error;
   })));
   const uid = process.getuid?.();
-  for (const dir of dirs) {
-    const info = await lstat2(dir);
+  const cacheDir = dirname(layout.root);
+  for (const dir of [cacheDir, ...dirs]) {
+    const info = dir === cacheDir ? await stat(dir) : await lstat2(dir);
     const refuse = (why) => {
       throw new BasecowError("store-unsafe", `${dir} ${why}; the store only works in directories that this user owns and nobody else can write (remove it, or choose another cache dir)`, { dir });
     };
@@ -71,7 +73,7 @@ async function ensureStoreDirs(layout) {
 }
 
 // src/core/store/temp-sweep.ts
-import { readdir, rm, stat } from "node:fs/promises";
+import { readdir, rm, stat as stat2 } from "node:fs/promises";
 import { basename, join } from "node:path";
 var FOREIGN_TEMP_AGE_MS = 10 * 60 * 1e3;
 async function sweepTemps(layout, key, staleMs) {
@@ -84,7 +86,7 @@ async function sweepTemps(layout, key, staleMs) {
       const owner = /\+(\d+)-[0-9a-f]+(?:\.|$)/.exec(name);
       if (!owner) return;
       const path = join(layout.tmp, name);
-      const info = await stat(path).catch(() => void 0);
+      const info = await stat2(path).catch(() => void 0);
       if (!info) return;
       const idle = now - info.mtimeMs;
       const dead = !processAlive(Number(owner[1]));

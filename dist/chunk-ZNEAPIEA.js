@@ -188,14 +188,15 @@ async function withWorkDirLock(workDir, fn, options = {}) {
       }
     }
     const pid = await holderPid(lockPath);
+    const holder = pid ? `pid ${pid}` : "another basecow process";
     if (!told) {
       told = true;
-      options.onWait?.(pid);
+      options.onWarning?.({ code: "work-dir-busy", message: `work dir ${workDir} is in use by ${holder}; waiting for it to finish` });
     }
     if (performance.now() - started > timeoutMs) {
       throw new BasecowError(
         "work-dir-busy",
-        `work dir ${workDir} is in use by ${pid ? `pid ${pid}` : "another basecow process"} (an up or down that has not finished); gave up after ${Math.round(timeoutMs / 1e3)} s`,
+        `work dir ${workDir} is in use by ${holder} (an up or down that has not finished); gave up after ${Math.round(timeoutMs / 1e3)} s`,
         { workDir, pid: pid ?? 0 }
       );
     }

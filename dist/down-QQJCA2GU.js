@@ -10,7 +10,7 @@ import {
   validateGroup,
   vmDir,
   withWorkDirLock
-} from "./chunk-VAW35GU2.js";
+} from "./chunk-ZNEAPIEA.js";
 import {
   LibvirtUnreachableError,
   MissingToolError,
@@ -169,7 +169,7 @@ async function down(options) {
       waitTimeoutMs: options.workDirWaitMs,
       lockTiming: options.lockTiming,
       signal: options.signal,
-      onWait: (pid) => options.onWarning?.({ code: "work-dir-busy", message: `work dir ${workDir} is in use by ${pid ? `pid ${pid}` : "another basecow process"}; waiting for it to finish` })
+      onWarning: options.onWarning
     }
   );
 }

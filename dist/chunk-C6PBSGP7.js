@@ -2,7 +2,7 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   gc
-} from "./chunk-DD7NFEGP.js";
+} from "./chunk-ODEKIPW7.js";
 import {
   STATE,
   cacheWritable,
@@ -11,7 +11,7 @@ import {
   label,
   saveEntry,
   warn
-} from "./chunk-33XANVH4.js";
+} from "./chunk-SLER7OWI.js";
 import {
   getState,
   group,
@@ -202,7 +202,7 @@ async function tearDownTestnet() {
   if (!workDir) return;
   const connect = getState(STATE.connect) || void 0;
   await group("basecow: tear down the testnet", async () => {
-    const { down } = await import("./down-Y4FASHMY.js");
+    const { down } = await import("./down-QQJCA2GU.js");
     const result = await down({ workDir, connect, onWarning: warn });
     info(`${result.workDir}: stopped ${result.destroyed.length} domain(s), removed ${result.removed.length} file(s); console logs kept`);
   });

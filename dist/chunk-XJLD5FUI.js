@@ -6,7 +6,7 @@ import {
   sweepTemps,
   touchUsed,
   writeSidecar
-} from "./chunk-CIMKLFEN.js";
+} from "./chunk-476MUNCV.js";
 import {
   TOOL_NAME,
   TOOL_VERSION
@@ -145,7 +145,7 @@ async function ensureBase(options) {
   await ensureStoreDirs(layout);
   const verify = options.verify ?? "changed";
   const context = { tmpDir: layout.tmp, digestsDir: layout.digests, signal: options.signal, onProgress: options.onProgress, onWarning: options.onWarning };
-  const timings = { hashSeconds: 0, waitSeconds: 0, restoreSeconds: 0, sourceSeconds: 0, extractSeconds: 0, workers: 0 };
+  const timings = noTimings();
   const hashStarted = performance.now();
   let key;
   let keyMemoized = false;
@@ -178,7 +178,7 @@ async function ensureBase(options) {
 async function findOrMake(layout, key, source, derivedKey, context, options, timing, timings, started, keyMemoized, verify) {
   const waitStarted = performance.now();
   const waitTimeoutMs = options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
-  const done = (cacheHit, origin) => describeBase(layout, key, cacheHit, origin, started, timings, keyMemoized);
+  const done = (cacheHit, origin) => describeBase(basePath(layout, key), key, cacheHit, origin, started, timings, keyMemoized);
   for (; ; ) {
     options.signal?.throwIfAborted();
     if (await isPlainFile(basePath(layout, key)) && !(options.lease && await pathExists(lockPath(layout, key))) && !await needsVerification(layout, key, verify).catch(() => true)) {
@@ -341,7 +341,7 @@ async function ensureRoom(layout, key, label, neededBytes, options) {
   };
   const before = await free();
   if (neededBytes <= before) return;
-  const { gc, listStore } = await import("./gc-PFGC5GQU.js");
+  const { gc, listStore } = await import("./gc-BLG7JVOF.js");
   const listing = await listStore({ cacheDir: dirname(layout.root) });
   const result = await gc({ cacheDir: dirname(layout.root), budgetBytes: Math.max(0, listing.totalBytes - (neededBytes - before)), keep: [key], lockTiming: options.lockTiming, onWarning: options.onWarning });
   const after = await free();
@@ -358,13 +358,12 @@ async function ensureRoom(layout, key, label, neededBytes, options) {
     { key, neededBytes, freeBytes: after, store: layout.root }
   );
 }
-async function describeBase(layout, key, cacheHit, origin, started, timings, keyMemoized) {
-  const base = basePath(layout, key);
+async function describeBase(base, key, cacheHit, origin, started, timings, keyMemoized) {
   const info = await stat2(base);
   return {
     key,
     base,
-    sidecar: sidecarPath(layout, key),
+    sidecar: join2(dirname(base), `${key}.json`),
     cacheHit,
     origin,
     apparentBytes: info.size,
@@ -374,6 +373,7 @@ async function describeBase(layout, key, cacheHit, origin, started, timings, key
     keyMemoized
   };
 }
+var noTimings = () => ({ hashSeconds: 0, waitSeconds: 0, restoreSeconds: 0, sourceSeconds: 0, extractSeconds: 0, workers: 0 });
 async function existingBase(options) {
   const started = performance.now();
   const path = "base" in options ? resolve2(options.base) : basePath(storeLayout(options.cacheDir), validateKey(options.key));
@@ -392,21 +392,9 @@ async function existingBase(options) {
     throw new BasecowError("base-missing", `${path}: no such base image (prepare it first, in this job or an earlier step)`, { base: path });
   }
   if (layout) await touchUsed(layout, key).catch((error) => options.onWarning?.({ code: "last-use-not-recorded", message: `cannot record the use of base ${key}: ${error.message}` }));
-  const timings = { hashSeconds: 0, waitSeconds: 0, restoreSeconds: 0, sourceSeconds: 0, extractSeconds: 0, workers: 0 };
-  const info = await stat2(path);
-  return {
-    key,
-    base: path,
-    sidecar: join2(dirname(path), `${key}.json`),
-    cacheHit: "l1",
-    origin: "store",
-    apparentBytes: info.size,
-    allocatedBytes: info.blocks * 512,
-    seconds: (performance.now() - started) / 1e3,
-    timings,
-    keyMemoized: false,
-    ...lease ? { lease: { id: lease.lease.id, path: lease.path } } : {}
-  };
+  const result = await describeBase(path, key, "l1", "store", started, noTimings(), false);
+  if (lease) result.lease = { id: lease.lease.id, path: lease.path };
+  return result;
 }
 
 export {

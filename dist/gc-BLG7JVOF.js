@@ -6,8 +6,8 @@ import {
   listStore,
   removeBase,
   resolveBudget
-} from "./chunk-DD7NFEGP.js";
-import "./chunk-CIMKLFEN.js";
+} from "./chunk-ODEKIPW7.js";
+import "./chunk-476MUNCV.js";
 import "./chunk-2DR24MTQ.js";
 import "./chunk-GSUJDMHX.js";
 import "./chunk-QP2VVOS2.js";
