@@ -1,9 +1,12 @@
 // Issue 11, the GitHub Action on the bench image: `node dist/main.js` and `node dist/post.js` run
 // as the runner runs them (a process each, INPUT_* variables, the runner's command files), against
-// the local Actions cache service the tests use (twirp in this process, blobs in Azurite). Per
+// the local Actions cache service the tests use (twirp in this process, blobs in Azurite, which
+// here serves them itself from files, so that as little of the stand-in as possible runs on the
+// runner's two cores; what Azurite still takes is measured and reported). Per
 // round: runner A misses and its post makes and saves the entry (the first rounds only); then
-// `zstd -d -o` of the same `.img.zst`, a fresh runner B's main restoring from the cache (l2), and
-// B's main again (l1). Interleaved rounds; ratios are taken within a round.
+// `zstd -d -o` of the same `.img.zst`, a fresh runner B's main restoring from the cache (l2), B's
+// main again (l1), fresh runners restoring down the client's plain-GET path and with one decoding
+// thread, and the bare client's restore. Interleaved rounds; ratios are taken within a round.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheKeyFor, entryRelativePath } from '../src/action/actions-cache.js';
@@ -92,7 +95,7 @@ function expectHit(step: Step, hit: string): void {
 
 export async function action(): Promise<void> {
   const ROUNDS = rounds('BASECOW_BENCH_L2_ROUNDS', 5);
-  /** Post's rounds: each saves one more ~0.4 GiB entry into Azurite's memory. */
+  /** Post's rounds: each saves one more ~0.4 GiB entry into Azurite's files. */
   const POST_ROUNDS = Math.min(ROUNDS, 3);
   await benchImage('many');
   const imageDir = join(IMAGE_ROOT, 'many');
@@ -100,7 +103,9 @@ export async function action(): Promise<void> {
   const image = join(imageDir, 'disk.img.zst');
   const disk = join(imageDir, 'disk.img');
   console.log(`\nthe GitHub Action (issue 11): shape 'many', ${ROUNDS} interleaved rounds (post: ${POST_ROUNDS}); whole processes (node dist/main.js, dist/post.js) against the local cache service; median (min–max)`);
-  const service = await startCacheService();
+  const azuriteLocation = join(WORK, 'l2', 'azurite');
+  mkdirSync(azuriteLocation, { recursive: true });
+  const service = await startCacheService({ blobProxy: 'azurite', azuriteLocation });
   const t = {
     zstd: [] as number[],
     compress: [] as number[],
@@ -118,6 +123,10 @@ export async function action(): Promise<void> {
     l2Restore: [] as number[],
     l2Extract: [] as number[],
     l2Rss: [] as number[],
+    l2Azurite: [] as number[],
+    l2Plain: [] as number[],
+    l2PlainRestore: [] as number[],
+    clientAzurite: [] as number[],
     l1Rss: [] as number[],
     postRss: [] as number[],
     restoredAllocated: [] as number[],
@@ -168,7 +177,9 @@ export async function action(): Promise<void> {
       const b = newRunner(`b${round}`);
       const inputs = { image, 'cache-dir': b.store, 'remote-cache': 'actions' };
       await settle([image]);
+      const azuriteBefore = service.azuriteCpuSeconds();
       const l2 = await step(service, b, 'main', { inputs });
+      t.l2Azurite.push(service.azuriteCpuSeconds() - azuriteBefore);
       expectHit(l2, 'l2');
       if (process.env.BASECOW_BENCH_VERBOSE) console.log(l2.log);
       t.l2.push(l2.wall);
@@ -187,6 +198,22 @@ export async function action(): Promise<void> {
       t.l1Rss.push(l1.rssMiB);
       rmSync(b.root, { recursive: true, force: true });
 
+      // The same restore down the client's other download path: a signed URL on a host that is not
+      // *.blob.core.windows.net gets one plain GET instead of the Azure SDK's ranged requests, and
+      // Azurite then hashes nothing per request (it computes an MD5 of every range of 4 MiB or less).
+      const plain = newRunner(`plain${round}`);
+      service.blobUrls = 'loopback';
+      await settle([image]);
+      try {
+        const l2Plain = await step(service, plain, 'main', { inputs: { image, 'cache-dir': plain.store, 'remote-cache': 'actions' } });
+        expectHit(l2Plain, 'l2');
+        t.l2Plain.push(l2Plain.wall);
+        t.l2PlainRestore.push(phase(l2Plain.summary, 'restore from the Actions cache'));
+      } finally {
+        service.blobUrls = 'azure';
+      }
+      rmSync(plain.root, { recursive: true, force: true });
+
       // The same restore with one decoding thread (the action's decode-workers input).
       const one = newRunner(`one${round}`);
       await settle([image]);
@@ -201,8 +228,10 @@ export async function action(): Promise<void> {
       const c = newRunner(`c${round}`);
       await settle([image]);
       const clientStarted = performance.now();
+      const clientAzuriteBefore = service.azuriteCpuSeconds();
       const restored = await runCacheClient(service, c.workspace, c.temp, { op: 'restore', paths: [entryRelativePath(key)], key: cacheKeyFor(key) });
       t.client.push((performance.now() - clientStarted) / 1000);
+      t.clientAzurite.push(service.azuriteCpuSeconds() - clientAzuriteBefore);
       if (restored.value !== cacheKeyFor(key)) throw new Error(`the bare cache client did not restore ${key}:\n${restored.stdout}\n${restored.stderr}`);
       rmSync(c.root, { recursive: true, force: true });
     }
@@ -220,8 +249,10 @@ export async function action(): Promise<void> {
   row('zstd -d -o of the .img.zst', t.zstd);
   row('main, L2 hit (fresh runner B)', t.l2, `  peak RSS ${spread(t.l2Rss, 0, ' MiB')}`);
   console.log(`    phases (job summary): hash the source ${s(t.l2Hash)}, restore from the cache ${s(t.l2Restore)}, extract ${s(t.l2Extract)}; download pace ${spread(t.l2Rate, 0, ' MB/s')} (the client's own figure)`);
+  row('main, L2 hit, plain-GET download path', t.l2Plain, `  restore phase ${s(t.l2PlainRestore)}`);
   row('main, L2 hit, decode-workers: 1', t.l2One, `  extract phase ${s(t.l2OneExtract)}`);
-  row('bare @actions/cache client restore of the entry', t.client, '  (download + tar -x, its own process: the service\'s floor)');
+  console.log(`    Azurite's CPU meanwhile (user + system, on the same two cores): ${s(t.l2Azurite)}`);
+  row('bare @actions/cache client restore of the entry', t.client, `  (download + tar -x, its own process: the service's floor); Azurite's CPU ${s(t.clientAzurite)}`);
   row('main, L1 hit (runner B again)', t.l1, `  peak RSS ${spread(t.l1Rss, 0, ' MiB')}`);
   row('main, miss (runner A: hash + extract)', t.miss);
   row('post, make + save the entry (runner A)', t.post, `  peak RSS ${spread(t.postRss, 0, ' MiB')}`);
@@ -229,8 +260,10 @@ export async function action(): Promise<void> {
   row('zstd -3 -T0 of the raw image (beside post)', t.compress);
   const l2Ratio = perRound(t.l2, t.zstd);
   ratioRow('L2 hit / zstd -d -o', l2Ratio, [[2.2, ' (issue 11)'], [1.6, ' (issue 14)']]);
-  // The transfer is this machine's emulated service (Azurite and a proxy on the same two cores):
+  // The transfer is this machine's emulated service (Azurite on the same two cores):
   // the rest of the step is basecow's own part.
+  ratioRow('L2 hit, plain-GET download path / zstd -d -o', perRound(t.l2Plain, t.zstd), [[2.2, ' (11)'], [1.6, ' (14)']]);
+  // What the step needs besides the transfer: the floor any restore through @actions/cache adds to.
   ratioRow('L2 hit without its restore phase / zstd -d -o', t.l2.map((v, i) => (v - t.l2Restore[i]) / t.zstd[i]), [[2.2, ' (11)'], [1.6, ' (14)']]);
   ratioRow('L2 hit: extract phase, 2 workers / 1 worker', perRound(t.l2Extract, t.l2OneExtract), [[0.6, ' (14)']]);
   ratioRow('L2 hit / (bare client restore + zstd -d -o)', t.l2.map((v, i) => v / (t.client[i] + t.zstd[i])));

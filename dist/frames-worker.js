@@ -18,7 +18,7 @@ import { open } from "node:fs/promises";
 import { promisify } from "node:util";
 import { parentPort } from "node:worker_threads";
 var BLOCK = 4096;
-var INPUT_SIZE = 4 * 1024 * 1024;
+var INPUT_SIZE = 16 * 1024 * 1024;
 var WINDOW_LOG_MAX = 31;
 var writeAsync = promisify(write);
 var port = parentPort;
@@ -63,28 +63,32 @@ async function main(init) {
     }
   };
   const written = { direct: 0, pageCache: 0 };
+  let decoding = Promise.resolve();
   port.on("message", (request) => {
-    runTask(request.task).then(
-      (reply) => port.postMessage({ kind: "done", id: request.id, ...reply }),
-      (error) => {
-        const failure = error instanceof FrameError ? error.failure : { message: error.message };
-        port.postMessage({ kind: "failed", id: request.id, failure });
-      }
-    );
+    const decoded = decoding.then(() => runTask(request.task));
+    decoding = decoded.catch(() => void 0);
+    decoded.then(async ({ landed, ...reply }) => {
+      await landed;
+      port.postMessage({ kind: "done", id: request.id, ...reply, written: { ...written } });
+    }).catch((error) => {
+      const failure = error instanceof FrameError ? error.failure : { message: error.message };
+      port.postMessage({ kind: "failed", id: request.id, failure });
+    });
   });
+  let turn = 0;
   async function runTask(task) {
     const segments = [];
     const partial = [];
     const writes = [];
-    let turn = 0;
     let window = windows[turn];
+    await window.writing;
     let filledFrom = task.rawStart;
     let position = task.rawStart;
     const segmentAt = (raw) => raw - raw % RAW_DIGEST_SEGMENT;
     window.at = segmentAt(task.rawStart);
     const holeOnly = task.frames.every((frame) => frame.kind === "hole");
     if (holeOnly && task.rawStart % RAW_DIGEST_SEGMENT === 0 && task.rawEnd - task.rawStart === RAW_DIGEST_SEGMENT) {
-      return { segments: [{ index: task.rawStart / RAW_DIGEST_SEGMENT, hash: zeroSegmentHash() }], partial, written: { ...written } };
+      return { segments: [{ index: task.rawStart / RAW_DIGEST_SEGMENT, hash: zeroSegmentHash() }], partial, landed: Promise.resolve() };
     }
     const flush = async () => {
       const { buf, at } = window;
@@ -170,10 +174,9 @@ async function main(init) {
       else await decodeFrame(frame);
     }
     if (position > filledFrom) await flush();
-    await Promise.all(writes);
-    await windows[0].writing;
-    await windows[1].writing;
-    return { segments, partial, written: { ...written } };
+    const landed = Promise.all(writes).then(() => void 0);
+    landed.catch(() => void 0);
+    return { segments, partial, landed };
   }
 }
 port.once("message", (init) => {

@@ -9,7 +9,7 @@ import {
   readCacheDir,
   readTestnetInputs,
   warn
-} from "./chunk-SLER7OWI.js";
+} from "./chunk-CMC7TBR7.js";
 import {
   getInput,
   group,
@@ -21,11 +21,11 @@ import "./chunk-6CTZAA2R.js";
 import "./chunk-PVXZJVRH.js";
 import {
   existingBase
-} from "./chunk-XJLD5FUI.js";
+} from "./chunk-N2P3Y6EC.js";
 import "./chunk-476MUNCV.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-LQAFMTCI.js";
-import "./chunk-APZ5HIXG.js";
+import "./chunk-2TH4ZIOF.js";
 import "./chunk-2DR24MTQ.js";
 import "./chunk-GSUJDMHX.js";
 import "./chunk-QP2VVOS2.js";
@@ -58,7 +58,7 @@ async function runOverlayMain() {
     }
     saveState(STATE.workDir, testnet.workDir);
     if (testnet.connect) saveState(STATE.connect, testnet.connect);
-    const { up } = await import("./up-OPHRECSB.js");
+    const { up } = await import("./up-IUV6YQXE.js");
     const manifest = await group("basecow: testnet", () => up({ ...testnet, source: base.base, cacheDir, base, onWarning: warn }));
     info(`${manifest.vms.length} VM(s) over ${base.base} in ${manifest.workDir}${manifest.started ? ", started" : ""}`);
     setOutput("manifest", `${manifest.workDir}/manifest.json`);

@@ -31,10 +31,12 @@
 //   service.faults.twirp = { code: 'internal' };           // or { code, method, times }
 //   service.faults.hangDownloads = true;  await service.corrupt(key);  await service.pause();
 //   service.entries / service.calls / service.blobRequests  // what happened
+//   startCacheService({ blobProxy: 'azurite', azuriteLocation })  // benchmarks: blobs bypass this process
 // runCacheClient (below) does the spawn for test/fixtures/cache-client.js, the bare client.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -129,9 +131,25 @@ export interface CacheServiceOptions {
    * 'azure' (default): signed URLs name devstoreaccount1.blob.core.windows.net and reach this
    * server through the proxy variables in `env`, which is what steers the client to its Azure
    * SDK download path, as on GitHub. 'loopback': signed URLs point at 127.0.0.1 directly and the
-   * client downloads with a plain GET (its path for non-Azure hosts).
+   * client downloads with a plain GET (its path for non-Azure hosts). `service.blobUrls` changes
+   * it for the URLs signed afterwards.
    */
   blobUrls?: 'azure' | 'loopback';
+  /**
+   * With 'azure' URLs, who answers the proxied blob requests. 'service' (default): this server,
+   * which records them (`blobRequests`) and injects blob faults. 'azurite': the proxy variables
+   * name Azurite itself, which takes the account from the Host header, so blob bytes never pass
+   * through this process; benchmarks use it so that the stand-in's own CPU stays out of the
+   * runner's measurement (a real cache service runs elsewhere). Blob faults and records are then
+   * unavailable.
+   */
+  blobProxy?: 'service' | 'azurite';
+  /**
+   * Azurite keeps its blobs in files under this directory instead of in memory. Benchmarks use it:
+   * serving the 413 MiB bench entry, in-memory Azurite spent 3.0-3.7 s of CPU against 1.5-1.7 s
+   * from files, on the same two cores as the runner under test.
+   */
+  azuriteLocation?: string;
 }
 
 export interface CacheService {
@@ -141,6 +159,8 @@ export interface CacheService {
   env: Record<string, string>;
   /** Mutable: set and clear between client runs. */
   faults: Faults;
+  /** Mutable: the kind of signed URL the next GetCacheEntryDownloadURL answers with (see the option). */
+  blobUrls: 'azure' | 'loopback';
   entries: CacheEntry[];
   calls: TwirpCall[];
   blobRequests: BlobRequest[];
@@ -149,6 +169,8 @@ export interface CacheService {
   /** Stops listening, so clients get ECONNREFUSED; resume() listens again on the same port. */
   pause(): Promise<void>;
   resume(): Promise<void>;
+  /** CPU seconds Azurite has used so far (user + system), to tell the stand-in's share of a run. */
+  azuriteCpuSeconds(): number;
   /** Stops the server and Azurite; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -160,8 +182,7 @@ class TwirpError extends Error {
 }
 
 export async function startCacheService(options: CacheServiceOptions = {}): Promise<CacheService> {
-  const blobUrls = options.blobUrls ?? 'azure';
-  const azurite = await startAzurite();
+  const azurite = await startAzurite(options.azuriteLocation);
   const credential = new StorageSharedKeyCredential(ACCOUNT, ACCOUNT_KEY);
   let container: ContainerClient;
   try {
@@ -191,7 +212,7 @@ export async function startCacheService(options: CacheServiceOptions = {}): Prom
       },
       credential,
     ).toString();
-    const origin = blobUrls === 'azure' ? `http://${AZURE_BLOB_HOST}` : `http://127.0.0.1:${port}/${ACCOUNT}`;
+    const origin = service.blobUrls === 'azure' ? `http://${AZURE_BLOB_HOST}` : `http://127.0.0.1:${port}/${ACCOUNT}`;
     return `${origin}/${CONTAINER}/${encodeURIComponent(blobName)}?${sas}`;
   };
 
@@ -349,9 +370,9 @@ export async function startCacheService(options: CacheServiceOptions = {}): Prom
   }
 
   const url = `http://127.0.0.1:${port}/`;
-  const proxy = `http://127.0.0.1:${port}`;
+  const proxy = options.blobProxy === 'azurite' ? azurite.url : `http://127.0.0.1:${port}`;
   let stopped = false;
-  return {
+  const service: CacheService = {
     url,
     env: {
       ACTIONS_RESULTS_URL: url,
@@ -375,6 +396,7 @@ export async function startCacheService(options: CacheServiceOptions = {}): Prom
       no_proxy: '127.0.0.1,localhost',
     },
     faults,
+    blobUrls: options.blobUrls ?? 'azure',
     entries,
     calls,
     blobRequests,
@@ -388,6 +410,7 @@ export async function startCacheService(options: CacheServiceOptions = {}): Prom
       for (let i = middle; i < Math.min(bytes.length, middle + 16); i++) bytes[i] ^= 0xff;
       await blob.uploadData(bytes);
     },
+    azuriteCpuSeconds: azurite.cpuSeconds,
     pause: close,
     async resume() {
       if (!server.listening) await listen();
@@ -399,6 +422,7 @@ export async function startCacheService(options: CacheServiceOptions = {}): Prom
       await azurite.stop();
     },
   };
+  return service;
 }
 
 function stringField(body: Record<string, unknown>, name: string): string {
@@ -415,16 +439,23 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 
 interface Azurite {
   url: string;
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
-/** Azurite's blob service on a free loopback port, storage in memory; its port is read from its output. */
-async function startAzurite(): Promise<Azurite> {
+/**
+ * Azurite's blob service on a free loopback port, storage in memory (or in files under `location`);
+ * its port is read from its output.
+ */
+async function startAzurite(location?: string): Promise<Azurite> {
   // azurite-blob is a node script; run by this node with a preload that ends it when its stdin
   // pipe closes, so Azurite never outlives the test process, even one killed without cleanup.
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', EXIT_WITH_PARENT, AZURITE_BIN, '--blobHost', '127.0.0.1', '--blobPort', '0', '--inMemoryPersistence', '--disableTelemetry', '--silent'],
+    [
+      '--import', EXIT_WITH_PARENT, AZURITE_BIN, '--blobHost', '127.0.0.1', '--blobPort', '0',
+      ...(location ? ['--location', location] : ['--inMemoryPersistence']), '--disableTelemetry', '--silent',
+    ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   // The pipe's end in this process must not keep the test process alive.
@@ -457,7 +488,16 @@ async function startAzurite(): Promise<Azurite> {
       child.once('error', reject);
       child.once('exit', (code, signal) => reject(new Error(`Azurite exited (${code ?? signal}) before listening:\n${output}`)));
     });
-    return { url, stop };
+    let clockTicks: number | undefined;
+    const cpuSeconds = (): number => {
+      // Fields 14 and 15 of /proc/<pid>/stat, after the parenthesized command name: utime, stime.
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // Their unit is the clock tick, asked once.
+      clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+      return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+    };
+    return { url, cpuSeconds, stop };
   } catch (error) {
     await stop();
     throw error;

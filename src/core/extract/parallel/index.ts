@@ -11,10 +11,10 @@ import type { DecodeTask, ParallelPlan } from './plan.js';
 const fsyncAsync = promisify(fsync);
 
 /**
- * Memory one decode worker needs besides a frame's window: two 32 MiB output windows, 4 MiB of
+ * Memory one decode worker needs besides a frame's window: two 32 MiB output windows, 16 MiB of
  * input, the decoder's buffers. Workers are bounded so that all of them fit in half the free memory.
  */
-export const WORKER_MEMORY = 2 * RAW_DIGEST_SEGMENT + 8 * 1024 * 1024;
+export const WORKER_MEMORY = 2 * RAW_DIGEST_SEGMENT + 20 * 1024 * 1024;
 
 export interface DecodeInit {
   source: string;
@@ -116,6 +116,8 @@ export async function decodeParallel(source: string, dest: string, plan: Paralle
         worker.on('error', fail);
         worker.on('exit', (code) => fail(new Error(`a decode worker exited with code ${code}`)));
         worker.postMessage(init);
+        // Two tasks each: a worker starts on its next one while the last one's writes land.
+        give(worker);
         give(worker);
       }
     });

@@ -229,7 +229,7 @@ import { availableParallelism, freemem } from "node:os";
 import { promisify } from "node:util";
 import { Worker } from "node:worker_threads";
 var fsyncAsync = promisify(fsync);
-var WORKER_MEMORY = 2 * RAW_DIGEST_SEGMENT + 8 * 1024 * 1024;
+var WORKER_MEMORY = 2 * RAW_DIGEST_SEGMENT + 20 * 1024 * 1024;
 function workerCount(plan, maxWorkers) {
   const byMemory = Math.max(1, Math.floor(freemem() / 2 / WORKER_MEMORY));
   return Math.max(1, Math.min(maxWorkers ?? availableParallelism(), plan.tasks.length, byMemory));
@@ -285,6 +285,7 @@ async function decodeParallel(source, dest, plan, workers, options = {}) {
         worker.on("error", fail);
         worker.on("exit", (code) => fail(new Error(`a decode worker exited with code ${code}`)));
         worker.postMessage(init);
+        give(worker);
         give(worker);
       }
     });

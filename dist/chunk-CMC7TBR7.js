@@ -41,7 +41,7 @@ import {
 } from "./chunk-PVXZJVRH.js";
 import {
   ensureBase
-} from "./chunk-XJLD5FUI.js";
+} from "./chunk-N2P3Y6EC.js";
 import {
   BasecowError,
   UsageError
@@ -45404,7 +45404,7 @@ async function prepareBase(inputs, workDir) {
 async function createTestnet(inputs, testnet, base) {
   saveState(STATE.workDir, testnet.workDir);
   if (testnet.connect) saveState(STATE.connect, testnet.connect);
-  const { up } = await import("./up-OPHRECSB.js");
+  const { up } = await import("./up-IUV6YQXE.js");
   return up({ ...testnet, source: inputs.source, cacheDir: inputs.cacheDir, base, onWarning: warn });
 }
 async function runMain() {

@@ -22,13 +22,13 @@ import {
 } from "./chunk-PVXZJVRH.js";
 import {
   ensureBase
-} from "./chunk-XJLD5FUI.js";
+} from "./chunk-N2P3Y6EC.js";
 import "./chunk-476MUNCV.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
 import "./chunk-LQAFMTCI.js";
-import "./chunk-APZ5HIXG.js";
+import "./chunk-2TH4ZIOF.js";
 import "./chunk-2DR24MTQ.js";
 import "./chunk-GSUJDMHX.js";
 import {
@@ -332,7 +332,7 @@ async function upCommand(args) {
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-OPHRECSB.js");
+    const { up } = await import("./up-IUV6YQXE.js");
     return up({
       ...source,
       ...hooks,
@@ -376,7 +376,7 @@ async function downCommand(args) {
     connect: { type: "string" },
     json: { type: "boolean", default: false }
   });
-  const { down } = await import("./down-QQJCA2GU.js");
+  const { down } = await import("./down-S5LCUXU6.js");
   const warnings = [];
   const result = await withProgressAndInterrupts(
     (hooks) => down({

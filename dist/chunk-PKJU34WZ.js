@@ -11,7 +11,7 @@ import {
   label,
   saveEntry,
   warn
-} from "./chunk-SLER7OWI.js";
+} from "./chunk-CMC7TBR7.js";
 import {
   getState,
   group,
@@ -27,7 +27,7 @@ import {
   encodePlanFrame,
   encodeSeekTable,
   holeFrame
-} from "./chunk-APZ5HIXG.js";
+} from "./chunk-2TH4ZIOF.js";
 import {
   releaseLease
 } from "./chunk-2DR24MTQ.js";
@@ -202,7 +202,7 @@ async function tearDownTestnet() {
   if (!workDir) return;
   const connect = getState(STATE.connect) || void 0;
   await group("basecow: tear down the testnet", async () => {
-    const { down } = await import("./down-QQJCA2GU.js");
+    const { down } = await import("./down-S5LCUXU6.js");
     const result = await down({ workDir, connect, onWarning: warn });
     info(`${result.workDir}: stopped ${result.destroyed.length} domain(s), removed ${result.removed.length} file(s); console logs kept`);
   });

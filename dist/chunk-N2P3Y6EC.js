@@ -19,7 +19,7 @@ import {
   DEFAULT_MEMBER,
   extractToRaw,
   readEntryIndex
-} from "./chunk-APZ5HIXG.js";
+} from "./chunk-2TH4ZIOF.js";
 import {
   DEFAULT_LOCK_TIMING,
   acquireLease,

@@ -7,7 +7,7 @@ import {
   sanitizeVmNames,
   validateGroup,
   withWorkDirLock
-} from "./chunk-ZNEAPIEA.js";
+} from "./chunk-6U5TILCA.js";
 import {
   createOverlays
 } from "./chunk-ASZB66ZP.js";
@@ -19,7 +19,7 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   ensureBase
-} from "./chunk-XJLD5FUI.js";
+} from "./chunk-N2P3Y6EC.js";
 import {
   readSidecar
 } from "./chunk-476MUNCV.js";
@@ -27,7 +27,7 @@ import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
 import "./chunk-LQAFMTCI.js";
-import "./chunk-APZ5HIXG.js";
+import "./chunk-2TH4ZIOF.js";
 import {
   manifestPath,
   readManifest,

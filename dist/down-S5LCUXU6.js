@@ -10,7 +10,7 @@ import {
   validateGroup,
   vmDir,
   withWorkDirLock
-} from "./chunk-ZNEAPIEA.js";
+} from "./chunk-6U5TILCA.js";
 import {
   LibvirtUnreachableError,
   MissingToolError,
@@ -18,7 +18,7 @@ import {
   listDomains,
   mapLimited
 } from "./chunk-JS24X5YJ.js";
-import "./chunk-APZ5HIXG.js";
+import "./chunk-2TH4ZIOF.js";
 import {
   manifestPath,
   readManifest,
