@@ -9,7 +9,7 @@ import {
   readCacheDir,
   readTestnetInputs,
   warn
-} from "./chunk-CMC7TBR7.js";
+} from "./chunk-S2PNZC5O.js";
 import {
   getInput,
   group,
@@ -18,16 +18,16 @@ import {
   setOutput
 } from "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
-import "./chunk-PVXZJVRH.js";
+import "./chunk-EEURZZPB.js";
 import {
   existingBase
-} from "./chunk-N2P3Y6EC.js";
-import "./chunk-476MUNCV.js";
+} from "./chunk-XRGTUCDS.js";
+import "./chunk-NRCDWFM4.js";
 import "./chunk-4F4VMEEG.js";
-import "./chunk-LQAFMTCI.js";
+import "./chunk-2TMYUB3Y.js";
 import "./chunk-2TH4ZIOF.js";
-import "./chunk-2DR24MTQ.js";
-import "./chunk-GSUJDMHX.js";
+import "./chunk-JVL5GJWC.js";
+import "./chunk-PP3B4BCK.js";
 import "./chunk-QP2VVOS2.js";
 import "./chunk-XLCS27TT.js";
 import {
@@ -58,7 +58,7 @@ async function runOverlayMain() {
     }
     saveState(STATE.workDir, testnet.workDir);
     if (testnet.connect) saveState(STATE.connect, testnet.connect);
-    const { up } = await import("./up-IUV6YQXE.js");
+    const { up } = await import("./up-BYY6RSTS.js");
     const manifest = await group("basecow: testnet", () => up({ ...testnet, source: base.base, cacheDir, base, onWarning: warn }));
     info(`${manifest.vms.length} VM(s) over ${base.base} in ${manifest.workDir}${manifest.started ? ", started" : ""}`);
     setOutput("manifest", `${manifest.workDir}/manifest.json`);

@@ -2,19 +2,19 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   runPost
-} from "./chunk-PKJU34WZ.js";
-import "./chunk-ODEKIPW7.js";
-import "./chunk-CMC7TBR7.js";
+} from "./chunk-STFH5WMR.js";
+import "./chunk-CWCIDE6Y.js";
+import "./chunk-S2PNZC5O.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
-import "./chunk-PVXZJVRH.js";
-import "./chunk-N2P3Y6EC.js";
-import "./chunk-476MUNCV.js";
+import "./chunk-EEURZZPB.js";
+import "./chunk-XRGTUCDS.js";
+import "./chunk-NRCDWFM4.js";
 import "./chunk-4F4VMEEG.js";
-import "./chunk-LQAFMTCI.js";
+import "./chunk-2TMYUB3Y.js";
 import "./chunk-2TH4ZIOF.js";
-import "./chunk-2DR24MTQ.js";
-import "./chunk-GSUJDMHX.js";
+import "./chunk-JVL5GJWC.js";
+import "./chunk-PP3B4BCK.js";
 import "./chunk-QP2VVOS2.js";
 import "./chunk-XLCS27TT.js";
 import "./chunk-BHNCOJM6.js";

@@ -21,6 +21,7 @@ const entries = {
   'decode-worker': 'src/core/extract/zstd/decode-worker.ts',
   'frames-worker': 'src/core/extract/parallel/frames-worker.ts',
   'entry-compress-worker': 'src/core/entry/entry-compress-worker.ts',
+  'hash-worker': 'src/core/store/hash-worker.ts',
 };
 
 // zstd-napi picks its addon with a computed require() that no bundler can follow; point it at the

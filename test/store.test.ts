@@ -110,6 +110,9 @@ test('8 processes racing on one key: one extraction, everyone gets the same comp
     return JSON.parse(o.stdout.trim().split('\n').pop()!) as BaseResult;
   });
   assert.equal(results.filter((r) => r.cacheHit === 'miss').length, 1, 'exactly one process extracted');
+  // The source is extracted while it is hashed, under a lock on the file: the others waited for it
+  // and then found its digest remembered, so they read nothing.
+  assert.equal(results.filter((r) => !r.keyMemoized).length, 1, 'exactly one process hashed the source');
   assert.equal(new Set(results.map((r) => r.base)).size, 1);
   assert.equal(await sha256File(results[0].base), diskDigest);
   assertStoreClean(cacheDir);
@@ -170,6 +173,44 @@ test('kill -9 mid-extraction: nothing partial is visible, the next caller takes 
   assert.equal(result.cacheHit, 'miss');
   assert.equal(await sha256File(result.base), await sha256File(big));
   assert.ok(tookOverMs < 2000 + 5000 + 30_000, `took over and finished in ${tookOverMs} ms`);
+  assertStoreClean(cacheDir);
+});
+
+test('kill -9 mid-extraction of a source still being hashed: the next caller takes over, nothing is left', async () => {
+  const cacheDir = join(dir, 'cache-kill-early');
+  const { big, bigZst } = await bigImage();
+  const child = runChild({ source: bigZst, cacheDir, lockTiming: FAST_LOCK });
+  await new Promise<void>((resolve) => child.onLine((line) => line === 'extracting' && resolve()));
+  process.kill(child.pid, 'SIGKILL');
+  assert.equal((await child.done).signal, 'SIGKILL');
+  const layout = storeLayout(cacheDir);
+  assert.deepEqual(listDir(layout.bases), [], 'nothing was published');
+  assert.ok(listDir(layout.tmp).length > 0, 'the killed extraction left its temp file (to be swept)');
+
+  const result = await ensureBase({ source: bigZst, cacheDir, lockTiming: FAST_LOCK, waitTimeoutMs: 30_000 });
+  assert.equal(result.cacheHit, 'miss');
+  assert.equal(result.key, `sha256-${await sha256File(bigZst)}`);
+  assert.equal(await sha256File(result.base), await sha256File(big));
+  assertStoreClean(cacheDir);
+});
+
+test('the same content under another path: extracted while hashed, then dropped for the base already there', async () => {
+  const cacheDir = join(dir, 'cache-same-content');
+  const first = await ensureBase({ source: zst, cacheDir, lockTiming: FAST_LOCK });
+  assert.equal(first.cacheHit, 'miss');
+  const published = statSync(first.base);
+  // Another inode with the same bytes: no digest memo for it, so it is extracted while hashed.
+  const copy = join(dir, 'copy-of-disk.img.zst');
+  writeFileSync(copy, readFileSync(zst));
+  let extracting = false;
+  const second = await ensureBase({ source: copy, cacheDir, lockTiming: FAST_LOCK, onProgress: (p) => (extracting ||= p.phase === 'extract') });
+  assert.ok(extracting, 'the copy was being extracted before its key was known');
+  assert.equal(second.cacheHit, 'l1');
+  assert.equal(second.key, first.key);
+  assert.equal(second.keyMemoized, false);
+  const after = statSync(second.base);
+  assert.equal(after.ino, published.ino, 'the published base was not replaced');
+  assert.equal(after.mtimeMs, published.mtimeMs);
   assertStoreClean(cacheDir);
 });
 

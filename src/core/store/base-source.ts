@@ -19,6 +19,8 @@ export interface SourceContext {
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
   onWarning?: WarningSink;
+  /** Hash on a thread of its own: this one is extracting the same file meanwhile. */
+  hashOffThread?: boolean;
 }
 
 /** What the sidecar records about the source a base was made from. */

@@ -3,14 +3,15 @@ import { chmod, rename, rm, stat, statfs } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BasecowError, SourceError } from '../errors.js';
-import { DEFAULT_MEMBER, extractToRaw } from '../extract/index.js';
+import { DEFAULT_MEMBER, extractToRaw, type ExtractResult } from '../extract/index.js';
 import { readEntryIndex } from '../entry/read.js';
 import type { RemoteCache } from '../remote/remote-cache.js';
 import { fsyncDir, isPlainFile, pathExists } from '../shared/fs.js';
 import { DEFAULT_LOCK_TIMING, tryLock, type HeldLock, type LockTiming } from '../shared/lock.js';
 import { TOOL_NAME, TOOL_VERSION } from '../shared/version.js';
 import type { WarningSink } from '../warnings.js';
-import type { BaseOrigin, BaseSource, Progress, SourceContext, SourceRecord } from './base-source.js';
+import type { BaseOrigin, BaseSource, MaterializedSource, Progress, SourceContext, SourceRecord } from './base-source.js';
+import { startEarlyExtraction, type EarlyExtraction } from './early-extraction.js';
 import { validateKey } from './key.js';
 import { basePath, lockPath, sidecarPath, storeLayout, tempPrefix, type StoreLayout } from './layout.js';
 import { touchUsed } from './last-used.js';
@@ -65,6 +66,10 @@ export interface BaseTimings {
   restoreSeconds: number;
   /** Downloading or building the source, for sources that are not local files. */
   sourceSeconds: number;
+  /**
+   * The extraction's own time. A local image with no key, no remembered digest and no remote cache
+   * is extracted while it is hashed, so then this overlaps hashSeconds.
+   */
   extractSeconds: number;
   /** Threads that decoded the extraction (more than 1: independent frames decoded in parallel; 0: none, a copy). */
   workers: number;
@@ -109,35 +114,52 @@ export async function ensureBase(options: EnsureBaseOptions): Promise<BaseResult
   const context: SourceContext = { tmpDir: layout.tmp, digestsDir: layout.digests, signal: options.signal, onProgress: options.onProgress, onWarning: options.onWarning };
 
   const timings = noTimings();
-  const hashStarted = performance.now();
-  let key: string;
-  let keyMemoized = false;
-  const derivedKey = options.key === undefined;
-  if (options.key !== undefined) {
-    key = validateKey(options.key);
-  } else {
-    const found = await source.key(context);
-    key = validateKey(found.key);
-    keyMemoized = found.memoized;
-  }
-  timings.hashSeconds = (performance.now() - hashStarted) / 1000;
-
-  // The lease comes before the look-up: a gc that takes the key's lock after this point sees it.
-  const lease = options.lease ? await acquireLease(layout, key, options.lease) : undefined;
+  let early: EarlyExtraction | undefined;
   try {
-    const result = await findOrMake(layout, key, source, derivedKey, context, options, timing, timings, started, keyMemoized, verify);
-    if (lease) result.lease = { id: lease.lease.id, path: lease.path };
-    await touchUsed(layout, key).catch((error: Error) =>
-      options.onWarning?.({ code: 'last-use-not-recorded', message: `cannot record the use of base ${key} (gc may take it for unused sooner): ${error.message}` }),
-    );
-    return result;
-  } catch (error) {
-    if (lease) {
-      await releaseLease(layout, key, lease.lease.id).catch((releaseError: Error) =>
-        options.onWarning?.({ code: 'lease-not-released', message: `cannot release the lease ${lease.path} (gc ignores it once this process is gone): ${releaseError.message}` }),
-      );
+    const hashStarted = performance.now();
+    let key: string;
+    let keyMemoized = false;
+    const derivedKey = options.key === undefined;
+    if (options.key !== undefined) {
+      key = validateKey(options.key);
+    } else {
+      // Nothing to ask before extracting a local image: extract it while it is hashed (see early-extraction.ts).
+      if (!options.remote && typeof options.source === 'string') {
+        early = await startEarlyExtraction(layout, source.label, source, context, timing, {
+          maxWorkers: options.maxWorkers,
+          member: options.member,
+          signal: options.signal,
+          waitTimeoutMs: options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS,
+          onRead: (done, total) => options.onProgress?.({ phase: 'extract', done, total }),
+          onWarning: options.onWarning,
+        });
+      }
+      const found = await source.key(early ? { ...context, hashOffThread: true } : context);
+      key = validateKey(found.key);
+      keyMemoized = found.memoized;
     }
-    throw error;
+    timings.hashSeconds = (performance.now() - hashStarted) / 1000;
+
+    // The lease comes before the look-up: a gc that takes the key's lock after this point sees it.
+    const lease = options.lease ? await acquireLease(layout, key, options.lease) : undefined;
+    try {
+      const result = await findOrMake(layout, key, source, derivedKey, context, options, timing, timings, started, keyMemoized, verify, early);
+      if (lease) result.lease = { id: lease.lease.id, path: lease.path };
+      await touchUsed(layout, key).catch((error: Error) =>
+        options.onWarning?.({ code: 'last-use-not-recorded', message: `cannot record the use of base ${key} (gc may take it for unused sooner): ${error.message}` }),
+      );
+      return result;
+    } catch (error) {
+      if (lease) {
+        await releaseLease(layout, key, lease.lease.id).catch((releaseError: Error) =>
+          options.onWarning?.({ code: 'lease-not-released', message: `cannot release the lease ${lease.path} (gc ignores it once this process is gone): ${releaseError.message}` }),
+        );
+      }
+      throw error;
+    }
+  } finally {
+    // Published, not needed (the key had its base), or failed: either way its lock and leftovers go.
+    await early?.close();
   }
 }
 
@@ -153,6 +175,7 @@ async function findOrMake(
   started: number,
   keyMemoized: boolean,
   verify: VerifyMode,
+  early: EarlyExtraction | undefined,
 ): Promise<BaseResult> {
   const waitStarted = performance.now();
   const waitTimeoutMs = options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
@@ -197,7 +220,7 @@ async function findOrMake(
         }
         await sweepTemps(layout, key, timing.staleMs);
         if (options.remote && (await restoreFromRemote(layout, key, options.remote, options, lock, timings))) return done('l2', 'remote');
-        const origin = await buildFromSource(layout, key, source, derivedKey, context, options, lock, timings);
+        const origin = await buildFromSource(layout, key, source, derivedKey, context, options, lock, timings, early);
         return done('miss', origin);
       } catch (error) {
         // Another process took the lock over and is building the same base: wait for it as any
@@ -277,24 +300,16 @@ async function buildFromSource(
   options: EnsureBaseOptions,
   lock: HeldLock,
   timings: BaseTimings,
+  early: EarlyExtraction | undefined,
 ): Promise<BaseOrigin> {
   const sourceStarted = performance.now();
-  const materialized = await source.materialize(context);
+  const run = early?.take();
+  const materialized = run ? run.materialized : await source.materialize(context);
   timings.sourceSeconds = materialized.origin === 'extracted' ? 0 : (performance.now() - sourceStarted) / 1000;
-  const tempImage = `${tempStem(layout, key)}.img`;
-  const extractStarted = performance.now();
+  const tempImage = run ? run.tempImage : `${tempStem(layout, key)}.img`;
+  const extractStarted = run ? run.startedAt : performance.now();
   try {
-    const sourceInfo = await stat(materialized.path);
-    const bytes = sourceInfo.size;
-    // A raw source needs what it allocates; a compressed one at least its own size (compression
-    // never shrinks the data a base allocates below that, holes aside).
-    await ensureRoom(layout, key, materialized.path, Math.min(bytes, sourceInfo.blocks * 512) || bytes, options);
-    const extracted = await extractToRaw(materialized.path, tempImage, {
-      maxWorkers: options.maxWorkers,
-      member: materialized.member ?? options.member,
-      signal: options.signal,
-      onRead: (done) => options.onProgress?.({ phase: 'extract', done, total: bytes }),
-    });
+    const extracted = run ? await run.result : await extractHere(layout, key, materialized, tempImage, options);
     timings.workers = extracted.workers;
     await materialized.checkUnchanged?.();
     const isTar = extracted.format.startsWith('tar');
@@ -318,12 +333,27 @@ async function buildFromSource(
     if (error instanceof BasecowError || error instanceof LockLostError) throw error;
     throw new SourceError(source.label, `publishing base ${key} failed: ${(error as Error).message}`, { cause: error });
   } finally {
-    timings.extractSeconds = (performance.now() - extractStarted) / 1000;
+    timings.extractSeconds = ((run?.endedAt() ?? performance.now()) - extractStarted) / 1000;
     await rm(tempImage, { force: true });
     await materialized.dispose().catch((error: Error) =>
       options.onWarning?.({ code: 'leftover-not-removed', message: `cannot remove ${materialized.path}: ${error.message}` }),
     );
   }
+}
+
+/** Extracts the materialized source into `tempImage`, once the store's filesystem is known to take it. */
+async function extractHere(layout: StoreLayout, key: string, materialized: MaterializedSource, tempImage: string, options: EnsureBaseOptions): Promise<ExtractResult> {
+  const sourceInfo = await stat(materialized.path);
+  const bytes = sourceInfo.size;
+  // A raw source needs what it allocates; a compressed one at least its own size (compression
+  // never shrinks the data a base allocates below that, holes aside).
+  await ensureRoom(layout, key, materialized.path, Math.min(bytes, sourceInfo.blocks * 512) || bytes, options);
+  return extractToRaw(materialized.path, tempImage, {
+    maxWorkers: options.maxWorkers,
+    member: materialized.member ?? options.member,
+    signal: options.signal,
+    onRead: (done) => options.onProgress?.({ phase: 'extract', done, total: bytes }),
+  });
 }
 
 /** Makes a finished temp image the base: read-only, sidecar first, then the image, under the lock. */

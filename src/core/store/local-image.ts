@@ -21,6 +21,7 @@ export function localImage(path: string, options: { member?: string } = {}): Bas
         onRead: (done) => context.onProgress?.({ phase: 'hash', done, total }),
         signal: context.signal,
         onWarning: context.onWarning,
+        offThread: context.hashOffThread,
       });
     },
     async materialize(): Promise<MaterializedSource> {

@@ -2,10 +2,12 @@ import { createHash } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { SourceError } from '../errors.js';
 import type { ProgressSink } from '../extract/chunks.js';
 import { writeFileAtomically } from '../shared/atomic-write.js';
 import type { WarningSink } from '../warnings.js';
+import type { HashReply } from './hash-worker.js';
 import { DIGEST_KEY } from './key.js';
 
 const HASH_READ_SIZE = 8 * 1024 * 1024;
@@ -33,6 +35,40 @@ export async function hashFile(path: string, onRead?: ProgressSink, signal?: Abo
     await file.close();
   }
   return `sha256-${hash.digest('hex')}`;
+}
+
+/**
+ * hashFile on a thread of its own (hash-worker.ts), so that the calling thread stays free: its
+ * start costs a few tens of milliseconds, worth it only when that thread has other work meanwhile.
+ */
+export async function hashFileOffThread(path: string, onRead?: ProgressSink, signal?: AbortSignal): Promise<string> {
+  signal?.throwIfAborted();
+  const worker = new Worker(new URL('./hash-worker.js', import.meta.url));
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      const onAbort = (): void => reject(signal!.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const settle = (): void => signal?.removeEventListener('abort', onAbort);
+      worker.on('message', (reply: HashReply) => {
+        if (reply.kind === 'read') return onRead?.(reply.done);
+        settle();
+        if (reply.kind === 'done') resolve(reply.key);
+        else reject(new Error(reply.message));
+      });
+      worker.on('error', (error) => {
+        settle();
+        reject(error);
+      });
+      worker.on('exit', (code) => {
+        settle();
+        reject(new Error(`the hashing thread exited with code ${code}`));
+      });
+      worker.postMessage(path);
+    });
+  } finally {
+    worker.removeAllListeners('exit');
+    await worker.terminate();
+  }
 }
 
 interface DigestMemo {
@@ -69,18 +105,16 @@ export async function sourceKey(
   source: string,
   info: BigIntStats,
   memoDir: string,
-  hooks: { onRead?: ProgressSink; signal?: AbortSignal; onWarning?: WarningSink } = {},
+  hooks: { onRead?: ProgressSink; signal?: AbortSignal; onWarning?: WarningSink; offThread?: boolean } = {},
 ): Promise<SourceKey> {
   const { onRead, signal } = hooks;
-  const memoPath = join(memoDir, `${info.dev}-${info.ino}.json`);
-  const identity = { size: String(info.size), mtimeNs: String(info.mtimeNs), ctimeNs: String(info.ctimeNs) };
-  const memo = await readMemo(memoPath);
-  if (memo && memo.size === identity.size && memo.mtimeNs === identity.mtimeNs && memo.ctimeNs === identity.ctimeNs) {
-    return { key: memo.key, memoized: true };
-  }
+  const memoPath = memoPathOf(info, memoDir);
+  const identity = memoIdentity(info);
+  const remembered = await memoizedKey(info, memoDir);
+  if (remembered) return { key: remembered, memoized: true };
   let key: string;
   try {
-    key = await hashFile(source, onRead, signal);
+    key = await (hooks.offThread ? hashFileOffThread : hashFile)(source, onRead, signal);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     throw new SourceError(source, `cannot read the source image: ${(error as Error).message}`, { cause: error });
@@ -94,6 +128,17 @@ export async function sourceKey(
     hooks.onWarning?.({ code: 'digest-memo-not-written', message: `cannot remember the digest of ${source} in ${memoPath} (the next run hashes it again): ${(error as Error).message}` });
   }
   return { key, memoized: false };
+}
+
+const memoPathOf = (info: BigIntStats, memoDir: string): string => join(memoDir, `${info.dev}-${info.ino}.json`);
+const memoIdentity = (info: BigIntStats) => ({ size: String(info.size), mtimeNs: String(info.mtimeNs), ctimeNs: String(info.ctimeNs) });
+
+/** The key remembered for the file `info` describes, if the memo still holds for it; nothing is hashed. */
+export async function memoizedKey(info: BigIntStats, memoDir: string): Promise<string | undefined> {
+  const identity = memoIdentity(info);
+  const memo = await readMemo(memoPathOf(info, memoDir));
+  if (memo && memo.size === identity.size && memo.mtimeNs === identity.mtimeNs && memo.ctimeNs === identity.ctimeNs) return memo.key;
+  return undefined;
 }
 
 async function readMemo(path: string): Promise<DigestMemo | undefined> {

@@ -3,7 +3,7 @@ const require = __basecowRequire(import.meta.url);
 import {
   DIGEST_KEY,
   writeFileAtomically
-} from "./chunk-GSUJDMHX.js";
+} from "./chunk-PP3B4BCK.js";
 import {
   SourceError
 } from "./chunk-BHNCOJM6.js";
@@ -12,6 +12,7 @@ import {
 import { createHash } from "node:crypto";
 import { mkdir, open, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { Worker } from "node:worker_threads";
 var HASH_READ_SIZE = 8 * 1024 * 1024;
 async function hashFile(path, onRead, signal) {
   const hash = createHash("sha256");
@@ -36,6 +37,35 @@ async function hashFile(path, onRead, signal) {
   }
   return `sha256-${hash.digest("hex")}`;
 }
+async function hashFileOffThread(path, onRead, signal) {
+  signal?.throwIfAborted();
+  const worker = new Worker(new URL("./hash-worker.js", import.meta.url));
+  try {
+    return await new Promise((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const settle = () => signal?.removeEventListener("abort", onAbort);
+      worker.on("message", (reply) => {
+        if (reply.kind === "read") return onRead?.(reply.done);
+        settle();
+        if (reply.kind === "done") resolve(reply.key);
+        else reject(new Error(reply.message));
+      });
+      worker.on("error", (error) => {
+        settle();
+        reject(error);
+      });
+      worker.on("exit", (code) => {
+        settle();
+        reject(new Error(`the hashing thread exited with code ${code}`));
+      });
+      worker.postMessage(path);
+    });
+  } finally {
+    worker.removeAllListeners("exit");
+    await worker.terminate();
+  }
+}
 async function statSource(source) {
   let info;
   try {
@@ -48,15 +78,13 @@ async function statSource(source) {
 }
 async function sourceKey(source, info, memoDir, hooks = {}) {
   const { onRead, signal } = hooks;
-  const memoPath = join(memoDir, `${info.dev}-${info.ino}.json`);
-  const identity = { size: String(info.size), mtimeNs: String(info.mtimeNs), ctimeNs: String(info.ctimeNs) };
-  const memo = await readMemo(memoPath);
-  if (memo && memo.size === identity.size && memo.mtimeNs === identity.mtimeNs && memo.ctimeNs === identity.ctimeNs) {
-    return { key: memo.key, memoized: true };
-  }
+  const memoPath = memoPathOf(info, memoDir);
+  const identity = memoIdentity(info);
+  const remembered = await memoizedKey(info, memoDir);
+  if (remembered) return { key: remembered, memoized: true };
   let key;
   try {
-    key = await hashFile(source, onRead, signal);
+    key = await (hooks.offThread ? hashFileOffThread : hashFile)(source, onRead, signal);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     throw new SourceError(source, `cannot read the source image: ${error.message}`, { cause: error });
@@ -69,6 +97,14 @@ async function sourceKey(source, info, memoDir, hooks = {}) {
   }
   return { key, memoized: false };
 }
+var memoPathOf = (info, memoDir) => join(memoDir, `${info.dev}-${info.ino}.json`);
+var memoIdentity = (info) => ({ size: String(info.size), mtimeNs: String(info.mtimeNs), ctimeNs: String(info.ctimeNs) });
+async function memoizedKey(info, memoDir) {
+  const identity = memoIdentity(info);
+  const memo = await readMemo(memoPathOf(info, memoDir));
+  if (memo && memo.size === identity.size && memo.mtimeNs === identity.mtimeNs && memo.ctimeNs === identity.ctimeNs) return memo.key;
+  return void 0;
+}
 async function readMemo(path) {
   try {
     const memo = JSON.parse(await readFile(path, "utf8"));
@@ -79,6 +115,8 @@ async function readMemo(path) {
 }
 
 export {
+  hashFile,
   statSource,
-  sourceKey
+  sourceKey,
+  memoizedKey
 };

@@ -5,19 +5,19 @@ import {
   lastUsedMs,
   readSidecar,
   sweepTemps
-} from "./chunk-476MUNCV.js";
+} from "./chunk-NRCDWFM4.js";
 import {
   DEFAULT_LOCK_TIMING,
   readLeases,
   sweepLeases,
   tryLock
-} from "./chunk-2DR24MTQ.js";
+} from "./chunk-JVL5GJWC.js";
 import {
   fsyncDir,
   isPlainFile,
   removeDeadTemps,
   validateKey
-} from "./chunk-GSUJDMHX.js";
+} from "./chunk-PP3B4BCK.js";
 import {
   basePath,
   leaseDir,

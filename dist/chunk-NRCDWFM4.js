@@ -4,7 +4,7 @@ import {
   processAlive,
   removeDeadTemps,
   writeFileAtomically
-} from "./chunk-GSUJDMHX.js";
+} from "./chunk-PP3B4BCK.js";
 import {
   sidecarPath,
   tempPrefix,
@@ -14,6 +14,35 @@ import {
   BasecowError,
   errnoCode
 } from "./chunk-BHNCOJM6.js";
+
+// src/core/store/temp-sweep.ts
+import { readdir, rm, stat } from "node:fs/promises";
+import { basename, join } from "node:path";
+var FOREIGN_TEMP_AGE_MS = 10 * 60 * 1e3;
+async function sweepTemps(layout, key, staleMs) {
+  const prefix = tempPrefix(key);
+  const now = Date.now();
+  const names = await readdir(layout.tmp);
+  let removed = 0;
+  await Promise.all(
+    names.map(async (name) => {
+      const owner = /\+(\d+)-[0-9a-f]+(?:\.|$)/.exec(name);
+      if (!owner) return;
+      const path = join(layout.tmp, name);
+      const info = await stat(path).catch(() => void 0);
+      if (!info) return;
+      const idle = now - info.mtimeMs;
+      const dead = !processAlive(Number(owner[1]));
+      const remove = name.startsWith(prefix) ? dead || idle > staleMs : dead && idle > FOREIGN_TEMP_AGE_MS;
+      if (remove) {
+        await rm(path, { force: true });
+        removed++;
+      }
+    })
+  );
+  removed += (await removeDeadTemps(layout.bases, basename(sidecarPath(layout, key)))).length;
+  return removed;
+}
 
 // src/core/store/last-used.ts
 import { lstat, lutimes, open } from "node:fs/promises";
@@ -50,7 +79,7 @@ async function readSidecar(path) {
 }
 
 // src/core/store/store-dirs.ts
-import { lstat as lstat2, mkdir, stat } from "node:fs/promises";
+import { lstat as lstat2, mkdir, stat as stat2 } from "node:fs/promises";
 import { dirname } from "node:path";
 async function ensureStoreDirs(layout) {
   const dirs = [layout.root, layout.bases, layout.locks, layout.tmp, layout.leases, layout.used, layout.digests, layout.quarantine];
@@ -61,7 +90,7 @@ async function ensureStoreDirs(layout) {
   const uid = process.getuid?.();
   const cacheDir = dirname(layout.root);
   for (const dir of [cacheDir, ...dirs]) {
-    const info = dir === cacheDir ? await stat(dir) : await lstat2(dir);
+    const info = dir === cacheDir ? await stat2(dir) : await lstat2(dir);
     const refuse = (why) => {
       throw new BasecowError("store-unsafe", `${dir} ${why}; the store only works in directories that this user owns and nobody else can write (remove it, or choose another cache dir)`, { dir });
     };
@@ -72,40 +101,11 @@ async function ensureStoreDirs(layout) {
   }
 }
 
-// src/core/store/temp-sweep.ts
-import { readdir, rm, stat as stat2 } from "node:fs/promises";
-import { basename, join } from "node:path";
-var FOREIGN_TEMP_AGE_MS = 10 * 60 * 1e3;
-async function sweepTemps(layout, key, staleMs) {
-  const prefix = tempPrefix(key);
-  const now = Date.now();
-  const names = await readdir(layout.tmp);
-  let removed = 0;
-  await Promise.all(
-    names.map(async (name) => {
-      const owner = /\+(\d+)-[0-9a-f]+(?:\.|$)/.exec(name);
-      if (!owner) return;
-      const path = join(layout.tmp, name);
-      const info = await stat2(path).catch(() => void 0);
-      if (!info) return;
-      const idle = now - info.mtimeMs;
-      const dead = !processAlive(Number(owner[1]));
-      const remove = name.startsWith(prefix) ? dead || idle > staleMs : dead && idle > FOREIGN_TEMP_AGE_MS;
-      if (remove) {
-        await rm(path, { force: true });
-        removed++;
-      }
-    })
-  );
-  removed += (await removeDeadTemps(layout.bases, basename(sidecarPath(layout, key)))).length;
-  return removed;
-}
-
 export {
+  sweepTemps,
   touchUsed,
   lastUsedMs,
   writeSidecar,
   readSidecar,
-  ensureStoreDirs,
-  sweepTemps
+  ensureStoreDirs
 };

@@ -6,15 +6,16 @@ import {
   sweepTemps,
   touchUsed,
   writeSidecar
-} from "./chunk-476MUNCV.js";
+} from "./chunk-NRCDWFM4.js";
 import {
   TOOL_NAME,
   TOOL_VERSION
 } from "./chunk-4F4VMEEG.js";
 import {
+  memoizedKey,
   sourceKey,
   statSource
-} from "./chunk-LQAFMTCI.js";
+} from "./chunk-2TMYUB3Y.js";
 import {
   DEFAULT_MEMBER,
   extractToRaw,
@@ -25,13 +26,13 @@ import {
   acquireLease,
   releaseLease,
   tryLock
-} from "./chunk-2DR24MTQ.js";
+} from "./chunk-JVL5GJWC.js";
 import {
   fsyncDir,
   isPlainFile,
   pathExists,
   validateKey
-} from "./chunk-GSUJDMHX.js";
+} from "./chunk-PP3B4BCK.js";
 import {
   basePath,
   lockPath,
@@ -48,10 +49,84 @@ import {
 } from "./chunk-WB6ZLOID.js";
 
 // src/core/store/ensure-base.ts
-import { randomBytes as randomBytes2 } from "node:crypto";
-import { chmod, rename as rename2, rm as rm2, stat as stat2, statfs } from "node:fs/promises";
-import { basename, dirname, join as join2, resolve as resolve2 } from "node:path";
+import { randomBytes as randomBytes3 } from "node:crypto";
+import { chmod, rename as rename2, rm as rm3, stat as stat2, statfs as statfs2 } from "node:fs/promises";
+import { basename, dirname, join as join3, resolve as resolve2 } from "node:path";
+import { setTimeout as sleep2 } from "node:timers/promises";
+
+// src/core/store/early-extraction.ts
+import { randomBytes } from "node:crypto";
+import { rm, statfs } from "node:fs/promises";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+var fileLockName = (info) => `file.${info.dev}.${info.ino}`;
+async function startEarlyExtraction(layout, path, source, context, timing, options) {
+  const info = await statSource(path);
+  if (await memoizedKey(info, layout.digests)) return void 0;
+  const name = fileLockName(info);
+  const lock = await waitForLock(layout, name, path, timing, options);
+  let handedOver = false;
+  try {
+    if (await memoizedKey(await statSource(path), layout.digests)) return void 0;
+    await sweepTemps(layout, name, timing.staleMs);
+    const fs = await statfs(layout.tmp);
+    if (Math.min(Number(info.size), Number(info.blocks) * 512) > fs.bavail * fs.bsize) return void 0;
+    const materialized = await source.materialize(context);
+    const tempImage = join(layout.tmp, `${tempPrefix(name)}${process.pid}-${randomBytes(4).toString("hex")}.img`);
+    const stop = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+    const total = Number(info.size);
+    const startedAt = performance.now();
+    let endedAt;
+    const result = extractToRaw(materialized.path, tempImage, {
+      maxWorkers: options.maxWorkers,
+      member: materialized.member ?? options.member,
+      signal,
+      onRead: (done) => options.onRead?.(done, total)
+    }).finally(() => {
+      endedAt = performance.now();
+    });
+    result.catch(() => void 0);
+    handedOver = true;
+    let taken = false;
+    return {
+      take() {
+        if (taken) return void 0;
+        taken = true;
+        return { materialized, tempImage, result, startedAt, endedAt: () => endedAt };
+      },
+      async close() {
+        if (endedAt === void 0) stop.abort(new Error("the early extraction is no longer needed"));
+        await result.catch(() => void 0);
+        await rm(tempImage, { force: true });
+        await materialized.dispose().catch(() => void 0);
+        await lock.release().catch(
+          (error) => options.onWarning?.({ code: "lock-not-released", message: `cannot release the lock ${lockPath(layout, name)} (others wait until it goes stale): ${error.message}` })
+        );
+      }
+    };
+  } finally {
+    if (!handedOver) await lock.release().catch(() => void 0);
+  }
+}
+async function waitForLock(layout, name, path, timing, options) {
+  const started = performance.now();
+  for (; ; ) {
+    options.signal?.throwIfAborted();
+    let lock;
+    try {
+      lock = await tryLock(lockPath(layout, name), timing, layout.tmp);
+    } catch (error) {
+      throw new SourceError(path, `cannot lock the image for extraction: ${error.message}`, { cause: error });
+    }
+    if (lock) return lock;
+    const waited = performance.now() - started;
+    if (waited > options.waitTimeoutMs) {
+      throw new SourceError(path, `gave up after ${Math.round(waited / 1e3)} s waiting for another process preparing the same image (lock ${lockPath(layout, name)})`);
+    }
+    await sleep(timing.pollMs);
+  }
+}
 
 // src/core/store/local-image.ts
 import { resolve } from "node:path";
@@ -67,7 +142,8 @@ function localImage(path, options = {}) {
       return sourceKey(source, keyedAs, context.digestsDir, {
         onRead: (done) => context.onProgress?.({ phase: "hash", done, total }),
         signal: context.signal,
-        onWarning: context.onWarning
+        onWarning: context.onWarning,
+        offThread: context.hashOffThread
       });
     },
     async materialize() {
@@ -90,9 +166,9 @@ function localImage(path, options = {}) {
 }
 
 // src/core/store/verify.ts
-import { randomBytes } from "node:crypto";
-import { rename, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { randomBytes as randomBytes2 } from "node:crypto";
+import { rename, rm as rm2, stat } from "node:fs/promises";
+import { join as join2 } from "node:path";
 async function identityOf(path) {
   const info = await stat(path, { bigint: true });
   return { size: Number(info.size), ino: Number(info.ino), mtimeNs: info.mtimeNs.toString(), ctimeNs: info.ctimeNs.toString() };
@@ -126,9 +202,9 @@ async function verifyBase(layout, key, signal) {
 }
 async function quarantineBase(layout, key) {
   const stamp = (/* @__PURE__ */ new Date()).toISOString().replace(/[:.]/g, "-");
-  const target = join(layout.quarantine, `${key}+${stamp}-${randomBytes(3).toString("hex")}.img`);
+  const target = join2(layout.quarantine, `${key}+${stamp}-${randomBytes2(3).toString("hex")}.img`);
   await rename(basePath(layout, key), target);
-  await rm(sidecarPath(layout, key), { force: true });
+  await rm2(sidecarPath(layout, key), { force: true });
   await fsyncDir(layout.bases);
   return target;
 }
@@ -146,36 +222,51 @@ async function ensureBase(options) {
   const verify = options.verify ?? "changed";
   const context = { tmpDir: layout.tmp, digestsDir: layout.digests, signal: options.signal, onProgress: options.onProgress, onWarning: options.onWarning };
   const timings = noTimings();
-  const hashStarted = performance.now();
-  let key;
-  let keyMemoized = false;
-  const derivedKey = options.key === void 0;
-  if (options.key !== void 0) {
-    key = validateKey(options.key);
-  } else {
-    const found = await source.key(context);
-    key = validateKey(found.key);
-    keyMemoized = found.memoized;
-  }
-  timings.hashSeconds = (performance.now() - hashStarted) / 1e3;
-  const lease = options.lease ? await acquireLease(layout, key, options.lease) : void 0;
+  let early;
   try {
-    const result = await findOrMake(layout, key, source, derivedKey, context, options, timing, timings, started, keyMemoized, verify);
-    if (lease) result.lease = { id: lease.lease.id, path: lease.path };
-    await touchUsed(layout, key).catch(
-      (error) => options.onWarning?.({ code: "last-use-not-recorded", message: `cannot record the use of base ${key} (gc may take it for unused sooner): ${error.message}` })
-    );
-    return result;
-  } catch (error) {
-    if (lease) {
-      await releaseLease(layout, key, lease.lease.id).catch(
-        (releaseError) => options.onWarning?.({ code: "lease-not-released", message: `cannot release the lease ${lease.path} (gc ignores it once this process is gone): ${releaseError.message}` })
-      );
+    const hashStarted = performance.now();
+    let key;
+    let keyMemoized = false;
+    const derivedKey = options.key === void 0;
+    if (options.key !== void 0) {
+      key = validateKey(options.key);
+    } else {
+      if (!options.remote && typeof options.source === "string") {
+        early = await startEarlyExtraction(layout, source.label, source, context, timing, {
+          maxWorkers: options.maxWorkers,
+          member: options.member,
+          signal: options.signal,
+          waitTimeoutMs: options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS,
+          onRead: (done, total) => options.onProgress?.({ phase: "extract", done, total }),
+          onWarning: options.onWarning
+        });
+      }
+      const found = await source.key(early ? { ...context, hashOffThread: true } : context);
+      key = validateKey(found.key);
+      keyMemoized = found.memoized;
     }
-    throw error;
+    timings.hashSeconds = (performance.now() - hashStarted) / 1e3;
+    const lease = options.lease ? await acquireLease(layout, key, options.lease) : void 0;
+    try {
+      const result = await findOrMake(layout, key, source, derivedKey, context, options, timing, timings, started, keyMemoized, verify, early);
+      if (lease) result.lease = { id: lease.lease.id, path: lease.path };
+      await touchUsed(layout, key).catch(
+        (error) => options.onWarning?.({ code: "last-use-not-recorded", message: `cannot record the use of base ${key} (gc may take it for unused sooner): ${error.message}` })
+      );
+      return result;
+    } catch (error) {
+      if (lease) {
+        await releaseLease(layout, key, lease.lease.id).catch(
+          (releaseError) => options.onWarning?.({ code: "lease-not-released", message: `cannot release the lease ${lease.path} (gc ignores it once this process is gone): ${releaseError.message}` })
+        );
+      }
+      throw error;
+    }
+  } finally {
+    await early?.close();
   }
 }
-async function findOrMake(layout, key, source, derivedKey, context, options, timing, timings, started, keyMemoized, verify) {
+async function findOrMake(layout, key, source, derivedKey, context, options, timing, timings, started, keyMemoized, verify, early) {
   const waitStarted = performance.now();
   const waitTimeoutMs = options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
   const done = (cacheHit, origin) => describeBase(basePath(layout, key), key, cacheHit, origin, started, timings, keyMemoized);
@@ -210,7 +301,7 @@ async function findOrMake(layout, key, source, derivedKey, context, options, tim
         }
         await sweepTemps(layout, key, timing.staleMs);
         if (options.remote && await restoreFromRemote(layout, key, options.remote, options, lock, timings)) return done("l2", "remote");
-        const origin = await buildFromSource(layout, key, source, derivedKey, context, options, lock, timings);
+        const origin = await buildFromSource(layout, key, source, derivedKey, context, options, lock, timings, early);
         return done("miss", origin);
       } catch (error) {
         if (!(error instanceof LockLostError)) throw error;
@@ -225,10 +316,10 @@ async function findOrMake(layout, key, source, derivedKey, context, options, tim
       throw new SourceError(source.label, `gave up after ${Math.round(waited / 1e3)} s waiting for another process to build base ${key} (lock ${lockPath(layout, key)})`);
     }
     options.onProgress?.({ phase: "wait", done: waited, total: waitTimeoutMs });
-    await sleep(timing.pollMs);
+    await sleep2(timing.pollMs);
   }
 }
-var tempStem = (layout, key) => join2(layout.tmp, `${tempPrefix(key)}${process.pid}-${randomBytes2(4).toString("hex")}`);
+var tempStem = (layout, key) => join3(layout.tmp, `${tempPrefix(key)}${process.pid}-${randomBytes3(4).toString("hex")}`);
 async function restoreFromRemote(layout, key, remote, options, lock, timings) {
   const restoreStarted = performance.now();
   let entry;
@@ -262,26 +353,19 @@ async function restoreFromRemote(layout, key, remote, options, lock, timings) {
     return false;
   } finally {
     timings.extractSeconds = (performance.now() - extractStarted) / 1e3;
-    await rm2(tempImage, { force: true });
+    await rm3(tempImage, { force: true });
     await entry.dispose().catch(() => void 0);
   }
 }
-async function buildFromSource(layout, key, source, derivedKey, context, options, lock, timings) {
+async function buildFromSource(layout, key, source, derivedKey, context, options, lock, timings, early) {
   const sourceStarted = performance.now();
-  const materialized = await source.materialize(context);
+  const run = early?.take();
+  const materialized = run ? run.materialized : await source.materialize(context);
   timings.sourceSeconds = materialized.origin === "extracted" ? 0 : (performance.now() - sourceStarted) / 1e3;
-  const tempImage = `${tempStem(layout, key)}.img`;
-  const extractStarted = performance.now();
+  const tempImage = run ? run.tempImage : `${tempStem(layout, key)}.img`;
+  const extractStarted = run ? run.startedAt : performance.now();
   try {
-    const sourceInfo = await stat2(materialized.path);
-    const bytes = sourceInfo.size;
-    await ensureRoom(layout, key, materialized.path, Math.min(bytes, sourceInfo.blocks * 512) || bytes, options);
-    const extracted = await extractToRaw(materialized.path, tempImage, {
-      maxWorkers: options.maxWorkers,
-      member: materialized.member ?? options.member,
-      signal: options.signal,
-      onRead: (done) => options.onProgress?.({ phase: "extract", done, total: bytes })
-    });
+    const extracted = run ? await run.result : await extractHere(layout, key, materialized, tempImage, options);
     timings.workers = extracted.workers;
     await materialized.checkUnchanged?.();
     const isTar = extracted.format.startsWith("tar");
@@ -305,12 +389,23 @@ async function buildFromSource(layout, key, source, derivedKey, context, options
     if (error instanceof BasecowError || error instanceof LockLostError) throw error;
     throw new SourceError(source.label, `publishing base ${key} failed: ${error.message}`, { cause: error });
   } finally {
-    timings.extractSeconds = (performance.now() - extractStarted) / 1e3;
-    await rm2(tempImage, { force: true });
+    timings.extractSeconds = ((run?.endedAt() ?? performance.now()) - extractStarted) / 1e3;
+    await rm3(tempImage, { force: true });
     await materialized.dispose().catch(
       (error) => options.onWarning?.({ code: "leftover-not-removed", message: `cannot remove ${materialized.path}: ${error.message}` })
     );
   }
+}
+async function extractHere(layout, key, materialized, tempImage, options) {
+  const sourceInfo = await stat2(materialized.path);
+  const bytes = sourceInfo.size;
+  await ensureRoom(layout, key, materialized.path, Math.min(bytes, sourceInfo.blocks * 512) || bytes, options);
+  return extractToRaw(materialized.path, tempImage, {
+    maxWorkers: options.maxWorkers,
+    member: materialized.member ?? options.member,
+    signal: options.signal,
+    onRead: (done) => options.onProgress?.({ phase: "extract", done, total: bytes })
+  });
 }
 async function publish(layout, key, tempImage, lock, record, origin, rawDigest) {
   const info = await stat2(tempImage);
@@ -336,12 +431,12 @@ async function publish(layout, key, tempImage, lock, record, origin, rawDigest) 
 var mib = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 async function ensureRoom(layout, key, label, neededBytes, options) {
   const free = async () => {
-    const fs = await statfs(layout.tmp);
+    const fs = await statfs2(layout.tmp);
     return fs.bavail * fs.bsize;
   };
   const before = await free();
   if (neededBytes <= before) return;
-  const { gc, listStore } = await import("./gc-BLG7JVOF.js");
+  const { gc, listStore } = await import("./gc-GQZTPKYT.js");
   const listing = await listStore({ cacheDir: dirname(layout.root) });
   const result = await gc({ cacheDir: dirname(layout.root), budgetBytes: Math.max(0, listing.totalBytes - (neededBytes - before)), keep: [key], lockTiming: options.lockTiming, onWarning: options.onWarning });
   const after = await free();
@@ -363,7 +458,7 @@ async function describeBase(base, key, cacheHit, origin, started, timings, keyMe
   return {
     key,
     base,
-    sidecar: join2(dirname(base), `${key}.json`),
+    sidecar: join3(dirname(base), `${key}.json`),
     cacheHit,
     origin,
     apparentBytes: info.size,

@@ -7,12 +7,12 @@ import {
   DEFAULT_LOCK_TIMING,
   ownerPath,
   tryLock
-} from "./chunk-2DR24MTQ.js";
+} from "./chunk-JVL5GJWC.js";
 import {
   pathExists,
   removeDeadTemps,
   replaceAtomically
-} from "./chunk-GSUJDMHX.js";
+} from "./chunk-PP3B4BCK.js";
 import {
   BasecowError,
   UsageError

@@ -32,18 +32,6 @@ async function fsyncDir(dir) {
   }
 }
 
-// src/core/store/key.ts
-var CALLER_KEY = /^[A-Za-z0-9._-]{1,128}$/;
-var DIGEST_KEY = /^sha256-[0-9a-f]{64}$/;
-function validateKey(key) {
-  if (DIGEST_KEY.test(key) || CALLER_KEY.test(key) && key !== "." && key !== "..") return key;
-  throw new UsageError(
-    `invalid key ${JSON.stringify(key)}: a key is 'sha256-<64 hex>' or 1 to 128 characters of A-Z a-z 0-9 . _ - (and not '.' or '..')`,
-    "bad-key",
-    { key }
-  );
-}
-
 // src/core/shared/atomic-write.ts
 import { randomBytes } from "node:crypto";
 import { chmod, open as open2, readdir, rename, rm } from "node:fs/promises";
@@ -127,16 +115,28 @@ async function removeDeadTemps(dir, finalName) {
   return removed;
 }
 
+// src/core/store/key.ts
+var CALLER_KEY = /^[A-Za-z0-9._-]{1,128}$/;
+var DIGEST_KEY = /^sha256-[0-9a-f]{64}$/;
+function validateKey(key) {
+  if (DIGEST_KEY.test(key) || CALLER_KEY.test(key) && key !== "." && key !== "..") return key;
+  throw new UsageError(
+    `invalid key ${JSON.stringify(key)}: a key is 'sha256-<64 hex>' or 1 to 128 characters of A-Z a-z 0-9 . _ - (and not '.' or '..')`,
+    "bad-key",
+    { key }
+  );
+}
+
 export {
   pathExists,
   isPlainFile,
   fsyncDir,
-  DIGEST_KEY,
-  validateKey,
   processAlive,
   processStartTicks,
   bootId,
   replaceAtomically,
   writeFileAtomically,
-  removeDeadTemps
+  removeDeadTemps,
+  DIGEST_KEY,
+  validateKey
 };

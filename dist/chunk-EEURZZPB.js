@@ -110,7 +110,7 @@ async function sourceFromChoice(choice, setting) {
       return urlSource({ url: choice.url, sha256: choice.sha256 });
     }
     case "build": {
-      const { buildSource } = await import("./build-K4XKAPK4.js");
+      const { buildSource } = await import("./build-KK3OHSCI.js");
       return buildSource({ command: choice.command, keyFiles: choice.keyFiles, workspace: setting.workspace, output: setting.output, onGlobDebug: setting.onGlobDebug });
     }
   }

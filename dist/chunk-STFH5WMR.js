@@ -2,7 +2,7 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   gc
-} from "./chunk-ODEKIPW7.js";
+} from "./chunk-CWCIDE6Y.js";
 import {
   STATE,
   cacheWritable,
@@ -11,7 +11,7 @@ import {
   label,
   saveEntry,
   warn
-} from "./chunk-CMC7TBR7.js";
+} from "./chunk-S2PNZC5O.js";
 import {
   getState,
   group,
@@ -20,7 +20,7 @@ import {
 import {
   formatBytes,
   parseBudget
-} from "./chunk-PVXZJVRH.js";
+} from "./chunk-EEURZZPB.js";
 import {
   HOLE_FRAME_MAX,
   encodeHeaderFrame,
@@ -30,10 +30,10 @@ import {
 } from "./chunk-2TH4ZIOF.js";
 import {
   releaseLease
-} from "./chunk-2DR24MTQ.js";
+} from "./chunk-JVL5GJWC.js";
 import {
   replaceAtomically
-} from "./chunk-GSUJDMHX.js";
+} from "./chunk-PP3B4BCK.js";
 import {
   storeLayout
 } from "./chunk-QP2VVOS2.js";
@@ -202,7 +202,7 @@ async function tearDownTestnet() {
   if (!workDir) return;
   const connect = getState(STATE.connect) || void 0;
   await group("basecow: tear down the testnet", async () => {
-    const { down } = await import("./down-S5LCUXU6.js");
+    const { down } = await import("./down-HNPE3FE7.js");
     const result = await down({ workDir, connect, onWarning: warn });
     info(`${result.workDir}: stopped ${result.destroyed.length} domain(s), removed ${result.removed.length} file(s); console logs kept`);
   });

@@ -10,7 +10,7 @@ import {
   validateGroup,
   vmDir,
   withWorkDirLock
-} from "./chunk-6U5TILCA.js";
+} from "./chunk-VBCWCYTY.js";
 import {
   LibvirtUnreachableError,
   MissingToolError,
@@ -24,11 +24,11 @@ import {
   readManifest,
   releaseWorkDirLeases,
   wasStarted
-} from "./chunk-2DR24MTQ.js";
+} from "./chunk-JVL5GJWC.js";
 import {
   pathExists,
   validateKey
-} from "./chunk-GSUJDMHX.js";
+} from "./chunk-PP3B4BCK.js";
 import {
   storeLayout
 } from "./chunk-QP2VVOS2.js";

@@ -38,10 +38,10 @@ import {
   parseVmList,
   progressReporter,
   sourceFromChoice
-} from "./chunk-PVXZJVRH.js";
+} from "./chunk-EEURZZPB.js";
 import {
   ensureBase
-} from "./chunk-N2P3Y6EC.js";
+} from "./chunk-XRGTUCDS.js";
 import {
   BasecowError,
   UsageError
@@ -45404,7 +45404,7 @@ async function prepareBase(inputs, workDir) {
 async function createTestnet(inputs, testnet, base) {
   saveState(STATE.workDir, testnet.workDir);
   if (testnet.connect) saveState(STATE.connect, testnet.connect);
-  const { up } = await import("./up-IUV6YQXE.js");
+  const { up } = await import("./up-BYY6RSTS.js");
   return up({ ...testnet, source: inputs.source, cacheDir: inputs.cacheDir, base, onWarning: warn });
 }
 async function runMain() {

@@ -6,7 +6,7 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   pathExists
-} from "./chunk-GSUJDMHX.js";
+} from "./chunk-PP3B4BCK.js";
 import {
   BasecowError,
   UsageError,

@@ -7,10 +7,10 @@ import {
   sanitizeVmNames,
   validateGroup,
   withWorkDirLock
-} from "./chunk-6U5TILCA.js";
+} from "./chunk-VBCWCYTY.js";
 import {
   createOverlays
-} from "./chunk-ASZB66ZP.js";
+} from "./chunk-45OGXQO5.js";
 import {
   DEFAULT_CONNECT_URI,
   createDomain,
@@ -19,14 +19,14 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   ensureBase
-} from "./chunk-N2P3Y6EC.js";
+} from "./chunk-XRGTUCDS.js";
 import {
   readSidecar
-} from "./chunk-476MUNCV.js";
+} from "./chunk-NRCDWFM4.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
-import "./chunk-LQAFMTCI.js";
+import "./chunk-2TMYUB3Y.js";
 import "./chunk-2TH4ZIOF.js";
 import {
   manifestPath,
@@ -35,10 +35,10 @@ import {
   releaseWorkDirLeases,
   wasStarted,
   writeManifest
-} from "./chunk-2DR24MTQ.js";
+} from "./chunk-JVL5GJWC.js";
 import {
   pathExists
-} from "./chunk-GSUJDMHX.js";
+} from "./chunk-PP3B4BCK.js";
 import {
   storeLayout
 } from "./chunk-QP2VVOS2.js";

@@ -7,8 +7,8 @@ import {
 import "./chunk-6CTZAA2R.js";
 import {
   sourceKey
-} from "./chunk-LQAFMTCI.js";
-import "./chunk-GSUJDMHX.js";
+} from "./chunk-2TMYUB3Y.js";
+import "./chunk-PP3B4BCK.js";
 import {
   tempPrefix
 } from "./chunk-QP2VVOS2.js";

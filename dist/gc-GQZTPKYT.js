@@ -6,10 +6,10 @@ import {
   listStore,
   removeBase,
   resolveBudget
-} from "./chunk-ODEKIPW7.js";
-import "./chunk-476MUNCV.js";
-import "./chunk-2DR24MTQ.js";
-import "./chunk-GSUJDMHX.js";
+} from "./chunk-CWCIDE6Y.js";
+import "./chunk-NRCDWFM4.js";
+import "./chunk-JVL5GJWC.js";
+import "./chunk-PP3B4BCK.js";
 import "./chunk-QP2VVOS2.js";
 import "./chunk-BHNCOJM6.js";
 import "./chunk-NCNTTV4Q.js";

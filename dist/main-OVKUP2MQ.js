@@ -2,7 +2,7 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   DEFAULT_QCOW2_OPTIONS
-} from "./chunk-ASZB66ZP.js";
+} from "./chunk-45OGXQO5.js";
 import {
   DEFAULT_CONNECT_URI
 } from "./chunk-JS24X5YJ.js";
@@ -19,18 +19,18 @@ import {
   parseVmList,
   progressReporter,
   sourceFromChoice
-} from "./chunk-PVXZJVRH.js";
+} from "./chunk-EEURZZPB.js";
 import {
   ensureBase
-} from "./chunk-N2P3Y6EC.js";
-import "./chunk-476MUNCV.js";
+} from "./chunk-XRGTUCDS.js";
+import "./chunk-NRCDWFM4.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
-import "./chunk-LQAFMTCI.js";
+import "./chunk-2TMYUB3Y.js";
 import "./chunk-2TH4ZIOF.js";
-import "./chunk-2DR24MTQ.js";
-import "./chunk-GSUJDMHX.js";
+import "./chunk-JVL5GJWC.js";
+import "./chunk-PP3B4BCK.js";
 import {
   defaultCacheDir
 } from "./chunk-QP2VVOS2.js";
@@ -332,7 +332,7 @@ async function upCommand(args) {
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-IUV6YQXE.js");
+    const { up } = await import("./up-BYY6RSTS.js");
     return up({
       ...source,
       ...hooks,
@@ -376,7 +376,7 @@ async function downCommand(args) {
     connect: { type: "string" },
     json: { type: "boolean", default: false }
   });
-  const { down } = await import("./down-S5LCUXU6.js");
+  const { down } = await import("./down-HNPE3FE7.js");
   const warnings = [];
   const result = await withProgressAndInterrupts(
     (hooks) => down({
@@ -410,7 +410,7 @@ function storeOptions(values) {
 var day = (iso) => iso ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : "-";
 async function lsCommand(args) {
   const { values } = parse(args, STORE_OPTIONS);
-  const { listStore } = await import("./gc-BLG7JVOF.js");
+  const { listStore } = await import("./gc-GQZTPKYT.js");
   const listing = await listStore(storeOptions(values));
   if (values.json) {
     process.stdout.write(`${JSON.stringify(listing)}
@@ -435,7 +435,7 @@ async function lsCommand(args) {
 }
 async function gcCommand(args) {
   const { values } = parse(args, { ...STORE_OPTIONS, "max-age": { type: "string" }, "dry-run": { type: "boolean", default: false } });
-  const { gc } = await import("./gc-BLG7JVOF.js");
+  const { gc } = await import("./gc-GQZTPKYT.js");
   const maxAge = values["max-age"];
   const result = await gc({
     ...storeOptions(values),

@@ -6,7 +6,7 @@ import {
   processStartTicks,
   removeDeadTemps,
   writeFileAtomically
-} from "./chunk-GSUJDMHX.js";
+} from "./chunk-PP3B4BCK.js";
 import {
   leaseDir
 } from "./chunk-QP2VVOS2.js";
