@@ -2,10 +2,10 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   runMain
-} from "./chunk-S2PNZC5O.js";
+} from "./chunk-QMHP4GLI.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
-import "./chunk-EEURZZPB.js";
+import "./chunk-YDMJQTRA.js";
 import "./chunk-XRGTUCDS.js";
 import "./chunk-NRCDWFM4.js";
 import "./chunk-4F4VMEEG.js";

@@ -9,7 +9,7 @@ import {
   readCacheDir,
   readTestnetInputs,
   warn
-} from "./chunk-S2PNZC5O.js";
+} from "./chunk-QMHP4GLI.js";
 import {
   getInput,
   group,
@@ -18,7 +18,7 @@ import {
   setOutput
 } from "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
-import "./chunk-EEURZZPB.js";
+import "./chunk-YDMJQTRA.js";
 import {
   existingBase
 } from "./chunk-XRGTUCDS.js";

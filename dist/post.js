@@ -2,12 +2,12 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   runPost
-} from "./chunk-STFH5WMR.js";
+} from "./chunk-5Q4MFDJG.js";
 import "./chunk-CWCIDE6Y.js";
-import "./chunk-S2PNZC5O.js";
+import "./chunk-QMHP4GLI.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
-import "./chunk-EEURZZPB.js";
+import "./chunk-YDMJQTRA.js";
 import "./chunk-XRGTUCDS.js";
 import "./chunk-NRCDWFM4.js";
 import "./chunk-4F4VMEEG.js";

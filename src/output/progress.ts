@@ -26,24 +26,23 @@ export function formatBytes(bytes: number): string {
  */
 export function progressReporter(stream: NodeJS.WriteStream, plainEveryMs = 5000): { report: (p: Progress) => void; end: () => void } {
   const tty = stream.isTTY === true;
-  let phase: Progress['phase'] | undefined;
-  let phaseStarted = 0;
-  let lastPrinted = 0;
+  // Per phase: two can run at once (a local image is hashed while it is extracted).
+  const phases = new Map<Progress['phase'], { started: number; lastPrinted: number }>();
   let lineOpen = false;
   const interval = tty ? 200 : plainEveryMs;
   return {
     report(p) {
       const now = performance.now();
-      if (p.phase !== phase) {
-        phase = p.phase;
-        phaseStarted = now;
-        lastPrinted = now;
+      let state = phases.get(p.phase);
+      if (!state) {
+        state = { started: now, lastPrinted: now };
+        phases.set(p.phase, state);
       }
       // A phase that ends within the first interval prints nothing: quick work needs no meter.
-      const finished = p.total > 0 && p.done >= p.total && lastPrinted > phaseStarted;
-      if (now - lastPrinted < interval && !finished) return;
-      lastPrinted = now;
-      const line = describe(p, (now - phaseStarted) / 1000);
+      const finished = p.total > 0 && p.done >= p.total && state.lastPrinted > state.started;
+      if (now - state.lastPrinted < interval && !finished) return;
+      state.lastPrinted = now;
+      const line = describe(p, (now - state.started) / 1000);
       if (tty) {
         stream.write(`\r\x1b[2K${line}`);
         lineOpen = true;

@@ -225,23 +225,21 @@ function formatBytes(bytes) {
 }
 function progressReporter(stream, plainEveryMs = 5e3) {
   const tty = stream.isTTY === true;
-  let phase;
-  let phaseStarted = 0;
-  let lastPrinted = 0;
+  const phases = /* @__PURE__ */ new Map();
   let lineOpen = false;
   const interval = tty ? 200 : plainEveryMs;
   return {
     report(p) {
       const now = performance.now();
-      if (p.phase !== phase) {
-        phase = p.phase;
-        phaseStarted = now;
-        lastPrinted = now;
+      let state = phases.get(p.phase);
+      if (!state) {
+        state = { started: now, lastPrinted: now };
+        phases.set(p.phase, state);
       }
-      const finished = p.total > 0 && p.done >= p.total && lastPrinted > phaseStarted;
-      if (now - lastPrinted < interval && !finished) return;
-      lastPrinted = now;
-      const line = describe(p, (now - phaseStarted) / 1e3);
+      const finished = p.total > 0 && p.done >= p.total && state.lastPrinted > state.started;
+      if (now - state.lastPrinted < interval && !finished) return;
+      state.lastPrinted = now;
+      const line = describe(p, (now - state.started) / 1e3);
       if (tty) {
         stream.write(`\r\x1B[2K${line}`);
         lineOpen = true;

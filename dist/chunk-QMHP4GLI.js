@@ -38,7 +38,7 @@ import {
   parseVmList,
   progressReporter,
   sourceFromChoice
-} from "./chunk-EEURZZPB.js";
+} from "./chunk-YDMJQTRA.js";
 import {
   ensureBase
 } from "./chunk-XRGTUCDS.js";

@@ -11,7 +11,7 @@ import {
   label,
   saveEntry,
   warn
-} from "./chunk-S2PNZC5O.js";
+} from "./chunk-QMHP4GLI.js";
 import {
   getState,
   group,
@@ -20,7 +20,7 @@ import {
 import {
   formatBytes,
   parseBudget
-} from "./chunk-EEURZZPB.js";
+} from "./chunk-YDMJQTRA.js";
 import {
   HOLE_FRAME_MAX,
   encodeHeaderFrame,
