@@ -17,8 +17,9 @@ import { sweepTemps } from './temp-sweep.js';
  * key turns out to have no base yet.
  *
  * "Extract once per key" still holds for processes preparing the same file: the early extraction
- * runs under a lock named after the file (device and inode, `file.<dev>.<ino>`, a name no digest
- * key takes), held until the base is published. A second process waits for it, then finds the
+ * runs under a lock named after the file (device and inode, `file.<dev>.<ino>`: no digest key
+ * looks like that; a caller key that did would only share the lock), held until the base is
+ * published. A second process waits for it, then finds the
  * digest memo the first one wrote, and so the base, without hashing or extracting. Two different
  * files with the same content can both extract early; the second to get the key's lock finds the
  * base there and drops its own copy. The name also fits the store's housekeeping: its lock and temp
