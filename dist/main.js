@@ -2,12 +2,12 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   runMain
-} from "./chunk-QMHP4GLI.js";
+} from "./chunk-QVYYVW5Z.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
 import "./chunk-YDMJQTRA.js";
-import "./chunk-XRGTUCDS.js";
-import "./chunk-NRCDWFM4.js";
+import "./chunk-NPMSFVZT.js";
+import "./chunk-5QFJXM3H.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
 import "./chunk-2TH4ZIOF.js";

@@ -9,7 +9,7 @@ import {
   readCacheDir,
   readTestnetInputs,
   warn
-} from "./chunk-QMHP4GLI.js";
+} from "./chunk-QVYYVW5Z.js";
 import {
   getInput,
   group,
@@ -21,8 +21,8 @@ import "./chunk-6CTZAA2R.js";
 import "./chunk-YDMJQTRA.js";
 import {
   existingBase
-} from "./chunk-XRGTUCDS.js";
-import "./chunk-NRCDWFM4.js";
+} from "./chunk-NPMSFVZT.js";
+import "./chunk-5QFJXM3H.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
 import "./chunk-2TH4ZIOF.js";
@@ -58,7 +58,7 @@ async function runOverlayMain() {
     }
     saveState(STATE.workDir, testnet.workDir);
     if (testnet.connect) saveState(STATE.connect, testnet.connect);
-    const { up } = await import("./up-BYY6RSTS.js");
+    const { up } = await import("./up-U4T6SAR7.js");
     const manifest = await group("basecow: testnet", () => up({ ...testnet, source: base.base, cacheDir, base, onWarning: warn }));
     info(`${manifest.vms.length} VM(s) over ${base.base} in ${manifest.workDir}${manifest.started ? ", started" : ""}`);
     setOutput("manifest", `${manifest.workDir}/manifest.json`);

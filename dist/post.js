@@ -2,14 +2,14 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   runPost
-} from "./chunk-5Q4MFDJG.js";
-import "./chunk-CWCIDE6Y.js";
-import "./chunk-QMHP4GLI.js";
+} from "./chunk-7BMTQBIS.js";
+import "./chunk-WJ2IKGO7.js";
+import "./chunk-QVYYVW5Z.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
 import "./chunk-YDMJQTRA.js";
-import "./chunk-XRGTUCDS.js";
-import "./chunk-NRCDWFM4.js";
+import "./chunk-NPMSFVZT.js";
+import "./chunk-5QFJXM3H.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
 import "./chunk-2TH4ZIOF.js";

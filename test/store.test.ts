@@ -194,23 +194,38 @@ test('kill -9 mid-extraction of a source still being hashed: the next caller tak
   assertStoreClean(cacheDir);
 });
 
-test('the same content under another path: extracted while hashed, then dropped for the base already there', async () => {
-  const cacheDir = join(dir, 'cache-same-content');
+test('a new copy of an image whose base is stored: hashed, not extracted, and the base used', async () => {
+  const cacheDir = join(dir, 'cache-new-copy');
   const first = await ensureBase({ source: zst, cacheDir, lockTiming: FAST_LOCK });
   assert.equal(first.cacheHit, 'miss');
   const published = statSync(first.base);
-  // Another inode with the same bytes: no digest memo for it, so it is extracted while hashed.
-  const copy = join(dir, 'copy-of-disk.img.zst');
+  // Another inode with the same bytes (a CI job fetching its image anew): no digest memo for it,
+  // but a base made from a file of its size, so it is hashed first and nothing is extracted.
+  const copy = join(dir, 'new-copy-of-disk.img.zst');
   writeFileSync(copy, readFileSync(zst));
-  let extracting = false;
-  const second = await ensureBase({ source: copy, cacheDir, lockTiming: FAST_LOCK, onProgress: (p) => (extracting ||= p.phase === 'extract') });
-  assert.ok(extracting, 'the copy was being extracted before its key was known');
+  const phases = new Set<string>();
+  const second = await ensureBase({ source: copy, cacheDir, lockTiming: FAST_LOCK, onProgress: (p) => phases.add(p.phase) });
   assert.equal(second.cacheHit, 'l1');
   assert.equal(second.key, first.key);
   assert.equal(second.keyMemoized, false);
+  assert.ok(!phases.has('extract'), `phases reported: ${[...phases].join(', ')}`);
   const after = statSync(second.base);
   assert.equal(after.ino, published.ino, 'the published base was not replaced');
-  assert.equal(after.mtimeMs, published.mtimeMs);
+  assertStoreClean(cacheDir);
+});
+
+test('two files with the same bytes prepared at once: both extract while hashing, one publishes, the other drops its copy', async () => {
+  const cacheDir = join(dir, 'cache-same-bytes');
+  const copies = ['twin-a.img.zst', 'twin-b.img.zst'].map((name) => join(dir, name));
+  for (const copy of copies) writeFileSync(copy, readFileSync(zst));
+  const extracting = copies.map(() => false);
+  const results = await Promise.all(
+    copies.map((copy, i) => ensureBase({ source: copy, cacheDir, lockTiming: FAST_LOCK, onProgress: (p) => (extracting[i] ||= p.phase === 'extract') })),
+  );
+  assert.deepEqual(extracting, [true, true], 'each was extracted before its key was known');
+  assert.deepEqual(results.map((r) => r.cacheHit).sort(), ['l1', 'miss']);
+  assert.equal(results[0].base, results[1].base);
+  assert.equal(await sha256File(results[0].base), diskDigest);
   assertStoreClean(cacheDir);
 });
 

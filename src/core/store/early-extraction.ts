@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { rm, statfs } from 'node:fs/promises';
+import { readdir, rm, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SourceError } from '../errors.js';
@@ -7,6 +7,7 @@ import { extractToRaw, type ExtractResult } from '../extract/index.js';
 import { tryLock, type HeldLock, type LockTiming } from '../shared/lock.js';
 import type { BaseSource, MaterializedSource, SourceContext } from './base-source.js';
 import { lockPath, tempPrefix, type StoreLayout } from './layout.js';
+import { readSidecar } from './sidecar.js';
 import { memoizedKey, statSource } from './source-digest.js';
 import { sweepTemps } from './temp-sweep.js';
 
@@ -58,8 +59,11 @@ export const fileLockName = (info: { dev: bigint; ino: bigint }): string => `fil
 
 /**
  * Starts extracting the local image `path` before its key is known, or returns undefined when that
- * gains nothing: its digest is remembered, or the store's filesystem could not take it without
- * evicting bases (which needs the key to know which base to keep; the usual path does that).
+ * gains nothing: its digest is remembered; a base in the store was made from a file of the same
+ * size (most likely this image under another inode, as a CI job that fetches its image anew each
+ * time has it: hashing alone then finds the base, and extracting meanwhile would only write a copy
+ * to throw away); or the store's filesystem could not take it without evicting bases (which needs
+ * the key to know which base to keep; the usual path does that).
  */
 export async function startEarlyExtraction(
   layout: StoreLayout,
@@ -71,6 +75,7 @@ export async function startEarlyExtraction(
 ): Promise<EarlyExtraction | undefined> {
   const info = await statSource(path);
   if (await memoizedKey(info, layout.digests)) return undefined;
+  if (await hasBaseFromSourceOfSize(layout, Number(info.size))) return undefined;
   const name = fileLockName(info);
   const lock = await waitForLock(layout, name, path, timing, options);
   let handedOver = false;
@@ -121,6 +126,16 @@ export async function startEarlyExtraction(
   } finally {
     if (!handedOver) await lock.release().catch(() => undefined);
   }
+}
+
+async function hasBaseFromSourceOfSize(layout: StoreLayout, bytes: number): Promise<boolean> {
+  const names = (await readdir(layout.bases).catch(() => [] as string[])).filter((name) => name.endsWith('.json') && !name.startsWith('.'));
+  for (const name of names) {
+    // A sidecar that cannot be read says nothing either way.
+    const sidecar = await readSidecar(join(layout.bases, name)).catch(() => undefined);
+    if (sidecar?.source?.bytes === bytes) return true;
+  }
+  return false;
 }
 
 /** The file's lock, waiting while another process holds it (it is preparing the same file). */

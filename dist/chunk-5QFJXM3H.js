@@ -15,6 +15,16 @@ import {
   errnoCode
 } from "./chunk-BHNCOJM6.js";
 
+// src/core/store/sidecar.ts
+import { readFile } from "node:fs/promises";
+async function writeSidecar(path, sidecar) {
+  await writeFileAtomically(path, `${JSON.stringify(sidecar, null, 2)}
+`, { mode: 420 });
+}
+async function readSidecar(path) {
+  return JSON.parse(await readFile(path, "utf8"));
+}
+
 // src/core/store/temp-sweep.ts
 import { readdir, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
@@ -68,16 +78,6 @@ async function lastUsedMs(layout, key) {
   }
 }
 
-// src/core/store/sidecar.ts
-import { readFile } from "node:fs/promises";
-async function writeSidecar(path, sidecar) {
-  await writeFileAtomically(path, `${JSON.stringify(sidecar, null, 2)}
-`, { mode: 420 });
-}
-async function readSidecar(path) {
-  return JSON.parse(await readFile(path, "utf8"));
-}
-
 // src/core/store/store-dirs.ts
 import { lstat as lstat2, mkdir, stat as stat2 } from "node:fs/promises";
 import { dirname } from "node:path";
@@ -102,10 +102,10 @@ async function ensureStoreDirs(layout) {
 }
 
 export {
+  writeSidecar,
+  readSidecar,
   sweepTemps,
   touchUsed,
   lastUsedMs,
-  writeSidecar,
-  readSidecar,
   ensureStoreDirs
 };

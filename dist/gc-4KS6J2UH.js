@@ -6,8 +6,8 @@ import {
   listStore,
   removeBase,
   resolveBudget
-} from "./chunk-CWCIDE6Y.js";
-import "./chunk-NRCDWFM4.js";
+} from "./chunk-WJ2IKGO7.js";
+import "./chunk-5QFJXM3H.js";
 import "./chunk-JVL5GJWC.js";
 import "./chunk-PP3B4BCK.js";
 import "./chunk-QP2VVOS2.js";

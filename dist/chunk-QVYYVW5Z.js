@@ -41,7 +41,7 @@ import {
 } from "./chunk-YDMJQTRA.js";
 import {
   ensureBase
-} from "./chunk-XRGTUCDS.js";
+} from "./chunk-NPMSFVZT.js";
 import {
   BasecowError,
   UsageError
@@ -45404,7 +45404,7 @@ async function prepareBase(inputs, workDir) {
 async function createTestnet(inputs, testnet, base) {
   saveState(STATE.workDir, testnet.workDir);
   if (testnet.connect) saveState(STATE.connect, testnet.connect);
-  const { up } = await import("./up-BYY6RSTS.js");
+  const { up } = await import("./up-U4T6SAR7.js");
   return up({ ...testnet, source: inputs.source, cacheDir: inputs.cacheDir, base, onWarning: warn });
 }
 async function runMain() {

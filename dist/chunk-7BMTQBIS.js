@@ -2,7 +2,7 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   gc
-} from "./chunk-CWCIDE6Y.js";
+} from "./chunk-WJ2IKGO7.js";
 import {
   STATE,
   cacheWritable,
@@ -11,7 +11,7 @@ import {
   label,
   saveEntry,
   warn
-} from "./chunk-QMHP4GLI.js";
+} from "./chunk-QVYYVW5Z.js";
 import {
   getState,
   group,

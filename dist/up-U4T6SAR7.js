@@ -19,10 +19,10 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   ensureBase
-} from "./chunk-XRGTUCDS.js";
+} from "./chunk-NPMSFVZT.js";
 import {
   readSidecar
-} from "./chunk-NRCDWFM4.js";
+} from "./chunk-5QFJXM3H.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";

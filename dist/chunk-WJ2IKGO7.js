@@ -5,7 +5,7 @@ import {
   lastUsedMs,
   readSidecar,
   sweepTemps
-} from "./chunk-NRCDWFM4.js";
+} from "./chunk-5QFJXM3H.js";
 import {
   DEFAULT_LOCK_TIMING,
   readLeases,

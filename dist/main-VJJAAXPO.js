@@ -22,8 +22,8 @@ import {
 } from "./chunk-YDMJQTRA.js";
 import {
   ensureBase
-} from "./chunk-XRGTUCDS.js";
-import "./chunk-NRCDWFM4.js";
+} from "./chunk-NPMSFVZT.js";
+import "./chunk-5QFJXM3H.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
@@ -332,7 +332,7 @@ async function upCommand(args) {
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-BYY6RSTS.js");
+    const { up } = await import("./up-U4T6SAR7.js");
     return up({
       ...source,
       ...hooks,
@@ -410,7 +410,7 @@ function storeOptions(values) {
 var day = (iso) => iso ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : "-";
 async function lsCommand(args) {
   const { values } = parse(args, STORE_OPTIONS);
-  const { listStore } = await import("./gc-GQZTPKYT.js");
+  const { listStore } = await import("./gc-4KS6J2UH.js");
   const listing = await listStore(storeOptions(values));
   if (values.json) {
     process.stdout.write(`${JSON.stringify(listing)}
@@ -435,7 +435,7 @@ async function lsCommand(args) {
 }
 async function gcCommand(args) {
   const { values } = parse(args, { ...STORE_OPTIONS, "max-age": { type: "string" }, "dry-run": { type: "boolean", default: false } });
-  const { gc } = await import("./gc-GQZTPKYT.js");
+  const { gc } = await import("./gc-4KS6J2UH.js");
   const maxAge = values["max-age"];
   const result = await gc({
     ...storeOptions(values),

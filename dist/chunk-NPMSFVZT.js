@@ -6,7 +6,7 @@ import {
   sweepTemps,
   touchUsed,
   writeSidecar
-} from "./chunk-NRCDWFM4.js";
+} from "./chunk-5QFJXM3H.js";
 import {
   TOOL_NAME,
   TOOL_VERSION
@@ -56,13 +56,14 @@ import { setTimeout as sleep2 } from "node:timers/promises";
 
 // src/core/store/early-extraction.ts
 import { randomBytes } from "node:crypto";
-import { rm, statfs } from "node:fs/promises";
+import { readdir, rm, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 var fileLockName = (info) => `file.${info.dev}.${info.ino}`;
 async function startEarlyExtraction(layout, path, source, context, timing, options) {
   const info = await statSource(path);
   if (await memoizedKey(info, layout.digests)) return void 0;
+  if (await hasBaseFromSourceOfSize(layout, Number(info.size))) return void 0;
   const name = fileLockName(info);
   const lock = await waitForLock(layout, name, path, timing, options);
   let handedOver = false;
@@ -108,6 +109,14 @@ async function startEarlyExtraction(layout, path, source, context, timing, optio
   } finally {
     if (!handedOver) await lock.release().catch(() => void 0);
   }
+}
+async function hasBaseFromSourceOfSize(layout, bytes) {
+  const names = (await readdir(layout.bases).catch(() => [])).filter((name) => name.endsWith(".json") && !name.startsWith("."));
+  for (const name of names) {
+    const sidecar = await readSidecar(join(layout.bases, name)).catch(() => void 0);
+    if (sidecar?.source?.bytes === bytes) return true;
+  }
+  return false;
 }
 async function waitForLock(layout, name, path, timing, options) {
   const started = performance.now();
@@ -436,7 +445,7 @@ async function ensureRoom(layout, key, label, neededBytes, options) {
   };
   const before = await free();
   if (neededBytes <= before) return;
-  const { gc, listStore } = await import("./gc-GQZTPKYT.js");
+  const { gc, listStore } = await import("./gc-4KS6J2UH.js");
   const listing = await listStore({ cacheDir: dirname(layout.root) });
   const result = await gc({ cacheDir: dirname(layout.root), budgetBytes: Math.max(0, listing.totalBytes - (neededBytes - before)), keep: [key], lockTiming: options.lockTiming, onWarning: options.onWarning });
   const after = await free();
