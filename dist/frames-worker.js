@@ -117,6 +117,7 @@ async function main(init) {
       for (const pending of windowWrites) pending.catch(() => void 0);
       writes.push(...windowWrites);
       window.writing = Promise.all(windowWrites).then(() => void 0);
+      window.writing.catch(() => void 0);
       turn ^= 1;
       window = windows[turn];
       await window.writing;

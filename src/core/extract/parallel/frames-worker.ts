@@ -149,6 +149,9 @@ async function main(init: DecodeInit): Promise<void> {
       for (const pending of windowWrites) pending.catch(() => undefined);
       writes.push(...windowWrites);
       window.writing = Promise.all(windowWrites).then(() => undefined);
+      // Whoever uses the window next awaits this and sees a failure; the task's `landed` reports
+      // it too, so a last window nobody reuses must not surface it again as an unhandled rejection.
+      window.writing.catch(() => undefined);
       turn ^= 1;
       window = windows[turn];
       await window.writing;
