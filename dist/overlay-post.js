@@ -3,22 +3,22 @@ const require = __basecowRequire(import.meta.url);
 import {
   releaseJobLease,
   tearDownTestnet
-} from "./chunk-7BMTQBIS.js";
-import "./chunk-WJ2IKGO7.js";
+} from "./chunk-WE4D2EON.js";
+import "./chunk-7KULHUBS.js";
 import {
   failStep
-} from "./chunk-QVYYVW5Z.js";
+} from "./chunk-F2LD57H7.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
-import "./chunk-YDMJQTRA.js";
-import "./chunk-NPMSFVZT.js";
-import "./chunk-5QFJXM3H.js";
+import "./chunk-VXA5LTRO.js";
+import "./chunk-B27SNOHQ.js";
+import "./chunk-I4Z6R4ME.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
 import "./chunk-2TH4ZIOF.js";
-import "./chunk-JVL5GJWC.js";
+import "./chunk-4ERO2BSC.js";
 import "./chunk-PP3B4BCK.js";
-import "./chunk-QP2VVOS2.js";
+import "./chunk-CP6IPV72.js";
 import "./chunk-XLCS27TT.js";
 import "./chunk-BHNCOJM6.js";
 import "./chunk-JMVG4PKO.js";

@@ -1,12 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { readdir, rm, statfs } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SourceError } from '../errors.js';
 import { extractToRaw, type ExtractResult } from '../extract/index.js';
 import { tryLock, type HeldLock, type LockTiming } from '../shared/lock.js';
 import type { BaseSource, MaterializedSource, SourceContext } from './base-source.js';
-import { lockPath, tempPrefix, type StoreLayout } from './layout.js';
+import { lockPath, tempStem, type StoreLayout } from './layout.js';
+import { bytesToExtract, freeBytes } from './room.js';
 import { readSidecar } from './sidecar.js';
 import { memoizedKey, statSource } from './source-digest.js';
 import { sweepTemps } from './temp-sweep.js';
@@ -55,7 +55,7 @@ export interface EarlyExtractionOptions {
   onWarning?: SourceContext['onWarning'];
 }
 
-export const fileLockName = (info: { dev: bigint; ino: bigint }): string => `file.${info.dev}.${info.ino}`;
+const fileLockName = (info: { dev: bigint; ino: bigint }): string => `file.${info.dev}.${info.ino}`;
 
 /**
  * Starts extracting the local image `path` before its key is known, or returns undefined when that
@@ -84,11 +84,9 @@ export async function startEarlyExtraction(
     if (await memoizedKey(await statSource(path), layout.digests)) return undefined;
     // A holder killed mid-extraction left its temp file under this name.
     await sweepTemps(layout, name, timing.staleMs);
-    const fs = await statfs(layout.tmp);
-    // A compressed image needs at least its own size; a raw one what it allocates.
-    if (Math.min(Number(info.size), Number(info.blocks) * 512) > fs.bavail * fs.bsize) return undefined;
+    if (bytesToExtract({ size: Number(info.size), blocks: Number(info.blocks) }) > (await freeBytes(layout))) return undefined;
     const materialized = await source.materialize(context);
-    const tempImage = join(layout.tmp, `${tempPrefix(name)}${process.pid}-${randomBytes(4).toString('hex')}.img`);
+    const tempImage = `${tempStem(layout, name)}.img`;
     const stop = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
     const total = Number(info.size);
@@ -117,7 +115,8 @@ export async function startEarlyExtraction(
         if (endedAt === undefined) stop.abort(new Error('the early extraction is no longer needed'));
         await result.catch(() => undefined);
         await rm(tempImage, { force: true });
-        await materialized.dispose().catch(() => undefined);
+        // Once taken, the source is the publisher's to dispose of (buildFromSource does).
+        if (!taken) await materialized.dispose().catch(() => undefined);
         await lock.release().catch((error: Error) =>
           options.onWarning?.({ code: 'lock-not-released', message: `cannot release the lock ${lockPath(layout, name)} (others wait until it goes stale): ${error.message}` }),
         );

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { chmod, rename, rm, stat, statfs } from 'node:fs/promises';
+import { chmod, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BasecowError, SourceError } from '../errors.js';
@@ -13,7 +12,8 @@ import type { WarningSink } from '../warnings.js';
 import type { BaseOrigin, BaseSource, MaterializedSource, Progress, SourceContext, SourceRecord } from './base-source.js';
 import { startEarlyExtraction, type EarlyExtraction } from './early-extraction.js';
 import { validateKey } from './key.js';
-import { basePath, lockPath, sidecarPath, storeLayout, tempPrefix, type StoreLayout } from './layout.js';
+import { basePath, lockPath, sidecarPath, storeLayout, tempStem, type StoreLayout } from './layout.js';
+import { bytesToExtract, freeBytes } from './room.js';
 import { touchUsed } from './last-used.js';
 import { acquireLease, releaseLease, type LeaseHolder } from './lease.js';
 import { localImage } from './local-image.js';
@@ -241,7 +241,6 @@ async function findOrMake(
   }
 }
 
-const tempStem = (layout: StoreLayout, key: string): string => join(layout.tmp, `${tempPrefix(key)}${process.pid}-${randomBytes(4).toString('hex')}`);
 
 /**
  * Restores the base from the remote cache. Anything that goes wrong there (the service, the
@@ -345,9 +344,7 @@ async function buildFromSource(
 async function extractHere(layout: StoreLayout, key: string, materialized: MaterializedSource, tempImage: string, options: EnsureBaseOptions): Promise<ExtractResult> {
   const sourceInfo = await stat(materialized.path);
   const bytes = sourceInfo.size;
-  // A raw source needs what it allocates; a compressed one at least its own size (compression
-  // never shrinks the data a base allocates below that, holes aside).
-  await ensureRoom(layout, key, materialized.path, Math.min(bytes, sourceInfo.blocks * 512) || bytes, options);
+  await ensureRoom(layout, key, materialized.path, bytesToExtract(sourceInfo), options);
   return extractToRaw(materialized.path, tempImage, {
     maxWorkers: options.maxWorkers,
     member: materialized.member ?? options.member,
@@ -390,17 +387,13 @@ const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
  * enough, the error names both numbers, instead of an ENOSPC halfway through the extraction.
  */
 async function ensureRoom(layout: StoreLayout, key: string, label: string, neededBytes: number, options: EnsureBaseOptions): Promise<void> {
-  const free = async () => {
-    const fs = await statfs(layout.tmp);
-    return fs.bavail * fs.bsize;
-  };
-  const before = await free();
+  const before = await freeBytes(layout);
   if (neededBytes <= before) return;
   // Loaded on demand: gc is off the hot path.
   const { gc, listStore } = await import('./gc.js');
   const listing = await listStore({ cacheDir: dirname(layout.root) });
   const result = await gc({ cacheDir: dirname(layout.root), budgetBytes: Math.max(0, listing.totalBytes - (neededBytes - before)), keep: [key], lockTiming: options.lockTiming, onWarning: options.onWarning });
-  const after = await free();
+  const after = await freeBytes(layout);
   if (result.removed.length > 0) {
     options.onWarning?.({
       code: 'evicted-for-space',

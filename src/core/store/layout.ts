@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -45,5 +46,7 @@ export const lockPath = (layout: StoreLayout, key: string): string => join(layou
  * never touch another key's files (key 'a' vs key 'a.b').
  */
 export const tempPrefix = (key: string): string => `${key}+`;
+/** A fresh temp path for `key` in tmp/ (`<key>+<pid>-<hex>`), without extension. */
+export const tempStem = (layout: StoreLayout, key: string): string => join(layout.tmp, `${tempPrefix(key)}${process.pid}-${randomBytes(4).toString('hex')}`);
 export const usedPath = (layout: StoreLayout, key: string): string => join(layout.used, key);
 export const leaseDir = (layout: StoreLayout, key: string): string => join(layout.leases, key);

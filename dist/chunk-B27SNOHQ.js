@@ -6,7 +6,7 @@ import {
   sweepTemps,
   touchUsed,
   writeSidecar
-} from "./chunk-5QFJXM3H.js";
+} from "./chunk-I4Z6R4ME.js";
 import {
   TOOL_NAME,
   TOOL_VERSION
@@ -26,7 +26,7 @@ import {
   acquireLease,
   releaseLease,
   tryLock
-} from "./chunk-JVL5GJWC.js";
+} from "./chunk-4ERO2BSC.js";
 import {
   fsyncDir,
   isPlainFile,
@@ -38,8 +38,8 @@ import {
   lockPath,
   sidecarPath,
   storeLayout,
-  tempPrefix
-} from "./chunk-QP2VVOS2.js";
+  tempStem
+} from "./chunk-CP6IPV72.js";
 import {
   BasecowError,
   SourceError
@@ -49,16 +49,26 @@ import {
 } from "./chunk-WB6ZLOID.js";
 
 // src/core/store/ensure-base.ts
-import { randomBytes as randomBytes3 } from "node:crypto";
-import { chmod, rename as rename2, rm as rm3, stat as stat2, statfs as statfs2 } from "node:fs/promises";
+import { chmod, rename as rename2, rm as rm3, stat as stat2 } from "node:fs/promises";
 import { basename, dirname, join as join3, resolve as resolve2 } from "node:path";
 import { setTimeout as sleep2 } from "node:timers/promises";
 
 // src/core/store/early-extraction.ts
-import { randomBytes } from "node:crypto";
-import { readdir, rm, statfs } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+
+// src/core/store/room.ts
+import { statfs } from "node:fs/promises";
+async function freeBytes(layout) {
+  const fs = await statfs(layout.tmp);
+  return fs.bavail * fs.bsize;
+}
+function bytesToExtract(source) {
+  return Math.min(source.size, source.blocks * 512) || source.size;
+}
+
+// src/core/store/early-extraction.ts
 var fileLockName = (info) => `file.${info.dev}.${info.ino}`;
 async function startEarlyExtraction(layout, path, source, context, timing, options) {
   const info = await statSource(path);
@@ -70,10 +80,9 @@ async function startEarlyExtraction(layout, path, source, context, timing, optio
   try {
     if (await memoizedKey(await statSource(path), layout.digests)) return void 0;
     await sweepTemps(layout, name, timing.staleMs);
-    const fs = await statfs(layout.tmp);
-    if (Math.min(Number(info.size), Number(info.blocks) * 512) > fs.bavail * fs.bsize) return void 0;
+    if (bytesToExtract({ size: Number(info.size), blocks: Number(info.blocks) }) > await freeBytes(layout)) return void 0;
     const materialized = await source.materialize(context);
-    const tempImage = join(layout.tmp, `${tempPrefix(name)}${process.pid}-${randomBytes(4).toString("hex")}.img`);
+    const tempImage = `${tempStem(layout, name)}.img`;
     const stop = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
     const total = Number(info.size);
@@ -100,7 +109,7 @@ async function startEarlyExtraction(layout, path, source, context, timing, optio
         if (endedAt === void 0) stop.abort(new Error("the early extraction is no longer needed"));
         await result.catch(() => void 0);
         await rm(tempImage, { force: true });
-        await materialized.dispose().catch(() => void 0);
+        if (!taken) await materialized.dispose().catch(() => void 0);
         await lock.release().catch(
           (error) => options.onWarning?.({ code: "lock-not-released", message: `cannot release the lock ${lockPath(layout, name)} (others wait until it goes stale): ${error.message}` })
         );
@@ -175,7 +184,7 @@ function localImage(path, options = {}) {
 }
 
 // src/core/store/verify.ts
-import { randomBytes as randomBytes2 } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { rename, rm as rm2, stat } from "node:fs/promises";
 import { join as join2 } from "node:path";
 async function identityOf(path) {
@@ -211,7 +220,7 @@ async function verifyBase(layout, key, signal) {
 }
 async function quarantineBase(layout, key) {
   const stamp = (/* @__PURE__ */ new Date()).toISOString().replace(/[:.]/g, "-");
-  const target = join2(layout.quarantine, `${key}+${stamp}-${randomBytes2(3).toString("hex")}.img`);
+  const target = join2(layout.quarantine, `${key}+${stamp}-${randomBytes(3).toString("hex")}.img`);
   await rename(basePath(layout, key), target);
   await rm2(sidecarPath(layout, key), { force: true });
   await fsyncDir(layout.bases);
@@ -328,7 +337,6 @@ async function findOrMake(layout, key, source, derivedKey, context, options, tim
     await sleep2(timing.pollMs);
   }
 }
-var tempStem = (layout, key) => join3(layout.tmp, `${tempPrefix(key)}${process.pid}-${randomBytes3(4).toString("hex")}`);
 async function restoreFromRemote(layout, key, remote, options, lock, timings) {
   const restoreStarted = performance.now();
   let entry;
@@ -408,7 +416,7 @@ async function buildFromSource(layout, key, source, derivedKey, context, options
 async function extractHere(layout, key, materialized, tempImage, options) {
   const sourceInfo = await stat2(materialized.path);
   const bytes = sourceInfo.size;
-  await ensureRoom(layout, key, materialized.path, Math.min(bytes, sourceInfo.blocks * 512) || bytes, options);
+  await ensureRoom(layout, key, materialized.path, bytesToExtract(sourceInfo), options);
   return extractToRaw(materialized.path, tempImage, {
     maxWorkers: options.maxWorkers,
     member: materialized.member ?? options.member,
@@ -439,16 +447,12 @@ async function publish(layout, key, tempImage, lock, record, origin, rawDigest) 
 }
 var mib = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 async function ensureRoom(layout, key, label, neededBytes, options) {
-  const free = async () => {
-    const fs = await statfs2(layout.tmp);
-    return fs.bavail * fs.bsize;
-  };
-  const before = await free();
+  const before = await freeBytes(layout);
   if (neededBytes <= before) return;
-  const { gc, listStore } = await import("./gc-4KS6J2UH.js");
+  const { gc, listStore } = await import("./gc-Q5SPBDWD.js");
   const listing = await listStore({ cacheDir: dirname(layout.root) });
   const result = await gc({ cacheDir: dirname(layout.root), budgetBytes: Math.max(0, listing.totalBytes - (neededBytes - before)), keep: [key], lockTiming: options.lockTiming, onWarning: options.onWarning });
-  const after = await free();
+  const after = await freeBytes(layout);
   if (result.removed.length > 0) {
     options.onWarning?.({
       code: "evicted-for-space",

@@ -5,13 +5,13 @@ import {
   lastUsedMs,
   readSidecar,
   sweepTemps
-} from "./chunk-5QFJXM3H.js";
+} from "./chunk-I4Z6R4ME.js";
 import {
   DEFAULT_LOCK_TIMING,
   readLeases,
   sweepLeases,
   tryLock
-} from "./chunk-JVL5GJWC.js";
+} from "./chunk-4ERO2BSC.js";
 import {
   fsyncDir,
   isPlainFile,
@@ -25,7 +25,7 @@ import {
   sidecarPath,
   storeLayout,
   usedPath
-} from "./chunk-QP2VVOS2.js";
+} from "./chunk-CP6IPV72.js";
 
 // src/core/store/gc.ts
 import { randomBytes } from "node:crypto";

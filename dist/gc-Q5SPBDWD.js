@@ -6,11 +6,11 @@ import {
   listStore,
   removeBase,
   resolveBudget
-} from "./chunk-WJ2IKGO7.js";
-import "./chunk-5QFJXM3H.js";
-import "./chunk-JVL5GJWC.js";
+} from "./chunk-7KULHUBS.js";
+import "./chunk-I4Z6R4ME.js";
+import "./chunk-4ERO2BSC.js";
 import "./chunk-PP3B4BCK.js";
-import "./chunk-QP2VVOS2.js";
+import "./chunk-CP6IPV72.js";
 import "./chunk-BHNCOJM6.js";
 import "./chunk-NCNTTV4Q.js";
 export {

@@ -9,7 +9,7 @@ import {
 } from "./chunk-PP3B4BCK.js";
 import {
   leaseDir
-} from "./chunk-QP2VVOS2.js";
+} from "./chunk-CP6IPV72.js";
 import {
   errnoCode
 } from "./chunk-BHNCOJM6.js";

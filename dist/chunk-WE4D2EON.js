@@ -2,7 +2,7 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   gc
-} from "./chunk-WJ2IKGO7.js";
+} from "./chunk-7KULHUBS.js";
 import {
   STATE,
   cacheWritable,
@@ -11,7 +11,7 @@ import {
   label,
   saveEntry,
   warn
-} from "./chunk-QVYYVW5Z.js";
+} from "./chunk-F2LD57H7.js";
 import {
   getState,
   group,
@@ -20,7 +20,7 @@ import {
 import {
   formatBytes,
   parseBudget
-} from "./chunk-YDMJQTRA.js";
+} from "./chunk-VXA5LTRO.js";
 import {
   HOLE_FRAME_MAX,
   encodeHeaderFrame,
@@ -30,13 +30,13 @@ import {
 } from "./chunk-2TH4ZIOF.js";
 import {
   releaseLease
-} from "./chunk-JVL5GJWC.js";
+} from "./chunk-4ERO2BSC.js";
 import {
   replaceAtomically
 } from "./chunk-PP3B4BCK.js";
 import {
   storeLayout
-} from "./chunk-QP2VVOS2.js";
+} from "./chunk-CP6IPV72.js";
 import {
   SourceError
 } from "./chunk-BHNCOJM6.js";
@@ -202,7 +202,7 @@ async function tearDownTestnet() {
   if (!workDir) return;
   const connect = getState(STATE.connect) || void 0;
   await group("basecow: tear down the testnet", async () => {
-    const { down } = await import("./down-HNPE3FE7.js");
+    const { down } = await import("./down-SEMHYXSD.js");
     const result = await down({ workDir, connect, onWarning: warn });
     info(`${result.workDir}: stopped ${result.destroyed.length} domain(s), removed ${result.removed.length} file(s); console logs kept`);
   });

@@ -9,7 +9,7 @@ import {
   sidecarPath,
   tempPrefix,
   usedPath
-} from "./chunk-QP2VVOS2.js";
+} from "./chunk-CP6IPV72.js";
 import {
   BasecowError,
   errnoCode

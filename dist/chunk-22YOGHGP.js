@@ -7,7 +7,7 @@ import {
   DEFAULT_LOCK_TIMING,
   ownerPath,
   tryLock
-} from "./chunk-JVL5GJWC.js";
+} from "./chunk-4ERO2BSC.js";
 import {
   pathExists,
   removeDeadTemps,

@@ -10,7 +10,7 @@ import {
   validateGroup,
   vmDir,
   withWorkDirLock
-} from "./chunk-VBCWCYTY.js";
+} from "./chunk-22YOGHGP.js";
 import {
   LibvirtUnreachableError,
   MissingToolError,
@@ -24,14 +24,14 @@ import {
   readManifest,
   releaseWorkDirLeases,
   wasStarted
-} from "./chunk-JVL5GJWC.js";
+} from "./chunk-4ERO2BSC.js";
 import {
   pathExists,
   validateKey
 } from "./chunk-PP3B4BCK.js";
 import {
   storeLayout
-} from "./chunk-QP2VVOS2.js";
+} from "./chunk-CP6IPV72.js";
 import "./chunk-XLCS27TT.js";
 import {
   BasecowError,

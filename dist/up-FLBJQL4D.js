@@ -7,7 +7,7 @@ import {
   sanitizeVmNames,
   validateGroup,
   withWorkDirLock
-} from "./chunk-VBCWCYTY.js";
+} from "./chunk-22YOGHGP.js";
 import {
   createOverlays
 } from "./chunk-45OGXQO5.js";
@@ -19,10 +19,10 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   ensureBase
-} from "./chunk-NPMSFVZT.js";
+} from "./chunk-B27SNOHQ.js";
 import {
   readSidecar
-} from "./chunk-5QFJXM3H.js";
+} from "./chunk-I4Z6R4ME.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
@@ -35,13 +35,13 @@ import {
   releaseWorkDirLeases,
   wasStarted,
   writeManifest
-} from "./chunk-JVL5GJWC.js";
+} from "./chunk-4ERO2BSC.js";
 import {
   pathExists
 } from "./chunk-PP3B4BCK.js";
 import {
   storeLayout
-} from "./chunk-QP2VVOS2.js";
+} from "./chunk-CP6IPV72.js";
 import "./chunk-XLCS27TT.js";
 import {
   BasecowError,

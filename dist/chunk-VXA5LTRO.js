@@ -106,11 +106,11 @@ async function sourceFromChoice(choice, setting) {
     case "image":
       return choice.image;
     case "url": {
-      const { urlSource } = await import("./url-ODEXHPU2.js");
+      const { urlSource } = await import("./url-RGIBANSB.js");
       return urlSource({ url: choice.url, sha256: choice.sha256 });
     }
     case "build": {
-      const { buildSource } = await import("./build-KK3OHSCI.js");
+      const { buildSource } = await import("./build-SXLMFSQF.js");
       return buildSource({ command: choice.command, keyFiles: choice.keyFiles, workspace: setting.workspace, output: setting.output, onGlobDebug: setting.onGlobDebug });
     }
   }

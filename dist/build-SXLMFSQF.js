@@ -11,7 +11,7 @@ import {
 import "./chunk-PP3B4BCK.js";
 import {
   tempPrefix
-} from "./chunk-QP2VVOS2.js";
+} from "./chunk-CP6IPV72.js";
 import {
   SourceError,
   UsageError

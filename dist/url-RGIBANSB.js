@@ -9,7 +9,7 @@ import {
 } from "./chunk-4F4VMEEG.js";
 import {
   tempPrefix
-} from "./chunk-QP2VVOS2.js";
+} from "./chunk-CP6IPV72.js";
 import {
   SourceError,
   UsageError

@@ -38,10 +38,10 @@ import {
   parseVmList,
   progressReporter,
   sourceFromChoice
-} from "./chunk-YDMJQTRA.js";
+} from "./chunk-VXA5LTRO.js";
 import {
   ensureBase
-} from "./chunk-NPMSFVZT.js";
+} from "./chunk-B27SNOHQ.js";
 import {
   BasecowError,
   UsageError
@@ -45404,7 +45404,7 @@ async function prepareBase(inputs, workDir) {
 async function createTestnet(inputs, testnet, base) {
   saveState(STATE.workDir, testnet.workDir);
   if (testnet.connect) saveState(STATE.connect, testnet.connect);
-  const { up } = await import("./up-U4T6SAR7.js");
+  const { up } = await import("./up-FLBJQL4D.js");
   return up({ ...testnet, source: inputs.source, cacheDir: inputs.cacheDir, base, onWarning: warn });
 }
 async function runMain() {

@@ -2,6 +2,7 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 
 // src/core/store/layout.ts
+import { randomBytes } from "node:crypto";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 var LAYOUT_VERSION = "v1";
@@ -27,6 +28,7 @@ var basePath = (layout, key) => join(layout.bases, `${key}.img`);
 var sidecarPath = (layout, key) => join(layout.bases, `${key}.json`);
 var lockPath = (layout, key) => join(layout.locks, key);
 var tempPrefix = (key) => `${key}+`;
+var tempStem = (layout, key) => join(layout.tmp, `${tempPrefix(key)}${process.pid}-${randomBytes(4).toString("hex")}`);
 var usedPath = (layout, key) => join(layout.used, key);
 var leaseDir = (layout, key) => join(layout.leases, key);
 
@@ -37,6 +39,7 @@ export {
   sidecarPath,
   lockPath,
   tempPrefix,
+  tempStem,
   usedPath,
   leaseDir
 };
