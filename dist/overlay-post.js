@@ -3,20 +3,20 @@ const require = __basecowRequire(import.meta.url);
 import {
   releaseJobLease,
   tearDownTestnet
-} from "./chunk-WE4D2EON.js";
-import "./chunk-7KULHUBS.js";
+} from "./chunk-BMTV257N.js";
+import "./chunk-V4GA5I3I.js";
 import {
   failStep
-} from "./chunk-F2LD57H7.js";
+} from "./chunk-2EHPJZX6.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
 import "./chunk-VXA5LTRO.js";
-import "./chunk-B27SNOHQ.js";
+import "./chunk-DJUOKEGW.js";
 import "./chunk-I4Z6R4ME.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
 import "./chunk-2TH4ZIOF.js";
-import "./chunk-4ERO2BSC.js";
+import "./chunk-7DMM3BNG.js";
 import "./chunk-PP3B4BCK.js";
 import "./chunk-CP6IPV72.js";
 import "./chunk-XLCS27TT.js";

@@ -69,10 +69,12 @@ export async function acquireLease(layout: StoreLayout, key: string, holder: Lea
   };
   const dir = leaseDir(layout, key);
   const path = join(dir, `${id}${LEASE_SUFFIX}`);
-  // gc removes a key's empty lease directory, so it may vanish between mkdir and the write.
+  // gc removes a key's empty lease directory, so it may vanish between mkdir and the write, and
+  // even inside a recursive mkdir (which stats a directory it found to exist, and reports ENOENT
+  // when it is gone by then): both are tried again.
   for (let attempt = 0; ; attempt++) {
-    await mkdir(dir, { recursive: true, mode: 0o755 });
     try {
+      await mkdir(dir, { recursive: true, mode: 0o755 });
       await writeFileAtomically(path, `${JSON.stringify(lease, null, 2)}\n`, { mode: 0o644 });
       return { lease, path };
     } catch (error) {

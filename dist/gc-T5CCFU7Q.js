@@ -6,9 +6,9 @@ import {
   listStore,
   removeBase,
   resolveBudget
-} from "./chunk-7KULHUBS.js";
+} from "./chunk-V4GA5I3I.js";
 import "./chunk-I4Z6R4ME.js";
-import "./chunk-4ERO2BSC.js";
+import "./chunk-7DMM3BNG.js";
 import "./chunk-PP3B4BCK.js";
 import "./chunk-CP6IPV72.js";
 import "./chunk-BHNCOJM6.js";

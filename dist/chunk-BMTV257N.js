@@ -2,7 +2,7 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   gc
-} from "./chunk-7KULHUBS.js";
+} from "./chunk-V4GA5I3I.js";
 import {
   STATE,
   cacheWritable,
@@ -11,7 +11,7 @@ import {
   label,
   saveEntry,
   warn
-} from "./chunk-F2LD57H7.js";
+} from "./chunk-2EHPJZX6.js";
 import {
   getState,
   group,
@@ -30,7 +30,7 @@ import {
 } from "./chunk-2TH4ZIOF.js";
 import {
   releaseLease
-} from "./chunk-4ERO2BSC.js";
+} from "./chunk-7DMM3BNG.js";
 import {
   replaceAtomically
 } from "./chunk-PP3B4BCK.js";
@@ -202,7 +202,7 @@ async function tearDownTestnet() {
   if (!workDir) return;
   const connect = getState(STATE.connect) || void 0;
   await group("basecow: tear down the testnet", async () => {
-    const { down } = await import("./down-SEMHYXSD.js");
+    const { down } = await import("./down-CDW33SRC.js");
     const result = await down({ workDir, connect, onWarning: warn });
     info(`${result.workDir}: stopped ${result.destroyed.length} domain(s), removed ${result.removed.length} file(s); console logs kept`);
   });

@@ -7,7 +7,7 @@ import {
   sanitizeVmNames,
   validateGroup,
   withWorkDirLock
-} from "./chunk-22YOGHGP.js";
+} from "./chunk-PWNUDJO2.js";
 import {
   createOverlays
 } from "./chunk-45OGXQO5.js";
@@ -19,7 +19,7 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   ensureBase
-} from "./chunk-B27SNOHQ.js";
+} from "./chunk-DJUOKEGW.js";
 import {
   readSidecar
 } from "./chunk-I4Z6R4ME.js";
@@ -35,7 +35,7 @@ import {
   releaseWorkDirLeases,
   wasStarted,
   writeManifest
-} from "./chunk-4ERO2BSC.js";
+} from "./chunk-7DMM3BNG.js";
 import {
   pathExists
 } from "./chunk-PP3B4BCK.js";

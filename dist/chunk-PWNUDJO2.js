@@ -7,7 +7,7 @@ import {
   DEFAULT_LOCK_TIMING,
   ownerPath,
   tryLock
-} from "./chunk-4ERO2BSC.js";
+} from "./chunk-7DMM3BNG.js";
 import {
   pathExists,
   removeDeadTemps,

@@ -22,14 +22,14 @@ import {
 } from "./chunk-VXA5LTRO.js";
 import {
   ensureBase
-} from "./chunk-B27SNOHQ.js";
+} from "./chunk-DJUOKEGW.js";
 import "./chunk-I4Z6R4ME.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
 import "./chunk-2TH4ZIOF.js";
-import "./chunk-4ERO2BSC.js";
+import "./chunk-7DMM3BNG.js";
 import "./chunk-PP3B4BCK.js";
 import {
   defaultCacheDir
@@ -332,7 +332,7 @@ async function upCommand(args) {
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-FLBJQL4D.js");
+    const { up } = await import("./up-DRXBGLS2.js");
     return up({
       ...source,
       ...hooks,
@@ -376,7 +376,7 @@ async function downCommand(args) {
     connect: { type: "string" },
     json: { type: "boolean", default: false }
   });
-  const { down } = await import("./down-SEMHYXSD.js");
+  const { down } = await import("./down-CDW33SRC.js");
   const warnings = [];
   const result = await withProgressAndInterrupts(
     (hooks) => down({
@@ -410,7 +410,7 @@ function storeOptions(values) {
 var day = (iso) => iso ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : "-";
 async function lsCommand(args) {
   const { values } = parse(args, STORE_OPTIONS);
-  const { listStore } = await import("./gc-Q5SPBDWD.js");
+  const { listStore } = await import("./gc-T5CCFU7Q.js");
   const listing = await listStore(storeOptions(values));
   if (values.json) {
     process.stdout.write(`${JSON.stringify(listing)}
@@ -435,7 +435,7 @@ async function lsCommand(args) {
 }
 async function gcCommand(args) {
   const { values } = parse(args, { ...STORE_OPTIONS, "max-age": { type: "string" }, "dry-run": { type: "boolean", default: false } });
-  const { gc } = await import("./gc-Q5SPBDWD.js");
+  const { gc } = await import("./gc-T5CCFU7Q.js");
   const maxAge = values["max-age"];
   const result = await gc({
     ...storeOptions(values),

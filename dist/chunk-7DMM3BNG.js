@@ -1707,8 +1707,8 @@ async function acquireLease(layout, key, holder) {
   const dir = leaseDir(layout, key);
   const path = join3(dir, `${id}${LEASE_SUFFIX}`);
   for (let attempt = 0; ; attempt++) {
-    await mkdir(dir, { recursive: true, mode: 493 });
     try {
+      await mkdir(dir, { recursive: true, mode: 493 });
       await writeFileAtomically(path, `${JSON.stringify(lease, null, 2)}
 `, { mode: 420 });
       return { lease, path };

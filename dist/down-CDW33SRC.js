@@ -10,7 +10,7 @@ import {
   validateGroup,
   vmDir,
   withWorkDirLock
-} from "./chunk-22YOGHGP.js";
+} from "./chunk-PWNUDJO2.js";
 import {
   LibvirtUnreachableError,
   MissingToolError,
@@ -24,7 +24,7 @@ import {
   readManifest,
   releaseWorkDirLeases,
   wasStarted
-} from "./chunk-4ERO2BSC.js";
+} from "./chunk-7DMM3BNG.js";
 import {
   pathExists,
   validateKey

@@ -11,7 +11,7 @@ import {
   readLeases,
   sweepLeases,
   tryLock
-} from "./chunk-4ERO2BSC.js";
+} from "./chunk-7DMM3BNG.js";
 import {
   fsyncDir,
   isPlainFile,
