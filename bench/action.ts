@@ -1,12 +1,16 @@
 // Issue 11, the GitHub Action on the bench image: `node dist/main.js` and `node dist/post.js` run
 // as the runner runs them (a process each, INPUT_* variables, the runner's command files), against
-// the local Actions cache service the tests use (twirp in this process, blobs in Azurite, which
-// here serves them itself from files, so that as little of the stand-in as possible runs on the
-// runner's two cores; what Azurite still takes is measured and reported). Per
-// round: runner A misses and its post makes and saves the entry (the first rounds only); then
-// `zstd -d -o` of the same `.img.zst`, a fresh runner B's main restoring from the cache (l2), B's
-// main again (l1), fresh runners restoring down the client's plain-GET path and with one decoding
-// thread, and the bare client's restore. Interleaved rounds; ratios are taken within a round.
+// the local Actions cache service of the tests (twirp in this process). Its blobs are kept by the
+// file blob store (test/support/file-blob-store.ts), which serves them itself, from files, for
+// next to no CPU: on GitHub the storage runs on other machines, and none of its work lands on the
+// runner's two cores. The same restore from Azurite, which the tests use and which takes seconds
+// of CPU per restore on those two cores, is timed beside it, with Azurite's CPU. Per round: runner
+// A misses and its post makes and saves the entry (the first rounds only; round 0 also fills
+// Azurite the same way); then `zstd -d -o` of the same `.img.zst`, a fresh runner B's main
+// restoring from the cache (l2), B's main again (l1), fresh runners restoring with the key given
+// (`url` + `sha256`, so nothing is hashed), down the client's plain-GET path, with one decoding
+// thread and from Azurite, and the bare client's restore. Interleaved rounds; ratios are taken
+// within a round.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheKeyFor, entryRelativePath } from '../src/action/actions-cache.js';
@@ -103,9 +107,13 @@ export async function action(): Promise<void> {
   const image = join(imageDir, 'disk.img.zst');
   const disk = join(imageDir, 'disk.img');
   console.log(`\nthe GitHub Action (issue 11): shape 'many', ${ROUNDS} interleaved rounds (post: ${POST_ROUNDS}); whole processes (node dist/main.js, dist/post.js) against the local cache service; median (min–max)`);
-  const azuriteLocation = join(WORK, 'l2', 'azurite');
-  mkdirSync(azuriteLocation, { recursive: true });
-  const service = await startCacheService({ blobProxy: 'azurite', azuriteLocation });
+  const blobLocation = (name: string): string => {
+    const location = join(WORK, 'l2', name);
+    mkdirSync(location, { recursive: true });
+    return location;
+  };
+  const service = await startCacheService({ blobStore: 'files', blobProxy: 'blob-store', blobLocation: blobLocation('files') });
+  let azurite: CacheService | undefined;
   const t = {
     zstd: [] as number[],
     compress: [] as number[],
@@ -123,10 +131,15 @@ export async function action(): Promise<void> {
     l2Restore: [] as number[],
     l2Extract: [] as number[],
     l2Rss: [] as number[],
+    l2Store: [] as number[],
+    l2Url: [] as number[],
+    l2UrlRestore: [] as number[],
+    l2UrlExtract: [] as number[],
     l2Azurite: [] as number[],
+    l2AzuriteCpu: [] as number[],
     l2Plain: [] as number[],
     l2PlainRestore: [] as number[],
-    clientAzurite: [] as number[],
+    clientStore: [] as number[],
     l1Rss: [] as number[],
     postRss: [] as number[],
     restoredAllocated: [] as number[],
@@ -161,6 +174,14 @@ export async function action(): Promise<void> {
         if (round === 0) {
           key = miss.outputs.key;
           stored = service.entries.find((e) => e.finalized && e.key === cacheKeyFor(key))!.sizeBytes!;
+          // Azurite gets the same entry the same way: a runner's miss, then its post.
+          azurite = await startCacheService({ blobStore: 'azurite', blobProxy: 'blob-store', blobLocation: blobLocation('azurite') });
+          const az = newRunner('a-azurite');
+          const azMiss = await step(azurite, az, 'main', { inputs: { image, 'cache-dir': az.store, 'remote-cache': 'actions' } });
+          expectHit(azMiss, 'miss');
+          const azPost = await step(azurite, az, 'post', { state: azMiss.state });
+          if (!/saved as cache entry/.test(azPost.log)) throw new Error(`post did not save the entry into Azurite:\n${azPost.log}`);
+          rmSync(az.root, { recursive: true, force: true });
         }
         rmSync(a.root, { recursive: true, force: true });
         // What post's entry-making stands beside: zstd -3 of the image on every core.
@@ -177,9 +198,9 @@ export async function action(): Promise<void> {
       const b = newRunner(`b${round}`);
       const inputs = { image, 'cache-dir': b.store, 'remote-cache': 'actions' };
       await settle([image]);
-      const azuriteBefore = service.azuriteCpuSeconds();
+      const storeBefore = service.blobStoreCpuSeconds();
       const l2 = await step(service, b, 'main', { inputs });
-      t.l2Azurite.push(service.azuriteCpuSeconds() - azuriteBefore);
+      t.l2Store.push(service.blobStoreCpuSeconds() - storeBefore);
       expectHit(l2, 'l2');
       if (process.env.BASECOW_BENCH_VERBOSE) console.log(l2.log);
       t.l2.push(l2.wall);
@@ -198,9 +219,20 @@ export async function action(): Promise<void> {
       t.l1Rss.push(l1.rssMiB);
       rmSync(b.root, { recursive: true, force: true });
 
+      // The same restore on a runner that never has the image, only its digest: `url` + `sha256`
+      // make the same key with nothing to hash, and an L2 hit never downloads (the URL would refuse).
+      const u = newRunner(`url${round}`);
+      await settle([image]);
+      const l2Url = await step(service, u, 'main', { inputs: { url: 'http://127.0.0.1:9/disk.img.zst', sha256: key.slice('sha256-'.length), 'cache-dir': u.store, 'remote-cache': 'actions' } });
+      expectHit(l2Url, 'l2');
+      t.l2Url.push(l2Url.wall);
+      t.l2UrlRestore.push(phase(l2Url.summary, 'restore from the Actions cache'));
+      t.l2UrlExtract.push(phase(l2Url.summary, 'extract'));
+      if (process.env.BASECOW_BENCH_VERBOSE) console.log(l2Url.log);
+      rmSync(u.root, { recursive: true, force: true });
+
       // The same restore down the client's other download path: a signed URL on a host that is not
-      // *.blob.core.windows.net gets one plain GET instead of the Azure SDK's ranged requests, and
-      // Azurite then hashes nothing per request (it computes an MD5 of every range of 4 MiB or less).
+      // *.blob.core.windows.net gets one plain GET instead of the Azure SDK's ranged requests.
       const plain = newRunner(`plain${round}`);
       service.blobUrls = 'loopback';
       await settle([image]);
@@ -223,20 +255,32 @@ export async function action(): Promise<void> {
       t.l2OneExtract.push(phase(l2One.summary, 'extract'));
       rmSync(one.root, { recursive: true, force: true });
 
+      // The same restore from Azurite (the tests' blob store), on the SDK path: what a stand-in that
+      // works on the runner's cores adds (an MD5 of every 4 MiB range it serves, its extent store).
+      const z = newRunner(`azurite${round}`);
+      await settle([image]);
+      const azuriteBefore = azurite!.blobStoreCpuSeconds();
+      const l2Azurite = await step(azurite!, z, 'main', { inputs: { image, 'cache-dir': z.store, 'remote-cache': 'actions' } });
+      t.l2AzuriteCpu.push(azurite!.blobStoreCpuSeconds() - azuriteBefore);
+      expectHit(l2Azurite, 'l2');
+      t.l2Azurite.push(l2Azurite.wall);
+      rmSync(z.root, { recursive: true, force: true });
+
       // The same service's floor: the bare @actions/cache client restoring the same entry in a
       // process of its own (download to RUNNER_TEMP, then tar -x), which any user of the cache pays.
       const c = newRunner(`c${round}`);
       await settle([image]);
       const clientStarted = performance.now();
-      const clientAzuriteBefore = service.azuriteCpuSeconds();
+      const clientStoreBefore = service.blobStoreCpuSeconds();
       const restored = await runCacheClient(service, c.workspace, c.temp, { op: 'restore', paths: [entryRelativePath(key)], key: cacheKeyFor(key) });
       t.client.push((performance.now() - clientStarted) / 1000);
-      t.clientAzurite.push(service.azuriteCpuSeconds() - clientAzuriteBefore);
+      t.clientStore.push(service.blobStoreCpuSeconds() - clientStoreBefore);
       if (restored.value !== cacheKeyFor(key)) throw new Error(`the bare cache client did not restore ${key}:\n${restored.stdout}\n${restored.stderr}`);
       rmSync(c.root, { recursive: true, force: true });
     }
   } finally {
     await service.stop();
+    await azurite?.stop();
     rmSync(join(WORK, 'l2'), { recursive: true, force: true });
   }
   const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
@@ -248,23 +292,25 @@ export async function action(): Promise<void> {
     console.log(`  ${label.padEnd(52)} ${spread(values, 3, 'x')}${goals.map(([goal, issue]) => `  goal <= ${goal}${issue}: ${verdict(median(values), goal)}`).join(';')}`);
   row('zstd -d -o of the .img.zst', t.zstd);
   row('main, L2 hit (fresh runner B)', t.l2, `  peak RSS ${spread(t.l2Rss, 0, ' MiB')}`);
-  console.log(`    phases (job summary): hash the source ${s(t.l2Hash)}, restore from the cache ${s(t.l2Restore)}, extract ${s(t.l2Extract)}; download pace ${spread(t.l2Rate, 0, ' MB/s')} (the client's own figure)`);
+  console.log(`    phases (job summary): hash the source ${s(t.l2Hash)}, restore from the cache ${s(t.l2Restore)}, extract ${s(t.l2Extract)}; download pace ${spread(t.l2Rate, 0, ' MB/s')} (the client's own figure); the file store's CPU ${s(t.l2Store)}`);
+  row('main, L2 hit, key given (url + sha256)', t.l2Url, `  restore phase ${s(t.l2UrlRestore)}, extract ${s(t.l2UrlExtract)}`);
   row('main, L2 hit, plain-GET download path', t.l2Plain, `  restore phase ${s(t.l2PlainRestore)}`);
   row('main, L2 hit, decode-workers: 1', t.l2One, `  extract phase ${s(t.l2OneExtract)}`);
-  console.log(`    Azurite's CPU meanwhile (user + system, on the same two cores): ${s(t.l2Azurite)}`);
-  row('bare @actions/cache client restore of the entry', t.client, `  (download + tar -x, its own process: the service's floor); Azurite's CPU ${s(t.clientAzurite)}`);
+  row('main, L2 hit from Azurite', t.l2Azurite, `  Azurite's CPU meanwhile (user + system, on the same two cores) ${s(t.l2AzuriteCpu)}`);
+  row('bare @actions/cache client restore of the entry', t.client, `  (download + tar -x, its own process: the service's floor); the store's CPU ${s(t.clientStore)}`);
   row('main, L1 hit (runner B again)', t.l1, `  peak RSS ${spread(t.l1Rss, 0, ' MiB')}`);
   row('main, miss (runner A: hash + extract)', t.miss);
   row('post, make + save the entry (runner A)', t.post, `  peak RSS ${spread(t.postRss, 0, ' MiB')}`);
   console.log(`    its log: make the entry ${s(t.make)}, save (tar + upload) ${s(t.save)}; entry ${entryLine}`);
   row('zstd -3 -T0 of the raw image (beside post)', t.compress);
-  const l2Ratio = perRound(t.l2, t.zstd);
-  ratioRow('L2 hit / zstd -d -o', l2Ratio, [[2.2, ' (issue 11)'], [1.6, ' (issue 14)']]);
-  // The transfer is this machine's emulated service (Azurite on the same two cores):
-  // the rest of the step is basecow's own part.
-  ratioRow('L2 hit, plain-GET download path / zstd -d -o', perRound(t.l2Plain, t.zstd), [[2.2, ' (11)'], [1.6, ' (14)']]);
+  const both: [number, string][] = [[2.2, ' (11)'], [1.6, ' (14)']];
+  ratioRow('L2 hit / zstd -d -o', perRound(t.l2, t.zstd), [[2.2, ' (issue 11)'], [1.6, ' (issue 14)']]);
+  ratioRow('L2 hit, key given (url + sha256) / zstd -d -o', perRound(t.l2Url, t.zstd), both);
+  ratioRow('L2 hit, plain-GET download path / zstd -d -o', perRound(t.l2Plain, t.zstd), both);
+  // The same step, the blobs served by an emulator that works on the runner's two cores.
+  ratioRow('L2 hit from Azurite / zstd -d -o', perRound(t.l2Azurite, t.zstd), both);
   // What the step needs besides the transfer: the floor any restore through @actions/cache adds to.
-  ratioRow('L2 hit without its restore phase / zstd -d -o', t.l2.map((v, i) => (v - t.l2Restore[i]) / t.zstd[i]), [[2.2, ' (11)'], [1.6, ' (14)']]);
+  ratioRow('L2 hit without its restore phase / zstd -d -o', t.l2.map((v, i) => (v - t.l2Restore[i]) / t.zstd[i]), both);
   ratioRow('L2 hit: extract phase, 2 workers / 1 worker', perRound(t.l2Extract, t.l2OneExtract), [[0.6, ' (14)']]);
   ratioRow('L2 hit / (bare client restore + zstd -d -o)', t.l2.map((v, i) => v / (t.client[i] + t.zstd[i])));
   ratioRow('miss / zstd -d -o', perRound(t.miss, t.zstd.slice(0, POST_ROUNDS)));

@@ -1,6 +1,7 @@
 // A local stand-in for the GitHub Actions cache service (v2, twirp), for tests that run the real
 // @actions/cache client. The twirp API answers on 127.0.0.1; the archives live in Azurite, the
-// Azure Storage emulator, started as a child process with in-memory storage.
+// Azure Storage emulator, started as a child process with in-memory storage (or, for benchmarks,
+// in ./file-blob-store.ts, which serves the same requests from plain files for next to no CPU).
 //
 // What @actions/cache 6.3.0 does, and so what this service honours:
 // - v2 is chosen when ACTIONS_CACHE_SERVICE_V2 is set and GITHUB_SERVER_URL is github.com (or
@@ -31,12 +32,14 @@
 //   service.faults.twirp = { code: 'internal' };           // or { code, method, times }
 //   service.faults.hangDownloads = true;  await service.corrupt(key);  await service.pause();
 //   service.entries / service.calls / service.blobRequests  // what happened
-//   startCacheService({ blobProxy: 'azurite', azuriteLocation })  // benchmarks: blobs bypass this process
+//   startCacheService({ blobStore: 'files', blobProxy: 'blob-store', blobLocation })  // benchmarks: blobs bypass this process
 // runCacheClient (below) does the spawn for test/fixtures/cache-client.js, the bare client.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +60,7 @@ const AZURE_BLOB_HOST = `${ACCOUNT}.blob.core.windows.net`;
 const CONTAINER = 'actions-cache';
 const TWIRP_PREFIX = '/twirp/github.actions.results.api.v1.CacheService/';
 const AZURITE_BIN = fileURLToPath(new URL('../../../node_modules/.bin/azurite-blob', import.meta.url));
+const FILE_BLOB_STORE = fileURLToPath(new URL('./file-blob-store.js', import.meta.url));
 const EXIT_WITH_PARENT = new URL('./exit-with-parent.js', import.meta.url).href;
 
 export type TwirpMethod = 'CreateCacheEntry' | 'FinalizeCacheEntryUpload' | 'GetCacheEntryDownloadURL';
@@ -137,19 +141,26 @@ export interface CacheServiceOptions {
   blobUrls?: 'azure' | 'loopback';
   /**
    * With 'azure' URLs, who answers the proxied blob requests. 'service' (default): this server,
-   * which records them (`blobRequests`) and injects blob faults. 'azurite': the proxy variables
-   * name Azurite itself, which takes the account from the Host header, so blob bytes never pass
-   * through this process; benchmarks use it so that the stand-in's own CPU stays out of the
+   * which records them (`blobRequests`) and injects blob faults. 'blob-store': the proxy variables
+   * name the blob store itself, which takes the account from the Host header, so blob bytes never
+   * pass through this process; benchmarks use it so that the stand-in's own CPU stays out of the
    * runner's measurement (a real cache service runs elsewhere). Blob faults and records are then
    * unavailable.
    */
-  blobProxy?: 'service' | 'azurite';
+  blobProxy?: 'service' | 'blob-store';
   /**
-   * Azurite keeps its blobs in files under this directory instead of in memory. Benchmarks use it:
-   * serving the 413 MiB bench entry, in-memory Azurite spent 3.0-3.7 s of CPU against 1.5-1.7 s
-   * from files, on the same two cores as the runner under test.
+   * Who keeps the blobs. 'azurite' (default): the Azure Storage emulator. 'files':
+   * ./file-blob-store.ts, the subset of the Blob API the client uses, served from plain files;
+   * benchmarks use it because Azurite spends seconds of CPU per restore of the bench entry on the
+   * runner's own two cores (an MD5 of every range it serves), which no real runner pays.
    */
-  azuriteLocation?: string;
+  blobStore?: 'azurite' | 'files';
+  /**
+   * Where the blob store keeps its files: Azurite's --location (in memory without it; from files,
+   * serving the 413 MiB bench entry took it 1.5-1.7 s of CPU instead of 3.0-3.7 s), or the
+   * directory of the 'files' store (a temporary one, removed by stop(), without it).
+   */
+  blobLocation?: string;
 }
 
 export interface CacheService {
@@ -169,9 +180,9 @@ export interface CacheService {
   /** Stops listening, so clients get ECONNREFUSED; resume() listens again on the same port. */
   pause(): Promise<void>;
   resume(): Promise<void>;
-  /** CPU seconds Azurite has used so far (user + system), to tell the stand-in's share of a run. */
-  azuriteCpuSeconds(): number;
-  /** Stops the server and Azurite; safe to call twice. */
+  /** CPU seconds the blob store has used so far (user + system), to tell the stand-in's share of a run. */
+  blobStoreCpuSeconds(): number;
+  /** Stops the server and the blob store; safe to call twice. */
   stop(): Promise<void>;
 }
 
@@ -182,14 +193,14 @@ class TwirpError extends Error {
 }
 
 export async function startCacheService(options: CacheServiceOptions = {}): Promise<CacheService> {
-  const azurite = await startAzurite(options.azuriteLocation);
+  const blobStore = await startBlobStore(options.blobStore ?? 'azurite', options.blobLocation);
   const credential = new StorageSharedKeyCredential(ACCOUNT, ACCOUNT_KEY);
   let container: ContainerClient;
   try {
-    container = new BlobServiceClient(`${azurite.url}/${ACCOUNT}`, credential).getContainerClient(CONTAINER);
+    container = new BlobServiceClient(`${blobStore.url}/${ACCOUNT}`, credential).getContainerClient(CONTAINER);
     await container.create();
   } catch (error) {
-    await azurite.stop();
+    await blobStore.stop();
     throw error;
   }
 
@@ -294,8 +305,8 @@ export async function startCacheService(options: CacheServiceOptions = {}): Prom
     }
   };
 
-  // Blob requests (proxied absolute URLs, or path-style loopback ones) go to Azurite unchanged but
-  // for the host; the SAS in the query is Azurite's to check.
+  // Blob requests (proxied absolute URLs, or path-style loopback ones) go to the blob store
+  // unchanged but for the host; the SAS in the query is the store's to check.
   const serveBlob = (req: IncomingMessage, res: ServerResponse, target: URL) => {
     const path = target.pathname.startsWith(`/${ACCOUNT}/`) ? target.pathname : `/${ACCOUNT}${target.pathname}`;
     const blobName = decodeURIComponent(path.split('/').slice(3).join('/'));
@@ -304,9 +315,9 @@ export async function startCacheService(options: CacheServiceOptions = {}): Prom
     if (comp) record.comp = comp;
     blobRequests.push(record);
     if (req.method === 'PUT') req.on('data', (chunk: Buffer) => (record.bytes += chunk.length));
-    const headers: Record<string, string | string[] | undefined> = { ...req.headers, host: new URL(azurite.url).host };
+    const headers: Record<string, string | string[] | undefined> = { ...req.headers, host: new URL(blobStore.url).host };
     delete headers['proxy-connection'];
-    const upstream = httpRequest(`${azurite.url}${path}${target.search}`, { method: req.method, headers }, (answer) => {
+    const upstream = httpRequest(`${blobStore.url}${path}${target.search}`, { method: req.method, headers }, (answer) => {
       record.status = answer.statusCode ?? 0;
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       if (faults.hangDownloads && req.method === 'GET') {
@@ -365,12 +376,12 @@ export async function startCacheService(options: CacheServiceOptions = {}): Prom
   try {
     await listen();
   } catch (error) {
-    await azurite.stop();
+    await blobStore.stop();
     throw error;
   }
 
   const url = `http://127.0.0.1:${port}/`;
-  const proxy = options.blobProxy === 'azurite' ? azurite.url : `http://127.0.0.1:${port}`;
+  const proxy = options.blobProxy === 'blob-store' ? blobStore.url : `http://127.0.0.1:${port}`;
   let stopped = false;
   const service: CacheService = {
     url,
@@ -410,7 +421,7 @@ export async function startCacheService(options: CacheServiceOptions = {}): Prom
       for (let i = middle; i < Math.min(bytes.length, middle + 16); i++) bytes[i] ^= 0xff;
       await blob.uploadData(bytes);
     },
-    azuriteCpuSeconds: azurite.cpuSeconds,
+    blobStoreCpuSeconds: blobStore.cpuSeconds,
     pause: close,
     async resume() {
       if (!server.listening) await listen();
@@ -419,7 +430,7 @@ export async function startCacheService(options: CacheServiceOptions = {}): Prom
       if (stopped) return;
       stopped = true;
       await close();
-      await azurite.stop();
+      await blobStore.stop();
     },
   };
   return service;
@@ -437,27 +448,27 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-interface Azurite {
+interface BlobStore {
   url: string;
   cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
 /**
- * Azurite's blob service on a free loopback port, storage in memory (or in files under `location`);
- * its port is read from its output.
+ * The blob store as a process of its own on a free loopback port: Azurite, storage in memory (or
+ * in files under `location`), or the file store, under `location` (or a temporary directory that
+ * stop() removes). Its URL is read from its output.
  */
-async function startAzurite(location?: string): Promise<Azurite> {
-  // azurite-blob is a node script; run by this node with a preload that ends it when its stdin
-  // pipe closes, so Azurite never outlives the test process, even one killed without cleanup.
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      '--import', EXIT_WITH_PARENT, AZURITE_BIN, '--blobHost', '127.0.0.1', '--blobPort', '0',
-      ...(location ? ['--location', location] : ['--inMemoryPersistence']), '--disableTelemetry', '--silent',
-    ],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
-  );
+async function startBlobStore(kind: 'azurite' | 'files', location?: string): Promise<BlobStore> {
+  const directory = kind === 'files' ? (location ?? mkdtempSync(join(tmpdir(), 'basecow-blobs-'))) : location;
+  const removeDirectory = kind === 'files' && !location ? () => rmSync(directory!, { recursive: true, force: true }) : () => undefined;
+  const args =
+    kind === 'azurite'
+      ? [AZURITE_BIN, '--blobHost', '127.0.0.1', '--blobPort', '0', ...(directory ? ['--location', directory] : ['--inMemoryPersistence']), '--disableTelemetry', '--silent']
+      : [FILE_BLOB_STORE, directory!];
+  // Both are node scripts; run by this node with a preload that ends them when their stdin pipe
+  // closes, so a store never outlives the test process, even one killed without cleanup.
+  const child: ChildProcess = spawn(process.execPath, ['--import', EXIT_WITH_PARENT, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   // The pipe's end in this process must not keep the test process alive.
   (child.stdin as unknown as { unref?: () => void }).unref?.();
   const killOnExit = () => child.kill('SIGKILL');
@@ -465,16 +476,17 @@ async function startAzurite(location?: string): Promise<Azurite> {
   const exited = once(child, 'exit');
   const stop = async () => {
     process.removeListener('exit', killOnExit);
-    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (child.exitCode !== null || child.signalCode !== null) return removeDirectory();
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
     await exited;
     clearTimeout(timer);
+    removeDirectory();
   };
   let output = '';
   try {
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`Azurite did not start within 20 s:\n${output}`)), 20_000);
+      const timer = setTimeout(() => reject(new Error(`the blob store (${kind}) did not start within 20 s:\n${output}`)), 20_000);
       const onData = (chunk: Buffer) => {
         output += chunk.toString('utf8');
         const match = /listens on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
@@ -486,7 +498,7 @@ async function startAzurite(location?: string): Promise<Azurite> {
       child.stdout!.on('data', onData);
       child.stderr!.on('data', onData);
       child.once('error', reject);
-      child.once('exit', (code, signal) => reject(new Error(`Azurite exited (${code ?? signal}) before listening:\n${output}`)));
+      child.once('exit', (code, signal) => reject(new Error(`the blob store (${kind}) exited (${code ?? signal}) before listening:\n${output}`)));
     });
     let clockTicks: number | undefined;
     const cpuSeconds = (): number => {
