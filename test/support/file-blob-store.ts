@@ -107,6 +107,10 @@ export async function serveFileBlobStore(root: string): Promise<string> {
       return fail(res, 400, 'UnsupportedOperation', `${req.method} ${req.url} is not served by this store`);
     }
     const path = blobPath(target);
+    if (!(await stat(containerDir(target)).catch(() => undefined))) {
+      req.resume();
+      return fail(res, 404, 'ContainerNotFound', `The specified container does not exist: ${target.container}`);
+    }
     if (req.method === 'PUT' && !comp) {
       await receive(req, path);
       return answer(res, 201, (await propertiesOf(path)).headers);
