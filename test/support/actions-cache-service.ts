@@ -38,10 +38,10 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   BlobSASPermissions,
@@ -306,7 +306,8 @@ export async function startCacheService(options: CacheServiceOptions = {}): Prom
   };
 
   // Blob requests (proxied absolute URLs, or path-style loopback ones) go to the blob store
-  // unchanged but for the host; the SAS in the query is the store's to check.
+  // unchanged but for the host; the SAS in the query is the store's to check (Azurite checks it,
+  // the file store does not).
   const serveBlob = (req: IncomingMessage, res: ServerResponse, target: URL) => {
     const path = target.pathname.startsWith(`/${ACCOUNT}/`) ? target.pathname : `/${ACCOUNT}${target.pathname}`;
     const blobName = decodeURIComponent(path.split('/').slice(3).join('/'));
