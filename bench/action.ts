@@ -99,7 +99,7 @@ function expectHit(step: Step, hit: string): void {
 
 export async function action(): Promise<void> {
   const ROUNDS = rounds('BASECOW_BENCH_L2_ROUNDS', 5);
-  /** Post's rounds: each saves one more ~0.4 GiB entry into Azurite's files. */
+  /** Post's rounds: each saves one more ~0.4 GiB entry into the file store. */
   const POST_ROUNDS = Math.min(ROUNDS, 3);
   await benchImage('many');
   const imageDir = join(IMAGE_ROOT, 'many');
@@ -114,6 +114,21 @@ export async function action(): Promise<void> {
   };
   const service = await startCacheService({ blobStore: 'files', blobProxy: 'blob-store', blobLocation: blobLocation('files') });
   let azurite: CacheService | undefined;
+  /**
+   * Main on a fresh runner (the `cache-dir` is its own) that must restore from `from`'s cache (l2),
+   * with the blob store's CPU during the step.
+   */
+  const restoreOnFreshRunner = async (from: CacheService, name: string, inputs: Record<string, string>): Promise<Step & { storeCpu: number }> => {
+    const runner = newRunner(name);
+    await settle([image]);
+    const cpuBefore = from.blobStoreCpuSeconds();
+    const restored = await step(from, runner, 'main', { inputs: { ...inputs, 'cache-dir': runner.store, 'remote-cache': 'actions' } });
+    const storeCpu = from.blobStoreCpuSeconds() - cpuBefore;
+    expectHit(restored, 'l2');
+    if (process.env.BASECOW_BENCH_VERBOSE) console.log(restored.log);
+    rmSync(runner.root, { recursive: true, force: true });
+    return { ...restored, storeCpu };
+  };
   const t = {
     zstd: [] as number[],
     compress: [] as number[],
@@ -221,50 +236,32 @@ export async function action(): Promise<void> {
 
       // The same restore on a runner that never has the image, only its digest: `url` + `sha256`
       // make the same key with nothing to hash, and an L2 hit never downloads (the URL would refuse).
-      const u = newRunner(`url${round}`);
-      await settle([image]);
-      const l2Url = await step(service, u, 'main', { inputs: { url: 'http://127.0.0.1:9/disk.img.zst', sha256: key.slice('sha256-'.length), 'cache-dir': u.store, 'remote-cache': 'actions' } });
-      expectHit(l2Url, 'l2');
+      const l2Url = await restoreOnFreshRunner(service, `url${round}`, { url: 'http://127.0.0.1:9/disk.img.zst', sha256: key.slice('sha256-'.length) });
       t.l2Url.push(l2Url.wall);
       t.l2UrlRestore.push(phase(l2Url.summary, 'restore from the Actions cache'));
       t.l2UrlExtract.push(phase(l2Url.summary, 'extract'));
-      if (process.env.BASECOW_BENCH_VERBOSE) console.log(l2Url.log);
-      rmSync(u.root, { recursive: true, force: true });
 
       // The same restore down the client's other download path: a signed URL on a host that is not
       // *.blob.core.windows.net gets one plain GET instead of the Azure SDK's ranged requests.
-      const plain = newRunner(`plain${round}`);
       service.blobUrls = 'loopback';
-      await settle([image]);
       try {
-        const l2Plain = await step(service, plain, 'main', { inputs: { image, 'cache-dir': plain.store, 'remote-cache': 'actions' } });
-        expectHit(l2Plain, 'l2');
+        const l2Plain = await restoreOnFreshRunner(service, `plain${round}`, { image });
         t.l2Plain.push(l2Plain.wall);
         t.l2PlainRestore.push(phase(l2Plain.summary, 'restore from the Actions cache'));
       } finally {
         service.blobUrls = 'azure';
       }
-      rmSync(plain.root, { recursive: true, force: true });
 
       // The same restore with one decoding thread (the action's decode-workers input).
-      const one = newRunner(`one${round}`);
-      await settle([image]);
-      const l2One = await step(service, one, 'main', { inputs: { image, 'cache-dir': one.store, 'remote-cache': 'actions', 'decode-workers': '1' } });
-      expectHit(l2One, 'l2');
+      const l2One = await restoreOnFreshRunner(service, `one${round}`, { image, 'decode-workers': '1' });
       t.l2One.push(l2One.wall);
       t.l2OneExtract.push(phase(l2One.summary, 'extract'));
-      rmSync(one.root, { recursive: true, force: true });
 
       // The same restore from Azurite (the tests' blob store), on the SDK path: what a stand-in that
       // works on the runner's cores adds (an MD5 of every 4 MiB range it serves, its extent store).
-      const z = newRunner(`azurite${round}`);
-      await settle([image]);
-      const azuriteBefore = azurite!.blobStoreCpuSeconds();
-      const l2Azurite = await step(azurite!, z, 'main', { inputs: { image, 'cache-dir': z.store, 'remote-cache': 'actions' } });
-      t.l2AzuriteCpu.push(azurite!.blobStoreCpuSeconds() - azuriteBefore);
-      expectHit(l2Azurite, 'l2');
+      const l2Azurite = await restoreOnFreshRunner(azurite!, `azurite${round}`, { image });
       t.l2Azurite.push(l2Azurite.wall);
-      rmSync(z.root, { recursive: true, force: true });
+      t.l2AzuriteCpu.push(l2Azurite.storeCpu);
 
       // The same service's floor: the bare @actions/cache client restoring the same entry in a
       // process of its own (download to RUNNER_TEMP, then tar -x), which any user of the cache pays.

@@ -241,7 +241,6 @@ async function findOrMake(
   }
 }
 
-
 /**
  * Restores the base from the remote cache. Anything that goes wrong there (the service, the
  * download, an entry that does not decode or whose digest does not match) is a warning and a miss:
