@@ -3,23 +3,23 @@ const require = __basecowRequire(import.meta.url);
 import {
   releaseJobLease,
   tearDownTestnet
-} from "./chunk-BMTV257N.js";
+} from "./chunk-CP3SVONA.js";
 import "./chunk-V4GA5I3I.js";
 import {
   failStep
-} from "./chunk-2EHPJZX6.js";
+} from "./chunk-2MM2FIFM.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
 import "./chunk-VXA5LTRO.js";
-import "./chunk-DJUOKEGW.js";
+import "./chunk-HUUJHDVM.js";
 import "./chunk-I4Z6R4ME.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-2TH4ZIOF.js";
+import "./chunk-G6TVZ6HG.js";
 import "./chunk-7DMM3BNG.js";
 import "./chunk-PP3B4BCK.js";
 import "./chunk-CP6IPV72.js";
-import "./chunk-XLCS27TT.js";
+import "./chunk-N6VAJOAX.js";
 import "./chunk-BHNCOJM6.js";
 import "./chunk-JMVG4PKO.js";
 import "./chunk-WB6ZLOID.js";

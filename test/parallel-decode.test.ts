@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +66,55 @@ test('frames made by zstd (concatenated, off the 32 MiB grid, --no-check, --long
   const single = join(dir, 'single.img.zst');
   await runTool(['zstd', '-q', '-f', disk, '-o', single]);
   assert.equal(await checkAgainstZstd(single, 'single'), 1);
+});
+
+test('frames that do not all state their size, and one frame with a skippable frame after it, go to the sequential decoder', async () => {
+  // Two frames that state their sizes, then a frame from a pipe: the probe of the first 16 MiB
+  // sees the second frame begin, the whole walk meets the third and finds no plan.
+  const mixed = join(dir, 'mixed.img.zst');
+  const first = 20 * MiB;
+  const second = 50 * MiB;
+  await runTool([
+    'bash',
+    '-c',
+    `head -c ${first} '${disk}' | zstd -q --stream-size=${first} > '${mixed}' && ` +
+      `tail -c +${first + 1} '${disk}' | head -c ${second} | zstd -q --stream-size=${second} >> '${mixed}' && ` +
+      `tail -c +${first + second + 1} '${disk}' | zstd -q >> '${mixed}'`,
+  ]);
+  assert.equal(await checkAgainstZstd(mixed, 'mixed', 2), 1);
+  // A skippable frame after the only data frame (a seek table, say) is no second frame.
+  const single = join(dir, 'single-skippable.img.zst');
+  await runTool(['zstd', '-q', '-f', disk, '-o', single]);
+  const skippable = Buffer.alloc(8 + 16, 0xab);
+  skippable.writeUInt32LE(0x184d2a5e, 0);
+  skippable.writeUInt32LE(16, 4);
+  writeFileSync(single, Buffer.concat([readFileSync(single), skippable]));
+  assert.equal(await checkAgainstZstd(single, 'single-skippable', 2), 1);
+});
+
+test('a first frame longer than the probe: the sequential head start gives way to the parallel decoder, or starts again', async () => {
+  // 20 MiB of random bytes compress to more than the 16 MiB the probe walks, so the sequential
+  // decoder starts first and is stopped when the second frame shows up. The third frame starts
+  // past the 32 MiB grid, so a plan has two tasks.
+  const random = join(dir, 'random.bin');
+  writeFileSync(random, randomBytes(40 * MiB));
+  const head = `head -c ${20 * MiB} '${random}' | zstd -q --stream-size=${20 * MiB}`;
+  const middle = `tail -c +${20 * MiB + 1} '${random}' | head -c ${15 * MiB} | zstd -q --stream-size=${15 * MiB}`;
+  const sizedTail = `tail -c +${35 * MiB + 1} '${random}' | zstd -q --stream-size=${5 * MiB}`;
+  const pipedTail = `tail -c +${35 * MiB + 1} '${random}' | zstd -q`;
+  const expected = await sha256File(random);
+  for (const [name, tail, workers] of [
+    ['head-start-parallel', sizedTail, 2],
+    ['head-start-again', pipedTail, 1],
+  ] as const) {
+    const source = join(dir, `${name}.img.zst`);
+    await runTool(['bash', '-c', `(${head}; ${middle}; ${tail}) > '${source}'`]);
+    const out = join(dir, `${name}.out`);
+    const result = await extractToRaw(source, out, { maxWorkers: 2 });
+    assert.equal(await sha256File(out), expected, name);
+    assert.equal(result.workers, workers, name);
+    assert.equal(result.rawDigest, await computeRawDigest(random), name);
+  }
 });
 
 test("basecow's entries decode with 1 and with several workers, holes left as holes", async () => {

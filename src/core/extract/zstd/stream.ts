@@ -49,6 +49,9 @@ export interface FrameEnd {
   checksum: number | null;
 }
 
+/** Told the file offset just past each frame once its content has passed its checksum. */
+export type FrameEndSink = (compressedEnd: number) => void;
+
 /** A slot the worker has decoded into, in the order of the output. */
 export interface DecodedSlot {
   slot: number;
@@ -131,7 +134,7 @@ export type ZstdMessage =
  * Hashes a slot's output, memory[at, at + length), and checks every frame that ends in it against
  * the checksum the frame carries; the hash of a frame that goes on carries over to the next slot.
  */
-function checkFrames(path: string, checksum: Xxh64, at: number, length: number, frameEnds: FrameEnd[]): void {
+function checkFrames(path: string, checksum: Xxh64, at: number, length: number, frameEnds: FrameEnd[], onFrameEnd?: FrameEndSink): void {
   let hashed = 0;
   for (const end of frameEnds) {
     checksum.update(at + hashed, end.at - hashed);
@@ -140,6 +143,7 @@ function checkFrames(path: string, checksum: Xxh64, at: number, length: number, 
       throw new SourceError(path, `corrupt zstd data: the frame that ends at compressed byte ${end.compressedEnd} decodes to content that does not match its checksum`);
     }
     checksum.reset();
+    onFrameEnd?.(end.compressedEnd);
   }
   checksum.update(at + hashed, length - hashed);
 }
@@ -155,14 +159,18 @@ function checkFrames(path: string, checksum: Xxh64, at: number, length: number, 
  * frame's end is yielded, so a consumer never finishes on damaged data.
  */
 export class ZstdStream implements AsyncIterable<Buffer> {
-  constructor(readonly path: string, private readonly onRead?: ProgressSink) {}
+  constructor(
+    readonly path: string,
+    private readonly onRead?: ProgressSink,
+    private readonly onFrameEnd?: FrameEndSink,
+  ) {}
 
   [Symbol.asyncIterator](): AsyncGenerator<Buffer> {
     return this.chunks();
   }
 
   private async *chunks(): AsyncGenerator<Buffer> {
-    const { path, onRead } = this;
+    const { path, onRead, onFrameEnd } = this;
     const memory = wasmMemory(SLOTS_AT + SLOT_COUNT * SLOT_SIZE, true);
     const shared = memory.buffer as unknown as SharedArrayBuffer;
     const checksum = new Xxh64(memory, 0);
@@ -203,7 +211,7 @@ export class ZstdStream implements AsyncIterable<Buffer> {
                 lastTurn = performance.now();
               }
               const at = SLOTS_AT + slot * SLOT_SIZE;
-              checkFrames(path, checksum, at, length, frameEnds);
+              checkFrames(path, checksum, at, length, frameEnds, onFrameEnd);
               if (length > 0) yield Buffer.from(shared, at, length);
               if (POISON_RELEASED_SLOTS) new Uint8Array(shared, at, SLOT_SIZE).fill(SLOT_POISON);
               Atomics.add(releasedSlots, 0, 1);

@@ -2,7 +2,7 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   ZstdStream
-} from "./chunk-XLCS27TT.js";
+} from "./chunk-N6VAJOAX.js";
 import {
   SourceError,
   errnoCode
@@ -218,7 +218,7 @@ async function readIndex(path, file) {
 }
 
 // src/core/extract/index.ts
-import { constants as constants2 } from "node:fs";
+import { closeSync as closeSync4, constants as constants2, openSync as openSync4 } from "node:fs";
 import { copyFile, open as open4, rm } from "node:fs/promises";
 import { basename } from "node:path";
 
@@ -353,13 +353,14 @@ import { readSync } from "node:fs";
 import { open as open3 } from "node:fs/promises";
 var SKIPPABLE_MASK = 4294967280;
 var SKIPPABLE_START = 407710288;
+var FRAME_HEADER_MAX = 18;
 var WINDOW = 4096;
 var WindowReader = class {
-  constructor(file, size) {
-    this.file = file;
+  constructor(fd, size) {
+    this.fd = fd;
     this.size = size;
   }
-  file;
+  fd;
   size;
   at = 0;
   length = 0;
@@ -368,62 +369,75 @@ var WindowReader = class {
   get(position, length) {
     if (position + length > this.size) return void 0;
     if (position < this.at || position + length > this.at + this.length) {
-      this.length = readSync(this.file.fd, this.buf, 0, WINDOW, position);
+      this.length = readSync(this.fd, this.buf, 0, WINDOW, position);
       this.at = position;
       if (position + length > this.at + this.length) return void 0;
     }
     return this.buf.subarray(position - this.at, position - this.at + length);
   }
 };
-async function walkFrames(path) {
+function sizedFrameHeader(bytes) {
+  if (bytes.length < 6 || bytes.readUInt32LE(0) !== ZSTD_MAGIC) return void 0;
+  const fhd = bytes[4];
+  const single = fhd >> 5 & 1;
+  const dictBytes = [0, 1, 2, 4][fhd & 3];
+  const fcsBytes = [single ? 1 : 0, 2, 4, 8][fhd >> 6];
+  if (fcsBytes === 0 || dictBytes !== 0) return void 0;
+  const headerBytes = 5 + (single ? 0 : 1) + fcsBytes;
+  if (bytes.length < headerBytes) return void 0;
+  const fcsAt = headerBytes - fcsBytes;
+  let contentSize = fcsBytes === 8 ? Number(bytes.readBigUInt64LE(fcsAt)) : bytes.readUIntLE(fcsAt, fcsBytes);
+  if (fcsBytes === 2) contentSize += 256;
+  return { headerBytes, contentSize, hasChecksum: (fhd >> 2 & 1) === 1 };
+}
+function sizedFrameStartsAt(fd, position) {
+  const bytes = Buffer.alloc(FRAME_HEADER_MAX);
+  const length = readSync(fd, bytes, 0, FRAME_HEADER_MAX, position);
+  return sizedFrameHeader(bytes.subarray(0, length)) !== void 0;
+}
+async function walkFrames(path, limit = Infinity) {
+  const unplannable = { end: "unplannable" };
   const file = await open3(path, "r");
   try {
-    const reader = new WindowReader(file, (await file.stat()).size);
+    const reader = new WindowReader(file.fd, (await file.stat()).size);
     const frames = [];
     let position = 0;
     let raw = 0;
     while (position < reader.size) {
       const magicBytes = reader.get(position, 8);
-      if (!magicBytes) return void 0;
-      const magic = magicBytes.readUInt32LE(0);
-      if ((magic & SKIPPABLE_MASK) === SKIPPABLE_START) {
+      if (!magicBytes) return unplannable;
+      if ((magicBytes.readUInt32LE(0) & SKIPPABLE_MASK) === SKIPPABLE_START) {
         position += 8 + magicBytes.readUInt32LE(4);
         continue;
       }
-      if (magic !== ZSTD_MAGIC) return void 0;
+      const header = sizedFrameHeader(reader.get(position, Math.min(FRAME_HEADER_MAX, reader.size - position)) ?? Buffer.alloc(0));
+      if (!header) return unplannable;
       const start = position;
-      const fhd = magicBytes[4];
-      const fcsFlag = fhd >> 6;
-      const single = fhd >> 5 & 1;
-      const checksum = fhd >> 2 & 1;
-      const dictBytes = [0, 1, 2, 4][fhd & 3];
-      const fcsBytes = [single ? 1 : 0, 2, 4, 8][fcsFlag];
-      if (fcsBytes === 0 || dictBytes !== 0) return void 0;
-      const headerBytes = 5 + (single ? 0 : 1) + dictBytes + fcsBytes;
-      const header = reader.get(position, headerBytes);
-      if (!header) return void 0;
-      const fcsAt = headerBytes - fcsBytes;
-      let contentSize = fcsBytes === 8 ? Number(header.readBigUInt64LE(fcsAt)) : header.readUIntLE(fcsAt, fcsBytes);
-      if (fcsBytes === 2) contentSize += 256;
-      position += headerBytes;
+      position += header.headerBytes;
       for (; ; ) {
+        if (position > limit) return { end: "limit", frames };
         const blockHeader = reader.get(position, 3);
-        if (!blockHeader) return void 0;
+        if (!blockHeader) return unplannable;
         const value = blockHeader.readUIntLE(0, 3);
         const type = value >> 1 & 3;
-        if (type === 3) return void 0;
+        if (type === 3) return unplannable;
         position += 3 + (type === 1 ? 1 : value >>> 3);
         if (value & 1) break;
       }
-      position += checksum ? 4 : 0;
-      if (position > reader.size) return void 0;
-      if (contentSize > 0) frames.push({ kind: "data", rawOffset: raw, rawLength: contentSize, compressedOffset: start, compressedSize: position - start });
-      raw += contentSize;
+      position += header.hasChecksum ? 4 : 0;
+      if (position > reader.size) return unplannable;
+      if (header.contentSize > 0) frames.push({ kind: "data", rawOffset: raw, rawLength: header.contentSize, compressedOffset: start, compressedSize: position - start });
+      raw += header.contentSize;
     }
-    return frames;
+    return { end: "file", frames };
   } finally {
     await file.close();
   }
+}
+function planOf(frames) {
+  if (frames.length < 2) return void 0;
+  const last = frames[frames.length - 1];
+  return { size: last.rawOffset + last.rawLength, tasks: toTasks(frames, RAW_DIGEST_SEGMENT), from: "frame-headers" };
 }
 function toTasks(frames, target) {
   const tasks = [];
@@ -443,7 +457,7 @@ function toTasks(frames, target) {
   }
   return tasks;
 }
-async function planParallel(path) {
+async function planFromEntry(path) {
   const head = Buffer.alloc(4);
   const file = await open3(path, "r");
   try {
@@ -451,21 +465,28 @@ async function planParallel(path) {
   } finally {
     await file.close();
   }
-  if (head.readUInt32LE(0) === BASECOW_SKIPPABLE_MAGIC) {
-    let index;
-    try {
-      index = await readEntryIndex(path);
-    } catch (error) {
-      if (error instanceof SourceError && /not a basecow entry/.test(error.reason)) return void 0;
-      throw error;
-    }
-    if (index.frames.length === 0) return void 0;
-    return { size: index.apparentSize, tasks: toTasks(index.frames, RAW_DIGEST_SEGMENT), from: "entry", expectedRawDigest: index.rawDigest };
+  if (head.readUInt32LE(0) !== BASECOW_SKIPPABLE_MAGIC) return void 0;
+  let index;
+  try {
+    index = await readEntryIndex(path);
+  } catch (error) {
+    if (error instanceof SourceError && /not a basecow entry/.test(error.reason)) return void 0;
+    throw error;
   }
-  const frames = await walkFrames(path);
-  if (!frames || frames.length < 2) return void 0;
-  const last = frames[frames.length - 1];
-  return { size: last.rawOffset + last.rawLength, tasks: toTasks(frames, RAW_DIGEST_SEGMENT), from: "frame-headers" };
+  if (index.frames.length === 0) return void 0;
+  return { size: index.apparentSize, tasks: toTasks(index.frames, RAW_DIGEST_SEGMENT), from: "entry", expectedRawDigest: index.rawDigest };
+}
+async function planFromFrames(path) {
+  const walk = await walkFrames(path);
+  return walk.end === "file" ? planOf(walk.frames) : void 0;
+}
+var PROBE_BYTES = 16 * 1024 * 1024;
+async function probeFrames(path) {
+  const walk = await walkFrames(path, PROBE_BYTES);
+  if (walk.end === "unplannable") return { kind: "sequential" };
+  if (walk.end === "limit") return walk.frames.length > 0 ? { kind: "several" } : { kind: "unknown" };
+  const plan = planOf(walk.frames);
+  return plan ? { kind: "plan", plan } : { kind: "sequential" };
 }
 
 // src/core/extract/write/sparse-writer.ts
@@ -1346,10 +1367,10 @@ async function extractToRaw(source, dest, options = {}) {
       }
     }
   }
-  if (format === "zstd") {
-    const parallel = await extractParallel(source, dest, options);
-    if (parallel) return parallel;
-  }
+  if (format === "zstd") return extractZstd(source, dest, options);
+  return extractSequentially(format, source, dest, options);
+}
+async function extractSequentially(format, source, dest, options) {
   const writer = await SparseWriter.create(dest, { signal: options.signal, directIo: options.directIo });
   try {
     const size = await writeFormat(format, source, writer, options);
@@ -1362,19 +1383,73 @@ async function extractToRaw(source, dest, options = {}) {
     throw explainWriteError(source, dest, error, format);
   }
 }
+var settle = (promise) => promise.then(
+  (value) => ({ ok: true, value }),
+  (error) => ({ ok: false, error })
+);
+function openSource(source) {
+  try {
+    return openSync4(source, "r");
+  } catch (error) {
+    throw new SourceError(source, `cannot read the source image: ${error.message}`, { cause: error });
+  }
+}
+async function extractZstd(source, dest, options) {
+  let plan;
+  let probe;
+  try {
+    plan = await planFromEntry(source);
+    probe = plan ? { kind: "plan", plan } : await probeFrames(source);
+  } catch (error) {
+    throw explainWriteError(source, dest, error, "zstd");
+  }
+  switch (probe.kind) {
+    case "plan":
+      return extractPlanned(source, dest, probe.plan, options);
+    case "sequential":
+      return extractSequentially("zstd", source, dest, options);
+    case "several":
+      return extractWalked(source, dest, options);
+    case "unknown":
+      return extractWithHeadStart(source, dest, options);
+  }
+}
+async function extractWalked(source, dest, options) {
+  let plan;
+  try {
+    plan = await planFromFrames(source);
+  } catch (error) {
+    throw explainWriteError(source, dest, error, "zstd");
+  }
+  return plan ? extractPlanned(source, dest, plan, options) : extractSequentially("zstd", source, dest, options);
+}
+async function extractWithHeadStart(source, dest, options) {
+  const secondFrame = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, secondFrame.signal]) : secondFrame.signal;
+  const fd = openSource(source);
+  let outcome;
+  try {
+    const onFrameEnd = (compressedEnd) => {
+      if (!secondFrame.signal.aborted && sizedFrameStartsAt(fd, compressedEnd)) secondFrame.abort();
+    };
+    outcome = await settle(extractSequentially("zstd", source, dest, { ...options, signal, onFrameEnd }));
+  } finally {
+    closeSync4(fd);
+  }
+  if (!secondFrame.signal.aborted) {
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
+  }
+  if (outcome.ok) await rm(dest, { force: true });
+  options.signal?.throwIfAborted();
+  return extractWalked(source, dest, options);
+}
 async function refuseQcow2(source, dest) {
   if ((await readHead(dest, 4)).equals(QCOW2_MAGIC)) {
     throw new SourceError(source, "holds a qcow2 image, not a raw disk; convert it first with `qemu-img convert -O raw` and compress that");
   }
 }
-async function extractParallel(source, dest, options) {
-  let plan;
-  try {
-    plan = await planParallel(source);
-  } catch (error) {
-    throw explainWriteError(source, dest, error, "zstd");
-  }
-  if (!plan) return void 0;
+async function extractPlanned(source, dest, plan, options) {
   const workers = workerCount(plan, options.maxWorkers);
   try {
     const result = await decodeParallel(source, dest, plan, workers, options);
@@ -1394,7 +1469,7 @@ async function writeFormat(format, source, writer, options) {
     case "raw":
       return writeAll(readChunks(source, options.onRead), writer);
     case "zstd":
-      return writeAll(new ZstdStream(source, options.onRead), writer);
+      return writeAll(new ZstdStream(source, options.onRead, options.onFrameEnd), writer);
     case "tar":
       return (await extractTarMember(readChunks(source, options.onRead), member, writer, source, options.signal)).size;
     case "tar+zstd":

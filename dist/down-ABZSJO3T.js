@@ -10,7 +10,7 @@ import {
   validateGroup,
   vmDir,
   withWorkDirLock
-} from "./chunk-PWNUDJO2.js";
+} from "./chunk-WW25OBH7.js";
 import {
   LibvirtUnreachableError,
   MissingToolError,
@@ -18,7 +18,7 @@ import {
   listDomains,
   mapLimited
 } from "./chunk-JS24X5YJ.js";
-import "./chunk-2TH4ZIOF.js";
+import "./chunk-G6TVZ6HG.js";
 import {
   manifestPath,
   readManifest,
@@ -32,7 +32,7 @@ import {
 import {
   storeLayout
 } from "./chunk-CP6IPV72.js";
-import "./chunk-XLCS27TT.js";
+import "./chunk-N6VAJOAX.js";
 import {
   BasecowError,
   errnoCode

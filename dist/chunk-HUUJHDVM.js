@@ -20,7 +20,7 @@ import {
   DEFAULT_MEMBER,
   extractToRaw,
   readEntryIndex
-} from "./chunk-2TH4ZIOF.js";
+} from "./chunk-G6TVZ6HG.js";
 import {
   DEFAULT_LOCK_TIMING,
   acquireLease,

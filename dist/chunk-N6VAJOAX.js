@@ -50,7 +50,7 @@ function takeWorker() {
   taken.worker.ref();
   return taken.worker;
 }
-function checkFrames(path, checksum, at, length, frameEnds) {
+function checkFrames(path, checksum, at, length, frameEnds, onFrameEnd) {
   let hashed = 0;
   for (const end of frameEnds) {
     checksum.update(at + hashed, end.at - hashed);
@@ -59,21 +59,24 @@ function checkFrames(path, checksum, at, length, frameEnds) {
       throw new SourceError(path, `corrupt zstd data: the frame that ends at compressed byte ${end.compressedEnd} decodes to content that does not match its checksum`);
     }
     checksum.reset();
+    onFrameEnd?.(end.compressedEnd);
   }
   checksum.update(at + hashed, length - hashed);
 }
 var ZstdStream = class {
-  constructor(path, onRead) {
+  constructor(path, onRead, onFrameEnd) {
     this.path = path;
     this.onRead = onRead;
+    this.onFrameEnd = onFrameEnd;
   }
   path;
   onRead;
+  onFrameEnd;
   [Symbol.asyncIterator]() {
     return this.chunks();
   }
   async *chunks() {
-    const { path, onRead } = this;
+    const { path, onRead, onFrameEnd } = this;
     const memory = wasmMemory(SLOTS_AT + SLOT_COUNT * SLOT_SIZE, true);
     const shared = memory.buffer;
     const checksum = new Xxh64(memory, 0);
@@ -110,7 +113,7 @@ var ZstdStream = class {
                 lastTurn = performance.now();
               }
               const at = SLOTS_AT + slot * SLOT_SIZE;
-              checkFrames(path, checksum, at, length, frameEnds);
+              checkFrames(path, checksum, at, length, frameEnds, onFrameEnd);
               if (length > 0) yield Buffer.from(shared, at, length);
               if (POISON_RELEASED_SLOTS) new Uint8Array(shared, at, SLOT_SIZE).fill(SLOT_POISON);
               Atomics.add(releasedSlots, 0, 1);

@@ -7,7 +7,7 @@ import {
   sanitizeVmNames,
   validateGroup,
   withWorkDirLock
-} from "./chunk-PWNUDJO2.js";
+} from "./chunk-WW25OBH7.js";
 import {
   createOverlays
 } from "./chunk-45OGXQO5.js";
@@ -19,7 +19,7 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   ensureBase
-} from "./chunk-DJUOKEGW.js";
+} from "./chunk-HUUJHDVM.js";
 import {
   readSidecar
 } from "./chunk-I4Z6R4ME.js";
@@ -27,7 +27,7 @@ import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-2TH4ZIOF.js";
+import "./chunk-G6TVZ6HG.js";
 import {
   manifestPath,
   readManifest,
@@ -42,7 +42,7 @@ import {
 import {
   storeLayout
 } from "./chunk-CP6IPV72.js";
-import "./chunk-XLCS27TT.js";
+import "./chunk-N6VAJOAX.js";
 import {
   BasecowError,
   UsageError
