@@ -3,19 +3,19 @@ const require = __basecowRequire(import.meta.url);
 import {
   releaseJobLease,
   tearDownTestnet
-} from "./chunk-CP3SVONA.js";
+} from "./chunk-QCDZSVYS.js";
 import "./chunk-V4GA5I3I.js";
 import {
   failStep
-} from "./chunk-2MM2FIFM.js";
+} from "./chunk-DE6AIKTS.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
 import "./chunk-VXA5LTRO.js";
-import "./chunk-HUUJHDVM.js";
+import "./chunk-4K5IGZZP.js";
 import "./chunk-I4Z6R4ME.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-G6TVZ6HG.js";
+import "./chunk-Y5PYJJPN.js";
 import "./chunk-7DMM3BNG.js";
 import "./chunk-PP3B4BCK.js";
 import "./chunk-CP6IPV72.js";

@@ -166,11 +166,10 @@ function openSource(source: string): number {
  * sequential decoder again from the beginning.
  */
 async function extractZstd(source: string, dest: string, options: ExtractOptions): Promise<ExtractResult> {
-  let plan: ParallelPlan | undefined;
   let probe: FrameProbe;
   try {
-    plan = await planFromEntry(source);
-    probe = plan ? { kind: 'plan', plan } : await probeFrames(source);
+    const entry = await planFromEntry(source);
+    probe = entry ? { kind: 'plan', plan: entry } : await probeFrames(source);
   } catch (error) {
     throw explainWriteError(source, dest, error, 'zstd');
   }
@@ -197,6 +196,7 @@ async function extractWalked(source: string, dest: string, options: ExtractOptio
   return plan ? extractPlanned(source, dest, plan, options) : extractSequentially('zstd', source, dest, options);
 }
 
+/** The sequential decoder, stopped for the whole walk if a second frame that states its size shows up. */
 async function extractWithHeadStart(source: string, dest: string, options: ExtractOptions): Promise<ExtractResult> {
   const secondFrame = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, secondFrame.signal]) : secondFrame.signal;

@@ -20,7 +20,7 @@ import {
   DEFAULT_MEMBER,
   extractToRaw,
   readEntryIndex
-} from "./chunk-G6TVZ6HG.js";
+} from "./chunk-Y5PYJJPN.js";
 import {
   DEFAULT_LOCK_TIMING,
   acquireLease,

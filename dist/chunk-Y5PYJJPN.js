@@ -1395,11 +1395,10 @@ function openSource(source) {
   }
 }
 async function extractZstd(source, dest, options) {
-  let plan;
   let probe;
   try {
-    plan = await planFromEntry(source);
-    probe = plan ? { kind: "plan", plan } : await probeFrames(source);
+    const entry = await planFromEntry(source);
+    probe = entry ? { kind: "plan", plan: entry } : await probeFrames(source);
   } catch (error) {
     throw explainWriteError(source, dest, error, "zstd");
   }

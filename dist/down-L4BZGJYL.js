@@ -10,7 +10,7 @@ import {
   validateGroup,
   vmDir,
   withWorkDirLock
-} from "./chunk-WW25OBH7.js";
+} from "./chunk-4ADJ5NN2.js";
 import {
   LibvirtUnreachableError,
   MissingToolError,
@@ -18,7 +18,7 @@ import {
   listDomains,
   mapLimited
 } from "./chunk-JS24X5YJ.js";
-import "./chunk-G6TVZ6HG.js";
+import "./chunk-Y5PYJJPN.js";
 import {
   manifestPath,
   readManifest,
