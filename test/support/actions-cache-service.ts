@@ -50,6 +50,7 @@ import {
   generateBlobSASQueryParameters,
   type ContainerClient,
 } from '@azure/storage-blob';
+import { readBody } from './file-blob-store.js';
 
 // Azurite's published development account; it accepts nothing else.
 const ACCOUNT = 'devstoreaccount1';
@@ -443,11 +444,6 @@ function stringField(body: Record<string, unknown>, name: string): string {
   return value;
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 interface BlobStore {
   url: string;

@@ -56,8 +56,10 @@ export async function serveFileBlobStore(root: string): Promise<string> {
   const blobPath = (t: Target) => join(containerDir(t), encodeURIComponent(t.blob));
   const stagingDir = (t: Target) => join(root, '.staged', encodeURIComponent(t.account), encodeURIComponent(t.container), encodeURIComponent(t.blob));
 
-  const answer = (res: ServerResponse, status: number, headers: Record<string, string | number> = {}, body?: string) => {
+  const head = (res: ServerResponse, status: number, headers: Record<string, string | number>) =>
     res.writeHead(status, { 'x-ms-request-id': randomUUID(), 'x-ms-version': API_VERSION, date: new Date().toUTCString(), ...headers });
+  const answer = (res: ServerResponse, status: number, headers: Record<string, string | number> = {}, body?: string) => {
+    head(res, status, headers);
     res.end(body);
   };
   const fail = (res: ServerResponse, status: number, code: string, message: string) =>
@@ -159,10 +161,7 @@ export async function serveFileBlobStore(root: string): Promise<string> {
       const start = range ? Number(range[1]) : 0;
       const end = range && range[2] !== '' ? Math.min(Number(range[2]), size - 1) : size - 1;
       if (range && start >= size) return fail(res, 416, 'InvalidRange', `bytes ${start}- are beyond the blob's ${size} bytes`);
-      res.writeHead(range ? 206 : 200, {
-        'x-ms-request-id': randomUUID(),
-        'x-ms-version': API_VERSION,
-        date: new Date().toUTCString(),
+      head(res, range ? 206 : 200, {
         ...headers,
         'content-length': end - start + 1,
         ...(range ? { 'content-range': `bytes ${start}-${end}/${size}` } : {}),
@@ -185,7 +184,7 @@ export async function serveFileBlobStore(root: string): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);

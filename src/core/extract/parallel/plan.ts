@@ -74,8 +74,8 @@ interface SizedFrameHeader {
  * What the zstd frame header at the start of `bytes` says, when it is one that a plan can use:
  * a content size stated and no dictionary. Undefined for anything else (a skippable frame too).
  */
-function sizedFrameHeader(bytes: Buffer): SizedFrameHeader | undefined {
-  if (bytes.length < 6 || bytes.readUInt32LE(0) !== ZSTD_MAGIC) return undefined;
+function sizedFrameHeader(bytes: Buffer | undefined): SizedFrameHeader | undefined {
+  if (!bytes || bytes.length < 6 || bytes.readUInt32LE(0) !== ZSTD_MAGIC) return undefined;
   const fhd = bytes[4];
   const single = (fhd >> 5) & 1;
   const dictBytes = [0, 1, 2, 4][fhd & 3];
@@ -123,7 +123,7 @@ async function walkFrames(path: string, limit = Infinity): Promise<Walk> {
         position += 8 + magicBytes.readUInt32LE(4);
         continue;
       }
-      const header = sizedFrameHeader(reader.get(position, Math.min(FRAME_HEADER_MAX, reader.size - position)) ?? Buffer.alloc(0));
+      const header = sizedFrameHeader(reader.get(position, Math.min(FRAME_HEADER_MAX, reader.size - position)));
       if (!header) return unplannable;
       const start = position;
       position += header.headerBytes;

@@ -10,7 +10,7 @@ import {
   validateGroup,
   vmDir,
   withWorkDirLock
-} from "./chunk-4ADJ5NN2.js";
+} from "./chunk-S3CZTYBR.js";
 import {
   LibvirtUnreachableError,
   MissingToolError,
@@ -18,7 +18,7 @@ import {
   listDomains,
   mapLimited
 } from "./chunk-JS24X5YJ.js";
-import "./chunk-Y5PYJJPN.js";
+import "./chunk-QVE4D2IR.js";
 import {
   manifestPath,
   readManifest,

@@ -20,7 +20,7 @@ import {
   DEFAULT_MEMBER,
   extractToRaw,
   readEntryIndex
-} from "./chunk-Y5PYJJPN.js";
+} from "./chunk-QVE4D2IR.js";
 import {
   DEFAULT_LOCK_TIMING,
   acquireLease,

@@ -377,7 +377,7 @@ var WindowReader = class {
   }
 };
 function sizedFrameHeader(bytes) {
-  if (bytes.length < 6 || bytes.readUInt32LE(0) !== ZSTD_MAGIC) return void 0;
+  if (!bytes || bytes.length < 6 || bytes.readUInt32LE(0) !== ZSTD_MAGIC) return void 0;
   const fhd = bytes[4];
   const single = fhd >> 5 & 1;
   const dictBytes = [0, 1, 2, 4][fhd & 3];
@@ -410,7 +410,7 @@ async function walkFrames(path, limit = Infinity) {
         position += 8 + magicBytes.readUInt32LE(4);
         continue;
       }
-      const header = sizedFrameHeader(reader.get(position, Math.min(FRAME_HEADER_MAX, reader.size - position)) ?? Buffer.alloc(0));
+      const header = sizedFrameHeader(reader.get(position, Math.min(FRAME_HEADER_MAX, reader.size - position)));
       if (!header) return unplannable;
       const start = position;
       position += header.headerBytes;

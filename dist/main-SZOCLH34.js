@@ -22,13 +22,13 @@ import {
 } from "./chunk-VXA5LTRO.js";
 import {
   ensureBase
-} from "./chunk-4K5IGZZP.js";
+} from "./chunk-REEDAHMY.js";
 import "./chunk-I4Z6R4ME.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-Y5PYJJPN.js";
+import "./chunk-QVE4D2IR.js";
 import "./chunk-7DMM3BNG.js";
 import "./chunk-PP3B4BCK.js";
 import {
@@ -332,7 +332,7 @@ async function upCommand(args) {
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-L25ZTBSY.js");
+    const { up } = await import("./up-VQW62FJI.js");
     return up({
       ...source,
       ...hooks,
@@ -376,7 +376,7 @@ async function downCommand(args) {
     connect: { type: "string" },
     json: { type: "boolean", default: false }
   });
-  const { down } = await import("./down-L4BZGJYL.js");
+  const { down } = await import("./down-4CEMSUAD.js");
   const warnings = [];
   const result = await withProgressAndInterrupts(
     (hooks) => down({
