@@ -12,6 +12,8 @@ export const WORK = process.env.BASECOW_BENCH_WORK_DIR ?? join(REPO, '.basecow/b
 
 export const q = (p: string): string => `'${p}'`;
 export const basecow = `${q(process.execPath)} ${q(BIN)}`;
+/** Decodes a zstd file in a Node process and discards the output: see bench/decode-floor.ts. */
+export const DECODE_FLOOR = `${q(process.execPath)} ${q(join(REPO, 'build/bench/decode-floor.js'))}`;
 
 /**
  * Interleaved rounds of a section: BASECOW_BENCH_ROUNDS for every section, or the section's own

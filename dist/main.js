@@ -2,15 +2,15 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   runMain
-} from "./chunk-VICC3VCI.js";
+} from "./chunk-RPIOHB7E.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
 import "./chunk-VXA5LTRO.js";
-import "./chunk-REEDAHMY.js";
+import "./chunk-ETEGEQVB.js";
 import "./chunk-I4Z6R4ME.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-QVE4D2IR.js";
+import "./chunk-GXP2VDRZ.js";
 import "./chunk-7DMM3BNG.js";
 import "./chunk-PP3B4BCK.js";
 import "./chunk-CP6IPV72.js";

@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import { SourceError } from '../src/core/errors.js';
 import { writeEntry } from '../src/core/entry/write.js';
 import { readEntryIndex } from '../src/core/entry/read.js';
-import { extractToRaw } from '../src/core/extract/index.js';
+import { dropSpareWorkers, extractToRaw, prestartWorkers } from '../src/core/extract/index.js';
+import { spareWorkerCount } from '../src/core/extract/parallel/index.js';
 import { computeRawDigest } from '../src/core/extract/raw-digest.js';
 import { runTool } from '../src/core/exec/run-tool.js';
 import { allocatedBytes, listDir, makeSparseFile, sha256File, tempDir } from './helpers.js';
@@ -122,6 +123,20 @@ test("basecow's entries decode with 1 and with several workers, holes left as ho
   await writeEntry(disk, entry);
   assert.equal(await checkAgainstZstd(entry, 'entry-1', 1), 1);
   assert.equal(await checkAgainstZstd(entry, 'entry-4', 4), 4);
+});
+
+test('workers started ahead of an entry decode it, and the ones it did not take can be ended', async () => {
+  const entry = join(dir, 'disk.prestarted.entry');
+  await writeEntry(disk, entry);
+  prestartWorkers(3);
+  assert.equal(spareWorkerCount(), 3);
+  // Two workers are taken and decode the whole entry like zstd -d; the third stays spare.
+  assert.equal(await checkAgainstZstd(entry, 'prestarted-2', 2), 2);
+  assert.equal(spareWorkerCount(), 1);
+  dropSpareWorkers();
+  assert.equal(spareWorkerCount(), 0);
+  // Nothing spare left: the next decoding starts its own.
+  assert.equal(await checkAgainstZstd(entry, 'prestarted-none', 2), 2);
 });
 
 test('damage in one frame fails the whole parallel extraction and leaves nothing', async () => {

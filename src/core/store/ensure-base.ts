@@ -2,7 +2,7 @@ import { chmod, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BasecowError, SourceError } from '../errors.js';
-import { DEFAULT_MEMBER, extractToRaw, type ExtractResult } from '../extract/index.js';
+import { DEFAULT_MEMBER, dropSpareWorkers, extractToRaw, prestartWorkers, type ExtractResult } from '../extract/index.js';
 import { readEntryIndex } from '../entry/read.js';
 import type { RemoteCache } from '../remote/remote-cache.js';
 import { fsyncDir, isPlainFile, pathExists } from '../shared/fs.js';
@@ -247,6 +247,18 @@ async function findOrMake(
  * the caller then makes the base from its source, and nothing of the entry is published.
  */
 async function restoreFromRemote(layout: StoreLayout, key: string, remote: RemoteCache, options: EnsureBaseOptions, lock: HeldLock, timings: BaseTimings): Promise<boolean> {
+  // An entry is decoded on every core as soon as it is down: the decode workers start during the
+  // download, and whatever the decoding did not take (after a miss, an entry refused before it was
+  // decoded, a plan of fewer tasks than workers) ends here.
+  prestartWorkers(options.maxWorkers);
+  try {
+    return await restoreAndExtract(layout, key, remote, options, lock, timings);
+  } finally {
+    dropSpareWorkers();
+  }
+}
+
+async function restoreAndExtract(layout: StoreLayout, key: string, remote: RemoteCache, options: EnsureBaseOptions, lock: HeldLock, timings: BaseTimings): Promise<boolean> {
   const restoreStarted = performance.now();
   let entry;
   try {

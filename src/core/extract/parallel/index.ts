@@ -52,10 +52,71 @@ export interface ParallelResult {
   written: { direct: number; pageCache: number };
 }
 
+/** The most workers this process should decode with: one per core, as many as half the free memory holds. */
+function workerBound(maxWorkers?: number): number {
+  const byMemory = Math.max(1, Math.floor(freemem() / 2 / WORKER_MEMORY));
+  return Math.max(1, Math.min(maxWorkers ?? availableParallelism(), byMemory));
+}
+
 /** How many workers decode a plan: one per core by default, never more than tasks or than memory allows. */
 export function workerCount(plan: ParallelPlan, maxWorkers?: number): number {
-  const byMemory = Math.max(1, Math.floor(freemem() / 2 / WORKER_MEMORY));
-  return Math.max(1, Math.min(maxWorkers ?? availableParallelism(), plan.tasks.length, byMemory));
+  return Math.min(workerBound(maxWorkers), plan.tasks.length);
+}
+
+interface SpareWorker {
+  worker: Worker;
+  failure?: Error;
+}
+
+/** Workers started before their plan was known, for the next decodeParallel of this process. */
+let spares: SpareWorker[] = [];
+
+const startWorker = (): Worker => new Worker(new URL('./frames-worker.js', import.meta.url));
+
+/**
+ * Starts decode workers ahead of a decoding that is about to come (an entry being downloaded), so
+ * that their start-up (tens of milliseconds each, a thread, a module and the zstd addon) overlaps
+ * the wait instead of delaying the first frame. Unused ones cost their start-up CPU and do not keep
+ * the process alive; dropSpareWorkers() ends them.
+ */
+export function prestartWorkers(maxWorkers?: number): void {
+  for (let i = spares.length; i < workerBound(maxWorkers); i++) {
+    let worker: Worker;
+    try {
+      worker = startWorker();
+    } catch {
+      // No thread to be had now: decodeParallel tries again and reports it.
+      return;
+    }
+    const spare: SpareWorker = { worker };
+    worker.unref();
+    worker.once('error', (error) => (spare.failure ??= error));
+    worker.once('exit', (code) => (spare.failure ??= new Error(`a decode worker exited with code ${code}`)));
+    spares.push(spare);
+  }
+}
+
+/** Ends the workers prestartWorkers() started that no decoding took. */
+export function dropSpareWorkers(): void {
+  for (const { worker } of spares) void worker.terminate();
+  spares = [];
+}
+
+/** Workers started ahead and not taken yet. */
+export const spareWorkerCount = (): number => spares.length;
+
+/** A healthy spare worker if there is one, else a new one. */
+function takeWorker(): Worker {
+  for (let spare = spares.shift(); spare; spare = spares.shift()) {
+    if (spare.failure) {
+      void spare.worker.terminate();
+      continue;
+    }
+    spare.worker.removeAllListeners();
+    spare.worker.ref();
+    return spare.worker;
+  }
+  return startWorker();
 }
 
 /**
@@ -92,7 +153,7 @@ export async function decodeParallel(source: string, dest: string, plan: Paralle
         if (next < plan.tasks.length) worker.postMessage({ id: next, task: plan.tasks[next++] } satisfies DecodeRequest);
       };
       for (let i = 0; i < workers; i++) {
-        const worker = new Worker(new URL('./frames-worker.js', import.meta.url));
+        const worker = takeWorker();
         threads.push(worker);
         worker.on('message', (reply: DecodeReply) => {
           if (failed) return;

@@ -26,8 +26,170 @@ import {
   wasmMemory
 } from "./chunk-XJ5TQIRZ.js";
 
-// src/core/entry/read.ts
+// src/core/extract/parallel/index.ts
+import { closeSync, fsync, ftruncateSync, openSync, unlinkSync } from "node:fs";
 import { open } from "node:fs/promises";
+import { availableParallelism, freemem } from "node:os";
+import { promisify } from "node:util";
+import { Worker } from "node:worker_threads";
+var fsyncAsync = promisify(fsync);
+var WORKER_MEMORY = 2 * RAW_DIGEST_SEGMENT + 20 * 1024 * 1024;
+function workerBound(maxWorkers) {
+  const byMemory = Math.max(1, Math.floor(freemem() / 2 / WORKER_MEMORY));
+  return Math.max(1, Math.min(maxWorkers ?? availableParallelism(), byMemory));
+}
+function workerCount(plan, maxWorkers) {
+  return Math.min(workerBound(maxWorkers), plan.tasks.length);
+}
+var spares = [];
+var startWorker = () => new Worker(new URL("./frames-worker.js", import.meta.url));
+function prestartWorkers(maxWorkers) {
+  for (let i = spares.length; i < workerBound(maxWorkers); i++) {
+    let worker;
+    try {
+      worker = startWorker();
+    } catch {
+      return;
+    }
+    const spare = { worker };
+    worker.unref();
+    worker.once("error", (error) => spare.failure ??= error);
+    worker.once("exit", (code) => spare.failure ??= new Error(`a decode worker exited with code ${code}`));
+    spares.push(spare);
+  }
+}
+function dropSpareWorkers() {
+  for (const { worker } of spares) void worker.terminate();
+  spares = [];
+}
+function takeWorker() {
+  for (let spare = spares.shift(); spare; spare = spares.shift()) {
+    if (spare.failure) {
+      void spare.worker.terminate();
+      continue;
+    }
+    spare.worker.removeAllListeners();
+    spare.worker.ref();
+    return spare.worker;
+  }
+  return startWorker();
+}
+async function decodeParallel(source, dest, plan, workers, options = {}) {
+  const fd = openSync(dest, "wx", 384);
+  let closed = false;
+  const threads = [];
+  try {
+    ftruncateSync(fd, plan.size);
+    const init = { source, dest, size: plan.size, directIo: options.directIo ?? true };
+    const hashes = /* @__PURE__ */ new Map();
+    const partial = [];
+    const writtenBy = /* @__PURE__ */ new Map();
+    let compressedDone = 0;
+    await new Promise((resolve, reject) => {
+      let next = 0;
+      let finished = 0;
+      let failed = false;
+      const fail = (error) => {
+        if (failed) return;
+        failed = true;
+        reject(error);
+      };
+      const onAbort = () => fail(options.signal.reason);
+      if (options.signal?.aborted) return fail(options.signal.reason);
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      const give = (worker) => {
+        if (next < plan.tasks.length) worker.postMessage({ id: next, task: plan.tasks[next++] });
+      };
+      for (let i = 0; i < workers; i++) {
+        const worker = takeWorker();
+        threads.push(worker);
+        worker.on("message", (reply) => {
+          if (failed) return;
+          if (reply.kind === "failed") {
+            const damaged = reply.failure.compressedOffset !== void 0;
+            return fail(damaged ? new SourceError(source, reply.failure.message) : new Error(reply.failure.message));
+          }
+          for (const { index, hash } of reply.segments) hashes.set(index, hash);
+          partial.push(...reply.partial);
+          writtenBy.set(worker, reply.written);
+          for (const frame of plan.tasks[reply.id].frames) compressedDone += frame.kind === "data" ? frame.compressedSize : 0;
+          options.onRead?.(compressedDone);
+          finished++;
+          if (finished === plan.tasks.length) {
+            options.signal?.removeEventListener("abort", onAbort);
+            resolve();
+          } else {
+            give(worker);
+          }
+        });
+        worker.on("error", fail);
+        worker.on("exit", (code) => fail(new Error(`a decode worker exited with code ${code}`)));
+        worker.postMessage(init);
+        give(worker);
+        give(worker);
+      }
+    });
+    await stopAll(threads);
+    await fsyncAsync(fd);
+    const rawDigest = await digestOf(dest, plan.size, hashes, partial);
+    if (plan.expectedRawDigest && rawDigest !== plan.expectedRawDigest) {
+      throw new SourceError(source, `decoded content does not match the entry's raw digest (${rawDigest}, the entry says ${plan.expectedRawDigest}): the entry is damaged`);
+    }
+    closeSync(fd);
+    closed = true;
+    const written = { direct: 0, pageCache: 0 };
+    for (const bytes of writtenBy.values()) {
+      written.direct += bytes.direct;
+      written.pageCache += bytes.pageCache;
+    }
+    return { size: plan.size, rawDigest, workers, written };
+  } catch (error) {
+    await stopAll(threads);
+    if (!closed) closeSync(fd);
+    try {
+      unlinkSync(dest);
+    } catch {
+    }
+    throw error;
+  }
+}
+async function stopAll(threads) {
+  for (const worker of threads) worker.removeAllListeners("exit");
+  await Promise.all(threads.map((worker) => worker.terminate()));
+}
+async function digestOf(dest, size, hashes, partial) {
+  const count = Math.ceil(size / RAW_DIGEST_SEGMENT);
+  const missing = [...new Set(partial.map(({ from }) => Math.floor(from / RAW_DIGEST_SEGMENT)))].filter((index) => !hashes.has(index));
+  if (missing.length > 0) {
+    const hasher = new BufferHasher(RAW_DIGEST_SEGMENT);
+    const file = await open(dest, "r");
+    try {
+      for (const index of missing) {
+        const length = Math.min(RAW_DIGEST_SEGMENT, size - index * RAW_DIGEST_SEGMENT);
+        for (let done = 0; done < length; ) {
+          const { bytesRead } = await file.read(hasher.extra, done, length - done, index * RAW_DIGEST_SEGMENT + done);
+          if (bytesRead === 0) throw new Error(`${dest} is shorter than ${size} bytes`);
+          done += bytesRead;
+        }
+        hasher.reset();
+        hasher.update(hasher.extra.subarray(0, length));
+        hashes.set(index, hasher.digest());
+      }
+    } finally {
+      await file.close();
+    }
+  }
+  const segments = [];
+  for (let index = 0; index < count; index++) {
+    const hash = hashes.get(index);
+    if (hash === void 0) throw new Error(`segment ${index} of ${dest} was never decoded`);
+    segments.push(hash);
+  }
+  return rawDigestFromSegments(segments);
+}
+
+// src/core/entry/read.ts
+import { open as open2 } from "node:fs/promises";
 
 // src/core/entry/format.ts
 import { createHash } from "node:crypto";
@@ -164,7 +326,7 @@ async function readAt(file, position, length) {
 async function readEntryIndex(path) {
   let file;
   try {
-    file = await open(path, "r");
+    file = await open2(path, "r");
   } catch (error) {
     throw new SourceError(path, `cannot read the basecow entry: ${error.message}`, { cause: error });
   }
@@ -221,132 +383,6 @@ async function readIndex(path, file) {
 import { closeSync as closeSync4, constants as constants2, openSync as openSync4 } from "node:fs";
 import { copyFile, open as open4, rm } from "node:fs/promises";
 import { basename } from "node:path";
-
-// src/core/extract/parallel/index.ts
-import { closeSync, fsync, ftruncateSync, openSync, unlinkSync } from "node:fs";
-import { open as open2 } from "node:fs/promises";
-import { availableParallelism, freemem } from "node:os";
-import { promisify } from "node:util";
-import { Worker } from "node:worker_threads";
-var fsyncAsync = promisify(fsync);
-var WORKER_MEMORY = 2 * RAW_DIGEST_SEGMENT + 20 * 1024 * 1024;
-function workerCount(plan, maxWorkers) {
-  const byMemory = Math.max(1, Math.floor(freemem() / 2 / WORKER_MEMORY));
-  return Math.max(1, Math.min(maxWorkers ?? availableParallelism(), plan.tasks.length, byMemory));
-}
-async function decodeParallel(source, dest, plan, workers, options = {}) {
-  const fd = openSync(dest, "wx", 384);
-  let closed = false;
-  const threads = [];
-  try {
-    ftruncateSync(fd, plan.size);
-    const init = { source, dest, size: plan.size, directIo: options.directIo ?? true };
-    const hashes = /* @__PURE__ */ new Map();
-    const partial = [];
-    const writtenBy = /* @__PURE__ */ new Map();
-    let compressedDone = 0;
-    await new Promise((resolve, reject) => {
-      let next = 0;
-      let finished = 0;
-      let failed = false;
-      const fail = (error) => {
-        if (failed) return;
-        failed = true;
-        reject(error);
-      };
-      const onAbort = () => fail(options.signal.reason);
-      if (options.signal?.aborted) return fail(options.signal.reason);
-      options.signal?.addEventListener("abort", onAbort, { once: true });
-      const give = (worker) => {
-        if (next < plan.tasks.length) worker.postMessage({ id: next, task: plan.tasks[next++] });
-      };
-      for (let i = 0; i < workers; i++) {
-        const worker = new Worker(new URL("./frames-worker.js", import.meta.url));
-        threads.push(worker);
-        worker.on("message", (reply) => {
-          if (failed) return;
-          if (reply.kind === "failed") {
-            const damaged = reply.failure.compressedOffset !== void 0;
-            return fail(damaged ? new SourceError(source, reply.failure.message) : new Error(reply.failure.message));
-          }
-          for (const { index, hash } of reply.segments) hashes.set(index, hash);
-          partial.push(...reply.partial);
-          writtenBy.set(worker, reply.written);
-          for (const frame of plan.tasks[reply.id].frames) compressedDone += frame.kind === "data" ? frame.compressedSize : 0;
-          options.onRead?.(compressedDone);
-          finished++;
-          if (finished === plan.tasks.length) {
-            options.signal?.removeEventListener("abort", onAbort);
-            resolve();
-          } else {
-            give(worker);
-          }
-        });
-        worker.on("error", fail);
-        worker.on("exit", (code) => fail(new Error(`a decode worker exited with code ${code}`)));
-        worker.postMessage(init);
-        give(worker);
-        give(worker);
-      }
-    });
-    await stopAll(threads);
-    await fsyncAsync(fd);
-    const rawDigest = await digestOf(dest, plan.size, hashes, partial);
-    if (plan.expectedRawDigest && rawDigest !== plan.expectedRawDigest) {
-      throw new SourceError(source, `decoded content does not match the entry's raw digest (${rawDigest}, the entry says ${plan.expectedRawDigest}): the entry is damaged`);
-    }
-    closeSync(fd);
-    closed = true;
-    const written = { direct: 0, pageCache: 0 };
-    for (const bytes of writtenBy.values()) {
-      written.direct += bytes.direct;
-      written.pageCache += bytes.pageCache;
-    }
-    return { size: plan.size, rawDigest, workers, written };
-  } catch (error) {
-    await stopAll(threads);
-    if (!closed) closeSync(fd);
-    try {
-      unlinkSync(dest);
-    } catch {
-    }
-    throw error;
-  }
-}
-async function stopAll(threads) {
-  for (const worker of threads) worker.removeAllListeners("exit");
-  await Promise.all(threads.map((worker) => worker.terminate()));
-}
-async function digestOf(dest, size, hashes, partial) {
-  const count = Math.ceil(size / RAW_DIGEST_SEGMENT);
-  const missing = [...new Set(partial.map(({ from }) => Math.floor(from / RAW_DIGEST_SEGMENT)))].filter((index) => !hashes.has(index));
-  if (missing.length > 0) {
-    const hasher = new BufferHasher(RAW_DIGEST_SEGMENT);
-    const file = await open2(dest, "r");
-    try {
-      for (const index of missing) {
-        const length = Math.min(RAW_DIGEST_SEGMENT, size - index * RAW_DIGEST_SEGMENT);
-        for (let done = 0; done < length; ) {
-          const { bytesRead } = await file.read(hasher.extra, done, length - done, index * RAW_DIGEST_SEGMENT + done);
-          if (bytesRead === 0) throw new Error(`${dest} is shorter than ${size} bytes`);
-          done += bytesRead;
-        }
-        hasher.reset();
-        hasher.update(hasher.extra.subarray(0, length));
-        hashes.set(index, hasher.digest());
-      }
-    } finally {
-      await file.close();
-    }
-  }
-  const segments = [];
-  for (let index = 0; index < count; index++) {
-    const hash = hashes.get(index);
-    if (hash === void 0) throw new Error(`segment ${index} of ${dest} was never decoded`);
-    segments.push(hash);
-  }
-  return rawDigestFromSegments(segments);
-}
 
 // src/core/extract/parallel/plan.ts
 import { readSync } from "node:fs";
@@ -1512,6 +1548,8 @@ function explainWriteError(source, dest, error, format) {
 }
 
 export {
+  prestartWorkers,
+  dropSpareWorkers,
   HOLE_FRAME_MAX,
   encodeHeaderFrame,
   encodePlanFrame,

@@ -10,7 +10,7 @@ import {
   validateGroup,
   vmDir,
   withWorkDirLock
-} from "./chunk-S3CZTYBR.js";
+} from "./chunk-WQIINCKK.js";
 import {
   LibvirtUnreachableError,
   MissingToolError,
@@ -18,7 +18,7 @@ import {
   listDomains,
   mapLimited
 } from "./chunk-JS24X5YJ.js";
-import "./chunk-QVE4D2IR.js";
+import "./chunk-GXP2VDRZ.js";
 import {
   manifestPath,
   readManifest,

@@ -18,9 +18,11 @@ import {
 } from "./chunk-2TMYUB3Y.js";
 import {
   DEFAULT_MEMBER,
+  dropSpareWorkers,
   extractToRaw,
+  prestartWorkers,
   readEntryIndex
-} from "./chunk-QVE4D2IR.js";
+} from "./chunk-GXP2VDRZ.js";
 import {
   DEFAULT_LOCK_TIMING,
   acquireLease,
@@ -338,6 +340,14 @@ async function findOrMake(layout, key, source, derivedKey, context, options, tim
   }
 }
 async function restoreFromRemote(layout, key, remote, options, lock, timings) {
+  prestartWorkers(options.maxWorkers);
+  try {
+    return await restoreAndExtract(layout, key, remote, options, lock, timings);
+  } finally {
+    dropSpareWorkers();
+  }
+}
+async function restoreAndExtract(layout, key, remote, options, lock, timings) {
   const restoreStarted = performance.now();
   let entry;
   try {
