@@ -2,19 +2,19 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   runMain
-} from "./chunk-RPIOHB7E.js";
+} from "./chunk-EXJ6YXVX.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
 import "./chunk-VXA5LTRO.js";
-import "./chunk-ETEGEQVB.js";
+import "./chunk-GLFN25DV.js";
 import "./chunk-I4Z6R4ME.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-GXP2VDRZ.js";
+import "./chunk-RTLDPMYY.js";
 import "./chunk-7DMM3BNG.js";
 import "./chunk-PP3B4BCK.js";
 import "./chunk-CP6IPV72.js";
-import "./chunk-N6VAJOAX.js";
+import "./chunk-KFPWZJBU.js";
 import "./chunk-BHNCOJM6.js";
 import "./chunk-JMVG4PKO.js";
 import "./chunk-WB6ZLOID.js";

@@ -9,7 +9,7 @@ import {
   readCacheDir,
   readTestnetInputs,
   warn
-} from "./chunk-RPIOHB7E.js";
+} from "./chunk-EXJ6YXVX.js";
 import {
   getInput,
   group,
@@ -21,15 +21,15 @@ import "./chunk-6CTZAA2R.js";
 import "./chunk-VXA5LTRO.js";
 import {
   existingBase
-} from "./chunk-ETEGEQVB.js";
+} from "./chunk-GLFN25DV.js";
 import "./chunk-I4Z6R4ME.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-GXP2VDRZ.js";
+import "./chunk-RTLDPMYY.js";
 import "./chunk-7DMM3BNG.js";
 import "./chunk-PP3B4BCK.js";
 import "./chunk-CP6IPV72.js";
-import "./chunk-N6VAJOAX.js";
+import "./chunk-KFPWZJBU.js";
 import {
   UsageError
 } from "./chunk-BHNCOJM6.js";
@@ -58,7 +58,7 @@ async function runOverlayMain() {
     }
     saveState(STATE.workDir, testnet.workDir);
     if (testnet.connect) saveState(STATE.connect, testnet.connect);
-    const { up } = await import("./up-TT6VETLM.js");
+    const { up } = await import("./up-QKTFLDKW.js");
     const manifest = await group("basecow: testnet", () => up({ ...testnet, source: base.base, cacheDir, base, onWarning: warn }));
     info(`${manifest.vms.length} VM(s) over ${base.base} in ${manifest.workDir}${manifest.started ? ", started" : ""}`);
     setOutput("manifest", `${manifest.workDir}/manifest.json`);

@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { SourceError } from '../../errors.js';
 import type { ProgressSink } from '../chunks.js';
 import { BufferHasher, RAW_DIGEST_SEGMENT, rawDigestFromSegments } from '../raw-digest.js';
+import { SpareWorkers } from '../spare-workers.js';
 import type { DecodeTask, ParallelPlan } from './plan.js';
 
 const fsyncAsync = promisify(fsync);
@@ -63,61 +64,24 @@ export function workerCount(plan: ParallelPlan, maxWorkers?: number): number {
   return Math.min(workerBound(maxWorkers), plan.tasks.length);
 }
 
-interface SpareWorker {
-  worker: Worker;
-  failure?: Error;
-}
-
 /** Workers started before their plan was known, for the next decodeParallel of this process. */
-let spares: SpareWorker[] = [];
-
-const startWorker = (): Worker => new Worker(new URL('./frames-worker.js', import.meta.url));
+const spares = new SpareWorkers(() => new Worker(new URL('./frames-worker.js', import.meta.url)), 'a decode worker');
 
 /**
  * Starts decode workers ahead of a decoding that is about to come (an entry being downloaded), so
- * that their start-up (tens of milliseconds each, a thread, a module and the zstd addon) overlaps
- * the wait instead of delaying the first frame. Unused ones cost their start-up CPU and do not keep
- * the process alive; dropSpareWorkers() ends them.
+ * that the first frame does not wait for their start-up. dropSpareWorkers() ends the ones no
+ * decoding took.
  */
 export function prestartWorkers(maxWorkers?: number): void {
-  for (let i = spares.length; i < workerBound(maxWorkers); i++) {
-    let worker: Worker;
-    try {
-      worker = startWorker();
-    } catch {
-      // No thread to be had now: decodeParallel tries again and reports it.
-      return;
-    }
-    const spare: SpareWorker = { worker };
-    worker.unref();
-    worker.once('error', (error) => (spare.failure ??= error));
-    worker.once('exit', (code) => (spare.failure ??= new Error(`a decode worker exited with code ${code}`)));
-    spares.push(spare);
-  }
+  spares.fill(workerBound(maxWorkers));
 }
 
-/** Ends the workers prestartWorkers() started that no decoding took. */
 export function dropSpareWorkers(): void {
-  for (const { worker } of spares) void worker.terminate();
-  spares = [];
+  spares.drop();
 }
 
 /** Workers started ahead and not taken yet. */
-export const spareWorkerCount = (): number => spares.length;
-
-/** A healthy spare worker if there is one, else a new one. */
-function takeWorker(): Worker {
-  for (let spare = spares.shift(); spare; spare = spares.shift()) {
-    if (spare.failure) {
-      void spare.worker.terminate();
-      continue;
-    }
-    spare.worker.removeAllListeners();
-    spare.worker.ref();
-    return spare.worker;
-  }
-  return startWorker();
-}
+export const spareWorkerCount = (): number => spares.count;
 
 /**
  * Decodes a multi-frame zstd source into `dest` (which must not exist) with `workers` threads, each
@@ -153,7 +117,7 @@ export async function decodeParallel(source: string, dest: string, plan: Paralle
         if (next < plan.tasks.length) worker.postMessage({ id: next, task: plan.tasks[next++] } satisfies DecodeRequest);
       };
       for (let i = 0; i < workers; i++) {
-        const worker = takeWorker();
+        const worker = spares.take();
         threads.push(worker);
         worker.on('message', (reply: DecodeReply) => {
           if (failed) return;

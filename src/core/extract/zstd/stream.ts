@@ -2,6 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { SourceError } from '../../errors.js';
 import type { ProgressSink } from '../chunks.js';
+import { SpareWorkers } from '../spare-workers.js';
 import { WASM_PAGE, offerInPlaceHashing, wasmMemory } from '../wasm-memory.js';
 import { XXH64_STATE_BYTES, Xxh64 } from './xxh64.js';
 
@@ -73,53 +74,14 @@ export interface ZstdWorkerData {
 }
 
 /**
- * A decoder thread started before it is needed, with what went wrong while it waited. A thread takes
- * about 40 ms to start; started first thing in a process, that overlaps loading the rest of the
- * program on the other core.
+ * A decoder thread started before it is needed. A thread takes about 40 ms to start; started first
+ * thing in a process, that overlaps loading the rest of the program on the other core.
  */
-interface SpareWorker {
-  worker: Worker;
-  failure?: Error;
-}
+const spareDecoder = new SpareWorkers(() => new Worker(new URL('./decode-worker.js', import.meta.url)), 'decompression worker');
 
-let spare: SpareWorker | undefined;
-
-function startWorker(): Worker {
-  return new Worker(new URL('./decode-worker.js', import.meta.url));
-}
-
-/**
- * Starts a decoder thread for the next ZstdStream of this process to take. An unused one costs
- * its start-up CPU and does not keep the process alive.
- */
+/** Starts a decoder thread for the next ZstdStream of this process to take. */
 export function prestartDecoder(): void {
-  if (spare) return;
-  let worker: Worker;
-  try {
-    worker = startWorker();
-  } catch {
-    // No thread to be had now (a process limit, say): a stream that needs one tries again and
-    // reports it; a command that needs none must not fail here.
-    return;
-  }
-  const started: SpareWorker = { worker };
-  worker.unref();
-  worker.once('error', (error) => (started.failure ??= error));
-  worker.once('exit', (code) => (started.failure ??= new Error(`decompression worker exited with code ${code}`)));
-  spare = started;
-}
-
-/** The spare thread if it is still healthy, else a new one. */
-function takeWorker(): Worker {
-  const taken = spare;
-  spare = undefined;
-  if (!taken || taken.failure) {
-    if (taken) void taken.worker.terminate();
-    return startWorker();
-  }
-  taken.worker.removeAllListeners();
-  taken.worker.ref();
-  return taken.worker;
+  spareDecoder.fill(1);
 }
 
 export type ZstdMessage =
@@ -179,7 +141,7 @@ export class ZstdStream implements AsyncIterable<Buffer> {
     const released = new SharedArrayBuffer(4);
     const releasedSlots = new Int32Array(released);
     const data: ZstdWorkerData = { path, inputSize: INPUT_SIZE, memory: shared, slotsAt: SLOTS_AT, slotSize: SLOT_SIZE, slotCount: SLOT_COUNT, released };
-    const worker = takeWorker();
+    const worker = spareDecoder.take();
     const queue: (ZstdMessage | { kind: 'crash'; error: Error })[] = [];
     let wake: (() => void) | undefined;
     const push = (m: (typeof queue)[number]): void => {

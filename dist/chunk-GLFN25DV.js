@@ -22,7 +22,7 @@ import {
   extractToRaw,
   prestartWorkers,
   readEntryIndex
-} from "./chunk-GXP2VDRZ.js";
+} from "./chunk-RTLDPMYY.js";
 import {
   DEFAULT_LOCK_TIMING,
   acquireLease,

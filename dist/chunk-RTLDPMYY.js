@@ -1,8 +1,9 @@
 import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
+  SpareWorkers,
   ZstdStream
-} from "./chunk-N6VAJOAX.js";
+} from "./chunk-KFPWZJBU.js";
 import {
   SourceError,
   errnoCode
@@ -41,38 +42,12 @@ function workerBound(maxWorkers) {
 function workerCount(plan, maxWorkers) {
   return Math.min(workerBound(maxWorkers), plan.tasks.length);
 }
-var spares = [];
-var startWorker = () => new Worker(new URL("./frames-worker.js", import.meta.url));
+var spares = new SpareWorkers(() => new Worker(new URL("./frames-worker.js", import.meta.url)), "a decode worker");
 function prestartWorkers(maxWorkers) {
-  for (let i = spares.length; i < workerBound(maxWorkers); i++) {
-    let worker;
-    try {
-      worker = startWorker();
-    } catch {
-      return;
-    }
-    const spare = { worker };
-    worker.unref();
-    worker.once("error", (error) => spare.failure ??= error);
-    worker.once("exit", (code) => spare.failure ??= new Error(`a decode worker exited with code ${code}`));
-    spares.push(spare);
-  }
+  spares.fill(workerBound(maxWorkers));
 }
 function dropSpareWorkers() {
-  for (const { worker } of spares) void worker.terminate();
-  spares = [];
-}
-function takeWorker() {
-  for (let spare = spares.shift(); spare; spare = spares.shift()) {
-    if (spare.failure) {
-      void spare.worker.terminate();
-      continue;
-    }
-    spare.worker.removeAllListeners();
-    spare.worker.ref();
-    return spare.worker;
-  }
-  return startWorker();
+  spares.drop();
 }
 async function decodeParallel(source, dest, plan, workers, options = {}) {
   const fd = openSync(dest, "wx", 384);
@@ -101,7 +76,7 @@ async function decodeParallel(source, dest, plan, workers, options = {}) {
         if (next < plan.tasks.length) worker.postMessage({ id: next, task: plan.tasks[next++] });
       };
       for (let i = 0; i < workers; i++) {
-        const worker = takeWorker();
+        const worker = spares.take();
         threads.push(worker);
         worker.on("message", (reply) => {
           if (failed) return;

@@ -14,6 +14,57 @@ import {
 // src/core/extract/zstd/stream.ts
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { Worker } from "node:worker_threads";
+
+// src/core/extract/spare-workers.ts
+var SpareWorkers = class {
+  /** `start` makes one thread; `name` says what one is, in the error of a spare that died. */
+  constructor(start, name) {
+    this.start = start;
+    this.name = name;
+  }
+  start;
+  name;
+  spares = [];
+  /** Starts spares until there are `count`; fewer where the process can have no thread now. */
+  fill(count) {
+    while (this.spares.length < count) {
+      let worker;
+      try {
+        worker = this.start();
+      } catch {
+        return;
+      }
+      const spare = { worker };
+      worker.unref();
+      worker.once("error", (error) => spare.failure ??= error);
+      worker.once("exit", (code) => spare.failure ??= new Error(`${this.name} exited with code ${code}`));
+      this.spares.push(spare);
+    }
+  }
+  /** A healthy spare, from now on keeping the process alive as any thread does; else a new thread. */
+  take() {
+    for (let spare = this.spares.shift(); spare; spare = this.spares.shift()) {
+      if (spare.failure) {
+        void spare.worker.terminate();
+        continue;
+      }
+      spare.worker.removeAllListeners();
+      spare.worker.ref();
+      return spare.worker;
+    }
+    return this.start();
+  }
+  /** Ends the spares nobody took. */
+  drop() {
+    for (const { worker } of this.spares) void worker.terminate();
+    this.spares = [];
+  }
+  get count() {
+    return this.spares.length;
+  }
+};
+
+// src/core/extract/zstd/stream.ts
 var INPUT_SIZE = 4 * 1024 * 1024;
 var SLOT_SIZE = 512 * 1024;
 var SLOT_COUNT = 64;
@@ -21,34 +72,9 @@ var SLOTS_AT = WASM_PAGE;
 var TURN_EVERY_MS = 20;
 var POISON_RELEASED_SLOTS = process.env.BASECOW_POISON_RELEASED_SLOTS === "1";
 var SLOT_POISON = 219;
-var spare;
-function startWorker() {
-  return new Worker(new URL("./decode-worker.js", import.meta.url));
-}
+var spareDecoder = new SpareWorkers(() => new Worker(new URL("./decode-worker.js", import.meta.url)), "decompression worker");
 function prestartDecoder() {
-  if (spare) return;
-  let worker;
-  try {
-    worker = startWorker();
-  } catch {
-    return;
-  }
-  const started = { worker };
-  worker.unref();
-  worker.once("error", (error) => started.failure ??= error);
-  worker.once("exit", (code) => started.failure ??= new Error(`decompression worker exited with code ${code}`));
-  spare = started;
-}
-function takeWorker() {
-  const taken = spare;
-  spare = void 0;
-  if (!taken || taken.failure) {
-    if (taken) void taken.worker.terminate();
-    return startWorker();
-  }
-  taken.worker.removeAllListeners();
-  taken.worker.ref();
-  return taken.worker;
+  spareDecoder.fill(1);
 }
 function checkFrames(path, checksum, at, length, frameEnds, onFrameEnd) {
   let hashed = 0;
@@ -84,7 +110,7 @@ var ZstdStream = class {
     const released = new SharedArrayBuffer(4);
     const releasedSlots = new Int32Array(released);
     const data = { path, inputSize: INPUT_SIZE, memory: shared, slotsAt: SLOTS_AT, slotSize: SLOT_SIZE, slotCount: SLOT_COUNT, released };
-    const worker = takeWorker();
+    const worker = spareDecoder.take();
     const queue = [];
     let wake;
     const push = (m) => {
@@ -147,6 +173,7 @@ var ZstdStream = class {
 };
 
 export {
+  SpareWorkers,
   prestartDecoder,
   ZstdStream
 };

@@ -7,7 +7,7 @@ import {
   sanitizeVmNames,
   validateGroup,
   withWorkDirLock
-} from "./chunk-WQIINCKK.js";
+} from "./chunk-MN3DWJ35.js";
 import {
   createOverlays
 } from "./chunk-45OGXQO5.js";
@@ -19,7 +19,7 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   ensureBase
-} from "./chunk-ETEGEQVB.js";
+} from "./chunk-GLFN25DV.js";
 import {
   readSidecar
 } from "./chunk-I4Z6R4ME.js";
@@ -27,7 +27,7 @@ import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-GXP2VDRZ.js";
+import "./chunk-RTLDPMYY.js";
 import {
   manifestPath,
   readManifest,
@@ -42,7 +42,7 @@ import {
 import {
   storeLayout
 } from "./chunk-CP6IPV72.js";
-import "./chunk-N6VAJOAX.js";
+import "./chunk-KFPWZJBU.js";
 import {
   BasecowError,
   UsageError

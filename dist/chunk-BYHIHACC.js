@@ -11,7 +11,7 @@ import {
   label,
   saveEntry,
   warn
-} from "./chunk-RPIOHB7E.js";
+} from "./chunk-EXJ6YXVX.js";
 import {
   getState,
   group,
@@ -27,7 +27,7 @@ import {
   encodePlanFrame,
   encodeSeekTable,
   holeFrame
-} from "./chunk-GXP2VDRZ.js";
+} from "./chunk-RTLDPMYY.js";
 import {
   releaseLease
 } from "./chunk-7DMM3BNG.js";
@@ -202,7 +202,7 @@ async function tearDownTestnet() {
   if (!workDir) return;
   const connect = getState(STATE.connect) || void 0;
   await group("basecow: tear down the testnet", async () => {
-    const { down } = await import("./down-NGMPRI2E.js");
+    const { down } = await import("./down-J464SK27.js");
     const result = await down({ workDir, connect, onWarning: warn });
     info(`${result.workDir}: stopped ${result.destroyed.length} domain(s), removed ${result.removed.length} file(s); console logs kept`);
   });

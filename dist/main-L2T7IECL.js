@@ -22,19 +22,19 @@ import {
 } from "./chunk-VXA5LTRO.js";
 import {
   ensureBase
-} from "./chunk-ETEGEQVB.js";
+} from "./chunk-GLFN25DV.js";
 import "./chunk-I4Z6R4ME.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-GXP2VDRZ.js";
+import "./chunk-RTLDPMYY.js";
 import "./chunk-7DMM3BNG.js";
 import "./chunk-PP3B4BCK.js";
 import {
   defaultCacheDir
 } from "./chunk-CP6IPV72.js";
-import "./chunk-N6VAJOAX.js";
+import "./chunk-KFPWZJBU.js";
 import {
   BasecowError,
   UsageError
@@ -332,7 +332,7 @@ async function upCommand(args) {
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-TT6VETLM.js");
+    const { up } = await import("./up-QKTFLDKW.js");
     return up({
       ...source,
       ...hooks,
@@ -376,7 +376,7 @@ async function downCommand(args) {
     connect: { type: "string" },
     json: { type: "boolean", default: false }
   });
-  const { down } = await import("./down-NGMPRI2E.js");
+  const { down } = await import("./down-J464SK27.js");
   const warnings = [];
   const result = await withProgressAndInterrupts(
     (hooks) => down({

@@ -10,7 +10,7 @@ import {
   validateGroup,
   vmDir,
   withWorkDirLock
-} from "./chunk-WQIINCKK.js";
+} from "./chunk-MN3DWJ35.js";
 import {
   LibvirtUnreachableError,
   MissingToolError,
@@ -18,7 +18,7 @@ import {
   listDomains,
   mapLimited
 } from "./chunk-JS24X5YJ.js";
-import "./chunk-GXP2VDRZ.js";
+import "./chunk-RTLDPMYY.js";
 import {
   manifestPath,
   readManifest,
@@ -32,7 +32,7 @@ import {
 import {
   storeLayout
 } from "./chunk-CP6IPV72.js";
-import "./chunk-N6VAJOAX.js";
+import "./chunk-KFPWZJBU.js";
 import {
   BasecowError,
   errnoCode
