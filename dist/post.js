@@ -2,18 +2,18 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   runPost
-} from "./chunk-BYHIHACC.js";
-import "./chunk-V4GA5I3I.js";
-import "./chunk-EXJ6YXVX.js";
+} from "./chunk-3XEB3GYL.js";
+import "./chunk-MPQVKSM4.js";
+import "./chunk-A5FPIQKA.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
 import "./chunk-VXA5LTRO.js";
-import "./chunk-GLFN25DV.js";
+import "./chunk-NNJHI3UZ.js";
 import "./chunk-I4Z6R4ME.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
 import "./chunk-RTLDPMYY.js";
-import "./chunk-7DMM3BNG.js";
+import "./chunk-ZBR2KLNB.js";
 import "./chunk-PP3B4BCK.js";
 import "./chunk-CP6IPV72.js";
 import "./chunk-KFPWZJBU.js";

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readFileSync, rmSync, rmdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -403,6 +404,40 @@ test('a lock taken over by another process: noticed before publishing, and never
   await again.release();
   assert.deepEqual(listDir(layout.locks), []);
   assert.deepEqual(listDir(layout.tmp), []);
+});
+
+test('a lock whose fresh directory another waiter removes at once is not taken, and no error: the caller tries again', async () => {
+  const layout = storeLayout(join(dir, 'cache-race'));
+  mkdirSync(layout.locks, { recursive: true });
+  mkdirSync(layout.tmp, { recursive: true });
+  const path = lockPath(layout, 'raced');
+  // proper-lockfile stats the directory it has just made; a second waiter that found the same lock
+  // stale removes it right then (its takeover's rmdir), which is this interleaving, made certain.
+  const fs = createRequire(import.meta.url)('graceful-fs') as { stat: (...args: unknown[]) => void };
+  const realStat = fs.stat;
+  let raced = false;
+  fs.stat = (...args: unknown[]) => {
+    if (args[0] === path && !raced) {
+      raced = true;
+      rmdirSync(path);
+    }
+    return realStat.apply(fs, args);
+  };
+  try {
+    assert.equal(await tryLock(path, FAST_LOCK, layout.tmp), undefined);
+  } finally {
+    fs.stat = realStat;
+  }
+  assert.ok(raced, 'the race was staged');
+  // Nothing of the attempt is left, and the next attempt takes the lock.
+  assert.deepEqual(listDir(layout.tmp), []);
+  const held = await tryLock(path, FAST_LOCK, layout.tmp);
+  assert.ok(held);
+  await held.release();
+  assert.deepEqual(listDir(layout.locks), []);
+  // With the locks directory itself gone, the error says so instead.
+  rmSync(layout.locks, { recursive: true });
+  await assert.rejects(tryLock(path, FAST_LOCK, layout.tmp), /cannot take the lock .*ENOENT/);
 });
 
 test('a source that changes while it is extracted is not published', async () => {

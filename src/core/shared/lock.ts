@@ -28,9 +28,20 @@ export interface HeldLock {
 export const ownerPath = (lockPath: string): string => `${lockPath}+owner`;
 
 /**
+ * proper-lockfile makes the directory, then stats it (to learn the filesystem's mtime precision).
+ * When two waiters found the same lock stale, the second one's removal of the stale directory can
+ * land between the first one's mkdir and that stat: the first then fails with ENOENT on a
+ * directory it made a moment ago. Someone else is taking the key then, as with ELOCKED, so the
+ * caller waits and tries again. Only a failing mkdir means the locks directory itself is gone.
+ */
+function lostTheRace(error: unknown): boolean {
+  return errnoCode(error) === 'ENOENT' && (error as NodeJS.ErrnoException).syscall !== 'mkdir';
+}
+
+/**
  * One attempt at the per-key lock. proper-lockfile keeps a heartbeat (the lock's mtime) every
  * staleMs/4 on a timer, which is why no extraction step may hold the event loop for long.
- * Returns undefined when another live process holds it.
+ * Returns undefined when another live process holds it, or takes it over at this very moment.
  *
  * Taking over a stale lock is stat, rmdir, mkdir, so two waiters that both saw it stale can both
  * believe they took it: the second rmdir removes the first one's fresh directory. Each holder
@@ -52,7 +63,7 @@ export async function tryLock(lockPath: string, timing: LockTiming, scratchDir: 
       onCompromised: () => undefined,
     });
   } catch (error) {
-    if (errnoCode(error) === 'ELOCKED') return undefined;
+    if (errnoCode(error) === 'ELOCKED' || lostTheRace(error)) return undefined;
     throw new Error(`cannot take the lock ${lockPath}: ${(error as Error).message}`, { cause: error });
   }
   const token = `${process.pid}-${randomBytes(8).toString('hex')}`;

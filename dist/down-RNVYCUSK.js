@@ -10,7 +10,7 @@ import {
   validateGroup,
   vmDir,
   withWorkDirLock
-} from "./chunk-MN3DWJ35.js";
+} from "./chunk-LQRUC4AP.js";
 import {
   LibvirtUnreachableError,
   MissingToolError,
@@ -24,7 +24,7 @@ import {
   readManifest,
   releaseWorkDirLeases,
   wasStarted
-} from "./chunk-7DMM3BNG.js";
+} from "./chunk-ZBR2KLNB.js";
 import {
   pathExists,
   validateKey

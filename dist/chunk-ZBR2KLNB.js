@@ -1603,6 +1603,9 @@ import { readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 var DEFAULT_LOCK_TIMING = { staleMs: 1e4, pollMs: 250 };
 var ownerPath = (lockPath) => `${lockPath}+owner`;
+function lostTheRace(error) {
+  return errnoCode(error) === "ENOENT" && error.syscall !== "mkdir";
+}
 async function tryLock(lockPath, timing, scratchDir) {
   let release;
   try {
@@ -1617,7 +1620,7 @@ async function tryLock(lockPath, timing, scratchDir) {
       onCompromised: () => void 0
     });
   } catch (error) {
-    if (errnoCode(error) === "ELOCKED") return void 0;
+    if (errnoCode(error) === "ELOCKED" || lostTheRace(error)) return void 0;
     throw new Error(`cannot take the lock ${lockPath}: ${error.message}`, { cause: error });
   }
   const token = `${process.pid}-${randomBytes(8).toString("hex")}`;

@@ -7,7 +7,7 @@ import {
   DEFAULT_LOCK_TIMING,
   ownerPath,
   tryLock
-} from "./chunk-7DMM3BNG.js";
+} from "./chunk-ZBR2KLNB.js";
 import {
   pathExists,
   removeDeadTemps,

@@ -22,14 +22,14 @@ import {
 } from "./chunk-VXA5LTRO.js";
 import {
   ensureBase
-} from "./chunk-GLFN25DV.js";
+} from "./chunk-NNJHI3UZ.js";
 import "./chunk-I4Z6R4ME.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
 import "./chunk-RTLDPMYY.js";
-import "./chunk-7DMM3BNG.js";
+import "./chunk-ZBR2KLNB.js";
 import "./chunk-PP3B4BCK.js";
 import {
   defaultCacheDir
@@ -332,7 +332,7 @@ async function upCommand(args) {
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-QKTFLDKW.js");
+    const { up } = await import("./up-2TFYVR5C.js");
     return up({
       ...source,
       ...hooks,
@@ -376,7 +376,7 @@ async function downCommand(args) {
     connect: { type: "string" },
     json: { type: "boolean", default: false }
   });
-  const { down } = await import("./down-J464SK27.js");
+  const { down } = await import("./down-RNVYCUSK.js");
   const warnings = [];
   const result = await withProgressAndInterrupts(
     (hooks) => down({
@@ -410,7 +410,7 @@ function storeOptions(values) {
 var day = (iso) => iso ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : "-";
 async function lsCommand(args) {
   const { values } = parse(args, STORE_OPTIONS);
-  const { listStore } = await import("./gc-T5CCFU7Q.js");
+  const { listStore } = await import("./gc-H7X55XUN.js");
   const listing = await listStore(storeOptions(values));
   if (values.json) {
     process.stdout.write(`${JSON.stringify(listing)}
@@ -435,7 +435,7 @@ async function lsCommand(args) {
 }
 async function gcCommand(args) {
   const { values } = parse(args, { ...STORE_OPTIONS, "max-age": { type: "string" }, "dry-run": { type: "boolean", default: false } });
-  const { gc } = await import("./gc-T5CCFU7Q.js");
+  const { gc } = await import("./gc-H7X55XUN.js");
   const maxAge = values["max-age"];
   const result = await gc({
     ...storeOptions(values),

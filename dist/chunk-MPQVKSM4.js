@@ -11,7 +11,7 @@ import {
   readLeases,
   sweepLeases,
   tryLock
-} from "./chunk-7DMM3BNG.js";
+} from "./chunk-ZBR2KLNB.js";
 import {
   fsyncDir,
   isPlainFile,

@@ -28,7 +28,7 @@ import {
   acquireLease,
   releaseLease,
   tryLock
-} from "./chunk-7DMM3BNG.js";
+} from "./chunk-ZBR2KLNB.js";
 import {
   fsyncDir,
   isPlainFile,
@@ -459,7 +459,7 @@ var mib = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 async function ensureRoom(layout, key, label, neededBytes, options) {
   const before = await freeBytes(layout);
   if (neededBytes <= before) return;
-  const { gc, listStore } = await import("./gc-T5CCFU7Q.js");
+  const { gc, listStore } = await import("./gc-H7X55XUN.js");
   const listing = await listStore({ cacheDir: dirname(layout.root) });
   const result = await gc({ cacheDir: dirname(layout.root), budgetBytes: Math.max(0, listing.totalBytes - (neededBytes - before)), keep: [key], lockTiming: options.lockTiming, onWarning: options.onWarning });
   const after = await freeBytes(layout);

@@ -7,7 +7,7 @@ import {
   sanitizeVmNames,
   validateGroup,
   withWorkDirLock
-} from "./chunk-MN3DWJ35.js";
+} from "./chunk-LQRUC4AP.js";
 import {
   createOverlays
 } from "./chunk-45OGXQO5.js";
@@ -19,7 +19,7 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   ensureBase
-} from "./chunk-GLFN25DV.js";
+} from "./chunk-NNJHI3UZ.js";
 import {
   readSidecar
 } from "./chunk-I4Z6R4ME.js";
@@ -35,7 +35,7 @@ import {
   releaseWorkDirLeases,
   wasStarted,
   writeManifest
-} from "./chunk-7DMM3BNG.js";
+} from "./chunk-ZBR2KLNB.js";
 import {
   pathExists
 } from "./chunk-PP3B4BCK.js";

@@ -6,9 +6,9 @@ import {
   listStore,
   removeBase,
   resolveBudget
-} from "./chunk-V4GA5I3I.js";
+} from "./chunk-MPQVKSM4.js";
 import "./chunk-I4Z6R4ME.js";
-import "./chunk-7DMM3BNG.js";
+import "./chunk-ZBR2KLNB.js";
 import "./chunk-PP3B4BCK.js";
 import "./chunk-CP6IPV72.js";
 import "./chunk-BHNCOJM6.js";

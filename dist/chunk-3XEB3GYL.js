@@ -2,7 +2,7 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   gc
-} from "./chunk-V4GA5I3I.js";
+} from "./chunk-MPQVKSM4.js";
 import {
   STATE,
   cacheWritable,
@@ -11,7 +11,7 @@ import {
   label,
   saveEntry,
   warn
-} from "./chunk-EXJ6YXVX.js";
+} from "./chunk-A5FPIQKA.js";
 import {
   getState,
   group,
@@ -30,7 +30,7 @@ import {
 } from "./chunk-RTLDPMYY.js";
 import {
   releaseLease
-} from "./chunk-7DMM3BNG.js";
+} from "./chunk-ZBR2KLNB.js";
 import {
   replaceAtomically
 } from "./chunk-PP3B4BCK.js";
@@ -202,7 +202,7 @@ async function tearDownTestnet() {
   if (!workDir) return;
   const connect = getState(STATE.connect) || void 0;
   await group("basecow: tear down the testnet", async () => {
-    const { down } = await import("./down-J464SK27.js");
+    const { down } = await import("./down-RNVYCUSK.js");
     const result = await down({ workDir, connect, onWarning: warn });
     info(`${result.workDir}: stopped ${result.destroyed.length} domain(s), removed ${result.removed.length} file(s); console logs kept`);
   });
