@@ -1,22 +1,18 @@
 // The floor under any Node process that extracts a zstd file: `node decode-floor.js <file>` decodes
-// it with the zstd-napi binding basecow's decoder uses, on one thread, with the same decoder settings
-// (largest window, frame checksums left to the caller), and throws the output away: no writes, no
+// it on one thread with the decoder basecow's pipelined decoder makes (newDecoder: zstd-napi, the
+// largest window, frame checksums left to the caller), and throws the output away: no writes, no
 // holes, no hashing, no store. Timed as a whole process, its start-up included, it shows how close a
 // goal stated against `zstd -d -o` or `tar -xf` can come before basecow does anything of its own.
 import { openSync, readSync } from 'node:fs';
-import binding from 'zstd-napi/binding.js';
+import { newDecoder } from '../src/core/extract/zstd/decoder.js';
 
-/** ZSTD_d_forceIgnoreChecksum (see src/core/extract/zstd/decode-worker.ts). */
-const FORCE_IGNORE_CHECKSUM = 1002;
 const INPUT_SIZE = 1024 * 1024;
 /** Small enough to stay in the CPU's cache, as the decoder's recycled slots do. */
 const OUTPUT_SIZE = 512 * 1024;
 
 const path = process.argv[2];
 if (!path) throw new Error('usage: decode-floor.js <file.zst>');
-const dctx = new binding.DCtx();
-dctx.setParameter(binding.DParameter.windowLogMax, 31);
-dctx.setParameter(FORCE_IGNORE_CHECKSUM, 1);
+const dctx = newDecoder(true);
 const fd = openSync(path, 'r');
 const input = Buffer.allocUnsafe(INPUT_SIZE);
 const output = Buffer.allocUnsafe(OUTPUT_SIZE);

@@ -4,15 +4,14 @@ import {
   ZSTD_MAGIC
 } from "./chunk-JMVG4PKO.js";
 import {
-  zstd_napi_binding_default
-} from "./chunk-6LAVSMFD.js";
+  newDecoder
+} from "./chunk-J4T2KZCX.js";
+import "./chunk-6LAVSMFD.js";
 import "./chunk-NCNTTV4Q.js";
 
 // src/core/extract/zstd/decode-worker.ts
 import { open } from "node:fs/promises";
 import { parentPort } from "node:worker_threads";
-var WINDOW_LOG_MAX = 31;
-var ZSTD_D_FORCE_IGNORE_CHECKSUM = 1002;
 var CHECKSUM_FLAG = 4;
 var NOT_A_FRAME = /unknown frame descriptor/i;
 var SLOTS_PER_MESSAGE = 4;
@@ -66,9 +65,7 @@ async function run({ path, inputSize, memory, slotsAt, slotSize, slotCount, rele
     outFilled = 0;
     frameEnds = [];
   };
-  const dctx = new zstd_napi_binding_default.DCtx();
-  dctx.setParameter(zstd_napi_binding_default.DParameter.windowLogMax, WINDOW_LOG_MAX);
-  dctx.setParameter(ZSTD_D_FORCE_IGNORE_CHECKSUM, 1);
+  const dctx = newDecoder(true);
   const file = await open(path, "r");
   const inputs = [Buffer.allocUnsafe(inputSize), Buffer.allocUnsafe(inputSize)];
   let turn = 0;

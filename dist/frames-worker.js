@@ -1,6 +1,9 @@
 import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
+  newDecoder
+} from "./chunk-J4T2KZCX.js";
+import {
   BufferHasher,
   RAW_DIGEST_SEGMENT,
   isZero,
@@ -19,7 +22,6 @@ import { promisify } from "node:util";
 import { parentPort } from "node:worker_threads";
 var BLOCK = 4096;
 var INPUT_SIZE = 16 * 1024 * 1024;
-var WINDOW_LOG_MAX = 31;
 var writeAsync = promisify(write);
 var port = parentPort;
 var FrameError = class extends Error {
@@ -43,8 +45,7 @@ async function main(init) {
       directFd = void 0;
     }
   }
-  const dctx = new zstd_napi_binding_default.DCtx();
-  dctx.setParameter(zstd_napi_binding_default.DParameter.windowLogMax, WINDOW_LOG_MAX);
+  const dctx = newDecoder(false);
   const writeRun = async (buf, from, to, position) => {
     let fd = cachedFd;
     if (directFd !== void 0 && (to - from) % BLOCK === 0) fd = directFd;

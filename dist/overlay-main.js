@@ -9,7 +9,7 @@ import {
   readCacheDir,
   readTestnetInputs,
   warn
-} from "./chunk-A5FPIQKA.js";
+} from "./chunk-6KA6AYNE.js";
 import {
   getInput,
   group,
@@ -21,11 +21,11 @@ import "./chunk-6CTZAA2R.js";
 import "./chunk-VXA5LTRO.js";
 import {
   existingBase
-} from "./chunk-NNJHI3UZ.js";
+} from "./chunk-UKMTIPRL.js";
 import "./chunk-I4Z6R4ME.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-RTLDPMYY.js";
+import "./chunk-BCHNXWCG.js";
 import "./chunk-ZBR2KLNB.js";
 import "./chunk-PP3B4BCK.js";
 import "./chunk-CP6IPV72.js";
@@ -58,7 +58,7 @@ async function runOverlayMain() {
     }
     saveState(STATE.workDir, testnet.workDir);
     if (testnet.connect) saveState(STATE.connect, testnet.connect);
-    const { up } = await import("./up-2TFYVR5C.js");
+    const { up } = await import("./up-QJKL2QLD.js");
     const manifest = await group("basecow: testnet", () => up({ ...testnet, source: base.base, cacheDir, base, onWarning: warn }));
     info(`${manifest.vms.length} VM(s) over ${base.base} in ${manifest.workDir}${manifest.started ? ", started" : ""}`);
     setOutput("manifest", `${manifest.workDir}/manifest.json`);

@@ -444,7 +444,6 @@ function stringField(body: Record<string, unknown>, name: string): string {
   return value;
 }
 
-
 interface BlobStore {
   url: string;
   cpuSeconds(): number;

@@ -5,12 +5,12 @@ import { SourceError, errnoCode } from '../errors.js';
 import { readChunks, startsWithZstdFrame, type ProgressSink } from './chunks.js';
 import { computeRawDigest } from './raw-digest.js';
 import { decodeParallel, workerCount } from './parallel/index.js';
-
-export { dropSpareWorkers, prestartWorkers } from './parallel/index.js';
 import { planFromEntry, planFromFrames, probeFrames, sizedFrameStartsAt, type FrameProbe, type ParallelPlan } from './parallel/plan.js';
 import { SparseWriter } from './write/sparse-writer.js';
 import { extractTarMember } from './tar.js';
 import { ZstdStream, type FrameEndSink } from './zstd/stream.js';
+
+export { dropSpareWorkers, prestartWorkers } from './parallel/index.js';
 
 export type SourceFormat = 'raw' | 'zstd' | 'tar' | 'tar+zstd';
 

@@ -13,6 +13,7 @@ import { parentPort } from 'node:worker_threads';
 import binding from 'zstd-napi/binding.js';
 import { BufferHasher, RAW_DIGEST_SEGMENT, zeroSegmentHash } from '../raw-digest.js';
 import { isZero } from '../zero-blocks.js';
+import { newDecoder } from '../zstd/decoder.js';
 import type { DecodeTask, PlannedFrame } from './plan.js';
 import type { DecodeInit, DecodeReply, DecodeRequest, FrameFailure } from './index.js';
 
@@ -23,8 +24,6 @@ const BLOCK = 4096;
  * it, and zstd copies its output out of its own window (about 4% more CPU on the bench entry).
  */
 const INPUT_SIZE = 16 * 1024 * 1024;
-/** As the sequential decoder: frames made with zstd --long up to 2 GiB windows. */
-const WINDOW_LOG_MAX = 31;
 const writeAsync = promisify(write);
 const port = parentPort!;
 
@@ -56,8 +55,7 @@ async function main(init: DecodeInit): Promise<void> {
       directFd = undefined;
     }
   }
-  const dctx = new binding.DCtx();
-  dctx.setParameter(binding.DParameter.windowLogMax, WINDOW_LOG_MAX);
+  const dctx = newDecoder(false);
 
   /** Writes buf[from, to) at file offset `position`: directly when aligned, else through the page cache. */
   const writeRun = async (buf: Buffer, from: number, to: number, position: number): Promise<void> => {

@@ -5,28 +5,10 @@
 // first message. Protocol: see ZstdMessage in zstd-stream.ts.
 import { open, type FileHandle } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
-import binding from 'zstd-napi/binding.js';
 import { ZSTD_MAGIC } from '../chunks.js';
+import { newDecoder } from './decoder.js';
 import type { DecodedSlot, FrameEnd, ZstdMessage, ZstdWorkerData } from './stream.js';
 
-/**
- * The largest window zstd can write (2 GiB, `zstd --long=31`). The decoder's default stops at
- * 128 MiB to protect against hostile input; a source image is the user's own, and big images are
- * often compressed with --long. A frame's window is allocated only as large as it declares (no
- * larger than its content, where the frame records its size; a frame compressed from a pipe
- * reserves all of it, and its pages are touched as the window fills), so ordinary images use no
- * more memory than before.
- */
-const WINDOW_LOG_MAX = 31;
-/**
- * ZSTD_d_forceIgnoreChecksum, an experimental parameter that zstd-napi does not name. libzstd's
- * zstd.h (1.5.x) defines it as `#define ZSTD_d_forceIgnoreChecksum ZSTD_d_experimentalParam3`, with
- * `ZSTD_d_experimentalParam3=1002` in enum ZSTD_dParameter. With it set, the decoder skips the
- * frame checksum and the main thread checks frames instead (see Xxh64). If a libzstd ever ignored
- * it, damaged frames would still be refused (by libzstd, in its words): test/zstd-checksum.test.ts
- * tells the two apart and fails.
- */
-const ZSTD_D_FORCE_IGNORE_CHECKSUM = 1002;
 const CHECKSUM_FLAG = 0x04;
 /**
  * zstd's error for bytes that do not start with a frame's magic number. Any other error where a
@@ -125,9 +107,8 @@ async function run({ path, inputSize, memory, slotsAt, slotSize, slotCount, rele
     frameEnds = [];
   };
 
-  const dctx = new binding.DCtx();
-  dctx.setParameter(binding.DParameter.windowLogMax, WINDOW_LOG_MAX);
-  dctx.setParameter(ZSTD_D_FORCE_IGNORE_CHECKSUM, 1);
+  // The main thread checks every frame's checksum as it hashes the output (see Xxh64).
+  const dctx = newDecoder(true);
   const file = await open(path, 'r');
   const inputs = [Buffer.allocUnsafe(inputSize), Buffer.allocUnsafe(inputSize)];
   let turn = 0;

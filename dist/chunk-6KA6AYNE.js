@@ -41,7 +41,7 @@ import {
 } from "./chunk-VXA5LTRO.js";
 import {
   ensureBase
-} from "./chunk-NNJHI3UZ.js";
+} from "./chunk-UKMTIPRL.js";
 import {
   BasecowError,
   UsageError
@@ -45404,7 +45404,7 @@ async function prepareBase(inputs, workDir) {
 async function createTestnet(inputs, testnet, base) {
   saveState(STATE.workDir, testnet.workDir);
   if (testnet.connect) saveState(STATE.connect, testnet.connect);
-  const { up } = await import("./up-2TFYVR5C.js");
+  const { up } = await import("./up-QJKL2QLD.js");
   return up({ ...testnet, source: inputs.source, cacheDir: inputs.cacheDir, base, onWarning: warn });
 }
 async function runMain() {

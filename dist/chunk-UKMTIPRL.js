@@ -22,7 +22,7 @@ import {
   extractToRaw,
   prestartWorkers,
   readEntryIndex
-} from "./chunk-RTLDPMYY.js";
+} from "./chunk-BCHNXWCG.js";
 import {
   DEFAULT_LOCK_TIMING,
   acquireLease,

@@ -22,13 +22,13 @@ import {
 } from "./chunk-VXA5LTRO.js";
 import {
   ensureBase
-} from "./chunk-NNJHI3UZ.js";
+} from "./chunk-UKMTIPRL.js";
 import "./chunk-I4Z6R4ME.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-RTLDPMYY.js";
+import "./chunk-BCHNXWCG.js";
 import "./chunk-ZBR2KLNB.js";
 import "./chunk-PP3B4BCK.js";
 import {
@@ -332,7 +332,7 @@ async function upCommand(args) {
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-2TFYVR5C.js");
+    const { up } = await import("./up-QJKL2QLD.js");
     return up({
       ...source,
       ...hooks,
@@ -376,7 +376,7 @@ async function downCommand(args) {
     connect: { type: "string" },
     json: { type: "boolean", default: false }
   });
-  const { down } = await import("./down-RNVYCUSK.js");
+  const { down } = await import("./down-JXGKVRGD.js");
   const warnings = [];
   const result = await withProgressAndInterrupts(
     (hooks) => down({

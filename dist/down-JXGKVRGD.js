@@ -10,7 +10,7 @@ import {
   validateGroup,
   vmDir,
   withWorkDirLock
-} from "./chunk-LQRUC4AP.js";
+} from "./chunk-SLIZPI6E.js";
 import {
   LibvirtUnreachableError,
   MissingToolError,
@@ -18,7 +18,7 @@ import {
   listDomains,
   mapLimited
 } from "./chunk-JS24X5YJ.js";
-import "./chunk-RTLDPMYY.js";
+import "./chunk-BCHNXWCG.js";
 import {
   manifestPath,
   readManifest,
