@@ -9,7 +9,7 @@ import {
   readCacheDir,
   readTestnetInputs,
   warn
-} from "./chunk-6KA6AYNE.js";
+} from "./chunk-4RAZN5U3.js";
 import {
   getInput,
   group,
@@ -18,14 +18,14 @@ import {
   setOutput
 } from "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
-import "./chunk-VXA5LTRO.js";
+import "./chunk-WD3ABW5G.js";
 import {
   existingBase
-} from "./chunk-UKMTIPRL.js";
+} from "./chunk-YFQ4EVRQ.js";
 import "./chunk-I4Z6R4ME.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-BCHNXWCG.js";
+import "./chunk-LJOISOD6.js";
 import "./chunk-ZBR2KLNB.js";
 import "./chunk-PP3B4BCK.js";
 import "./chunk-CP6IPV72.js";
@@ -58,7 +58,7 @@ async function runOverlayMain() {
     }
     saveState(STATE.workDir, testnet.workDir);
     if (testnet.connect) saveState(STATE.connect, testnet.connect);
-    const { up } = await import("./up-QJKL2QLD.js");
+    const { up } = await import("./up-JGQQKIIP.js");
     const manifest = await group("basecow: testnet", () => up({ ...testnet, source: base.base, cacheDir, base, onWarning: warn }));
     info(`${manifest.vms.length} VM(s) over ${base.base} in ${manifest.workDir}${manifest.started ? ", started" : ""}`);
     setOutput("manifest", `${manifest.workDir}/manifest.json`);

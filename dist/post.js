@@ -2,17 +2,17 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   runPost
-} from "./chunk-Z4FVSWPB.js";
+} from "./chunk-7KHJEPBV.js";
 import "./chunk-MPQVKSM4.js";
-import "./chunk-6KA6AYNE.js";
+import "./chunk-4RAZN5U3.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
-import "./chunk-VXA5LTRO.js";
-import "./chunk-UKMTIPRL.js";
+import "./chunk-WD3ABW5G.js";
+import "./chunk-YFQ4EVRQ.js";
 import "./chunk-I4Z6R4ME.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-BCHNXWCG.js";
+import "./chunk-LJOISOD6.js";
 import "./chunk-ZBR2KLNB.js";
 import "./chunk-PP3B4BCK.js";
 import "./chunk-CP6IPV72.js";

@@ -11,7 +11,8 @@ import { ensureBase, type BaseResult } from '../src/core/store/ensure-base.js';
 import { gc, listStore, removeBase } from '../src/core/store/gc.js';
 import { basePath, lockPath, storeLayout, usedPath } from '../src/core/store/layout.js';
 import { acquireLease, readLeases, releaseLease } from '../src/core/store/lease.js';
-import { readSidecar } from '../src/core/store/sidecar.js';
+import { currentBootId } from '../src/core/store/durability.js';
+import { readSidecar, type BaseSidecar } from '../src/core/store/sidecar.js';
 import { tryLock } from '../src/core/shared/lock.js';
 import { writeManifest, type Manifest } from '../src/core/testnet/manifest.js';
 import type { Warning } from '../src/core/warnings.js';
@@ -243,6 +244,66 @@ test('a tampered base is detected (verify changed/always), quarantined, made aga
   // The next gc clears the quarantine.
   assert.equal((await gc({ cacheDir, budgetBytes: 1e12 })).swept.quarantined, 1);
   assert.deepEqual(listDir(layout.quarantine), []);
+});
+
+test('a base published before its data reached the disk: used at once in this boot, verified after a reboot (in every verify mode), recorded as on the disk once settled', async () => {
+  const cacheDir = join(dir, 'durability');
+  const layout = storeLayout(cacheDir);
+  const boot = currentBootId();
+  assert.ok(boot, 'the kernel gives a boot id here');
+  const warnings: Warning[] = [];
+  const onWarning = (w: Warning) => warnings.push(w);
+  const editSidecar = (path: string, change: (sidecar: BaseSidecar) => void): void => {
+    const sidecar = JSON.parse(readFileSync(path, 'utf8')) as BaseSidecar;
+    change(sidecar);
+    writeFileSync(path, JSON.stringify(sidecar));
+  };
+
+  // Waiting for the disk first leaves no mark; deferring (the default here) records this boot.
+  const synced = await prepare(join(dir, 'durability-synced'), 'k', { durability: 'before-publish' });
+  assert.equal((await readSidecar(synced.sidecar)).unsyncedInBoot, undefined);
+  const first = await prepare(cacheDir, 'k', { onWarning });
+  assert.equal(first.cacheHit, 'miss');
+  assert.equal(await sha256File(first.base), small.sha);
+  assert.equal((await readSidecar(first.sidecar)).unsyncedInBoot, boot);
+  // Used again within the same boot while fresh: not hashed, and the mark stays (no fsync on the hot path).
+  const again = await prepare(cacheDir, 'k', { onWarning, verify: 'never' });
+  assert.equal(again.cacheHit, 'l1');
+  assert.equal(again.verified, undefined);
+  assert.equal((await readSidecar(first.sidecar)).unsyncedInBoot, boot);
+
+  // A reboot (another boot id in the mark): even 'never' verifies it first, then it counts as on the disk.
+  editSidecar(first.sidecar, (sidecar) => (sidecar.unsyncedInBoot = 'an-earlier-boot'));
+  const afterReboot = await prepare(cacheDir, 'k', { onWarning, verify: 'never' });
+  assert.equal(afterReboot.cacheHit, 'l1');
+  assert.equal(afterReboot.verified, true);
+  assert.equal((await readSidecar(first.sidecar)).unsyncedInBoot, undefined);
+  assert.equal((await prepare(cacheDir, 'k', { onWarning, verify: 'never' })).verified, undefined, 'checked once');
+
+  // Torn by a crash before writeback (here: zeros where data was, the file's times put back): quarantined and made again.
+  editSidecar(first.sidecar, (sidecar) => (sidecar.unsyncedInBoot = 'an-earlier-boot'));
+  const reference = join(dir, 'durability-times');
+  writeFileSync(reference, '');
+  await runTool(['touch', '-r', first.base, reference]);
+  chmodSync(first.base, 0o644);
+  const bytes = readFileSync(first.base);
+  bytes.fill(0, MiB, MiB + 64 * 1024);
+  writeFileSync(first.base, bytes);
+  chmodSync(first.base, 0o444);
+  await runTool(['touch', '-r', reference, first.base]);
+  const remade = await prepare(cacheDir, 'k', { onWarning, verify: 'never' });
+  assert.equal(remade.cacheHit, 'miss', 'made again from its source');
+  assert.equal(await sha256File(remade.base), small.sha);
+  assert.deepEqual(warnings.map((w) => w.code), ['base-corrupt']);
+  assert.equal(listDir(layout.quarantine).length, 1);
+
+  // Settled (published over two minutes ago, in this boot): its next use flushes it and drops the mark.
+  assert.equal((await readSidecar(remade.sidecar)).unsyncedInBoot, boot);
+  editSidecar(remade.sidecar, (sidecar) => (sidecar.created = new Date(Date.now() - 3 * 60 * 1000).toISOString()));
+  const settled = await prepare(cacheDir, 'k', { onWarning });
+  assert.equal(settled.verified, undefined, 'no hashing for that');
+  assert.equal((await readSidecar(remade.sidecar)).unsyncedInBoot, undefined);
+  assert.equal(warnings.length, 1);
 });
 
 test('not enough free space: unused bases are evicted to make room, else a refusal naming the numbers before any byte is written', { skip: !isRoot() && 'mounting a small tmpfs needs root' }, async () => {

@@ -6,7 +6,8 @@ import type { BaseSource } from '../core/store/base-source.js';
 import type { NicSpec, VmSpec } from '../core/testnet/types.js';
 import { parseBoolean, parseDomainType, parsePositiveInt } from '../inputs/numbers.js';
 import { parseSize } from '../inputs/size.js';
-import { parseBudget, parseVerify } from '../inputs/lifecycle.js';
+import { parseBudget, parseDurability, parseVerify } from '../inputs/lifecycle.js';
+import type { Durability } from '../core/store/durability.js';
 import type { VerifyMode } from '../core/store/verify.js';
 import { parseSourceChoice, type SourceLabels } from '../inputs/source.js';
 import { parseNetwork, parseVmList } from '../inputs/vms.js';
@@ -37,6 +38,7 @@ export interface BaseInputs {
   remote: 'actions' | 'none';
   maxWorkers?: number;
   verify?: VerifyMode;
+  durability?: Durability;
   /** The text of `cache-budget` (checked here, parsed again in post). */
   cacheBudget?: string;
 }
@@ -78,6 +80,7 @@ export async function readBaseInputs(): Promise<BaseInputs> {
   if (cacheBudget !== undefined) parseBudget(cacheBudget, label('cache-budget'));
   return {
     verify: parseVerify(input('verify'), label('verify')),
+    durability: parseDurability(input('durability'), label('durability')),
     cacheBudget,
     source,
     key: input('key'),

@@ -65,6 +65,7 @@ async function prepareBase(inputs: BaseInputs, workDir?: string): Promise<BaseRe
       remote,
       maxWorkers: inputs.maxWorkers,
       verify: inputs.verify,
+      durability: inputs.durability,
       lease: jobHolder(workDir),
       onProgress: progress.report,
       onWarning: warn,

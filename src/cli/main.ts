@@ -7,7 +7,7 @@ import { DEFAULT_QCOW2_OPTIONS } from '../core/testnet/overlay.js';
 import type { Warning } from '../core/warnings.js';
 import { parseDomainType, parsePositiveInt } from '../inputs/numbers.js';
 import { parseSize } from '../inputs/size.js';
-import { parseBudget, parseDuration, parseVerify } from '../inputs/lifecycle.js';
+import { parseBudget, parseDuration, parseDurability, parseVerify } from '../inputs/lifecycle.js';
 import { parseSourceChoice, type SourceLabels } from '../inputs/source.js';
 import { sourceFromChoice } from '../sources/index.js';
 import { parseNetwork, parseVmList } from '../inputs/vms.js';
@@ -40,12 +40,15 @@ commands:
             --verify <when>     re-hash a stored base before using it: changed (default: when
                                 its size, inode, mtime or ctime moved since it was made),
                                 always, or never; a base that fails is quarantined and remade
+            --durability <d>    deferred (default): publish a new base from the page cache and
+                                verify it after a reboot if it was not on the disk yet; or
+                                before-publish: wait until its data is on the disk
             --json              print one JSON object on stdout, logs on stderr
 
   up        prepare the base, then give every VM a qcow2 overlay, its extra disks and a
             libvirt domain XML, and write <work-dir>/manifest.json
             --image, --url, --sha256, --build, --key-files, --key, --member, --cache-dir,
-            --decode-workers, --verify   as for prepare; the testnet leases its base until down
+            --decode-workers, --verify, --durability   as for prepare; the testnet leases its base until down
             --vms <n|a,b,c|vms.json>   VMs to make (default 3: vm1..vm3)
             --work-dir <dir>    where overlays, XML and the manifest go (default ./.basecow/testnet)
             --group <name>      prefix of the domain names (default derived from the work dir)
@@ -135,6 +138,7 @@ const SOURCE_OPTIONS = {
   'cache-dir': { type: 'string' },
   'decode-workers': { type: 'string' },
   verify: { type: 'string' },
+  durability: { type: 'string' },
   json: { type: 'boolean', default: false },
 } as const;
 
@@ -165,6 +169,7 @@ async function sourceOptions(values: Record<string, unknown>) {
     member: choice.member,
     maxWorkers: parsePositiveInt(text('decode-workers'), '--decode-workers'),
     verify: parseVerify(text('verify'), '--verify'),
+    durability: parseDurability(text('durability'), '--durability'),
   };
 }
 

@@ -1,4 +1,5 @@
 import { UsageError } from '../core/errors.js';
+import type { Durability } from '../core/store/durability.js';
 import type { VerifyMode } from '../core/store/verify.js';
 import { parseSize } from './size.js';
 
@@ -27,4 +28,11 @@ export function parseVerify(text: string | undefined, label: string): VerifyMode
   const value = text.trim();
   if (value === 'always' || value === 'changed' || value === 'never') return value;
   throw new UsageError(`${label} must be always, changed or never, got ${JSON.stringify(text)}`);
+}
+
+export function parseDurability(text: string | undefined, label: string): Durability | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  const value = text.trim();
+  if (value === 'deferred' || value === 'before-publish') return value;
+  throw new UsageError(`${label} must be deferred or before-publish, got ${JSON.stringify(text)}`);
 }

@@ -25,6 +25,11 @@ export interface ExtractOptions {
   /** Write past the page cache where the filesystem allows it; on by default (see DirectWrites). */
   directIo?: boolean;
   /**
+   * Return only once the output is on the disk (the default). Off: everything goes through the page
+   * cache, with no flush, and the caller answers for durability (see store/durability.ts).
+   */
+  durable?: boolean;
+  /**
    * Upper bound on the threads that decode a multi-frame zstd source in parallel (default: one per
    * core, bounded by memory). Single-frame sources always take the one-thread pipelined decoder.
    */
@@ -127,7 +132,7 @@ interface SequentialOptions extends ExtractOptions {
 }
 
 async function extractSequentially(format: SourceFormat, source: string, dest: string, options: SequentialOptions): Promise<ExtractResult> {
-  const writer = await SparseWriter.create(dest, { signal: options.signal, directIo: options.directIo });
+  const writer = await SparseWriter.create(dest, { signal: options.signal, directIo: options.directIo, durable: options.durable });
   try {
     const size = await writeFormat(format, source, writer, options);
     await writer.finish(size);

@@ -50,6 +50,8 @@ export interface EarlyExtractionOptions {
   maxWorkers?: number;
   member?: string;
   signal?: AbortSignal;
+  /** See ExtractOptions.durable. */
+  durable?: boolean;
   waitTimeoutMs: number;
   onRead?: (done: number, total: number) => void;
   onWarning?: SourceContext['onWarning'];
@@ -96,6 +98,7 @@ export async function startEarlyExtraction(
       maxWorkers: options.maxWorkers,
       member: materialized.member ?? options.member,
       signal,
+      durable: options.durable,
       onRead: (done) => options.onRead?.(done, total),
     }).finally(() => {
       endedAt = performance.now();

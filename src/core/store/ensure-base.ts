@@ -20,6 +20,7 @@ import { localImage } from './local-image.js';
 import { writeSidecar, type BaseSidecar } from './sidecar.js';
 import { ensureStoreDirs } from './store-dirs.js';
 import { sweepTemps } from './temp-sweep.js';
+import { effectiveDurability, recordSettledBase, unsyncedMark, type Durability } from './durability.js';
 import { identityOf, needsVerification, quarantineBase, verifyBase, type VerifyMode } from './verify.js';
 
 export type { BaseOrigin, Progress } from './base-source.js';
@@ -57,6 +58,12 @@ export interface EnsureBaseOptions {
   lease?: LeaseHolder;
   /** When a stored base is re-hashed before it is used (default 'changed', see verify.ts). */
   verify?: VerifyMode;
+  /**
+   * Whether a new base waits for the disk before it is published ('before-publish'), or is
+   * published from the page cache and checked after a reboot ('deferred', the default where the
+   * kernel gives a boot id). See durability.ts.
+   */
+  durability?: Durability;
 }
 
 export interface BaseTimings {
@@ -96,13 +103,15 @@ export interface BaseResult {
 
 const DEFAULT_WAIT_TIMEOUT_MS = 30 * 60 * 1000;
 
+const durabilityOf = (options: EnsureBaseOptions): Durability => effectiveDurability(options.durability);
+
 class LockLostError extends Error {}
 
 /**
  * Returns the raw base for `source`, making it at most once per key across processes: from the
  * local store, else (under the key's lock) from the remote cache, else from the source itself.
- * A base appears under its final name only complete, fsynced and read-only, so its existence is
- * the only signal a reader needs.
+ * A base appears under its final name only complete and read-only (and, unless durability is
+ * deferred, on the disk: see durability.ts), so its existence is the only signal a reader needs.
  */
 export async function ensureBase(options: EnsureBaseOptions): Promise<BaseResult> {
   const started = performance.now();
@@ -129,6 +138,7 @@ export async function ensureBase(options: EnsureBaseOptions): Promise<BaseResult
           maxWorkers: options.maxWorkers,
           member: options.member,
           signal: options.signal,
+          durable: durabilityOf(options) === 'before-publish',
           waitTimeoutMs: options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS,
           onRead: (done, total) => options.onProgress?.({ phase: 'extract', done, total }),
           onWarning: options.onWarning,
@@ -185,13 +195,13 @@ async function findOrMake(
     // The fast path needs no lock. With a lease it also needs the lock free: a gc removes a base
     // only under the lock, so a lease written before a free lock was seen is one that gc will see.
     // A base whose file changed since it was published (verify) is checked under the lock.
-    if (
-      (await isPlainFile(basePath(layout, key))) &&
-      !(options.lease && (await pathExists(lockPath(layout, key)))) &&
-      !(await needsVerification(layout, key, verify).catch(() => true))
-    ) {
-      timings.waitSeconds = (performance.now() - waitStarted) / 1000;
-      return done('l1', 'store');
+    if ((await isPlainFile(basePath(layout, key))) && !(options.lease && (await pathExists(lockPath(layout, key))))) {
+      const check = await needsVerification(layout, key, verify).catch(() => ({ needed: true, sidecar: undefined }));
+      if (!check.needed) {
+        timings.waitSeconds = (performance.now() - waitStarted) / 1000;
+        await recordSettledBase(layout, key, check.sidecar);
+        return done('l1', 'store');
+      }
     }
     let lock: HeldLock | undefined;
     try {
@@ -205,7 +215,11 @@ async function findOrMake(
         // The previous holder may have published just before we locked; and a base may have been
         // removed (gc) or quarantined while we waited: then it is made again here, never half-used.
         if (await isPlainFile(basePath(layout, key))) {
-          if (!(await needsVerification(layout, key, verify).catch(() => true))) return done('l1', 'store');
+          const check = await needsVerification(layout, key, verify).catch(() => ({ needed: true, sidecar: undefined }));
+          if (!check.needed) {
+            await recordSettledBase(layout, key, check.sidecar);
+            return done('l1', 'store');
+          }
           const verification = await verifyBase(layout, key, options.signal);
           if (verification.ok) {
             const result = await done('l1', 'store');
@@ -279,14 +293,14 @@ async function restoreAndExtract(layout: StoreLayout, key: string, remote: Remot
     const index = await readEntryIndex(entry.path);
     const dataBytes = index.frames.filter((frame) => frame.kind === 'data').reduce((sum, frame) => sum + frame.rawLength, 0);
     await ensureRoom(layout, key, `${remote.name} cache entry`, dataBytes, options);
-    const extracted = await extractToRaw(entry.path, tempImage, { signal: options.signal, maxWorkers: options.maxWorkers });
+    const extracted = await extractToRaw(entry.path, tempImage, { signal: options.signal, maxWorkers: options.maxWorkers, durable: durabilityOf(options) === 'before-publish' });
     timings.workers = extracted.workers;
     // Frame checksums catch damaged frames; the raw digest, recorded when the entry was made from
     // a published base, catches everything else (a frame missing, swapped, or from another base).
     if (extracted.rawDigest !== index.rawDigest) {
       throw new SourceError(entry.path, `the restored base's digest ${extracted.rawDigest} differs from the ${index.rawDigest} recorded in the entry`);
     }
-    await publish(layout, key, tempImage, lock, { path: `${remote.name} cache`, kind: 'image', digest: null, format: extracted.format, member: null, bytes: index.bytes }, 'remote', extracted.rawDigest);
+    await publish(layout, key, tempImage, lock, { path: `${remote.name} cache`, kind: 'image', digest: null, format: extracted.format, member: null, bytes: index.bytes }, 'remote', extracted.rawDigest, durabilityOf(options));
     return true;
   } catch (error) {
     if (options.signal?.aborted) throw options.signal.reason;
@@ -336,6 +350,7 @@ async function buildFromSource(
       },
       materialized.origin,
       extracted.rawDigest,
+      durabilityOf(options),
     );
     return materialized.origin;
   } catch (error) {
@@ -360,12 +375,22 @@ async function extractHere(layout: StoreLayout, key: string, materialized: Mater
     maxWorkers: options.maxWorkers,
     member: materialized.member ?? options.member,
     signal: options.signal,
+    durable: durabilityOf(options) === 'before-publish',
     onRead: (done) => options.onProgress?.({ phase: 'extract', done, total: bytes }),
   });
 }
 
 /** Makes a finished temp image the base: read-only, sidecar first, then the image, under the lock. */
-async function publish(layout: StoreLayout, key: string, tempImage: string, lock: HeldLock, record: SourceRecord, origin: BaseOrigin, rawDigest: string): Promise<void> {
+async function publish(
+  layout: StoreLayout,
+  key: string,
+  tempImage: string,
+  lock: HeldLock,
+  record: SourceRecord,
+  origin: BaseOrigin,
+  rawDigest: string,
+  durability: Durability,
+): Promise<void> {
   const info = await stat(tempImage);
   await chmod(tempImage, 0o444);
   const sidecar: BaseSidecar = {
@@ -378,6 +403,7 @@ async function publish(layout: StoreLayout, key: string, tempImage: string, lock
     allocatedBytes: info.blocks * 512,
     created: new Date().toISOString(),
     tool: { name: TOOL_NAME, version: TOOL_VERSION },
+    unsyncedInBoot: unsyncedMark(durability),
   };
   const lost = await lock.lost();
   if (lost) throw new LockLostError(lost.message);

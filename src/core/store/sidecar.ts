@@ -20,6 +20,11 @@ export interface BaseSidecar {
    * a base whose file no longer matches. Absent in sidecars from before it was recorded.
    */
   identity?: BaseIdentity;
+  /**
+   * Set when the base was published before its data was known to be on the disk: the boot that
+   * wrote it. After a reboot such a base is verified before any use (see durability.ts).
+   */
+  unsyncedInBoot?: string;
 }
 
 /** What identifies the image file: any write, chmod, touch or replacement moves one of them. */

@@ -3,6 +3,7 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { computeRawDigest } from '../extract/raw-digest.js';
 import { fsyncDir } from '../shared/fs.js';
+import { recordOnDisk, writtenInAnotherBoot } from './durability.js';
 import { basePath, sidecarPath, type StoreLayout } from './layout.js';
 import { readSidecar, writeSidecar, type BaseIdentity, type BaseSidecar } from './sidecar.js';
 
@@ -22,13 +23,17 @@ export async function identityOf(path: string): Promise<BaseIdentity> {
 const sameIdentity = (a: BaseIdentity | undefined, b: BaseIdentity): boolean =>
   a !== undefined && a.size === b.size && a.ino === b.ino && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 
-/** Whether the base must be hashed before it is used (cheap: one stat and the sidecar). */
-export async function needsVerification(layout: StoreLayout, key: string, mode: VerifyMode): Promise<boolean> {
-  if (mode === 'never') return false;
-  if (mode === 'always') return true;
+/**
+ * Whether the base must be hashed before it is used (cheap: one stat and the sidecar), with the
+ * sidecar read for it. A base that an earlier boot published before its data reached the disk is
+ * hashed in every mode: a crash may have torn it (see durability.ts).
+ */
+export async function needsVerification(layout: StoreLayout, key: string, mode: VerifyMode): Promise<{ needed: boolean; sidecar?: BaseSidecar }> {
   const sidecar = await readSidecar(sidecarPath(layout, key)).catch(() => undefined);
-  if (!sidecar) return true;
-  return !sameIdentity(sidecar.identity, await identityOf(basePath(layout, key)));
+  if (sidecar && writtenInAnotherBoot(sidecar)) return { needed: true, sidecar };
+  if (mode === 'never') return { needed: false, sidecar };
+  if (mode === 'always' || !sidecar) return { needed: true, sidecar };
+  return { needed: !sameIdentity(sidecar.identity, await identityOf(basePath(layout, key))), sidecar };
 }
 
 export type Verification = { ok: true } | { ok: false; reason: string };
@@ -55,7 +60,10 @@ export async function verifyBase(layout: StoreLayout, key: string, signal?: Abor
   if (sidecar.apparentBytes !== undefined && before.size !== sidecar.apparentBytes) {
     return { ok: false, reason: `it is ${before.size} bytes, not the ${sidecar.apparentBytes} recorded when it was made` };
   }
-  await writeSidecar(sidecarPath(layout, key), { ...sidecar, rawDigest: digest, identity: before });
+  const verified = { ...sidecar, rawDigest: digest, identity: before };
+  // Whole after a reboot: on the disk, then, so it need not be checked for that again.
+  if (writtenInAnotherBoot(sidecar)) await recordOnDisk(layout, key, verified);
+  else await writeSidecar(sidecarPath(layout, key), verified);
   return { ok: true };
 }
 

@@ -42,6 +42,8 @@ export interface ParallelOptions {
   onRead?: ProgressSink;
   signal?: AbortSignal;
   directIo?: boolean;
+  /** Return once the file is on the disk (the default); off: page cache only, no fsync (see ExtractOptions). */
+  durable?: boolean;
   /** Upper bound on decode workers (default: one per core). */
   maxWorkers?: number;
 }
@@ -86,7 +88,7 @@ export const spareWorkerCount = (): number => spares.count;
 /**
  * Decodes a multi-frame zstd source into `dest` (which must not exist) with `workers` threads, each
  * taking the next task and writing its ranges in place. The first failure or an abort stops every
- * worker and removes `dest`. Returns once the file is durable (fsync).
+ * worker and removes `dest`. Returns once the file is durable (fsync), unless `durable` is off.
  */
 export async function decodeParallel(source: string, dest: string, plan: ParallelPlan, workers: number, options: ParallelOptions = {}): Promise<ParallelResult> {
   const fd = openSync(dest, 'wx', 0o600);
@@ -96,7 +98,8 @@ export async function decodeParallel(source: string, dest: string, plan: Paralle
     // The length first: workers write anywhere in the file, and a file that already has its length
     // gets its blocks allocated next to each other.
     ftruncateSync(fd, plan.size);
-    const init: DecodeInit = { source, dest, size: plan.size, directIo: options.directIo ?? true };
+    const durable = options.durable ?? true;
+    const init: DecodeInit = { source, dest, size: plan.size, directIo: (options.directIo ?? true) && durable };
     const hashes = new Map<number, bigint>();
     const partial: { from: number; to: number }[] = [];
     const writtenBy = new Map<Worker, { direct: number; pageCache: number }>();
@@ -147,7 +150,7 @@ export async function decodeParallel(source: string, dest: string, plan: Paralle
       }
     });
     await stopAll(threads);
-    await fsyncAsync(fd);
+    if (durable) await fsyncAsync(fd);
     const rawDigest = await digestOf(dest, plan.size, hashes, partial);
     if (plan.expectedRawDigest && rawDigest !== plan.expectedRawDigest) {
       throw new SourceError(source, `decoded content does not match the entry's raw digest (${rawDigest}, the entry says ${plan.expectedRawDigest}): the entry is damaged`);

@@ -16,6 +16,11 @@ export interface SparseWriterOptions {
   signal?: AbortSignal;
   /** Write past the page cache where the filesystem allows it (the default); see DirectWrites. */
   directIo?: boolean;
+  /**
+   * finish() returns once the file is on the disk (the default). Off: page cache writes only, never
+   * flushed here, and no fsync: the kernel writes the file back in its own time.
+   */
+  durable?: boolean;
 }
 
 /**
@@ -41,9 +46,10 @@ export class SparseWriter {
     private readonly fd: number,
     private readonly signal: AbortSignal | undefined,
     directIo: boolean,
+    private readonly durable: boolean,
   ) {
-    this.pageCache = new PageCacheWrites(fd);
-    this.direct = directIo ? DirectWrites.open(path, this.pageCache) : undefined;
+    this.pageCache = new PageCacheWrites(fd, { flushAsWritten: durable });
+    this.direct = directIo && durable ? DirectWrites.open(path, this.pageCache) : undefined;
   }
 
   /**
@@ -51,7 +57,7 @@ export class SparseWriter {
    * format's data passes through write(), so that is where a fired `signal` stops the extraction.
    */
   static async create(path: string, options: SparseWriterOptions = {}): Promise<SparseWriter> {
-    return new SparseWriter(path, openSync(path, 'wx', 0o600), options.signal, options.directIo ?? true);
+    return new SparseWriter(path, openSync(path, 'wx', 0o600), options.signal, options.directIo ?? true, options.durable ?? true);
   }
 
   /** Data bytes written, by way: past the page cache, and through it. */
@@ -101,13 +107,13 @@ export class SparseWriter {
     }
   }
 
-  /** Sets the final length (trailing holes included) and makes the file durable. */
+  /** Sets the final length (trailing holes included) and, unless told otherwise, makes the file durable. */
   async finish(size: number): Promise<void> {
     await this.direct?.finish();
     await this.pageCache.settle();
     ftruncateSync(this.fd, size);
     // Off the event loop: flushing a multi-GiB file can take seconds.
-    await fsyncAsync(this.fd);
+    if (this.durable) await fsyncAsync(this.fd);
     this.close();
     // Every format writes in order today; reading the file back is the fallback that keeps it true.
     this.rawDigest = this.digest ? this.digest.finish(size) : await computeRawDigest(this.path, this.signal);

@@ -11,7 +11,7 @@ import {
   label,
   saveEntry,
   warn
-} from "./chunk-6KA6AYNE.js";
+} from "./chunk-4RAZN5U3.js";
 import {
   getState,
   group,
@@ -20,14 +20,14 @@ import {
 import {
   formatBytes,
   parseBudget
-} from "./chunk-VXA5LTRO.js";
+} from "./chunk-WD3ABW5G.js";
 import {
   HOLE_FRAME_MAX,
   encodeHeaderFrame,
   encodePlanFrame,
   encodeSeekTable,
   holeFrame
-} from "./chunk-BCHNXWCG.js";
+} from "./chunk-LJOISOD6.js";
 import {
   releaseLease
 } from "./chunk-ZBR2KLNB.js";
@@ -202,7 +202,7 @@ async function tearDownTestnet() {
   if (!workDir) return;
   const connect = getState(STATE.connect) || void 0;
   await group("basecow: tear down the testnet", async () => {
-    const { down } = await import("./down-JXGKVRGD.js");
+    const { down } = await import("./down-Z2G6RVVT.js");
     const result = await down({ workDir, connect, onWarning: warn });
     info(`${result.workDir}: stopped ${result.destroyed.length} domain(s), removed ${result.removed.length} file(s); console logs kept`);
   });

@@ -10,6 +10,7 @@ import {
   formatBytes,
   parseBudget,
   parseDomainType,
+  parseDurability,
   parseDuration,
   parseNetwork,
   parsePositiveInt,
@@ -19,16 +20,16 @@ import {
   parseVmList,
   progressReporter,
   sourceFromChoice
-} from "./chunk-VXA5LTRO.js";
+} from "./chunk-WD3ABW5G.js";
 import {
   ensureBase
-} from "./chunk-UKMTIPRL.js";
+} from "./chunk-YFQ4EVRQ.js";
 import "./chunk-I4Z6R4ME.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-BCHNXWCG.js";
+import "./chunk-LJOISOD6.js";
 import "./chunk-ZBR2KLNB.js";
 import "./chunk-PP3B4BCK.js";
 import {
@@ -132,12 +133,15 @@ commands:
             --verify <when>     re-hash a stored base before using it: changed (default: when
                                 its size, inode, mtime or ctime moved since it was made),
                                 always, or never; a base that fails is quarantined and remade
+            --durability <d>    deferred (default): publish a new base from the page cache and
+                                verify it after a reboot if it was not on the disk yet; or
+                                before-publish: wait until its data is on the disk
             --json              print one JSON object on stdout, logs on stderr
 
   up        prepare the base, then give every VM a qcow2 overlay, its extra disks and a
             libvirt domain XML, and write <work-dir>/manifest.json
             --image, --url, --sha256, --build, --key-files, --key, --member, --cache-dir,
-            --decode-workers, --verify   as for prepare; the testnet leases its base until down
+            --decode-workers, --verify, --durability   as for prepare; the testnet leases its base until down
             --vms <n|a,b,c|vms.json>   VMs to make (default 3: vm1..vm3)
             --work-dir <dir>    where overlays, XML and the manifest go (default ./.basecow/testnet)
             --group <name>      prefix of the domain names (default derived from the work dir)
@@ -229,6 +233,7 @@ var SOURCE_OPTIONS = {
   "cache-dir": { type: "string" },
   "decode-workers": { type: "string" },
   verify: { type: "string" },
+  durability: { type: "string" },
   json: { type: "boolean", default: false }
 };
 var SOURCE_LABELS = { image: "--image", member: "--member", url: "--url", sha256: "--sha256", build: "--build", keyFiles: "--key-files" };
@@ -254,7 +259,8 @@ async function sourceOptions(values) {
     key: text("key"),
     member: choice.member,
     maxWorkers: parsePositiveInt(text("decode-workers"), "--decode-workers"),
-    verify: parseVerify(text("verify"), "--verify")
+    verify: parseVerify(text("verify"), "--verify"),
+    durability: parseDurability(text("durability"), "--durability")
   };
 }
 async function withProgressAndInterrupts(run) {
@@ -332,7 +338,7 @@ async function upCommand(args) {
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-QJKL2QLD.js");
+    const { up } = await import("./up-JGQQKIIP.js");
     return up({
       ...source,
       ...hooks,
@@ -376,7 +382,7 @@ async function downCommand(args) {
     connect: { type: "string" },
     json: { type: "boolean", default: false }
   });
-  const { down } = await import("./down-JXGKVRGD.js");
+  const { down } = await import("./down-Z2G6RVVT.js");
   const warnings = [];
   const result = await withProgressAndInterrupts(
     (hooks) => down({

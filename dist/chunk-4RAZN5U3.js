@@ -30,6 +30,7 @@ import {
   parseBoolean,
   parseBudget,
   parseDomainType,
+  parseDurability,
   parseNetwork,
   parsePositiveInt,
   parseSize,
@@ -38,10 +39,10 @@ import {
   parseVmList,
   progressReporter,
   sourceFromChoice
-} from "./chunk-VXA5LTRO.js";
+} from "./chunk-WD3ABW5G.js";
 import {
   ensureBase
-} from "./chunk-UKMTIPRL.js";
+} from "./chunk-YFQ4EVRQ.js";
 import {
   BasecowError,
   UsageError
@@ -45165,6 +45166,7 @@ async function readBaseInputs() {
   if (cacheBudget !== void 0) parseBudget(cacheBudget, label("cache-budget"));
   return {
     verify: parseVerify(input("verify"), label("verify")),
+    durability: parseDurability(input("durability"), label("durability")),
     cacheBudget,
     source,
     key: input("key"),
@@ -45393,6 +45395,7 @@ async function prepareBase(inputs, workDir) {
       remote,
       maxWorkers: inputs.maxWorkers,
       verify: inputs.verify,
+      durability: inputs.durability,
       lease: jobHolder(workDir),
       onProgress: progress.report,
       onWarning: warn
@@ -45404,7 +45407,7 @@ async function prepareBase(inputs, workDir) {
 async function createTestnet(inputs, testnet, base) {
   saveState(STATE.workDir, testnet.workDir);
   if (testnet.connect) saveState(STATE.connect, testnet.connect);
-  const { up } = await import("./up-QJKL2QLD.js");
+  const { up } = await import("./up-JGQQKIIP.js");
   return up({ ...testnet, source: inputs.source, cacheDir: inputs.cacheDir, base, onWarning: warn });
 }
 async function runMain() {

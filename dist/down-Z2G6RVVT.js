@@ -10,7 +10,7 @@ import {
   validateGroup,
   vmDir,
   withWorkDirLock
-} from "./chunk-SLIZPI6E.js";
+} from "./chunk-SCCTW7RT.js";
 import {
   LibvirtUnreachableError,
   MissingToolError,
@@ -18,7 +18,7 @@ import {
   listDomains,
   mapLimited
 } from "./chunk-JS24X5YJ.js";
-import "./chunk-BCHNXWCG.js";
+import "./chunk-LJOISOD6.js";
 import {
   manifestPath,
   readManifest,

@@ -22,7 +22,7 @@ import {
   extractToRaw,
   prestartWorkers,
   readEntryIndex
-} from "./chunk-BCHNXWCG.js";
+} from "./chunk-LJOISOD6.js";
 import {
   DEFAULT_LOCK_TIMING,
   acquireLease,
@@ -94,6 +94,7 @@ async function startEarlyExtraction(layout, path, source, context, timing, optio
       maxWorkers: options.maxWorkers,
       member: materialized.member ?? options.member,
       signal,
+      durable: options.durable,
       onRead: (done) => options.onRead?.(done, total)
     }).finally(() => {
       endedAt = performance.now();
@@ -185,6 +186,46 @@ function localImage(path, options = {}) {
   };
 }
 
+// src/core/store/durability.ts
+import { readFileSync } from "node:fs";
+import { open } from "node:fs/promises";
+var BOOT_ID_FILE = "/proc/sys/kernel/random/boot_id";
+var SETTLED_MS = 2 * 60 * 1e3;
+var bootId;
+function currentBootId() {
+  if (bootId === void 0) {
+    try {
+      bootId = readFileSync(BOOT_ID_FILE, "utf8").trim() || null;
+    } catch {
+      bootId = null;
+    }
+  }
+  return bootId ?? void 0;
+}
+var effectiveDurability = (asked) => asked !== "before-publish" && currentBootId() ? "deferred" : "before-publish";
+var unsyncedMark = (durability) => durability === "deferred" ? currentBootId() : void 0;
+var writtenInAnotherBoot = (sidecar) => sidecar.unsyncedInBoot !== void 0 && sidecar.unsyncedInBoot !== currentBootId();
+async function recordOnDisk(layout, key, sidecar) {
+  const file = await open(basePath(layout, key), "r");
+  try {
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  const { unsyncedInBoot: _written, ...onDisk } = sidecar;
+  await writeSidecar(sidecarPath(layout, key), onDisk);
+}
+async function recordSettledBase(layout, key, sidecar, now = Date.now()) {
+  if (!sidecar || sidecar.unsyncedInBoot === void 0 || writtenInAnotherBoot(sidecar)) return false;
+  if (!(now - Date.parse(sidecar.created) >= SETTLED_MS)) return false;
+  try {
+    await recordOnDisk(layout, key, sidecar);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 // src/core/store/verify.ts
 import { randomBytes } from "node:crypto";
 import { rename, rm as rm2, stat } from "node:fs/promises";
@@ -195,11 +236,11 @@ async function identityOf(path) {
 }
 var sameIdentity = (a, b) => a !== void 0 && a.size === b.size && a.ino === b.ino && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 async function needsVerification(layout, key, mode) {
-  if (mode === "never") return false;
-  if (mode === "always") return true;
   const sidecar = await readSidecar(sidecarPath(layout, key)).catch(() => void 0);
-  if (!sidecar) return true;
-  return !sameIdentity(sidecar.identity, await identityOf(basePath(layout, key)));
+  if (sidecar && writtenInAnotherBoot(sidecar)) return { needed: true, sidecar };
+  if (mode === "never") return { needed: false, sidecar };
+  if (mode === "always" || !sidecar) return { needed: true, sidecar };
+  return { needed: !sameIdentity(sidecar.identity, await identityOf(basePath(layout, key))), sidecar };
 }
 async function verifyBase(layout, key, signal) {
   let sidecar;
@@ -217,7 +258,9 @@ async function verifyBase(layout, key, signal) {
   if (sidecar.apparentBytes !== void 0 && before.size !== sidecar.apparentBytes) {
     return { ok: false, reason: `it is ${before.size} bytes, not the ${sidecar.apparentBytes} recorded when it was made` };
   }
-  await writeSidecar(sidecarPath(layout, key), { ...sidecar, rawDigest: digest, identity: before });
+  const verified = { ...sidecar, rawDigest: digest, identity: before };
+  if (writtenInAnotherBoot(sidecar)) await recordOnDisk(layout, key, verified);
+  else await writeSidecar(sidecarPath(layout, key), verified);
   return { ok: true };
 }
 async function quarantineBase(layout, key) {
@@ -231,6 +274,7 @@ async function quarantineBase(layout, key) {
 
 // src/core/store/ensure-base.ts
 var DEFAULT_WAIT_TIMEOUT_MS = 30 * 60 * 1e3;
+var durabilityOf = (options) => effectiveDurability(options.durability);
 var LockLostError = class extends Error {
 };
 async function ensureBase(options) {
@@ -256,6 +300,7 @@ async function ensureBase(options) {
           maxWorkers: options.maxWorkers,
           member: options.member,
           signal: options.signal,
+          durable: durabilityOf(options) === "before-publish",
           waitTimeoutMs: options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS,
           onRead: (done, total) => options.onProgress?.({ phase: "extract", done, total }),
           onWarning: options.onWarning
@@ -292,9 +337,13 @@ async function findOrMake(layout, key, source, derivedKey, context, options, tim
   const done = (cacheHit, origin) => describeBase(basePath(layout, key), key, cacheHit, origin, started, timings, keyMemoized);
   for (; ; ) {
     options.signal?.throwIfAborted();
-    if (await isPlainFile(basePath(layout, key)) && !(options.lease && await pathExists(lockPath(layout, key))) && !await needsVerification(layout, key, verify).catch(() => true)) {
-      timings.waitSeconds = (performance.now() - waitStarted) / 1e3;
-      return done("l1", "store");
+    if (await isPlainFile(basePath(layout, key)) && !(options.lease && await pathExists(lockPath(layout, key)))) {
+      const check = await needsVerification(layout, key, verify).catch(() => ({ needed: true, sidecar: void 0 }));
+      if (!check.needed) {
+        timings.waitSeconds = (performance.now() - waitStarted) / 1e3;
+        await recordSettledBase(layout, key, check.sidecar);
+        return done("l1", "store");
+      }
     }
     let lock;
     try {
@@ -306,7 +355,11 @@ async function findOrMake(layout, key, source, derivedKey, context, options, tim
       timings.waitSeconds = (performance.now() - waitStarted) / 1e3;
       try {
         if (await isPlainFile(basePath(layout, key))) {
-          if (!await needsVerification(layout, key, verify).catch(() => true)) return done("l1", "store");
+          const check = await needsVerification(layout, key, verify).catch(() => ({ needed: true, sidecar: void 0 }));
+          if (!check.needed) {
+            await recordSettledBase(layout, key, check.sidecar);
+            return done("l1", "store");
+          }
           const verification = await verifyBase(layout, key, options.signal);
           if (verification.ok) {
             const result = await done("l1", "store");
@@ -366,12 +419,12 @@ async function restoreAndExtract(layout, key, remote, options, lock, timings) {
     const index = await readEntryIndex(entry.path);
     const dataBytes = index.frames.filter((frame) => frame.kind === "data").reduce((sum, frame) => sum + frame.rawLength, 0);
     await ensureRoom(layout, key, `${remote.name} cache entry`, dataBytes, options);
-    const extracted = await extractToRaw(entry.path, tempImage, { signal: options.signal, maxWorkers: options.maxWorkers });
+    const extracted = await extractToRaw(entry.path, tempImage, { signal: options.signal, maxWorkers: options.maxWorkers, durable: durabilityOf(options) === "before-publish" });
     timings.workers = extracted.workers;
     if (extracted.rawDigest !== index.rawDigest) {
       throw new SourceError(entry.path, `the restored base's digest ${extracted.rawDigest} differs from the ${index.rawDigest} recorded in the entry`);
     }
-    await publish(layout, key, tempImage, lock, { path: `${remote.name} cache`, kind: "image", digest: null, format: extracted.format, member: null, bytes: index.bytes }, "remote", extracted.rawDigest);
+    await publish(layout, key, tempImage, lock, { path: `${remote.name} cache`, kind: "image", digest: null, format: extracted.format, member: null, bytes: index.bytes }, "remote", extracted.rawDigest, durabilityOf(options));
     return true;
   } catch (error) {
     if (options.signal?.aborted) throw options.signal.reason;
@@ -408,7 +461,8 @@ async function buildFromSource(layout, key, source, derivedKey, context, options
         member: isTar ? materialized.member ?? options.member ?? DEFAULT_MEMBER : null
       },
       materialized.origin,
-      extracted.rawDigest
+      extracted.rawDigest,
+      durabilityOf(options)
     );
     return materialized.origin;
   } catch (error) {
@@ -431,10 +485,11 @@ async function extractHere(layout, key, materialized, tempImage, options) {
     maxWorkers: options.maxWorkers,
     member: materialized.member ?? options.member,
     signal: options.signal,
+    durable: durabilityOf(options) === "before-publish",
     onRead: (done) => options.onProgress?.({ phase: "extract", done, total: bytes })
   });
 }
-async function publish(layout, key, tempImage, lock, record, origin, rawDigest) {
+async function publish(layout, key, tempImage, lock, record, origin, rawDigest, durability) {
   const info = await stat2(tempImage);
   await chmod(tempImage, 292);
   const sidecar = {
@@ -446,7 +501,8 @@ async function publish(layout, key, tempImage, lock, record, origin, rawDigest) 
     apparentBytes: info.size,
     allocatedBytes: info.blocks * 512,
     created: (/* @__PURE__ */ new Date()).toISOString(),
-    tool: { name: TOOL_NAME, version: TOOL_VERSION }
+    tool: { name: TOOL_NAME, version: TOOL_VERSION },
+    unsyncedInBoot: unsyncedMark(durability)
   };
   const lost = await lock.lost();
   if (lost) throw new LockLostError(lost.message);

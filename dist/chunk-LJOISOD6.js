@@ -55,7 +55,8 @@ async function decodeParallel(source, dest, plan, workers, options = {}) {
   const threads = [];
   try {
     ftruncateSync(fd, plan.size);
-    const init = { source, dest, size: plan.size, directIo: options.directIo ?? true };
+    const durable = options.durable ?? true;
+    const init = { source, dest, size: plan.size, directIo: (options.directIo ?? true) && durable };
     const hashes = /* @__PURE__ */ new Map();
     const partial = [];
     const writtenBy = /* @__PURE__ */ new Map();
@@ -105,7 +106,7 @@ async function decodeParallel(source, dest, plan, workers, options = {}) {
       }
     });
     await stopAll(threads);
-    await fsyncAsync(fd);
+    if (durable) await fsyncAsync(fd);
     const rawDigest = await digestOf(dest, plan.size, hashes, partial);
     if (plan.expectedRawDigest && rawDigest !== plan.expectedRawDigest) {
       throw new SourceError(source, `decoded content does not match the entry's raw digest (${rawDigest}, the entry says ${plan.expectedRawDigest}): the entry is damaged`);
@@ -705,8 +706,10 @@ function writeFully(fd, buf, start, end, position) {
   }
 }
 var PageCacheWrites = class {
-  constructor(fd) {
+  /** `flushAsWritten` off: no background flushes, for a file nobody will wait to see on the disk. */
+  constructor(fd, options = {}) {
     this.fd = fd;
+    this.flushAsWritten = options.flushAsWritten ?? true;
   }
   fd;
   /** Bytes written (data, not holes): what the background flushes are paced by. */
@@ -714,11 +717,12 @@ var PageCacheWrites = class {
   flushedUpTo = 0;
   flushing;
   flushFailure;
+  flushAsWritten;
   write(buf, start, end, position) {
     if (this.flushFailure !== void 0) throw this.flushFailure;
     writeFully(this.fd, buf, start, end, position);
     this.bytes += end - start;
-    if (!this.flushing && this.bytes - this.flushedUpTo >= FLUSH_EVERY) this.startFlush();
+    if (this.flushAsWritten && !this.flushing && this.bytes - this.flushedUpTo >= FLUSH_EVERY) this.startFlush();
   }
   /** Waits for the background flush in flight and reports its failure. */
   async settle() {
@@ -744,16 +748,18 @@ var HOLE_BLOCK = 4096;
 var fsyncAsync2 = promisify4(fsync2);
 var DIRECT_MIN_LENGTH = 1024 * 1024;
 var SparseWriter = class _SparseWriter {
-  constructor(path, fd, signal, directIo) {
+  constructor(path, fd, signal, directIo, durable) {
     this.path = path;
     this.fd = fd;
     this.signal = signal;
-    this.pageCache = new PageCacheWrites(fd);
-    this.direct = directIo ? DirectWrites.open(path, this.pageCache) : void 0;
+    this.durable = durable;
+    this.pageCache = new PageCacheWrites(fd, { flushAsWritten: durable });
+    this.direct = directIo && durable ? DirectWrites.open(path, this.pageCache) : void 0;
   }
   path;
   fd;
   signal;
+  durable;
   closed = false;
   pageCache;
   direct;
@@ -767,7 +773,7 @@ var SparseWriter = class _SparseWriter {
    * format's data passes through write(), so that is where a fired `signal` stops the extraction.
    */
   static async create(path, options = {}) {
-    return new _SparseWriter(path, openSync3(path, "wx", 384), options.signal, options.directIo ?? true);
+    return new _SparseWriter(path, openSync3(path, "wx", 384), options.signal, options.directIo ?? true, options.durable ?? true);
   }
   /** Data bytes written, by way: past the page cache, and through it. */
   get writtenBytes() {
@@ -810,12 +816,12 @@ var SparseWriter = class _SparseWriter {
       this.direct = void 0;
     }
   }
-  /** Sets the final length (trailing holes included) and makes the file durable. */
+  /** Sets the final length (trailing holes included) and, unless told otherwise, makes the file durable. */
   async finish(size) {
     await this.direct?.finish();
     await this.pageCache.settle();
     ftruncateSync2(this.fd, size);
-    await fsyncAsync2(this.fd);
+    if (this.durable) await fsyncAsync2(this.fd);
     this.close();
     this.rawDigest = this.digest ? this.digest.finish(size) : await computeRawDigest(this.path, this.signal);
   }
@@ -1382,7 +1388,7 @@ async function extractToRaw(source, dest, options = {}) {
   return extractSequentially(format, source, dest, options);
 }
 async function extractSequentially(format, source, dest, options) {
-  const writer = await SparseWriter.create(dest, { signal: options.signal, directIo: options.directIo });
+  const writer = await SparseWriter.create(dest, { signal: options.signal, directIo: options.directIo, durable: options.durable });
   try {
     const size = await writeFormat(format, source, writer, options);
     await writer.finish(size);

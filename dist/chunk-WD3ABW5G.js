@@ -55,6 +55,12 @@ function parseVerify(text, label) {
   if (value === "always" || value === "changed" || value === "never") return value;
   throw new UsageError(`${label} must be always, changed or never, got ${JSON.stringify(text)}`);
 }
+function parseDurability(text, label) {
+  if (text === void 0 || text.trim() === "") return void 0;
+  const value = text.trim();
+  if (value === "deferred" || value === "before-publish") return value;
+  throw new UsageError(`${label} must be deferred or before-publish, got ${JSON.stringify(text)}`);
+}
 
 // src/inputs/source.ts
 var given = (value) => value !== void 0 && value.trim() !== "";
@@ -271,6 +277,7 @@ export {
   parseDuration,
   parseBudget,
   parseVerify,
+  parseDurability,
   parseSourceChoice,
   sourceFromChoice,
   parseVmList,
