@@ -9,7 +9,7 @@ import {
   readCacheDir,
   readTestnetInputs,
   warn
-} from "./chunk-4RAZN5U3.js";
+} from "./chunk-5E5EJ7DL.js";
 import {
   getInput,
   group,
@@ -21,7 +21,7 @@ import "./chunk-6CTZAA2R.js";
 import "./chunk-WD3ABW5G.js";
 import {
   existingBase
-} from "./chunk-YFQ4EVRQ.js";
+} from "./chunk-7DB2W2GH.js";
 import "./chunk-I4Z6R4ME.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
@@ -58,7 +58,7 @@ async function runOverlayMain() {
     }
     saveState(STATE.workDir, testnet.workDir);
     if (testnet.connect) saveState(STATE.connect, testnet.connect);
-    const { up } = await import("./up-JGQQKIIP.js");
+    const { up } = await import("./up-YXYLPQXN.js");
     const manifest = await group("basecow: testnet", () => up({ ...testnet, source: base.base, cacheDir, base, onWarning: warn }));
     info(`${manifest.vms.length} VM(s) over ${base.base} in ${manifest.workDir}${manifest.started ? ", started" : ""}`);
     setOutput("manifest", `${manifest.workDir}/manifest.json`);

@@ -2,13 +2,13 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   runPost
-} from "./chunk-7KHJEPBV.js";
+} from "./chunk-4HFYZHGX.js";
 import "./chunk-MPQVKSM4.js";
-import "./chunk-4RAZN5U3.js";
+import "./chunk-5E5EJ7DL.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
 import "./chunk-WD3ABW5G.js";
-import "./chunk-YFQ4EVRQ.js";
+import "./chunk-7DB2W2GH.js";
 import "./chunk-I4Z6R4ME.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";

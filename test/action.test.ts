@@ -205,6 +205,7 @@ test("main leases the base for the job; post releases it and keeps the store wit
   for (const [inputs, message] of [
     [{ 'cache-budget': 'huge' }, /::error::input 'cache-budget': invalid size "huge"/],
     [{ verify: 'maybe' }, /::error::input 'verify' must be always, changed or never/],
+    [{ durability: 'later' }, /::error::input 'durability' must be deferred or before-publish/],
   ] as const) {
     const bad = await runStep(r, 'main', { inputs: baseInputs(r, { 'remote-cache': 'none', key: 'job-two', ...inputs }) });
     assert.equal(bad.code, 1);

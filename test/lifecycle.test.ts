@@ -463,13 +463,17 @@ function basecow(args: string[]): Promise<{ code: number | null; stdout: string;
   });
 }
 
-test('the CLI: ls and gc (text and --json), --verify on prepare, and their usage errors naming the flag', async () => {
+test('the CLI: ls and gc (text and --json), --verify and --durability on prepare, and their usage errors naming the flag', async () => {
   const cacheDir = join(dir, 'cli');
   const layout = storeLayout(cacheDir);
   for (const key of ['old', 'new']) {
-    const prepared = await basecow(['prepare', '--image', small.zst, '--key', key, '--cache-dir', cacheDir, '--verify', 'always', '--json']);
+    const durability = key === 'old' ? ['--durability', 'before-publish'] : [];
+    const prepared = await basecow(['prepare', '--image', small.zst, '--key', key, '--cache-dir', cacheDir, '--verify', 'always', ...durability, '--json']);
     assert.equal(prepared.code, 0, prepared.stderr);
   }
+  // --durability before-publish: on the disk before it was published, so no boot is recorded.
+  assert.equal((await readSidecar(join(layout.bases, 'old.json'))).unsyncedInBoot, undefined);
+  assert.equal((await readSidecar(join(layout.bases, 'new.json'))).unsyncedInBoot, currentBootId());
   usedAt(cacheDir, 'old', 1_000_000);
   await acquireLease(layout, 'new', { workDir: join(dir, 'cli-net'), pid: process.pid, jobId: 'job-1' });
 
@@ -498,13 +502,14 @@ test('the CLI: ls and gc (text and --json), --verify on prepare, and their usage
     [['gc', '--budget', 'lots'], /--budget: invalid size "lots"/],
     [['gc', '--max-age', '3 days'], /--max-age: invalid duration "3 days"/],
     [['prepare', '--image', small.zst, '--verify', 'sometimes'], /--verify must be always, changed or never/],
+    [['prepare', '--image', small.zst, '--durability', 'later'], /--durability must be deferred or before-publish/],
   ] as const) {
     const outcome = await basecow([...args, '--cache-dir', cacheDir]);
     assert.equal(outcome.code, 2, outcome.stderr);
     assert.match(outcome.stderr, message);
   }
   const help = await basecow(['--help']);
-  for (const flag of ['--verify <when>', 'ls ', 'gc ', '--budget <size|N%>', '--max-age <dur>', '--dry-run']) assert.ok(help.stdout.includes(flag), flag);
+  for (const flag of ['--verify <when>', '--durability <d>', 'ls ', 'gc ', '--budget <size|N%>', '--max-age <dur>', '--dry-run']) assert.ok(help.stdout.includes(flag), flag);
 });
 
 test('up over overlays whose backing base is gone is refused, naming it and the work dir', async () => {

@@ -104,6 +104,8 @@ export interface BaseResult {
 const DEFAULT_WAIT_TIMEOUT_MS = 30 * 60 * 1000;
 
 const durabilityOf = (options: EnsureBaseOptions): Durability => effectiveDurability(options.durability);
+/** ExtractOptions.durable: the extraction itself waits for the disk only with 'before-publish'. */
+const extractsDurably = (options: EnsureBaseOptions): boolean => durabilityOf(options) === 'before-publish';
 
 class LockLostError extends Error {}
 
@@ -138,7 +140,7 @@ export async function ensureBase(options: EnsureBaseOptions): Promise<BaseResult
           maxWorkers: options.maxWorkers,
           member: options.member,
           signal: options.signal,
-          durable: durabilityOf(options) === 'before-publish',
+          durable: extractsDurably(options),
           waitTimeoutMs: options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS,
           onRead: (done, total) => options.onProgress?.({ phase: 'extract', done, total }),
           onWarning: options.onWarning,
@@ -293,7 +295,7 @@ async function restoreAndExtract(layout: StoreLayout, key: string, remote: Remot
     const index = await readEntryIndex(entry.path);
     const dataBytes = index.frames.filter((frame) => frame.kind === 'data').reduce((sum, frame) => sum + frame.rawLength, 0);
     await ensureRoom(layout, key, `${remote.name} cache entry`, dataBytes, options);
-    const extracted = await extractToRaw(entry.path, tempImage, { signal: options.signal, maxWorkers: options.maxWorkers, durable: durabilityOf(options) === 'before-publish' });
+    const extracted = await extractToRaw(entry.path, tempImage, { signal: options.signal, maxWorkers: options.maxWorkers, durable: extractsDurably(options) });
     timings.workers = extracted.workers;
     // Frame checksums catch damaged frames; the raw digest, recorded when the entry was made from
     // a published base, catches everything else (a frame missing, swapped, or from another base).
@@ -375,7 +377,7 @@ async function extractHere(layout: StoreLayout, key: string, materialized: Mater
     maxWorkers: options.maxWorkers,
     member: materialized.member ?? options.member,
     signal: options.signal,
-    durable: durabilityOf(options) === 'before-publish',
+    durable: extractsDurably(options),
     onRead: (done) => options.onProgress?.({ phase: 'extract', done, total: bytes }),
   });
 }

@@ -11,7 +11,7 @@ import {
   label,
   saveEntry,
   warn
-} from "./chunk-4RAZN5U3.js";
+} from "./chunk-5E5EJ7DL.js";
 import {
   getState,
   group,

@@ -23,7 +23,7 @@ import {
 } from "./chunk-WD3ABW5G.js";
 import {
   ensureBase
-} from "./chunk-YFQ4EVRQ.js";
+} from "./chunk-7DB2W2GH.js";
 import "./chunk-I4Z6R4ME.js";
 import {
   packageRoot
@@ -338,7 +338,7 @@ async function upCommand(args) {
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-JGQQKIIP.js");
+    const { up } = await import("./up-YXYLPQXN.js");
     return up({
       ...source,
       ...hooks,

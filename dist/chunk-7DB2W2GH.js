@@ -275,6 +275,7 @@ async function quarantineBase(layout, key) {
 // src/core/store/ensure-base.ts
 var DEFAULT_WAIT_TIMEOUT_MS = 30 * 60 * 1e3;
 var durabilityOf = (options) => effectiveDurability(options.durability);
+var extractsDurably = (options) => durabilityOf(options) === "before-publish";
 var LockLostError = class extends Error {
 };
 async function ensureBase(options) {
@@ -300,7 +301,7 @@ async function ensureBase(options) {
           maxWorkers: options.maxWorkers,
           member: options.member,
           signal: options.signal,
-          durable: durabilityOf(options) === "before-publish",
+          durable: extractsDurably(options),
           waitTimeoutMs: options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS,
           onRead: (done, total) => options.onProgress?.({ phase: "extract", done, total }),
           onWarning: options.onWarning
@@ -419,7 +420,7 @@ async function restoreAndExtract(layout, key, remote, options, lock, timings) {
     const index = await readEntryIndex(entry.path);
     const dataBytes = index.frames.filter((frame) => frame.kind === "data").reduce((sum, frame) => sum + frame.rawLength, 0);
     await ensureRoom(layout, key, `${remote.name} cache entry`, dataBytes, options);
-    const extracted = await extractToRaw(entry.path, tempImage, { signal: options.signal, maxWorkers: options.maxWorkers, durable: durabilityOf(options) === "before-publish" });
+    const extracted = await extractToRaw(entry.path, tempImage, { signal: options.signal, maxWorkers: options.maxWorkers, durable: extractsDurably(options) });
     timings.workers = extracted.workers;
     if (extracted.rawDigest !== index.rawDigest) {
       throw new SourceError(entry.path, `the restored base's digest ${extracted.rawDigest} differs from the ${index.rawDigest} recorded in the entry`);
@@ -485,7 +486,7 @@ async function extractHere(layout, key, materialized, tempImage, options) {
     maxWorkers: options.maxWorkers,
     member: materialized.member ?? options.member,
     signal: options.signal,
-    durable: durabilityOf(options) === "before-publish",
+    durable: extractsDurably(options),
     onRead: (done) => options.onProgress?.({ phase: "extract", done, total: bytes })
   });
 }

@@ -19,7 +19,7 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   ensureBase
-} from "./chunk-YFQ4EVRQ.js";
+} from "./chunk-7DB2W2GH.js";
 import {
   readSidecar
 } from "./chunk-I4Z6R4ME.js";
