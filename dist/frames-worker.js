@@ -1,6 +1,10 @@
 import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
+  SpillPolicy,
+  settlesWithin
+} from "./chunk-NEC6ZTE3.js";
+import {
   newDecoder
 } from "./chunk-J4T2KZCX.js";
 import {
@@ -16,7 +20,7 @@ import {
 import "./chunk-NCNTTV4Q.js";
 
 // src/core/extract/parallel/frames-worker.ts
-import { closeSync, constants, openSync, write } from "node:fs";
+import { closeSync, constants, openSync, write, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { promisify } from "node:util";
 import { parentPort } from "node:worker_threads";
@@ -64,6 +68,17 @@ async function main(init) {
     }
   };
   const written = { direct: 0, pageCache: 0 };
+  const spills = init.spill ? new SpillPolicy() : void 0;
+  const copyThroughPageCache = (buf, runs, at) => {
+    for (const [from, to] of runs) {
+      for (let done = 0; done < to - from; ) {
+        const bytes = writeSync(cachedFd, buf, from + done, to - from - done, at + from + done);
+        if (bytes === 0) throw new Error(`write at offset ${at + from + done} of ${init.dest} made no progress`);
+        done += bytes;
+      }
+      written.pageCache += to - from;
+    }
+  };
   let decoding = Promise.resolve();
   port.on("message", (request) => {
     const decoded = decoding.then(() => runTask(request.task));
@@ -103,18 +118,28 @@ async function main(init) {
       } else if (to > from) {
         partial.push({ from: filledFrom, to: position });
       }
-      const windowWrites = [];
+      const runs = [];
       let runStart = -1;
       for (let block = from; block < to; block += BLOCK) {
         const end = Math.min(to, block + BLOCK);
         if (isZero(buf, block, end)) {
-          if (runStart >= 0) windowWrites.push(writeRun(buf, runStart, block, at + runStart));
+          if (runStart >= 0) runs.push([runStart, block]);
           runStart = -1;
         } else if (runStart < 0) {
           runStart = block;
         }
       }
-      if (runStart >= 0) windowWrites.push(writeRun(buf, runStart, to, at + runStart));
+      if (runStart >= 0) runs.push([runStart, to]);
+      const bytes = runs.reduce((sum, [start, end]) => sum + end - start, 0);
+      if (spills && directFd !== void 0 && bytes > 0 && !await settlesWithin(windows[turn ^ 1].writing, spills.patienceMs(bytes))) {
+        const started = performance.now();
+        copyThroughPageCache(buf, runs, at);
+        spills.learn(bytes, performance.now() - started);
+        window.at = segmentAt(position);
+        filledFrom = position;
+        return;
+      }
+      const windowWrites = runs.map(([start, end]) => writeRun(buf, start, end, at + start));
       for (const pending of windowWrites) pending.catch(() => void 0);
       writes.push(...windowWrites);
       window.writing = Promise.all(windowWrites).then(() => void 0);

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { SourceError } from '../src/core/errors.js';
 import { writeEntry } from '../src/core/entry/write.js';
 import { readEntryIndex } from '../src/core/entry/read.js';
-import { dropSpareWorkers, extractToRaw, prestartWorkers } from '../src/core/extract/index.js';
+import { dropSpareWorkers, extractToRaw, prestartWorkers, type ExtractResult } from '../src/core/extract/index.js';
 import { spareWorkerCount } from '../src/core/extract/parallel/index.js';
 import { computeRawDigest } from '../src/core/extract/raw-digest.js';
 import { runTool } from '../src/core/exec/run-tool.js';
@@ -43,30 +43,30 @@ async function concatenatedFrames(name: string, cuts: number[], zstdArgs: string
   return out;
 }
 
-async function checkAgainstZstd(source: string, name: string, maxWorkers?: number): Promise<number> {
+async function checkAgainstZstd(source: string, name: string, maxWorkers?: number, durable?: boolean): Promise<ExtractResult> {
   const ref = join(dir, `${name}.ref`);
   await runTool(['zstd', '-q', '-d', '-f', source, '-o', ref]);
   const out = join(dir, `${name}.out`);
-  const result = await extractToRaw(source, out, { maxWorkers });
+  const result = await extractToRaw(source, out, { maxWorkers, durable });
   assert.equal(await sha256File(out), await sha256File(ref), name);
   assert.equal(await sha256File(out), diskSha, name);
   assert.ok(allocatedBytes(out) <= allocatedBytes(ref), `${name}: ours ${allocatedBytes(out)} > zstd's ${allocatedBytes(ref)}`);
   assert.equal(result.rawDigest, diskDigest, name);
-  return result.workers;
+  return result;
 }
 
 test('frames made by zstd (concatenated, off the 32 MiB grid, --no-check, --long) decode in parallel like zstd -d', async () => {
-  assert.equal(await checkAgainstZstd(await concatenatedFrames('plain', [10, 45, 46, 100]), 'plain', 2), 2);
-  assert.equal(await checkAgainstZstd(await concatenatedFrames('nocheck', [64], ['--no-check', '-1']), 'nocheck', 2), 2);
-  assert.equal(await checkAgainstZstd(await concatenatedFrames('long', [33, 70], ['--long=27']), 'long', 3), 3);
+  assert.equal((await checkAgainstZstd(await concatenatedFrames('plain', [10, 45, 46, 100]), 'plain', 2)).workers, 2);
+  assert.equal((await checkAgainstZstd(await concatenatedFrames('nocheck', [64], ['--no-check', '-1']), 'nocheck', 2)).workers, 2);
+  assert.equal((await checkAgainstZstd(await concatenatedFrames('long', [33, 70], ['--long=27']), 'long', 3)).workers, 3);
   // Pieces of a pipe carry no content size: only the sequential decoder knows where they go.
   const piped = join(dir, 'piped.img.zst');
   await runTool(['bash', '-c', `head -c ${70 * MiB} '${disk}' | zstd -q > '${piped}' && tail -c +${70 * MiB + 1} '${disk}' | zstd -q >> '${piped}'`]);
-  assert.equal(await checkAgainstZstd(piped, 'piped', 2), 1);
+  assert.equal((await checkAgainstZstd(piped, 'piped', 2)).workers, 1);
   // One frame keeps the pipelined decoder.
   const single = join(dir, 'single.img.zst');
   await runTool(['zstd', '-q', '-f', disk, '-o', single]);
-  assert.equal(await checkAgainstZstd(single, 'single'), 1);
+  assert.equal((await checkAgainstZstd(single, 'single')).workers, 1);
 });
 
 test('frames that do not all state their size, and one frame with a skippable frame after it, go to the sequential decoder', async () => {
@@ -82,7 +82,7 @@ test('frames that do not all state their size, and one frame with a skippable fr
       `tail -c +${first + 1} '${disk}' | head -c ${second} | zstd -q --stream-size=${second} >> '${mixed}' && ` +
       `tail -c +${first + second + 1} '${disk}' | zstd -q >> '${mixed}'`,
   ]);
-  assert.equal(await checkAgainstZstd(mixed, 'mixed', 2), 1);
+  assert.equal((await checkAgainstZstd(mixed, 'mixed', 2)).workers, 1);
   // A skippable frame after the only data frame (a seek table, say) is no second frame.
   const single = join(dir, 'single-skippable.img.zst');
   await runTool(['zstd', '-q', '-f', disk, '-o', single]);
@@ -90,7 +90,7 @@ test('frames that do not all state their size, and one frame with a skippable fr
   skippable.writeUInt32LE(0x184d2a5e, 0);
   skippable.writeUInt32LE(16, 4);
   writeFileSync(single, Buffer.concat([readFileSync(single), skippable]));
-  assert.equal(await checkAgainstZstd(single, 'single-skippable', 2), 1);
+  assert.equal((await checkAgainstZstd(single, 'single-skippable', 2)).workers, 1);
 });
 
 test('a first frame longer than the probe: the sequential head start gives way to the parallel decoder, or starts again', async () => {
@@ -121,8 +121,17 @@ test('a first frame longer than the probe: the sequential head start gives way t
 test("basecow's entries decode with 1 and with several workers, holes left as holes", async () => {
   const entry = join(dir, 'disk.entry');
   await writeEntry(disk, entry);
-  assert.equal(await checkAgainstZstd(entry, 'entry-1', 1), 1);
-  assert.equal(await checkAgainstZstd(entry, 'entry-4', 4), 4);
+  assert.equal((await checkAgainstZstd(entry, 'entry-1', 1)).workers, 1);
+  assert.equal((await checkAgainstZstd(entry, 'entry-4', 4)).workers, 4);
+});
+
+test('an entry decoded for a base nobody waits to see on the disk (durable off): the same bytes and holes, each data block written once, directly or copied', async () => {
+  const entry = join(dir, 'deferred.entry');
+  await writeEntry(disk, entry);
+  const waited = await checkAgainstZstd(entry, 'entry-durable', 2);
+  const deferred = await checkAgainstZstd(entry, 'entry-deferred', 2, false);
+  assert.equal(deferred.written.direct + deferred.written.pageCache, waited.written.direct + waited.written.pageCache);
+  assert.ok(waited.written.direct > 0, 'a durable base goes out directly');
 });
 
 test('workers started ahead of an entry decode it, and the ones it did not take can be ended', async () => {
@@ -131,12 +140,12 @@ test('workers started ahead of an entry decode it, and the ones it did not take 
   prestartWorkers(3);
   assert.equal(spareWorkerCount(), 3);
   // Two workers are taken and decode the whole entry like zstd -d; the third stays spare.
-  assert.equal(await checkAgainstZstd(entry, 'prestarted-2', 2), 2);
+  assert.equal((await checkAgainstZstd(entry, 'prestarted-2', 2)).workers, 2);
   assert.equal(spareWorkerCount(), 1);
   dropSpareWorkers();
   assert.equal(spareWorkerCount(), 0);
   // Nothing spare left: the next decoding starts its own.
-  assert.equal(await checkAgainstZstd(entry, 'prestarted-none', 2), 2);
+  assert.equal((await checkAgainstZstd(entry, 'prestarted-none', 2)).workers, 2);
 });
 
 test('damage in one frame fails the whole parallel extraction and leaves nothing', async () => {

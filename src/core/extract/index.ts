@@ -25,8 +25,9 @@ export interface ExtractOptions {
   /** Write past the page cache where the filesystem allows it; on by default (see DirectWrites). */
   directIo?: boolean;
   /**
-   * Return only once the output is on the disk (the default). Off: everything goes through the page
-   * cache, with no flush, and the caller answers for durability (see store/durability.ts).
+   * Return only once the output is on the disk (the default). Off: no fsync, and data the disk cannot
+   * take as fast as it comes may be copied through the page cache instead (see SpillPolicy); the
+   * caller answers for durability (see store/durability.ts).
    */
   durable?: boolean;
   /**

@@ -8,17 +8,18 @@ import { writeSidecar, type BaseSidecar } from './sidecar.js';
  *
  * 'before-publish': its data is on the disk (direct writes, fsync) before it gets its final name.
  * On a disk slower than decoding, that wait is most of a miss or an L2 hit: 1.1 GiB took 2-3.6 s
- * to reach a 330-550 MB/s disk here, against 1.5 s for `zstd -d -o`, which leaves its output in
- * the page cache.
+ * to reach a 330-550 MB/s disk on one machine, against 1.5 s for `zstd -d -o`, which leaves its
+ * output in the page cache.
  *
- * 'deferred': the base is written through the page cache and published at once; the kernel writes
- * it back in its own time. Within the boot that wrote it, every reader sees the whole file (the
- * page cache is the file), whatever the disk holds yet. Only a crash or reboot before writeback
- * can lose data, so the sidecar records the boot (`unsyncedInBoot`), and a base from another boot
- * that was never recorded as on the disk is verified against its raw digest before any use, in
- * every verify mode (a torn base is quarantined and made again). Once a base has settled (the
- * kernel writes dirty data back after about 30 s), its next use fsyncs it, which is quick by then,
- * and drops the mark.
+ * 'deferred': the base is published as soon as its writes have returned, without an fsync; where
+ * the disk falls behind, part of it goes through the page cache instead of waiting (SpillPolicy),
+ * and the kernel writes that part back in its own time. Within the boot that wrote it, every
+ * reader sees the whole file, whatever the disk holds yet. Only a crash or reboot before it is all
+ * on the disk can lose data, so the sidecar records the boot (`unsyncedInBoot`), and a base from
+ * another boot that was never recorded as on the disk is verified against its raw digest before
+ * any use, in every verify mode (a torn base is quarantined and made again). Once a base has
+ * settled (the kernel writes dirty data back after about 30 s), its next use fsyncs it, which is
+ * quick by then, and drops the mark.
  */
 export type Durability = 'before-publish' | 'deferred';
 

@@ -60,7 +60,7 @@ export interface EnsureBaseOptions {
   verify?: VerifyMode;
   /**
    * Whether a new base waits for the disk before it is published ('before-publish'), or is
-   * published from the page cache and checked after a reboot ('deferred', the default where the
+   * published without an fsync and checked after a reboot ('deferred', the default where the
    * kernel gives a boot id). See durability.ts.
    */
   durability?: Durability;

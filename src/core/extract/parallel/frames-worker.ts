@@ -2,17 +2,20 @@
 // place with positional writes: several of these threads fill one file at once. Output goes through
 // two 32 MiB windows aligned on the raw digest's grid: one is decoded into while the other's writes
 // are on their way to the disk, across task boundaries too: the next task starts decoding while
-// the last one's writes finish, and a task is reported done only once its writes have landed. All-
+// the last one's writes finish, and a task is reported done only once its writes have landed. When
+// the base may reach the disk after it is published (`spill`) and the other window is still on its
+// way, a window may be copied through the page cache instead of waiting (see SpillPolicy). All-
 // zero 4 KiB blocks are never written (holes), hole frames are not decoded at all, and every
 // segment a task covers whole is hashed here.
 // Protocol: see DecodeInit, DecodeRequest and DecodeReply in parallel/index.ts.
-import { closeSync, constants, openSync, write } from 'node:fs';
+import { closeSync, constants, openSync, write, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { parentPort } from 'node:worker_threads';
 import binding from 'zstd-napi/binding.js';
 import { BufferHasher, RAW_DIGEST_SEGMENT, zeroSegmentHash } from '../raw-digest.js';
 import { isZero } from '../zero-blocks.js';
+import { SpillPolicy, settlesWithin } from '../write/spill-policy.js';
 import { newDecoder } from '../zstd/decoder.js';
 import type { DecodeTask, PlannedFrame } from './plan.js';
 import type { DecodeInit, DecodeReply, DecodeRequest, FrameFailure } from './index.js';
@@ -77,6 +80,19 @@ async function main(init: DecodeInit): Promise<void> {
     }
   };
   const written = { direct: 0, pageCache: 0 };
+  const spills = init.spill ? new SpillPolicy() : undefined;
+
+  /** Copies the runs of a window through the page cache; the window is free again once this returns. */
+  const copyThroughPageCache = (buf: Buffer, runs: [number, number][], at: number): void => {
+    for (const [from, to] of runs) {
+      for (let done = 0; done < to - from; ) {
+        const bytes = writeSync(cachedFd, buf, from + done, to - from - done, at + from + done);
+        if (bytes === 0) throw new Error(`write at offset ${at + from + done} of ${init.dest} made no progress`);
+        done += bytes;
+      }
+      written.pageCache += to - from;
+    }
+  };
 
   // The main thread keeps two tasks queued here, so that decoding never waits for a round trip;
   // they are decoded one after the other, in the order they came.
@@ -131,18 +147,30 @@ async function main(init: DecodeInit): Promise<void> {
       } else if (to > from) {
         partial.push({ from: filledFrom, to: position });
       }
-      const windowWrites: Promise<void>[] = [];
+      const runs: [number, number][] = [];
       let runStart = -1;
       for (let block = from; block < to; block += BLOCK) {
         const end = Math.min(to, block + BLOCK);
         if (isZero(buf, block, end)) {
-          if (runStart >= 0) windowWrites.push(writeRun(buf, runStart, block, at + runStart));
+          if (runStart >= 0) runs.push([runStart, block]);
           runStart = -1;
         } else if (runStart < 0) {
           runStart = block;
         }
       }
-      if (runStart >= 0) windowWrites.push(writeRun(buf, runStart, to, at + runStart));
+      if (runStart >= 0) runs.push([runStart, to]);
+      const bytes = runs.reduce((sum, [start, end]) => sum + end - start, 0);
+      // The other window's writes are still on their way: the disk is behind. Wait for it only as
+      // long as the copy would take, then copy, and go on decoding into this window.
+      if (spills && directFd !== undefined && bytes > 0 && !(await settlesWithin(windows[turn ^ 1].writing, spills.patienceMs(bytes)))) {
+        const started = performance.now();
+        copyThroughPageCache(buf, runs, at);
+        spills.learn(bytes, performance.now() - started);
+        window.at = segmentAt(position);
+        filledFrom = position;
+        return;
+      }
+      const windowWrites = runs.map(([start, end]) => writeRun(buf, start, end, at + start));
       // Failures surface through Promise.all below and at the window's next use, not as unhandled rejections.
       for (const pending of windowWrites) pending.catch(() => undefined);
       writes.push(...windowWrites);

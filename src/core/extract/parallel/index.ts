@@ -22,6 +22,8 @@ export interface DecodeInit {
   dest: string;
   size: number;
   directIo: boolean;
+  /** The base may reach the disk after it is published: a worker the disk keeps waiting may copy through the page cache. */
+  spill: boolean;
 }
 
 export interface DecodeRequest {
@@ -99,7 +101,7 @@ export async function decodeParallel(source: string, dest: string, plan: Paralle
     // gets its blocks allocated next to each other.
     ftruncateSync(fd, plan.size);
     const durable = options.durable ?? true;
-    const init: DecodeInit = { source, dest, size: plan.size, directIo: (options.directIo ?? true) && durable };
+    const init: DecodeInit = { source, dest, size: plan.size, directIo: options.directIo ?? true, spill: !durable };
     const hashes = new Map<number, bigint>();
     const partial: { from: number; to: number }[] = [];
     const writtenBy = new Map<Worker, { direct: number; pageCache: number }>();

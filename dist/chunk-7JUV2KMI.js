@@ -22,7 +22,7 @@ import {
   extractToRaw,
   prestartWorkers,
   readEntryIndex
-} from "./chunk-LJOISOD6.js";
+} from "./chunk-GMWZNN5W.js";
 import {
   DEFAULT_LOCK_TIMING,
   acquireLease,

@@ -23,13 +23,13 @@ import {
 } from "./chunk-WD3ABW5G.js";
 import {
   ensureBase
-} from "./chunk-7DB2W2GH.js";
+} from "./chunk-7JUV2KMI.js";
 import "./chunk-I4Z6R4ME.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-LJOISOD6.js";
+import "./chunk-GMWZNN5W.js";
 import "./chunk-ZBR2KLNB.js";
 import "./chunk-PP3B4BCK.js";
 import {
@@ -41,6 +41,7 @@ import {
   UsageError
 } from "./chunk-BHNCOJM6.js";
 import "./chunk-JMVG4PKO.js";
+import "./chunk-NEC6ZTE3.js";
 import "./chunk-WB6ZLOID.js";
 import "./chunk-XJ5TQIRZ.js";
 import "./chunk-NCNTTV4Q.js";
@@ -338,7 +339,7 @@ async function upCommand(args) {
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-YXYLPQXN.js");
+    const { up } = await import("./up-CJQHGI7C.js");
     return up({
       ...source,
       ...hooks,
@@ -382,7 +383,7 @@ async function downCommand(args) {
     connect: { type: "string" },
     json: { type: "boolean", default: false }
   });
-  const { down } = await import("./down-Z2G6RVVT.js");
+  const { down } = await import("./down-CIXBQWE6.js");
   const warnings = [];
   const result = await withProgressAndInterrupts(
     (hooks) => down({
