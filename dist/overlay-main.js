@@ -9,7 +9,7 @@ import {
   readCacheDir,
   readTestnetInputs,
   warn
-} from "./chunk-33TBIYJ3.js";
+} from "./chunk-UCVINWX3.js";
 import {
   getInput,
   group,
@@ -21,11 +21,11 @@ import "./chunk-6CTZAA2R.js";
 import "./chunk-WD3ABW5G.js";
 import {
   existingBase
-} from "./chunk-7JUV2KMI.js";
+} from "./chunk-GFR27CC2.js";
 import "./chunk-I4Z6R4ME.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-GMWZNN5W.js";
+import "./chunk-J25PJ743.js";
 import "./chunk-ZBR2KLNB.js";
 import "./chunk-PP3B4BCK.js";
 import "./chunk-CP6IPV72.js";
@@ -34,7 +34,6 @@ import {
   UsageError
 } from "./chunk-BHNCOJM6.js";
 import "./chunk-JMVG4PKO.js";
-import "./chunk-NEC6ZTE3.js";
 import "./chunk-WB6ZLOID.js";
 import "./chunk-XJ5TQIRZ.js";
 import "./chunk-NCNTTV4Q.js";
@@ -59,7 +58,7 @@ async function runOverlayMain() {
     }
     saveState(STATE.workDir, testnet.workDir);
     if (testnet.connect) saveState(STATE.connect, testnet.connect);
-    const { up } = await import("./up-CJQHGI7C.js");
+    const { up } = await import("./up-4MIM4PV2.js");
     const manifest = await group("basecow: testnet", () => up({ ...testnet, source: base.base, cacheDir, base, onWarning: warn }));
     info(`${manifest.vms.length} VM(s) over ${base.base} in ${manifest.workDir}${manifest.started ? ", started" : ""}`);
     setOutput("manifest", `${manifest.workDir}/manifest.json`);

@@ -40,8 +40,8 @@ commands:
             --verify <when>     re-hash a stored base before using it: changed (default: when
                                 its size, inode, mtime or ctime moved since it was made),
                                 always, or never; a base that fails is quarantined and remade
-            --durability <d>    deferred (default): publish a new base from the page cache and
-                                verify it after a reboot if it was not on the disk yet; or
+            --durability <d>    deferred (default): publish a new base without waiting for the
+                                disk, and verify it after a reboot if it was not on the disk yet; or
                                 before-publish: wait until its data is on the disk
             --json              print one JSON object on stdout, logs on stderr
 

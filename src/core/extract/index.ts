@@ -25,9 +25,10 @@ export interface ExtractOptions {
   /** Write past the page cache where the filesystem allows it; on by default (see DirectWrites). */
   directIo?: boolean;
   /**
-   * Return only once the output is on the disk (the default). Off: no fsync, and data the disk cannot
-   * take as fast as it comes may be copied through the page cache instead (see SpillPolicy); the
-   * caller answers for durability (see store/durability.ts).
+   * Return only once the output is on the disk (the default). Off: no fsync, and the caller answers
+   * for durability (see store/durability.ts); a single stream goes through the page cache, and the
+   * threads decoding a multi-frame source still write directly but may copy a window through the
+   * page cache when the disk falls behind (see parallel/spill-policy.ts).
    */
   durable?: boolean;
   /**

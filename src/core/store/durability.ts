@@ -11,11 +11,12 @@ import { writeSidecar, type BaseSidecar } from './sidecar.js';
  * to reach a 330-550 MB/s disk on one machine, against 1.5 s for `zstd -d -o`, which leaves its
  * output in the page cache.
  *
- * 'deferred': the base is published as soon as its writes have returned, without an fsync; where
- * the disk falls behind, part of it goes through the page cache instead of waiting (SpillPolicy),
- * and the kernel writes that part back in its own time. Within the boot that wrote it, every
- * reader sees the whole file, whatever the disk holds yet. Only a crash or reboot before it is all
- * on the disk can lose data, so the sidecar records the boot (`unsyncedInBoot`), and a base from
+ * 'deferred': the base is published as soon as its writes have returned, without an fsync: a
+ * single stream is written through the page cache; the threads decoding an entry or another
+ * multi-frame source write directly, and copy through the page cache what the disk cannot take in
+ * time (parallel/spill-policy.ts). The kernel writes the page cache's part back in its own time.
+ * Within the boot that wrote it, every reader sees the whole file, whatever the disk holds yet.
+ * Only a crash or reboot before it is all on the disk can lose data, so the sidecar records the boot (`unsyncedInBoot`), and a base from
  * another boot that was never recorded as on the disk is verified against its raw digest before
  * any use, in every verify mode (a torn base is quarantined and made again). Once a base has
  * settled (the kernel writes dirty data back after about 30 s), its next use fsyncs it, which is

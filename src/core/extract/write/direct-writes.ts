@@ -2,7 +2,6 @@ import { closeSync, constants, openSync, read, write } from 'node:fs';
 import { promisify } from 'node:util';
 import { errnoCode } from '../../errors.js';
 import { PageCacheWrites } from './page-cache-writes.js';
-import { SpillPolicy, settlesWithin } from './spill-policy.js';
 import { WASM_PAGE, wasmMemory } from '../wasm-memory.js';
 
 /**
@@ -37,8 +36,6 @@ interface Stage {
   buf: Buffer;
   /** The stage's write in flight; it never rejects (failures land in DirectWrites.failure). */
   writing?: Promise<void>;
-  /** The file's blocks that write covers, filling included: [start, end). */
-  blocks?: [number, number];
 }
 
 /**
@@ -60,11 +57,6 @@ interface Stage {
  * space than GNU tar's. If the kernel refuses direct I/O (EINVAL: an alignment it wants that we do
  * not meet), the rest of the file goes through the page cache (`fallback`), which the same final
  * fsync covers.
- *
- * With `spills` (a file that may reach the disk after it is published), a staged run that finds the
- * other stage's write still on its way may be copied through the page cache instead of waiting
- * (see SpillPolicy), unless that write covers one of the run's blocks: its filling could then land
- * over the copy.
  */
 export class DirectWrites {
   /** Data bytes written with O_DIRECT (not counting the filling around runs). */
@@ -83,12 +75,7 @@ export class DirectWrites {
   private stageOffset = 0;
   private stagedBytes = 0;
 
-  private constructor(
-    private readonly directFd: number,
-    memory: Buffer,
-    private readonly fallback: PageCacheWrites,
-    private readonly spills: SpillPolicy | undefined,
-  ) {
+  private constructor(private readonly directFd: number, memory: Buffer, private readonly fallback: PageCacheWrites) {
     this.stages = Array.from({ length: STAGE_COUNT }, (_, i) => ({ buf: memory.subarray(i * STAGE_SIZE, (i + 1) * STAGE_SIZE) }));
     this.block = memory.subarray(STAGE_COUNT * STAGE_SIZE, STAGE_COUNT * STAGE_SIZE + DIRECT_ALIGN);
   }
@@ -97,7 +84,7 @@ export class DirectWrites {
    * A second descriptor with O_DIRECT on the file that `fallback` writes, or undefined where the
    * filesystem or the process cannot do direct I/O (then the page cache does it all).
    */
-  static open(path: string, fallback: PageCacheWrites, options: { spill?: boolean } = {}): DirectWrites | undefined {
+  static open(path: string, fallback: PageCacheWrites): DirectWrites | undefined {
     const memory = pageAlignedBuffer(MEMORY_SIZE);
     if (!memory) return undefined;
     let fd: number;
@@ -107,7 +94,7 @@ export class DirectWrites {
     } catch {
       return undefined;
     }
-    return new DirectWrites(fd, memory, fallback, options.spill ? new SpillPolicy() : undefined);
+    return new DirectWrites(fd, memory, fallback);
   }
 
   /** Takes buf[start, end) for file offset `position`; buf may be reused once this resolves. */
@@ -166,14 +153,6 @@ export class DirectWrites {
     const blocksEnd = Math.ceil(to / DIRECT_ALIGN) * DIRECT_ALIGN;
     const runAt = this.stagedAt;
     const runEnd = runAt + this.stagedBytes;
-    if (await this.copyInstead(runAt, runEnd)) {
-      const started = performance.now();
-      this.fallback.write(stage.buf, from, to, runAt);
-      this.spills!.learn(to - from, performance.now() - started);
-      this.stagedBytes = 0;
-      this.dataEnd = Math.max(this.dataEnd, runEnd);
-      return;
-    }
     if (from > 0 && !this.refused) await this.fillAround(stage.buf, 0, from, runAt - from);
     if (blocksEnd > to && !this.refused) await this.fillAround(stage.buf, to, blocksEnd, runEnd);
     this.stagedBytes = 0;
@@ -182,7 +161,6 @@ export class DirectWrites {
       return;
     }
     this.dataEnd = Math.max(this.dataEnd, runEnd);
-    stage.blocks = [runAt - from, runAt - from + blocksEnd];
     stage.writing = this.writeDirect(stage.buf, from, to, blocksEnd, runAt - from).then(
       (direct) => {
         this.bytes += direct;
@@ -194,18 +172,6 @@ export class DirectWrites {
     this.current = (this.current + 1) % STAGE_COUNT;
     await this.stages[this.current].writing;
     this.throwIfFailed();
-  }
-
-  /**
-   * Whether the run [runAt, runEnd) goes through the page cache because the disk is behind: the
-   * other stage's write is still on its way after as long as the copy would take.
-   */
-  private async copyInstead(runAt: number, runEnd: number): Promise<boolean> {
-    const other = this.stages[(this.current + 1) % STAGE_COUNT];
-    if (!this.spills || this.refused || !other.writing || !other.blocks) return false;
-    const [start, end] = other.blocks;
-    if (runAt < end && runEnd > start) return false;
-    return !(await settlesWithin(other.writing, this.spills.patienceMs(runEnd - runAt)));
   }
 
   /**

@@ -17,9 +17,8 @@ export interface SparseWriterOptions {
   /** Write past the page cache where the filesystem allows it (the default); see DirectWrites. */
   directIo?: boolean;
   /**
-   * finish() returns once the file is on the disk (the default). Off: no fsync, nothing flushed
-   * here, and a direct write the disk keeps waiting may go through the page cache instead (see
-   * SpillPolicy): the kernel writes that part back in its own time.
+   * finish() returns once the file is on the disk (the default). Off: page cache writes only, never
+   * flushed here, and no fsync: the kernel writes the file back in its own time.
    */
   durable?: boolean;
 }
@@ -50,7 +49,7 @@ export class SparseWriter {
     private readonly durable: boolean,
   ) {
     this.pageCache = new PageCacheWrites(fd, { flushAsWritten: durable });
-    this.direct = directIo ? DirectWrites.open(path, this.pageCache, { spill: !durable }) : undefined;
+    this.direct = directIo && durable ? DirectWrites.open(path, this.pageCache) : undefined;
   }
 
   /**

@@ -7,7 +7,7 @@ import {
   sanitizeVmNames,
   validateGroup,
   withWorkDirLock
-} from "./chunk-HOJIXIVG.js";
+} from "./chunk-OEEJS774.js";
 import {
   createOverlays
 } from "./chunk-45OGXQO5.js";
@@ -19,7 +19,7 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   ensureBase
-} from "./chunk-7JUV2KMI.js";
+} from "./chunk-GFR27CC2.js";
 import {
   readSidecar
 } from "./chunk-I4Z6R4ME.js";
@@ -27,7 +27,7 @@ import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-GMWZNN5W.js";
+import "./chunk-J25PJ743.js";
 import {
   manifestPath,
   readManifest,
@@ -48,7 +48,6 @@ import {
   UsageError
 } from "./chunk-BHNCOJM6.js";
 import "./chunk-JMVG4PKO.js";
-import "./chunk-NEC6ZTE3.js";
 import "./chunk-WB6ZLOID.js";
 import "./chunk-XJ5TQIRZ.js";
 import "./chunk-NCNTTV4Q.js";

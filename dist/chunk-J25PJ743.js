@@ -14,10 +14,6 @@ import {
   startsWithZstdFrame
 } from "./chunk-JMVG4PKO.js";
 import {
-  SpillPolicy,
-  settlesWithin
-} from "./chunk-NEC6ZTE3.js";
-import {
   BufferHasher,
   RAW_DIGEST_SEGMENT,
   RawDigest,
@@ -526,16 +522,14 @@ function pageAlignedBuffer(size) {
 var STAGE_COUNT = 2;
 var MEMORY_SIZE = STAGE_COUNT * STAGE_SIZE + WASM_PAGE;
 var DirectWrites = class _DirectWrites {
-  constructor(directFd, memory, fallback, spills) {
+  constructor(directFd, memory, fallback) {
     this.directFd = directFd;
     this.fallback = fallback;
-    this.spills = spills;
     this.stages = Array.from({ length: STAGE_COUNT }, (_, i) => ({ buf: memory.subarray(i * STAGE_SIZE, (i + 1) * STAGE_SIZE) }));
     this.block = memory.subarray(STAGE_COUNT * STAGE_SIZE, STAGE_COUNT * STAGE_SIZE + DIRECT_ALIGN);
   }
   directFd;
   fallback;
-  spills;
   /** Data bytes written with O_DIRECT (not counting the filling around runs). */
   bytes = 0;
   stages;
@@ -555,7 +549,7 @@ var DirectWrites = class _DirectWrites {
    * A second descriptor with O_DIRECT on the file that `fallback` writes, or undefined where the
    * filesystem or the process cannot do direct I/O (then the page cache does it all).
    */
-  static open(path, fallback, options = {}) {
+  static open(path, fallback) {
     const memory = pageAlignedBuffer(MEMORY_SIZE);
     if (!memory) return void 0;
     let fd;
@@ -564,7 +558,7 @@ var DirectWrites = class _DirectWrites {
     } catch {
       return void 0;
     }
-    return new _DirectWrites(fd, memory, fallback, options.spill ? new SpillPolicy() : void 0);
+    return new _DirectWrites(fd, memory, fallback);
   }
   /** Takes buf[start, end) for file offset `position`; buf may be reused once this resolves. */
   async write(buf, start, end, position) {
@@ -617,14 +611,6 @@ var DirectWrites = class _DirectWrites {
     const blocksEnd = Math.ceil(to / DIRECT_ALIGN) * DIRECT_ALIGN;
     const runAt = this.stagedAt;
     const runEnd = runAt + this.stagedBytes;
-    if (await this.copyInstead(runAt, runEnd)) {
-      const started = performance.now();
-      this.fallback.write(stage.buf, from, to, runAt);
-      this.spills.learn(to - from, performance.now() - started);
-      this.stagedBytes = 0;
-      this.dataEnd = Math.max(this.dataEnd, runEnd);
-      return;
-    }
     if (from > 0 && !this.refused) await this.fillAround(stage.buf, 0, from, runAt - from);
     if (blocksEnd > to && !this.refused) await this.fillAround(stage.buf, to, blocksEnd, runEnd);
     this.stagedBytes = 0;
@@ -633,7 +619,6 @@ var DirectWrites = class _DirectWrites {
       return;
     }
     this.dataEnd = Math.max(this.dataEnd, runEnd);
-    stage.blocks = [runAt - from, runAt - from + blocksEnd];
     stage.writing = this.writeDirect(stage.buf, from, to, blocksEnd, runAt - from).then(
       (direct) => {
         this.bytes += direct;
@@ -645,17 +630,6 @@ var DirectWrites = class _DirectWrites {
     this.current = (this.current + 1) % STAGE_COUNT;
     await this.stages[this.current].writing;
     this.throwIfFailed();
-  }
-  /**
-   * Whether the run [runAt, runEnd) goes through the page cache because the disk is behind: the
-   * other stage's write is still on its way after as long as the copy would take.
-   */
-  async copyInstead(runAt, runEnd) {
-    const other = this.stages[(this.current + 1) % STAGE_COUNT];
-    if (!this.spills || this.refused || !other.writing || !other.blocks) return false;
-    const [start, end] = other.blocks;
-    if (runAt < end && runEnd > start) return false;
-    return !await settlesWithin(other.writing, this.spills.patienceMs(runEnd - runAt));
   }
   /**
    * Puts into buf[start, end) what the file holds at `position` and on (all within one block):
@@ -780,7 +754,7 @@ var SparseWriter = class _SparseWriter {
     this.signal = signal;
     this.durable = durable;
     this.pageCache = new PageCacheWrites(fd, { flushAsWritten: durable });
-    this.direct = directIo ? DirectWrites.open(path, this.pageCache, { spill: !durable }) : void 0;
+    this.direct = directIo && durable ? DirectWrites.open(path, this.pageCache) : void 0;
   }
   path;
   fd;

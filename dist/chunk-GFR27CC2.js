@@ -22,7 +22,7 @@ import {
   extractToRaw,
   prestartWorkers,
   readEntryIndex
-} from "./chunk-GMWZNN5W.js";
+} from "./chunk-J25PJ743.js";
 import {
   DEFAULT_LOCK_TIMING,
   acquireLease,

@@ -10,7 +10,7 @@ import {
   validateGroup,
   vmDir,
   withWorkDirLock
-} from "./chunk-HOJIXIVG.js";
+} from "./chunk-OEEJS774.js";
 import {
   LibvirtUnreachableError,
   MissingToolError,
@@ -18,7 +18,7 @@ import {
   listDomains,
   mapLimited
 } from "./chunk-JS24X5YJ.js";
-import "./chunk-GMWZNN5W.js";
+import "./chunk-J25PJ743.js";
 import {
   manifestPath,
   readManifest,
@@ -38,7 +38,6 @@ import {
   errnoCode
 } from "./chunk-BHNCOJM6.js";
 import "./chunk-JMVG4PKO.js";
-import "./chunk-NEC6ZTE3.js";
 import "./chunk-WB6ZLOID.js";
 import "./chunk-XJ5TQIRZ.js";
 import "./chunk-NCNTTV4Q.js";

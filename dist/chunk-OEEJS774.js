@@ -2,7 +2,7 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   extractToRaw
-} from "./chunk-GMWZNN5W.js";
+} from "./chunk-J25PJ743.js";
 import {
   DEFAULT_LOCK_TIMING,
   ownerPath,

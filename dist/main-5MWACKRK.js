@@ -23,13 +23,13 @@ import {
 } from "./chunk-WD3ABW5G.js";
 import {
   ensureBase
-} from "./chunk-7JUV2KMI.js";
+} from "./chunk-GFR27CC2.js";
 import "./chunk-I4Z6R4ME.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-GMWZNN5W.js";
+import "./chunk-J25PJ743.js";
 import "./chunk-ZBR2KLNB.js";
 import "./chunk-PP3B4BCK.js";
 import {
@@ -41,7 +41,6 @@ import {
   UsageError
 } from "./chunk-BHNCOJM6.js";
 import "./chunk-JMVG4PKO.js";
-import "./chunk-NEC6ZTE3.js";
 import "./chunk-WB6ZLOID.js";
 import "./chunk-XJ5TQIRZ.js";
 import "./chunk-NCNTTV4Q.js";
@@ -134,8 +133,8 @@ commands:
             --verify <when>     re-hash a stored base before using it: changed (default: when
                                 its size, inode, mtime or ctime moved since it was made),
                                 always, or never; a base that fails is quarantined and remade
-            --durability <d>    deferred (default): publish a new base from the page cache and
-                                verify it after a reboot if it was not on the disk yet; or
+            --durability <d>    deferred (default): publish a new base without waiting for the
+                                disk, and verify it after a reboot if it was not on the disk yet; or
                                 before-publish: wait until its data is on the disk
             --json              print one JSON object on stdout, logs on stderr
 
@@ -339,7 +338,7 @@ async function upCommand(args) {
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-CJQHGI7C.js");
+    const { up } = await import("./up-4MIM4PV2.js");
     return up({
       ...source,
       ...hooks,
@@ -383,7 +382,7 @@ async function downCommand(args) {
     connect: { type: "string" },
     json: { type: "boolean", default: false }
   });
-  const { down } = await import("./down-CIXBQWE6.js");
+  const { down } = await import("./down-2HDHKENK.js");
   const warnings = [];
   const result = await withProgressAndInterrupts(
     (hooks) => down({
