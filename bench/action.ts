@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { cacheKeyFor, entryRelativePath } from '../src/action/actions-cache.js';
 import { runCacheClient, startCacheService, type CacheService } from '../test/support/actions-cache-service.js';
 import { parseCommandFile } from '../test/support/workflow-runner.js';
-import { DECODE_FLOOR, IMAGE_ROOT, REPO, WORK, allocatedBytes, benchImage, median, perRound, q, readRssKiB, rounds, settle, sh, spread, timeRss } from './harness.js';
+import { DECODE_FLOOR, IMAGE_ROOT, REPO, WORK, allocatedBytes, benchImage, dataRegionBytes, median, perRound, q, readRssKiB, rounds, settle, sh, spread, timeRss } from './harness.js';
 
 interface Runner {
   root: string;
@@ -165,11 +165,13 @@ export async function action(): Promise<void> {
     l1Rss: [] as number[],
     postRss: [] as number[],
     restoredAllocated: [] as number[],
+    restoredData: [] as number[],
   };
   let stored = 0;
   let key = '';
   let entryLine = '';
   let missAllocated = 0;
+  let missData = 0;
   try {
     for (let round = 0; round < ROUNDS; round++) {
       if (round < POST_ROUNDS) {
@@ -182,6 +184,7 @@ export async function action(): Promise<void> {
         expectHit(miss, 'miss');
         t.miss.push(miss.wall);
         missAllocated = allocatedBytes(miss.outputs['base-image']);
+        missData = dataRegionBytes(miss.outputs['base-image']);
         await settle([image]);
         const post = await step(service, a, 'post', { state: miss.state });
         const made = /entry made: (.+) in (\d+) frames, ([\d.]+) s/.exec(post.log);
@@ -238,6 +241,7 @@ export async function action(): Promise<void> {
       t.l2Restore.push(phase(l2.summary, 'restore from the Actions cache'));
       t.l2Extract.push(phase(l2.summary, 'extract'));
       t.restoredAllocated.push(allocatedBytes(l2.outputs['base-image']));
+      t.restoredData.push(dataRegionBytes(l2.outputs['base-image']));
       // The client's own report of the download's pace (its last progress line).
       const rates = [...l2.log.matchAll(/Received \d+ of \d+ \(100\.0%\), ([\d.]+) MBs\/sec/g)];
       if (rates.length > 0) t.l2Rate.push(Number(rates.at(-1)![1]));
@@ -349,5 +353,10 @@ export async function action(): Promise<void> {
   console.log(`  stored cache archive ${mib(stored)} / single-frame zstd -3 .img.zst ${mib(zstdBytes)} = ${(stored / zstdBytes).toFixed(3)}x  goal <= 1.10: ${verdict(stored / zstdBytes, 1.1)}`);
   const original = allocatedBytes(disk);
   const restored = Math.max(...t.restoredAllocated);
-  console.log(`  allocated: restored base (largest of the rounds) ${mib(restored)}, runner A's base ${mib(missAllocated)}, the image's disk.img ${mib(original)}: ${restored <= Math.min(missAllocated, original) ? 'no hole materialized' : 'HOLES FILLED on restore'}`);
+  // Judged on data regions: allocated bytes also count extent-tree blocks, which differ with how
+  // many extents the writes made (two threads writing directly make more than one stream through
+  // the page cache).
+  const restoredData = Math.max(...t.restoredData);
+  const originalData = dataRegionBytes(disk);
+  console.log(`  allocated: restored base (largest of the rounds) ${mib(restored)}, runner A's base ${mib(missAllocated)}, the image's disk.img ${mib(original)}; data regions ${mib(restoredData)}, ${mib(missData)}, ${mib(originalData)}: ${restoredData <= Math.min(missData, originalData) ? 'no hole materialized' : 'HOLES FILLED on restore'}`);
 }

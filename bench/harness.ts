@@ -1,6 +1,6 @@
 // What every section of the benchmark shares: running a bash snippet with its wall and CPU time,
 // medians, quoting, and a settled machine before each timed run.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,6 +54,22 @@ export function sh(script: string, options: { env?: NodeJS.ProcessEnv } = {}): P
 /** Bytes a file takes on disk (st_blocks), which is what a filled hole would show in. */
 export function allocatedBytes(path: string): number {
   return statSync(path).blocks * 512;
+}
+
+/**
+ * Bytes of a file's data regions (SEEK_DATA / SEEK_HOLE; Node has no lseek, python3 is there for
+ * node-gyp): what holes a copy kept, without the extent-tree blocks that allocatedBytes also
+ * counts, which differ with how many extents the writes happened to make.
+ */
+export function dataRegionBytes(path: string): number {
+  const script = `import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY); end = os.fstat(fd).st_size; at = 0; total = 0
+while at < end:
+    try: start = os.lseek(fd, at, os.SEEK_DATA)
+    except OSError: break
+    stop = os.lseek(fd, start, os.SEEK_HOLE); total += stop - start; at = stop
+print(total)`;
+  return Number(execFileSync('python3', ['-c', script, path], { encoding: 'utf8' }).trim());
 }
 
 /** `/usr/bin/time`'s peak RSS of the process it ran, in KiB, from the file it wrote (`-f %M -o file`). */
