@@ -1,6 +1,10 @@
 import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
+  SpillPolicy,
+  settlesWithin
+} from "./chunk-S6Q6KZ6P.js";
+import {
   newDecoder
 } from "./chunk-J4T2KZCX.js";
 import {
@@ -20,41 +24,6 @@ import { closeSync, constants, openSync, write, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { promisify } from "node:util";
 import { parentPort } from "node:worker_threads";
-
-// src/core/extract/parallel/spill-policy.ts
-var SpillPolicy = class {
-  /** What a page cache copy costs until one is measured, in ns per byte: between the machines above. */
-  nsPerByte = 1;
-  measured = false;
-  /** How long to wait for the disk before writing `bytes` through the page cache instead, in ms. */
-  patienceMs(bytes) {
-    return bytes * this.nsPerByte / 1e6;
-  }
-  /** Records a page cache copy of `bytes` that took `ms`. */
-  learn(bytes, ms) {
-    if (bytes < 64 * 1024) return;
-    const cost = ms * 1e6 / bytes;
-    this.nsPerByte = this.measured ? 0.75 * this.nsPerByte + 0.25 * cost : cost;
-    this.measured = true;
-  }
-};
-async function settlesWithin(pending, ms) {
-  let timer;
-  const settled = pending.then(
-    () => true,
-    () => true
-  );
-  const timedOut = new Promise((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([settled, timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-// src/core/extract/parallel/frames-worker.ts
 var BLOCK = 4096;
 var INPUT_SIZE = 16 * 1024 * 1024;
 var writeAsync = promisify(write);

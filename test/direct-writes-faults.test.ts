@@ -10,7 +10,7 @@ import { directIoWorksIn, tempDir } from './helpers.js';
 // A direct write that the kernel refuses (EINVAL), cuts short or fails for lack of space cannot be
 // provoked on demand, so this file wraps fs.write and fs.read, which DirectWrites alone uses, before
 // it loads the writer. Everything else (the file, the page cache writes, the kernel) is real.
-type Fault = (call: number) => { code?: string; written?: number } | undefined;
+type Fault = (call: number) => { code?: string; written?: number; delayMs?: number } | undefined;
 let fault: Fault | undefined;
 let calls = 0;
 const realWrite = fs.write;
@@ -39,6 +39,11 @@ function faultyWrite(fd: number, buf: Buffer, offset: number, length: number, po
     } finally {
       fs.closeSync(plain);
     }
+    return;
+  }
+  if (injected?.delayMs !== undefined) {
+    // A disk slower than the data: the write lands, and is reported that much later.
+    realWrite(fd, buf, offset, length, position, (error, written, buffer) => setTimeout(() => callback(error, written, buffer), injected.delayMs));
     return;
   }
   realWrite(fd, buf, offset, length, position, callback);
@@ -79,14 +84,14 @@ let files = 0;
 const skip = !directIoWorksIn(dir) && 'the test directory does not take O_DIRECT';
 
 /** 6 MiB of data with a hole in the middle, written in 512 KiB pieces under the given fault. */
-async function writeWith(injected: Fault): Promise<{ path: string; image: Buffer; written: { direct: number; pageCache: number } }> {
+async function writeWith(injected: Fault, options: { durable?: boolean } = {}): Promise<{ path: string; image: Buffer; written: { direct: number; pageCache: number } }> {
   const image = randomBytes(6 * MiB);
   image.fill(0, 3 * MiB, 3 * MiB + 64 * 1024);
   const path = join(dir, `out-${++files}.img`);
   calls = 0;
   fault = injected;
   try {
-    const writer = await SparseWriter.create(path);
+    const writer = await SparseWriter.create(path, options);
     for (let at = 0; at < image.length; at += 512 * 1024) await writer.write(image.subarray(at, at + 512 * 1024), at);
     await writer.finish(image.length);
     return { path, image, written: writer.writtenBytes };
@@ -138,9 +143,11 @@ test('direct writes all refused, runs sharing blocks: the filling never covers d
   }
 });
 
-test('a read-back refused with EINVAL: that run and the rest go through the page cache, bytes intact', { skip }, async () => {
-  // The second run starts inside the block where the first one ends (as tar's 512-byte sparse
-  // regions do), so filling it out to whole blocks reads that block back.
+/**
+ * 2 MiB in three runs: the second starts inside the block where the first ends (as tar's 512-byte
+ * sparse regions do), the third shares no block.
+ */
+function blockSharingRuns(): { image: Buffer; runs: { at: number; length: number }[] } {
   const image = Buffer.alloc(2 * MiB);
   const runs = [
     { at: 0, length: 5120 },
@@ -148,6 +155,12 @@ test('a read-back refused with EINVAL: that run and the rest go through the page
     { at: MiB, length: MiB },
   ];
   for (const { at, length } of runs) randomBytes(length).copy(image, at);
+  return { image, runs };
+}
+
+test('a read-back refused with EINVAL: that run and the rest go through the page cache, bytes intact', { skip }, async () => {
+  // Filling the second run out to whole blocks reads back the block it shares with the first.
+  const { image, runs } = blockSharingRuns();
   const path = join(dir, 'read-refused.img');
   reads = 0;
   readFault = (call) => (call === 1 ? 'EINVAL' : undefined);
@@ -160,6 +173,40 @@ test('a read-back refused with EINVAL: that run and the rest go through the page
     assert.deepEqual(writer.writtenBytes, { direct: 5120, pageCache: 3000 + MiB });
   } finally {
     readFault = undefined;
+  }
+});
+
+test('a disk slower than the data, base not waited for (durable off): the runs it keeps waiting go through the page cache, bytes and hole intact', { skip }, async () => {
+  const { path, image, written } = await writeWith(() => ({ delayMs: 40 }), { durable: false });
+  assert.ok(readFileSync(path).equals(image));
+  assert.equal(written.direct + written.pageCache, 6 * MiB - 64 * 1024);
+  // The first stage found the disk free; the next ones found it busy for longer than a copy takes.
+  assert.ok(written.direct >= 1 * MiB, `${written.direct} bytes went out directly`);
+  assert.ok(written.pageCache >= 2 * MiB, `${written.pageCache} bytes were copied through the page cache`);
+  assert.ok(fs.statSync(path).blocks * 512 < 6 * MiB - 32 * 1024, 'the 64 KiB zero run is still a hole');
+});
+
+test('the same slow disk with a durable base: every run waits for it and goes out directly', { skip }, async () => {
+  const { path, image, written } = await writeWith(() => ({ delayMs: 40 }));
+  assert.ok(readFileSync(path).equals(image));
+  assert.deepEqual(written, { direct: 6 * MiB - 64 * 1024, pageCache: 0 });
+});
+
+test('a slow disk, durable off: a run sharing a block with a write still on its way waits for it instead of being copied', { skip }, async () => {
+  // Copied through the page cache while the first run's write (whose filling covers the rest of
+  // the block they share) is on its way, the second could be overwritten by that filling. The
+  // third shares nothing and may be copied.
+  const { image, runs } = blockSharingRuns();
+  const path = join(dir, 'slow-shared-block.img');
+  fault = () => ({ delayMs: 40 });
+  try {
+    const writer = await SparseWriter.create(path, { durable: false });
+    for (const { at, length } of runs) await writer.write(image.subarray(at, at + length), at);
+    await writer.finish(image.length);
+    assert.ok(readFileSync(path).equals(image));
+    assert.deepEqual(writer.writtenBytes, { direct: 5120 + 3000, pageCache: MiB });
+  } finally {
+    fault = undefined;
   }
 });
 

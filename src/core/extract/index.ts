@@ -25,10 +25,9 @@ export interface ExtractOptions {
   /** Write past the page cache where the filesystem allows it; on by default (see DirectWrites). */
   directIo?: boolean;
   /**
-   * Return only once the output is on the disk (the default). Off: no fsync, and the caller answers
-   * for durability (see store/durability.ts); a single stream goes through the page cache, and the
-   * threads decoding a multi-frame source still write directly but may copy a window through the
-   * page cache when the disk falls behind (see parallel/spill-policy.ts).
+   * Return only once the output is on the disk (the default). Off: no fsync, data goes directly or
+   * through the page cache, whichever has proven cheaper (see parallel/spill-policy.ts), and the
+   * caller answers for durability (see store/durability.ts).
    */
   durable?: boolean;
   /**

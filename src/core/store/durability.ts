@@ -11,10 +11,9 @@ import { writeSidecar, type BaseSidecar } from './sidecar.js';
  * to reach a 330-550 MB/s disk on one machine, against 1.5 s for `zstd -d -o`, which leaves its
  * output in the page cache.
  *
- * 'deferred': the base is published as soon as its writes have returned, without an fsync: a
- * single stream is written through the page cache; the threads decoding an entry or another
- * multi-frame source write directly, and copy through the page cache what the disk cannot take in
- * time (parallel/spill-policy.ts). The kernel writes the page cache's part back in its own time.
+ * 'deferred': the base is published as soon as its writes have returned, without an fsync, its
+ * data written directly or through the page cache, whichever has proven cheaper on this machine
+ * (parallel/spill-policy.ts). The kernel writes the page cache's part back in its own time.
  * Within the boot that wrote it, every reader sees the whole file, whatever the disk holds yet.
  * Only a crash or reboot before it is all on the disk can lose data, so the sidecar records the boot (`unsyncedInBoot`), and a base from
  * another boot that was never recorded as on the disk is verified against its raw digest before

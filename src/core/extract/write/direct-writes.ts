@@ -2,6 +2,7 @@ import { closeSync, constants, openSync, read, write } from 'node:fs';
 import { promisify } from 'node:util';
 import { errnoCode } from '../../errors.js';
 import { PageCacheWrites } from './page-cache-writes.js';
+import { SpillPolicy, settlesWithin } from '../parallel/spill-policy.js';
 import { WASM_PAGE, wasmMemory } from '../wasm-memory.js';
 
 /**
@@ -36,6 +37,8 @@ interface Stage {
   buf: Buffer;
   /** The stage's write in flight; it never rejects (failures land in DirectWrites.failure). */
   writing?: Promise<void>;
+  /** The file's blocks that write covers, filling included: [start, end). */
+  blocks?: [number, number];
 }
 
 /**
@@ -57,6 +60,12 @@ interface Stage {
  * space than GNU tar's. If the kernel refuses direct I/O (EINVAL: an alignment it wants that we do
  * not meet), the rest of the file goes through the page cache (`fallback`), which the same final
  * fsync covers.
+ *
+ * With `spills` (a file that may reach the disk after it is published), data goes through the page
+ * cache where copies have proven cheap (see SpillPolicy.prefersCopy), and otherwise directly, but a
+ * staged run that finds the other stage's write still on its way may be copied instead of waiting,
+ * and one now and then is, to measure a copy again. Never while a write in flight covers one of the
+ * run's blocks: its filling could then land over the copy.
  */
 export class DirectWrites {
   /** Data bytes written with O_DIRECT (not counting the filling around runs). */
@@ -75,7 +84,12 @@ export class DirectWrites {
   private stageOffset = 0;
   private stagedBytes = 0;
 
-  private constructor(private readonly directFd: number, memory: Buffer, private readonly fallback: PageCacheWrites) {
+  private constructor(
+    private readonly directFd: number,
+    memory: Buffer,
+    private readonly fallback: PageCacheWrites,
+    private readonly spills: SpillPolicy | undefined,
+  ) {
     this.stages = Array.from({ length: STAGE_COUNT }, (_, i) => ({ buf: memory.subarray(i * STAGE_SIZE, (i + 1) * STAGE_SIZE) }));
     this.block = memory.subarray(STAGE_COUNT * STAGE_SIZE, STAGE_COUNT * STAGE_SIZE + DIRECT_ALIGN);
   }
@@ -84,7 +98,7 @@ export class DirectWrites {
    * A second descriptor with O_DIRECT on the file that `fallback` writes, or undefined where the
    * filesystem or the process cannot do direct I/O (then the page cache does it all).
    */
-  static open(path: string, fallback: PageCacheWrites): DirectWrites | undefined {
+  static open(path: string, fallback: PageCacheWrites, options: { spill?: boolean } = {}): DirectWrites | undefined {
     const memory = pageAlignedBuffer(MEMORY_SIZE);
     if (!memory) return undefined;
     let fd: number;
@@ -94,7 +108,7 @@ export class DirectWrites {
     } catch {
       return undefined;
     }
-    return new DirectWrites(fd, memory, fallback);
+    return new DirectWrites(fd, memory, fallback, options.spill ? new SpillPolicy() : undefined);
   }
 
   /** Takes buf[start, end) for file offset `position`; buf may be reused once this resolves. */
@@ -102,6 +116,20 @@ export class DirectWrites {
     this.throwIfFailed();
     if (this.refused) {
       await this.writeThroughPageCache(buf, start, end, position);
+      return;
+    }
+    // Where a copy is the cheaper way, what is staged is copied, and the data goes straight from
+    // the caller's buffer.
+    if (this.spills?.prefersCopy()) {
+      if (this.stagedBytes > 0) {
+        const runAt = this.stagedAt;
+        const staged = this.stagedBytes;
+        this.stagedBytes = 0;
+        await this.settleOverlapping(runAt, runAt + staged);
+        this.copy(this.stages[this.current].buf, this.stageOffset, this.stageOffset + staged, runAt);
+      }
+      await this.settleOverlapping(position, position + (end - start));
+      this.copy(buf, start, end, position);
       return;
     }
     while (start < end) {
@@ -153,6 +181,11 @@ export class DirectWrites {
     const blocksEnd = Math.ceil(to / DIRECT_ALIGN) * DIRECT_ALIGN;
     const runAt = this.stagedAt;
     const runEnd = runAt + this.stagedBytes;
+    if (await this.copyInstead(runAt, runEnd)) {
+      this.stagedBytes = 0;
+      this.copy(stage.buf, from, to, runAt);
+      return;
+    }
     if (from > 0 && !this.refused) await this.fillAround(stage.buf, 0, from, runAt - from);
     if (blocksEnd > to && !this.refused) await this.fillAround(stage.buf, to, blocksEnd, runEnd);
     this.stagedBytes = 0;
@@ -161,6 +194,7 @@ export class DirectWrites {
       return;
     }
     this.dataEnd = Math.max(this.dataEnd, runEnd);
+    stage.blocks = [runAt - from, runAt - from + blocksEnd];
     stage.writing = this.writeDirect(stage.buf, from, to, blocksEnd, runAt - from).then(
       (direct) => {
         this.bytes += direct;
@@ -172,6 +206,36 @@ export class DirectWrites {
     this.current = (this.current + 1) % STAGE_COUNT;
     await this.stages[this.current].writing;
     this.throwIfFailed();
+  }
+
+  /**
+   * Whether the staged run [runAt, runEnd) goes through the page cache: because a copy is due to
+   * measure its cost again, or because the disk is behind (the other stage's write is still on its
+   * way after as long as the copy would take). Never while that write covers one of the run's blocks.
+   */
+  private async copyInstead(runAt: number, runEnd: number): Promise<boolean> {
+    if (!this.spills || this.refused) return false;
+    const other = this.stages[(this.current + 1) % STAGE_COUNT];
+    if (other.blocks && runAt < other.blocks[1] && runEnd > other.blocks[0]) return false;
+    if (this.spills.sampleDue()) return true;
+    if (!other.writing) return false;
+    return !(await settlesWithin(other.writing, this.spills.patienceMs(runEnd - runAt)));
+  }
+
+  /** Waits for the direct writes in flight that cover a block of [from, to): their filling could land over a copy. */
+  private async settleOverlapping(from: number, to: number): Promise<void> {
+    for (const stage of this.stages) {
+      if (stage.blocks && from < stage.blocks[1] && to > stage.blocks[0]) await stage.writing;
+    }
+    this.throwIfFailed();
+  }
+
+  /** Copies buf[start, end) to file offset `position` through the page cache, timing the copy for the policy. */
+  private copy(buf: Buffer, start: number, end: number, position: number): void {
+    const started = performance.now();
+    this.fallback.write(buf, start, end, position);
+    this.spills!.learn(end - start, performance.now() - started);
+    this.dataEnd = Math.max(this.dataEnd, position + (end - start));
   }
 
   /**

@@ -17,8 +17,9 @@ export interface SparseWriterOptions {
   /** Write past the page cache where the filesystem allows it (the default); see DirectWrites. */
   directIo?: boolean;
   /**
-   * finish() returns once the file is on the disk (the default). Off: page cache writes only, never
-   * flushed here, and no fsync: the kernel writes the file back in its own time.
+   * finish() returns once the file is on the disk (the default). Off: no fsync, nothing flushed
+   * here, and data goes directly or through the page cache, whichever has proven cheaper (see
+   * SpillPolicy): the kernel writes the page cache's part back in its own time.
    */
   durable?: boolean;
 }
@@ -49,7 +50,7 @@ export class SparseWriter {
     private readonly durable: boolean,
   ) {
     this.pageCache = new PageCacheWrites(fd, { flushAsWritten: durable });
-    this.direct = directIo && durable ? DirectWrites.open(path, this.pageCache) : undefined;
+    this.direct = directIo ? DirectWrites.open(path, this.pageCache, { spill: !durable }) : undefined;
   }
 
   /**

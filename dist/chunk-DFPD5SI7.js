@@ -2,7 +2,7 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   extractToRaw
-} from "./chunk-J25PJ743.js";
+} from "./chunk-AHIYGB3P.js";
 import {
   DEFAULT_LOCK_TIMING,
   ownerPath,

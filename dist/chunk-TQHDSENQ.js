@@ -22,7 +22,7 @@ import {
   extractToRaw,
   prestartWorkers,
   readEntryIndex
-} from "./chunk-J25PJ743.js";
+} from "./chunk-AHIYGB3P.js";
 import {
   DEFAULT_LOCK_TIMING,
   acquireLease,

@@ -14,6 +14,10 @@ import {
   startsWithZstdFrame
 } from "./chunk-JMVG4PKO.js";
 import {
+  SpillPolicy,
+  settlesWithin
+} from "./chunk-S6Q6KZ6P.js";
+import {
   BufferHasher,
   RAW_DIGEST_SEGMENT,
   RawDigest,
@@ -522,14 +526,16 @@ function pageAlignedBuffer(size) {
 var STAGE_COUNT = 2;
 var MEMORY_SIZE = STAGE_COUNT * STAGE_SIZE + WASM_PAGE;
 var DirectWrites = class _DirectWrites {
-  constructor(directFd, memory, fallback) {
+  constructor(directFd, memory, fallback, spills) {
     this.directFd = directFd;
     this.fallback = fallback;
+    this.spills = spills;
     this.stages = Array.from({ length: STAGE_COUNT }, (_, i) => ({ buf: memory.subarray(i * STAGE_SIZE, (i + 1) * STAGE_SIZE) }));
     this.block = memory.subarray(STAGE_COUNT * STAGE_SIZE, STAGE_COUNT * STAGE_SIZE + DIRECT_ALIGN);
   }
   directFd;
   fallback;
+  spills;
   /** Data bytes written with O_DIRECT (not counting the filling around runs). */
   bytes = 0;
   stages;
@@ -549,7 +555,7 @@ var DirectWrites = class _DirectWrites {
    * A second descriptor with O_DIRECT on the file that `fallback` writes, or undefined where the
    * filesystem or the process cannot do direct I/O (then the page cache does it all).
    */
-  static open(path, fallback) {
+  static open(path, fallback, options = {}) {
     const memory = pageAlignedBuffer(MEMORY_SIZE);
     if (!memory) return void 0;
     let fd;
@@ -558,13 +564,25 @@ var DirectWrites = class _DirectWrites {
     } catch {
       return void 0;
     }
-    return new _DirectWrites(fd, memory, fallback);
+    return new _DirectWrites(fd, memory, fallback, options.spill ? new SpillPolicy() : void 0);
   }
   /** Takes buf[start, end) for file offset `position`; buf may be reused once this resolves. */
   async write(buf, start, end, position) {
     this.throwIfFailed();
     if (this.refused) {
       await this.writeThroughPageCache(buf, start, end, position);
+      return;
+    }
+    if (this.spills?.prefersCopy()) {
+      if (this.stagedBytes > 0) {
+        const runAt = this.stagedAt;
+        const staged = this.stagedBytes;
+        this.stagedBytes = 0;
+        await this.settleOverlapping(runAt, runAt + staged);
+        this.copy(this.stages[this.current].buf, this.stageOffset, this.stageOffset + staged, runAt);
+      }
+      await this.settleOverlapping(position, position + (end - start));
+      this.copy(buf, start, end, position);
       return;
     }
     while (start < end) {
@@ -611,6 +629,11 @@ var DirectWrites = class _DirectWrites {
     const blocksEnd = Math.ceil(to / DIRECT_ALIGN) * DIRECT_ALIGN;
     const runAt = this.stagedAt;
     const runEnd = runAt + this.stagedBytes;
+    if (await this.copyInstead(runAt, runEnd)) {
+      this.stagedBytes = 0;
+      this.copy(stage.buf, from, to, runAt);
+      return;
+    }
     if (from > 0 && !this.refused) await this.fillAround(stage.buf, 0, from, runAt - from);
     if (blocksEnd > to && !this.refused) await this.fillAround(stage.buf, to, blocksEnd, runEnd);
     this.stagedBytes = 0;
@@ -619,6 +642,7 @@ var DirectWrites = class _DirectWrites {
       return;
     }
     this.dataEnd = Math.max(this.dataEnd, runEnd);
+    stage.blocks = [runAt - from, runAt - from + blocksEnd];
     stage.writing = this.writeDirect(stage.buf, from, to, blocksEnd, runAt - from).then(
       (direct) => {
         this.bytes += direct;
@@ -630,6 +654,33 @@ var DirectWrites = class _DirectWrites {
     this.current = (this.current + 1) % STAGE_COUNT;
     await this.stages[this.current].writing;
     this.throwIfFailed();
+  }
+  /**
+   * Whether the staged run [runAt, runEnd) goes through the page cache: because a copy is due to
+   * measure its cost again, or because the disk is behind (the other stage's write is still on its
+   * way after as long as the copy would take). Never while that write covers one of the run's blocks.
+   */
+  async copyInstead(runAt, runEnd) {
+    if (!this.spills || this.refused) return false;
+    const other = this.stages[(this.current + 1) % STAGE_COUNT];
+    if (other.blocks && runAt < other.blocks[1] && runEnd > other.blocks[0]) return false;
+    if (this.spills.sampleDue()) return true;
+    if (!other.writing) return false;
+    return !await settlesWithin(other.writing, this.spills.patienceMs(runEnd - runAt));
+  }
+  /** Waits for the direct writes in flight that cover a block of [from, to): their filling could land over a copy. */
+  async settleOverlapping(from, to) {
+    for (const stage of this.stages) {
+      if (stage.blocks && from < stage.blocks[1] && to > stage.blocks[0]) await stage.writing;
+    }
+    this.throwIfFailed();
+  }
+  /** Copies buf[start, end) to file offset `position` through the page cache, timing the copy for the policy. */
+  copy(buf, start, end, position) {
+    const started = performance.now();
+    this.fallback.write(buf, start, end, position);
+    this.spills.learn(end - start, performance.now() - started);
+    this.dataEnd = Math.max(this.dataEnd, position + (end - start));
   }
   /**
    * Puts into buf[start, end) what the file holds at `position` and on (all within one block):
@@ -754,7 +805,7 @@ var SparseWriter = class _SparseWriter {
     this.signal = signal;
     this.durable = durable;
     this.pageCache = new PageCacheWrites(fd, { flushAsWritten: durable });
-    this.direct = directIo && durable ? DirectWrites.open(path, this.pageCache) : void 0;
+    this.direct = directIo ? DirectWrites.open(path, this.pageCache, { spill: !durable }) : void 0;
   }
   path;
   fd;
