@@ -3,7 +3,7 @@ const require = __basecowRequire(import.meta.url);
 import {
   SpillPolicy,
   settlesWithin
-} from "./chunk-S6Q6KZ6P.js";
+} from "./chunk-BFOXDRM4.js";
 import {
   newDecoder
 } from "./chunk-J4T2KZCX.js";

@@ -26,7 +26,7 @@ export interface ExtractOptions {
   directIo?: boolean;
   /**
    * Return only once the output is on the disk (the default). Off: no fsync, data goes directly or
-   * through the page cache, whichever has proven cheaper (see parallel/spill-policy.ts), and the
+   * through the page cache, whichever has proven cheaper (see write/spill-policy.ts), and the
    * caller answers for durability (see store/durability.ts).
    */
   durable?: boolean;

@@ -13,7 +13,7 @@ import { writeSidecar, type BaseSidecar } from './sidecar.js';
  *
  * 'deferred': the base is published as soon as its writes have returned, without an fsync, its
  * data written directly or through the page cache, whichever has proven cheaper on this machine
- * (parallel/spill-policy.ts). The kernel writes the page cache's part back in its own time.
+ * (extract/write/spill-policy.ts). The kernel writes the page cache's part back in its own time.
  * Within the boot that wrote it, every reader sees the whole file, whatever the disk holds yet.
  * Only a crash or reboot before it is all on the disk can lose data, so the sidecar records the boot (`unsyncedInBoot`), and a base from
  * another boot that was never recorded as on the disk is verified against its raw digest before

@@ -15,7 +15,7 @@ import { parentPort } from 'node:worker_threads';
 import binding from 'zstd-napi/binding.js';
 import { BufferHasher, RAW_DIGEST_SEGMENT, zeroSegmentHash } from '../raw-digest.js';
 import { isZero } from '../zero-blocks.js';
-import { SpillPolicy, settlesWithin } from './spill-policy.js';
+import { SpillPolicy, settlesWithin } from '../write/spill-policy.js';
 import { newDecoder } from '../zstd/decoder.js';
 import type { DecodeTask, PlannedFrame } from './plan.js';
 import type { DecodeInit, DecodeReply, DecodeRequest, FrameFailure } from './index.js';

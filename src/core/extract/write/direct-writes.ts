@@ -2,7 +2,7 @@ import { closeSync, constants, openSync, read, write } from 'node:fs';
 import { promisify } from 'node:util';
 import { errnoCode } from '../../errors.js';
 import { PageCacheWrites } from './page-cache-writes.js';
-import { SpillPolicy, settlesWithin } from '../parallel/spill-policy.js';
+import { SpillPolicy, settlesWithin } from './spill-policy.js';
 import { WASM_PAGE, wasmMemory } from '../wasm-memory.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 
-// src/core/extract/parallel/spill-policy.ts
+// src/core/extract/write/spill-policy.ts
 var SpillPolicy = class {
   /** What a page cache copy costs until one is measured, in ns per byte: between the machines above. */
   nsPerByte = 1;

@@ -16,7 +16,7 @@ import {
 import {
   SpillPolicy,
   settlesWithin
-} from "./chunk-S6Q6KZ6P.js";
+} from "./chunk-BFOXDRM4.js";
 import {
   BufferHasher,
   RAW_DIGEST_SEGMENT,

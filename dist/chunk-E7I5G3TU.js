@@ -22,7 +22,7 @@ import {
   extractToRaw,
   prestartWorkers,
   readEntryIndex
-} from "./chunk-AHIYGB3P.js";
+} from "./chunk-U5CNKFAI.js";
 import {
   DEFAULT_LOCK_TIMING,
   acquireLease,
