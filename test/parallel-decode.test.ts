@@ -16,6 +16,9 @@ import { allocatedBytes, listDir, makeSparseFile, sha256File, tempDir } from './
 
 const MiB = 1024 * 1024;
 const BIN = fileURLToPath(new URL('../../bin/basecow.js', import.meta.url));
+const EXTRACT_CHILD = fileURLToPath(new URL('./fixtures/extract-child.js', import.meta.url));
+/** A preload that makes every direct write report its completion late: a disk slower than the decoders. */
+const SLOW_DISK = fileURLToPath(new URL('../../test/fixtures/slow-direct-writes.cjs', import.meta.url));
 const dir = tempDir();
 const disk = join(dir, 'disk.img');
 await makeSparseFile(disk, 150 * MiB, [
@@ -132,6 +135,25 @@ test('an entry decoded for a base nobody waits to see on the disk (durable off):
   const deferred = await checkAgainstZstd(entry, 'entry-deferred', 2, false);
   assert.equal(deferred.written.direct + deferred.written.pageCache, waited.written.direct + waited.written.pageCache);
   assert.ok(waited.written.direct > 0, 'a durable base goes out directly');
+});
+
+test('a disk slower than the decoders (durable off): the windows it keeps waiting are copied through the page cache, bytes and holes intact; a durable base never copies', async () => {
+  const entry = join(dir, 'slow-disk.entry');
+  await writeEntry(disk, entry);
+  const decode = async (name: string, durable: boolean): Promise<ExtractResult> => {
+    const out = join(dir, `${name}.out`);
+    const run = await runTool([process.execPath, '--require', SLOW_DISK, EXTRACT_CHILD, entry, out, JSON.stringify({ maxWorkers: 2, durable })], { env: { ...process.env, SLOW_DIRECT_MS: '200' } });
+    assert.equal(await sha256File(out), diskSha, name);
+    assert.ok(allocatedBytes(out) <= allocatedBytes(disk), `${name}: ${allocatedBytes(out)} > ${allocatedBytes(disk)}`);
+    return JSON.parse(run.stdout) as ExtractResult;
+  };
+  const deferred = await decode('slow-deferred', false);
+  const durable = await decode('slow-durable', true);
+  assert.ok(deferred.written.pageCache > 0, `nothing was copied: ${JSON.stringify(deferred.written)}`);
+  assert.ok(deferred.written.direct > 0, `nothing went out directly: ${JSON.stringify(deferred.written)}`);
+  assert.equal(durable.written.pageCache, 0);
+  assert.equal(deferred.written.direct + deferred.written.pageCache, durable.written.direct);
+  assert.equal(deferred.rawDigest, diskDigest);
 });
 
 test('workers started ahead of an entry decode it, and the ones it did not take can be ended', async () => {
