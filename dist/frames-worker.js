@@ -2,8 +2,9 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   SpillPolicy,
-  settlesWithin
-} from "./chunk-BFOXDRM4.js";
+  settlesWithin,
+  writeFully
+} from "./chunk-PIREU76B.js";
 import {
   newDecoder
 } from "./chunk-J4T2KZCX.js";
@@ -20,7 +21,7 @@ import {
 import "./chunk-NCNTTV4Q.js";
 
 // src/core/extract/parallel/frames-worker.ts
-import { closeSync, constants, openSync, write, writeSync } from "node:fs";
+import { closeSync, constants, openSync, write } from "node:fs";
 import { open } from "node:fs/promises";
 import { promisify } from "node:util";
 import { parentPort } from "node:worker_threads";
@@ -71,11 +72,7 @@ async function main(init) {
   const spills = init.spill ? new SpillPolicy() : void 0;
   const copyThroughPageCache = (buf, runs, at) => {
     for (const [from, to] of runs) {
-      for (let done = 0; done < to - from; ) {
-        const bytes = writeSync(cachedFd, buf, from + done, to - from - done, at + from + done);
-        if (bytes === 0) throw new Error(`write at offset ${at + from + done} of ${init.dest} made no progress`);
-        done += bytes;
-      }
+      writeFully(cachedFd, buf, from, to, at + from);
       written.pageCache += to - from;
     }
   };
@@ -132,9 +129,7 @@ async function main(init) {
       if (runStart >= 0) runs.push([runStart, to]);
       const bytes = runs.reduce((sum, [start, end]) => sum + end - start, 0);
       if (spills && directFd !== void 0 && bytes > 0 && !await settlesWithin(windows[turn ^ 1].writing, spills.patienceMs(bytes))) {
-        const started = performance.now();
-        copyThroughPageCache(buf, runs, at);
-        spills.learn(bytes, performance.now() - started);
+        spills.timeCopy(bytes, () => copyThroughPageCache(buf, runs, at));
         window.at = segmentAt(position);
         filledFrom = position;
         return;

@@ -8,13 +8,14 @@
 // zero 4 KiB blocks are never written (holes), hole frames are not decoded at all, and every
 // segment a task covers whole is hashed here.
 // Protocol: see DecodeInit, DecodeRequest and DecodeReply in parallel/index.ts.
-import { closeSync, constants, openSync, write, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, write } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { parentPort } from 'node:worker_threads';
 import binding from 'zstd-napi/binding.js';
 import { BufferHasher, RAW_DIGEST_SEGMENT, zeroSegmentHash } from '../raw-digest.js';
 import { isZero } from '../zero-blocks.js';
+import { writeFully } from '../write/page-cache-writes.js';
 import { SpillPolicy, settlesWithin } from '../write/spill-policy.js';
 import { newDecoder } from '../zstd/decoder.js';
 import type { DecodeTask, PlannedFrame } from './plan.js';
@@ -85,11 +86,7 @@ async function main(init: DecodeInit): Promise<void> {
   /** Copies the runs of a window through the page cache; the window is free again once this returns. */
   const copyThroughPageCache = (buf: Buffer, runs: [number, number][], at: number): void => {
     for (const [from, to] of runs) {
-      for (let done = 0; done < to - from; ) {
-        const bytes = writeSync(cachedFd, buf, from + done, to - from - done, at + from + done);
-        if (bytes === 0) throw new Error(`write at offset ${at + from + done} of ${init.dest} made no progress`);
-        done += bytes;
-      }
+      writeFully(cachedFd, buf, from, to, at + from);
       written.pageCache += to - from;
     }
   };
@@ -163,9 +160,7 @@ async function main(init: DecodeInit): Promise<void> {
       // The other window's writes are still on their way: the disk is behind. Wait for it only as
       // long as the copy would take, then copy, and go on decoding into this window.
       if (spills && directFd !== undefined && bytes > 0 && !(await settlesWithin(windows[turn ^ 1].writing, spills.patienceMs(bytes)))) {
-        const started = performance.now();
-        copyThroughPageCache(buf, runs, at);
-        spills.learn(bytes, performance.now() - started);
+        spills.timeCopy(bytes, () => copyThroughPageCache(buf, runs, at));
         window.at = segmentAt(position);
         filledFrom = position;
         return;

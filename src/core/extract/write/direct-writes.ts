@@ -232,9 +232,7 @@ export class DirectWrites {
 
   /** Copies buf[start, end) to file offset `position` through the page cache, timing the copy for the policy. */
   private copy(buf: Buffer, start: number, end: number, position: number): void {
-    const started = performance.now();
-    this.fallback.write(buf, start, end, position);
-    this.spills!.learn(end - start, performance.now() - started);
+    this.spills!.timeCopy(end - start, () => this.fallback.write(buf, start, end, position));
     this.dataEnd = Math.max(this.dataEnd, position + (end - start));
   }
 

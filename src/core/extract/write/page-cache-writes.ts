@@ -13,7 +13,7 @@ const fdatasyncAsync = promisify(fdatasync);
 const FLUSH_EVERY = 32 * 1024 * 1024;
 
 /** Writes a whole range with pwrite(), looping over short writes. */
-function writeFully(fd: number, buf: Buffer, start: number, end: number, position: number): void {
+export function writeFully(fd: number, buf: Buffer, start: number, end: number, position: number): void {
   let done = 0;
   const length = end - start;
   while (done < length) {

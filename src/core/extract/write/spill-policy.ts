@@ -44,8 +44,14 @@ export class SpillPolicy {
     return this.decisions === FIRST_SAMPLE || this.decisions % SAMPLE_EVERY === 0;
   }
 
-  /** Records a page cache copy of `bytes` that took `ms`. */
-  learn(bytes: number, ms: number): void {
+  /** Runs `copy`, a page cache copy of `bytes`, and learns from how long it took. */
+  timeCopy(bytes: number, copy: () => void): void {
+    const started = performance.now();
+    copy();
+    this.learn(bytes, performance.now() - started);
+  }
+
+  private learn(bytes: number, ms: number): void {
     if (bytes < 64 * 1024) return; // too short to time
     const cost = (ms * 1e6) / bytes;
     this.nsPerByte = this.measured ? 0.75 * this.nsPerByte + 0.25 * cost : cost;

@@ -2,7 +2,7 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   extractToRaw
-} from "./chunk-U5CNKFAI.js";
+} from "./chunk-RFQQ56WN.js";
 import {
   DEFAULT_LOCK_TIMING,
   ownerPath,

@@ -28,7 +28,12 @@ var SpillPolicy = class {
     this.decisions++;
     return this.decisions === FIRST_SAMPLE || this.decisions % SAMPLE_EVERY === 0;
   }
-  /** Records a page cache copy of `bytes` that took `ms`. */
+  /** Runs `copy`, a page cache copy of `bytes`, and learns from how long it took. */
+  timeCopy(bytes, copy) {
+    const started = performance.now();
+    copy();
+    this.learn(bytes, performance.now() - started);
+  }
   learn(bytes, ms) {
     if (bytes < 64 * 1024) return;
     const cost = ms * 1e6 / bytes;
@@ -55,7 +60,61 @@ async function settlesWithin(pending, ms) {
   }
 }
 
+// src/core/extract/write/page-cache-writes.ts
+import { fdatasync, writeSync } from "node:fs";
+import { promisify } from "node:util";
+var fdatasyncAsync = promisify(fdatasync);
+var FLUSH_EVERY = 32 * 1024 * 1024;
+function writeFully(fd, buf, start, end, position) {
+  let done = 0;
+  const length = end - start;
+  while (done < length) {
+    const written = writeSync(fd, buf, start + done, length - done, position + done);
+    if (written === 0) throw new Error(`write at offset ${position + done} made no progress`);
+    done += written;
+  }
+}
+var PageCacheWrites = class {
+  /** `flushAsWritten` off: no background flushes, for a file nobody will wait to see on the disk. */
+  constructor(fd, options = {}) {
+    this.fd = fd;
+    this.flushAsWritten = options.flushAsWritten ?? true;
+  }
+  fd;
+  /** Bytes written (data, not holes): what the background flushes are paced by. */
+  bytes = 0;
+  flushedUpTo = 0;
+  flushing;
+  flushFailure;
+  flushAsWritten;
+  write(buf, start, end, position) {
+    if (this.flushFailure !== void 0) throw this.flushFailure;
+    writeFully(this.fd, buf, start, end, position);
+    this.bytes += end - start;
+    if (this.flushAsWritten && !this.flushing && this.bytes - this.flushedUpTo >= FLUSH_EVERY) this.startFlush();
+  }
+  /** Waits for the background flush in flight and reports its failure. */
+  async settle() {
+    await this.flushing;
+    if (this.flushFailure !== void 0) throw this.flushFailure;
+  }
+  startFlush() {
+    this.flushedUpTo = this.bytes;
+    this.flushing = fdatasyncAsync(this.fd).then(
+      () => {
+        this.flushing = void 0;
+      },
+      (error) => {
+        this.flushFailure ??= error;
+        this.flushing = void 0;
+      }
+    );
+  }
+};
+
 export {
   SpillPolicy,
-  settlesWithin
+  settlesWithin,
+  writeFully,
+  PageCacheWrites
 };

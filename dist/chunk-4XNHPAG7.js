@@ -22,7 +22,7 @@ import {
   extractToRaw,
   prestartWorkers,
   readEntryIndex
-} from "./chunk-U5CNKFAI.js";
+} from "./chunk-RFQQ56WN.js";
 import {
   DEFAULT_LOCK_TIMING,
   acquireLease,

@@ -10,7 +10,7 @@ import {
   validateGroup,
   vmDir,
   withWorkDirLock
-} from "./chunk-LPS74UYZ.js";
+} from "./chunk-Z3JZ5ULT.js";
 import {
   LibvirtUnreachableError,
   MissingToolError,
@@ -18,7 +18,7 @@ import {
   listDomains,
   mapLimited
 } from "./chunk-JS24X5YJ.js";
-import "./chunk-U5CNKFAI.js";
+import "./chunk-RFQQ56WN.js";
 import {
   manifestPath,
   readManifest,
@@ -38,7 +38,7 @@ import {
   errnoCode
 } from "./chunk-BHNCOJM6.js";
 import "./chunk-JMVG4PKO.js";
-import "./chunk-BFOXDRM4.js";
+import "./chunk-PIREU76B.js";
 import "./chunk-WB6ZLOID.js";
 import "./chunk-XJ5TQIRZ.js";
 import "./chunk-NCNTTV4Q.js";

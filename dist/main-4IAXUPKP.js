@@ -23,13 +23,13 @@ import {
 } from "./chunk-WD3ABW5G.js";
 import {
   ensureBase
-} from "./chunk-E7I5G3TU.js";
+} from "./chunk-4XNHPAG7.js";
 import "./chunk-I4Z6R4ME.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-U5CNKFAI.js";
+import "./chunk-RFQQ56WN.js";
 import "./chunk-ZBR2KLNB.js";
 import "./chunk-PP3B4BCK.js";
 import {
@@ -41,7 +41,7 @@ import {
   UsageError
 } from "./chunk-BHNCOJM6.js";
 import "./chunk-JMVG4PKO.js";
-import "./chunk-BFOXDRM4.js";
+import "./chunk-PIREU76B.js";
 import "./chunk-WB6ZLOID.js";
 import "./chunk-XJ5TQIRZ.js";
 import "./chunk-NCNTTV4Q.js";
@@ -339,7 +339,7 @@ async function upCommand(args) {
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-XI6T3NRS.js");
+    const { up } = await import("./up-J6337LQD.js");
     return up({
       ...source,
       ...hooks,
@@ -383,7 +383,7 @@ async function downCommand(args) {
     connect: { type: "string" },
     json: { type: "boolean", default: false }
   });
-  const { down } = await import("./down-UQXRDNFM.js");
+  const { down } = await import("./down-BNZDDRDI.js");
   const warnings = [];
   const result = await withProgressAndInterrupts(
     (hooks) => down({

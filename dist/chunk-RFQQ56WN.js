@@ -14,9 +14,10 @@ import {
   startsWithZstdFrame
 } from "./chunk-JMVG4PKO.js";
 import {
+  PageCacheWrites,
   SpillPolicy,
   settlesWithin
-} from "./chunk-BFOXDRM4.js";
+} from "./chunk-PIREU76B.js";
 import {
   BufferHasher,
   RAW_DIGEST_SEGMENT,
@@ -507,7 +508,7 @@ async function probeFrames(path) {
 
 // src/core/extract/write/sparse-writer.ts
 import { closeSync as closeSync3, fsync as fsync2, ftruncateSync as ftruncateSync2, openSync as openSync3, unlinkSync as unlinkSync2 } from "node:fs";
-import { promisify as promisify4 } from "node:util";
+import { promisify as promisify3 } from "node:util";
 
 // src/core/extract/write/direct-writes.ts
 import { closeSync as closeSync2, constants, openSync as openSync2, read, write } from "node:fs";
@@ -677,9 +678,7 @@ var DirectWrites = class _DirectWrites {
   }
   /** Copies buf[start, end) to file offset `position` through the page cache, timing the copy for the policy. */
   copy(buf, start, end, position) {
-    const started = performance.now();
-    this.fallback.write(buf, start, end, position);
-    this.spills.learn(end - start, performance.now() - started);
+    this.spills.timeCopy(end - start, () => this.fallback.write(buf, start, end, position));
     this.dataEnd = Math.max(this.dataEnd, position + (end - start));
   }
   /**
@@ -742,61 +741,9 @@ var DirectWrites = class _DirectWrites {
   }
 };
 
-// src/core/extract/write/page-cache-writes.ts
-import { fdatasync, writeSync } from "node:fs";
-import { promisify as promisify3 } from "node:util";
-var fdatasyncAsync = promisify3(fdatasync);
-var FLUSH_EVERY = 32 * 1024 * 1024;
-function writeFully(fd, buf, start, end, position) {
-  let done = 0;
-  const length = end - start;
-  while (done < length) {
-    const written = writeSync(fd, buf, start + done, length - done, position + done);
-    if (written === 0) throw new Error(`write at offset ${position + done} made no progress`);
-    done += written;
-  }
-}
-var PageCacheWrites = class {
-  /** `flushAsWritten` off: no background flushes, for a file nobody will wait to see on the disk. */
-  constructor(fd, options = {}) {
-    this.fd = fd;
-    this.flushAsWritten = options.flushAsWritten ?? true;
-  }
-  fd;
-  /** Bytes written (data, not holes): what the background flushes are paced by. */
-  bytes = 0;
-  flushedUpTo = 0;
-  flushing;
-  flushFailure;
-  flushAsWritten;
-  write(buf, start, end, position) {
-    if (this.flushFailure !== void 0) throw this.flushFailure;
-    writeFully(this.fd, buf, start, end, position);
-    this.bytes += end - start;
-    if (this.flushAsWritten && !this.flushing && this.bytes - this.flushedUpTo >= FLUSH_EVERY) this.startFlush();
-  }
-  /** Waits for the background flush in flight and reports its failure. */
-  async settle() {
-    await this.flushing;
-    if (this.flushFailure !== void 0) throw this.flushFailure;
-  }
-  startFlush() {
-    this.flushedUpTo = this.bytes;
-    this.flushing = fdatasyncAsync(this.fd).then(
-      () => {
-        this.flushing = void 0;
-      },
-      (error) => {
-        this.flushFailure ??= error;
-        this.flushing = void 0;
-      }
-    );
-  }
-};
-
 // src/core/extract/write/sparse-writer.ts
 var HOLE_BLOCK = 4096;
-var fsyncAsync2 = promisify4(fsync2);
+var fsyncAsync2 = promisify3(fsync2);
 var DIRECT_MIN_LENGTH = 1024 * 1024;
 var SparseWriter = class _SparseWriter {
   constructor(path, fd, signal, directIo, durable) {

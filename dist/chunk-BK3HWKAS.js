@@ -42,7 +42,7 @@ import {
 } from "./chunk-WD3ABW5G.js";
 import {
   ensureBase
-} from "./chunk-E7I5G3TU.js";
+} from "./chunk-4XNHPAG7.js";
 import {
   BasecowError,
   UsageError
@@ -45407,7 +45407,7 @@ async function prepareBase(inputs, workDir) {
 async function createTestnet(inputs, testnet, base) {
   saveState(STATE.workDir, testnet.workDir);
   if (testnet.connect) saveState(STATE.connect, testnet.connect);
-  const { up } = await import("./up-XI6T3NRS.js");
+  const { up } = await import("./up-J6337LQD.js");
   return up({ ...testnet, source: inputs.source, cacheDir: inputs.cacheDir, base, onWarning: warn });
 }
 async function runMain() {

@@ -7,7 +7,7 @@ import {
   sanitizeVmNames,
   validateGroup,
   withWorkDirLock
-} from "./chunk-LPS74UYZ.js";
+} from "./chunk-Z3JZ5ULT.js";
 import {
   createOverlays
 } from "./chunk-45OGXQO5.js";
@@ -19,7 +19,7 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   ensureBase
-} from "./chunk-E7I5G3TU.js";
+} from "./chunk-4XNHPAG7.js";
 import {
   readSidecar
 } from "./chunk-I4Z6R4ME.js";
@@ -27,7 +27,7 @@ import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-U5CNKFAI.js";
+import "./chunk-RFQQ56WN.js";
 import {
   manifestPath,
   readManifest,
@@ -48,7 +48,7 @@ import {
   UsageError
 } from "./chunk-BHNCOJM6.js";
 import "./chunk-JMVG4PKO.js";
-import "./chunk-BFOXDRM4.js";
+import "./chunk-PIREU76B.js";
 import "./chunk-WB6ZLOID.js";
 import "./chunk-XJ5TQIRZ.js";
 import "./chunk-NCNTTV4Q.js";
