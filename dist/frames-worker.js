@@ -1,6 +1,9 @@
 import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
+  runInBackground
+} from "./chunk-XFIKVFP3.js";
+import {
   SpillPolicy,
   settlesWithin,
   writeFully
@@ -37,10 +40,11 @@ var FrameError = class extends Error {
   failure;
 };
 async function main(init) {
+  if (init.background) runInBackground();
   const hasher = new BufferHasher(2 * RAW_DIGEST_SEGMENT);
   const windows = [0, 1].map((i) => ({ buf: hasher.extra.subarray(i * RAW_DIGEST_SEGMENT, (i + 1) * RAW_DIGEST_SEGMENT), at: 0, writing: Promise.resolve() }));
   const input = Buffer.allocUnsafe(INPUT_SIZE);
-  const source = await open(init.source, "r");
+  const source = init.source === void 0 ? void 0 : await open(init.source, "r");
   const cachedFd = openSync(init.dest, "r+");
   let directFd;
   if (init.directIo) {
@@ -82,7 +86,8 @@ async function main(init) {
     decoding = decoded.catch(() => void 0);
     decoded.then(async ({ landed, ...reply }) => {
       await landed;
-      port.postMessage({ kind: "done", id: request.id, ...reply, written: { ...written } });
+      const input2 = request.task.input;
+      port.postMessage({ kind: "done", id: request.id, ...reply, written: { ...written }, input: input2 }, input2 ? [input2.buffer] : []);
     }).catch((error) => {
       const failure = error instanceof FrameError ? error.failure : { message: error.message };
       port.postMessage({ kind: "failed", id: request.id, failure });
@@ -154,6 +159,15 @@ async function main(init) {
         if (position === window.at + RAW_DIGEST_SEGMENT) await flush();
       }
     };
+    const readFrame = async (frame, read) => {
+      if (task.input) {
+        const bytes = Buffer.from(task.input.buffer, task.input.byteOffset, task.input.byteLength);
+        const from = frame.compressedOffset - (task.inputAt ?? 0);
+        return bytes.subarray(from + read, from + frame.compressedSize);
+      }
+      const { bytesRead } = await source.read(input, 0, Math.min(INPUT_SIZE, frame.compressedSize - read), frame.compressedOffset + read);
+      return input.subarray(0, bytesRead);
+    };
     const decodeFrame = async (frame) => {
       const where = `the zstd frame at compressed bytes ${frame.compressedOffset}-${frame.compressedOffset + frame.compressedSize}`;
       dctx.reset(zstd_napi_binding_default.ResetDirective.sessionOnly);
@@ -162,10 +176,9 @@ async function main(init) {
       let open2 = true;
       let leftover = 0;
       while (read < frame.compressedSize) {
-        const { bytesRead } = await source.read(input, 0, Math.min(INPUT_SIZE, frame.compressedSize - read), frame.compressedOffset + read);
-        if (bytesRead === 0) throw new FrameError({ message: `truncated zstd data: the file ends inside ${where}`, compressedOffset: frame.compressedOffset });
-        read += bytesRead;
-        let src = input.subarray(0, bytesRead);
+        let src = await readFrame(frame, read);
+        if (src.length === 0) throw new FrameError({ message: `truncated zstd data: the file ends inside ${where}`, compressedOffset: frame.compressedOffset });
+        read += src.length;
         while (src.length > 0 || open2 && position < frameEnd && read === frame.compressedSize) {
           if (position === window.at + RAW_DIGEST_SEGMENT) await flush();
           const room = Math.min(window.at + RAW_DIGEST_SEGMENT, frameEnd) - position;

@@ -9,7 +9,7 @@ import {
   readCacheDir,
   readTestnetInputs,
   warn
-} from "./chunk-BK3HWKAS.js";
+} from "./chunk-AWDUPYYQ.js";
 import {
   getInput,
   group,
@@ -21,11 +21,12 @@ import "./chunk-6CTZAA2R.js";
 import "./chunk-WD3ABW5G.js";
 import {
   existingBase
-} from "./chunk-4XNHPAG7.js";
+} from "./chunk-ON67UMRD.js";
 import "./chunk-I4Z6R4ME.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-RFQQ56WN.js";
+import "./chunk-SET7UDXT.js";
+import "./chunk-OBKK5YAB.js";
 import "./chunk-ZBR2KLNB.js";
 import "./chunk-PP3B4BCK.js";
 import "./chunk-CP6IPV72.js";
@@ -59,7 +60,7 @@ async function runOverlayMain() {
     }
     saveState(STATE.workDir, testnet.workDir);
     if (testnet.connect) saveState(STATE.connect, testnet.connect);
-    const { up } = await import("./up-J6337LQD.js");
+    const { up } = await import("./up-7I2IURDE.js");
     const manifest = await group("basecow: testnet", () => up({ ...testnet, source: base.base, cacheDir, base, onWarning: warn }));
     info(`${manifest.vms.length} VM(s) over ${base.base} in ${manifest.workDir}${manifest.started ? ", started" : ""}`);
     setOutput("manifest", `${manifest.workDir}/manifest.json`);

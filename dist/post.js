@@ -2,17 +2,18 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   runPost
-} from "./chunk-QH2NWPX6.js";
+} from "./chunk-PN2SVVUM.js";
 import "./chunk-MPQVKSM4.js";
-import "./chunk-BK3HWKAS.js";
+import "./chunk-AWDUPYYQ.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
 import "./chunk-WD3ABW5G.js";
-import "./chunk-4XNHPAG7.js";
+import "./chunk-ON67UMRD.js";
 import "./chunk-I4Z6R4ME.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-RFQQ56WN.js";
+import "./chunk-SET7UDXT.js";
+import "./chunk-OBKK5YAB.js";
 import "./chunk-ZBR2KLNB.js";
 import "./chunk-PP3B4BCK.js";
 import "./chunk-CP6IPV72.js";

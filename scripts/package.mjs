@@ -21,6 +21,7 @@ const entries = {
   'decode-worker': 'src/core/extract/zstd/decode-worker.ts',
   'frames-worker': 'src/core/extract/parallel/frames-worker.ts',
   'entry-compress-worker': 'src/core/entry/entry-compress-worker.ts',
+  'archive-feed-worker': 'src/core/entry/archive-feed-worker.ts',
   'hash-worker': 'src/core/store/hash-worker.ts',
 };
 

@@ -81,7 +81,7 @@ test('a miss builds the base and post saves it; another runner restores it from 
   assert.ok(allocatedBytes(baseB) <= allocatedBytes(baseA), `no hole filled on restore (${allocatedBytes(baseB)} > ${allocatedBytes(baseA)})`);
   assert.equal((statSync(baseB).mode & 0o777).toString(8), '444');
   assert.equal(mainB.state['basecow-save-key'], undefined, 'an l2 job does not save');
-  assert.match(mainB.summary, /the Actions cache \(l2\)/);
+  assert.match(mainB.summary, /the Actions cache \(l2\), decoded while it downloaded/, 'decoded from the archive the real client was downloading');
   const postB = await runStep(b, 'post', { state: mainB.state });
   assert.equal(postB.code, 0, logOf(postB));
   assert.equal(service.entries.filter((e) => e.key === cacheKeyFor(mainB.outputs.key)).length, 1, 'no second save');

@@ -1,7 +1,8 @@
 import * as cache from '@actions/cache';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RemoteCache, RemoteEntry } from '../core/remote/remote-cache.js';
+import type { RemoteCache, RemoteEntry, RestoreOptions } from '../core/remote/remote-cache.js';
+import { ArchiveFollower } from './archive-follower.js';
 import { workspace } from './inputs.js';
 
 /**
@@ -57,7 +58,7 @@ export class ActionsCache implements RemoteCache {
     return cache.isFeatureAvailable();
   }
 
-  async restore(key: string): Promise<RemoteEntry | undefined> {
+  async restore(key: string, options: RestoreOptions = {}): Promise<RemoteEntry | undefined> {
     const relative = entryRelativePath(key);
     const path = join(workspace(), relative);
     const dispose = async (): Promise<void> => {
@@ -67,7 +68,15 @@ export class ActionsCache implements RemoteCache {
     };
     // The client reports a service it cannot reach, or a download that fails, in its own log lines
     // and returns no key: that is a miss here, and the store makes the base from its source.
-    const hit = await inWorkspace(() => cache.restoreCache([relative], cacheKeyFor(key), [], { segmentTimeoutInMs: segmentTimeoutMs() }));
+    const runnerTemp = process.env.RUNNER_TEMP;
+    const follower = options.onArchive && runnerTemp ? new ArchiveFollower(runnerTemp, relative) : undefined;
+    if (follower) follower.watch(options.onArchive!);
+    let hit: string | undefined;
+    try {
+      hit = await inWorkspace(() => cache.restoreCache([relative], cacheKeyFor(key), [], { segmentTimeoutInMs: segmentTimeoutMs() }));
+    } finally {
+      follower?.restoreEnded();
+    }
     if (!hit) {
       await dispose();
       return undefined;

@@ -13,7 +13,15 @@ const ORIGIN_WORDS: Record<BaseResult['origin'], string> = {
 
 /** One line for the log: where the base came from, its sizes, how long it took. */
 export function baseResultLine(base: BaseResult): string {
-  return `base ${base.key} ${ORIGIN_WORDS[base.origin]}: ${base.base} (${formatBytes(base.apparentBytes)} apparent, ${formatBytes(base.allocatedBytes)} allocated) in ${base.seconds.toFixed(2)} s`;
+  return `base ${base.key} ${whereFrom(base)}: ${base.base} (${formatBytes(base.apparentBytes)} apparent, ${formatBytes(base.allocatedBytes)} allocated) in ${base.seconds.toFixed(2)} s`;
+}
+
+/** Where the base came from; for an L2 hit, also whether the entry was decoded while it downloaded. */
+function whereFrom(base: BaseResult): string {
+  const decoding = base.timings.entryDecoding;
+  if (base.origin !== 'remote' || !decoding) return ORIGIN_WORDS[base.origin];
+  const when = decoding.when === 'while-restoring' ? 'decoded while it downloaded' : 'decoded after the restore';
+  return `${ORIGIN_WORDS[base.origin]}, ${when}${decoding.note ? ` (${decoding.note})` : ''}`;
 }
 
 function phases(base: BaseResult, testnetSeconds: number | undefined): [string, number][] {
@@ -35,7 +43,7 @@ export async function writeMainSummary(base: BaseResult, manifest: Manifest | un
   const summary = core.summary.addHeading('basecow', 3);
   summary.addTable([
     [{ data: 'key', header: true }, { data: base.key }],
-    [{ data: 'where from', header: true }, { data: ORIGIN_WORDS[base.origin] }],
+    [{ data: 'where from', header: true }, { data: whereFrom(base) }],
     [{ data: 'base image', header: true }, { data: base.base }],
     [{ data: 'size', header: true }, { data: `${formatBytes(base.apparentBytes)} apparent, ${formatBytes(base.allocatedBytes)} allocated` }],
   ]);

@@ -25,6 +25,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
 
 const API_VERSION = '2025-01-05';
 const AZURE_HOST = /^([a-z0-9]+)\.blob\.core\.windows\.net(:\d+)?$/;
@@ -50,8 +51,33 @@ function targetOf(req: IncomingMessage): Target | undefined {
   return { account, container, blob: blob.join('/'), query: url.searchParams };
 }
 
+/**
+ * A network link of `bytesPerSecond` that every download shares (as a runner's link is shared by a
+ * download's concurrent ranges): a chunk leaves once the link has sent the ones before it.
+ */
+class Link {
+  private freeAt = 0;
+  constructor(private readonly bytesPerSecond: number) {}
+
+  pace(): Transform {
+    return new Transform({
+      transform: (chunk: Buffer, _encoding, done) => {
+        const now = performance.now();
+        this.freeAt = Math.max(this.freeAt, now) + (chunk.length / this.bytesPerSecond) * 1000;
+        setTimeout(() => done(null, chunk), this.freeAt - now);
+      },
+    });
+  }
+}
+
+/**
+ * Serves blobs from files under `root`. BASECOW_TEST_BLOB_RATE (bytes per second), when set, makes
+ * downloads share a link of that speed, for a runner whose download is bound by its network.
+ */
 export async function serveFileBlobStore(root: string): Promise<string> {
   await mkdir(root, { recursive: true });
+  const rate = Number(process.env.BASECOW_TEST_BLOB_RATE ?? 0);
+  const link = rate > 0 ? new Link(rate) : undefined;
   const containerDir = (t: Target) => join(root, encodeURIComponent(t.account), encodeURIComponent(t.container));
   const blobPath = (t: Target) => join(containerDir(t), encodeURIComponent(t.blob));
   const stagingDir = (t: Target) => join(root, '.staged', encodeURIComponent(t.account), encodeURIComponent(t.container), encodeURIComponent(t.blob));
@@ -167,7 +193,8 @@ export async function serveFileBlobStore(root: string): Promise<string> {
         ...(range ? { 'content-range': `bytes ${start}-${end}/${size}` } : {}),
       });
       if (end < start) return void res.end();
-      return pipeline(createReadStream(path, { start, end, highWaterMark: 1 << 20 }), res);
+      const body = createReadStream(path, { start, end, highWaterMark: 1 << 20 });
+      return link ? pipeline(body, link.pace(), res) : pipeline(body, res);
     }
     req.resume();
     return fail(res, 400, 'UnsupportedOperation', `${req.method} ${req.url} is not served by this store`);

@@ -12,6 +12,7 @@ import {
   decodeSeekFooter,
   decodeSeekTable,
   type FrameKind,
+  type SeekEntry,
 } from './format.js';
 
 export interface EntryFrame {
@@ -66,11 +67,19 @@ export async function readEntryIndex(path: string): Promise<EntryIndex> {
 }
 
 async function readIndex(path: string, file: FileHandle): Promise<EntryIndex> {
-  const bytes = (await file.stat()).size;
-  const header = decodeHeaderFrame(await readAt(file, 0, HEADER_FRAME_BYTES));
-  const { count, tableBytes } = decodeSeekFooter(await readAt(file, Math.max(0, bytes - SEEK_FOOTER_BYTES), SEEK_FOOTER_BYTES));
+  return indexFrom(path, (await file.stat()).size, (position, length) => readAt(file, position, length));
+}
+
+/**
+ * An entry's index from reads at both of its ends: `readAt` gives the bytes at [position,
+ * position + length) of an entry of `bytes` bytes (fewer only where the entry ends). Throws
+ * EntryFormatError with the reason.
+ */
+export async function indexFrom(path: string, bytes: number, readAt: (position: number, length: number) => Promise<Buffer>): Promise<EntryIndex> {
+  const header = decodeHeaderFrame(await readAt(0, HEADER_FRAME_BYTES));
+  const { count, tableBytes } = decodeSeekFooter(await readAt(Math.max(0, bytes - SEEK_FOOTER_BYTES), SEEK_FOOTER_BYTES));
   if (count < 2 || tableBytes > bytes - HEADER_FRAME_BYTES) throw new EntryFormatError('truncated or damaged basecow entry: its seek table does not fit the file');
-  const seek = decodeSeekTable(await readAt(file, bytes - tableBytes, tableBytes), count);
+  const seek = decodeSeekTable(await readAt(bytes - tableBytes, tableBytes), count);
   const compressedTotal = seek.reduce((sum, entry) => sum + entry.compressedSize, 0);
   if (compressedTotal + tableBytes !== bytes) {
     throw new EntryFormatError(`truncated or damaged basecow entry: its seek table accounts for ${compressedTotal + tableBytes} bytes, the file has ${bytes}`);
@@ -79,16 +88,25 @@ async function readIndex(path: string, file: FileHandle): Promise<EntryIndex> {
     throw new EntryFormatError('damaged basecow entry: the seek table does not start with the header frame');
   }
   const planEntry = seek[count - 1];
-  const plan = decodePlanFrame(await readAt(file, bytes - tableBytes - planEntry.compressedSize, planEntry.compressedSize));
+  const plan = decodePlanFrame(await readAt(bytes - tableBytes - planEntry.compressedSize, planEntry.compressedSize));
   if (plan.kinds.length !== count - 2) {
     throw new EntryFormatError(`damaged basecow entry: its plan lists ${plan.kinds.length} frames, its seek table ${count - 2}`);
   }
+  const frames = framesOf(seek, plan.kinds, header.apparentSize);
+  return { path, version: header.version, apparentSize: header.apparentSize, rawDigest: formatRawDigest(plan.rawDigest), frames, bytes };
+}
+
+/**
+ * The data and hole frames that a seek table and a plan describe (the table's first entry is the
+ * header frame, its last the plan), checked against the format's rules and the header's apparent size.
+ */
+export function framesOf(seek: readonly SeekEntry[], kinds: readonly FrameKind[], apparentSize: number): EntryFrame[] {
   const frames: EntryFrame[] = [];
   let rawOffset = 0;
   let compressedOffset = HEADER_FRAME_BYTES;
-  for (let i = 1; i < count - 1; i++) {
+  for (let i = 1; i < seek.length - 1; i++) {
     const { compressedSize, decompressedSize } = seek[i];
-    const kind = plan.kinds[i - 1];
+    const kind = kinds[i - 1];
     const max = kind === 'hole' ? HOLE_FRAME_MAX : DATA_FRAME_MAX;
     const crossesSegment = kind === 'data' && Math.floor(rawOffset / DATA_FRAME_MAX) !== Math.floor((rawOffset + decompressedSize - 1) / DATA_FRAME_MAX);
     if (decompressedSize === 0 || decompressedSize > max || crossesSegment) {
@@ -98,8 +116,8 @@ async function readIndex(path: string, file: FileHandle): Promise<EntryIndex> {
     rawOffset += decompressedSize;
     compressedOffset += compressedSize;
   }
-  if (rawOffset !== header.apparentSize) {
-    throw new EntryFormatError(`damaged basecow entry: its frames hold ${rawOffset} bytes, its header says ${header.apparentSize}`);
+  if (rawOffset !== apparentSize) {
+    throw new EntryFormatError(`damaged basecow entry: its frames hold ${rawOffset} bytes, its header says ${apparentSize}`);
   }
-  return { path, version: header.version, apparentSize: header.apparentSize, rawDigest: formatRawDigest(plan.rawDigest), frames, bytes };
+  return frames;
 }

@@ -4,7 +4,9 @@ import { basename } from 'node:path';
 import { SourceError, errnoCode } from '../errors.js';
 import { readChunks, startsWithZstdFrame, type ProgressSink } from './chunks.js';
 import { computeRawDigest } from './raw-digest.js';
-import { decodeParallel, workerCount } from './parallel/index.js';
+import { decodeFeed, decodeParallel, workerBound, workerCount } from './parallel/index.js';
+import type { EntryFeed } from '../entry/archive-feed.js';
+import type { EntryIndex } from '../entry/read.js';
 import { planFromEntry, planFromFrames, probeFrames, sizedFrameStartsAt, type FrameProbe, type ParallelPlan } from './parallel/plan.js';
 import { SparseWriter } from './write/sparse-writer.js';
 import { extractTarMember } from './tar.js';
@@ -126,6 +128,43 @@ export async function extractToRaw(source: string, dest: string, options: Extrac
   }
   if (format === 'zstd') return extractZstd(source, dest, options);
   return extractSequentially(format, source, dest, options);
+}
+
+export interface EntryStreamOptions extends ExtractOptions {
+  /** Asked once the entry's header is in: false stops the decoding before anything is written. */
+  fits?: (apparentSize: number) => Promise<boolean>;
+}
+
+/**
+ * Decodes a basecow entry from its bytes as they arrive (`stream`, see entry/stream.ts) into
+ * `dest` (which must not exist), on several threads while more bytes come. Returns the entry's
+ * index with the result: the decoded content has the raw digest the entry records, and the index
+ * agrees with every frame decoded. On any failure `dest` is removed before the error propagates.
+ */
+export async function extractEntryStream(stream: EntryFeed, source: string, dest: string, options: EntryStreamOptions = {}): Promise<{ result: ExtractResult; index: EntryIndex }> {
+  try {
+    const header = await stream.start();
+    if (options.fits && !(await options.fits(header.apparentSize))) throw new Error(`too little free space to decode the ${header.apparentSize}-byte base before the entry is whole`);
+    // In the background: the bytes arrive while a download goes on, and it must not wait for them.
+    const decoded = await decodeFeed({ name: source }, dest, header.apparentSize, stream, workerBound(options.maxWorkers), { ...options, background: true });
+    const index = stream.result();
+    try {
+      if (decoded.rawDigest !== index.rawDigest) {
+        throw new SourceError(source, `decoded content does not match the entry's raw digest (${decoded.rawDigest}, the entry says ${index.rawDigest}): the entry is damaged`);
+      }
+      await refuseQcow2(source, dest);
+    } catch (error) {
+      await rm(dest, { force: true });
+      throw error;
+    }
+    await stream.close();
+    return { result: { format: 'zstd', size: decoded.size, written: decoded.written, rawDigest: decoded.rawDigest, workers: decoded.workers }, index };
+  } catch (error) {
+    // Not awaited: a producer waiting for bytes that will not come ends only once its restore has.
+    stream.close().catch(() => undefined);
+    if (options.signal?.aborted) throw options.signal.reason;
+    throw error;
+  }
 }
 
 interface SequentialOptions extends ExtractOptions {

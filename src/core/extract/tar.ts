@@ -139,6 +139,41 @@ export async function extractTarMember(
 }
 
 /**
+ * The data of one regular, not sparse, member as it is read: slices of the chunks, each valid until
+ * the next one is asked for. After the member the archive is read to its end, so that its producer
+ * still checks (e.g. decompresses and verifies) everything after it; a member missing, repeated,
+ * or of another kind is an error, as in extractTarMember.
+ */
+export async function* tarMemberData(chunks: TarChunks, member: string, source: string, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  const archive = new ArchiveReader(chunks, source, signal);
+  let finished = false;
+  try {
+    const wanted = requestedKey(member, archive);
+    const seen = new SeenMembers();
+    let foundAt: number | undefined;
+    for (let entry = await nextEntry(archive); entry; entry = await nextEntry(archive)) {
+      const data = new EntryData(archive, entry.name, entry.dataSize);
+      if (!isWanted(entry, wanted, archive)) {
+        seen.add(entry.name);
+        await data.finish();
+        continue;
+      }
+      if (foundAt !== undefined) throw archive.error(`member '${member}' appears more than once in the archive (at bytes ${foundAt} and ${entry.at})`);
+      rejectNonRegular(entry, archive);
+      if (entry.sparse) throw archive.error(`member '${entry.name}' is stored sparse, which this reader does not take`);
+      foundAt = entry.at;
+      for (let piece = await data.next(); piece.length > 0; piece = await data.next()) yield piece;
+      await data.finish();
+    }
+    await archive.drain();
+    if (foundAt === undefined) throw archive.error(`member '${member}' not found in the archive (${seen.describe()})`);
+    finished = true;
+  } finally {
+    if (!finished) await archive.abandon();
+  }
+}
+
+/**
  * Pulls exact byte counts out of chunks of any size. Data is handed out as slices of the chunks;
  * only reads that straddle two chunks (small ones: headers, maps) are copied together.
  */
@@ -244,6 +279,15 @@ class EntryData {
       done += piece.length;
       this.consumed += piece.length;
     }
+  }
+
+  /** The next slice of the data (valid until the archive is read again), empty once it is all read. */
+  async next(): Promise<Buffer> {
+    if (this.remaining === 0) return EMPTY;
+    const piece = await this.archive.take(this.remaining);
+    if (piece.length === 0) throw this.truncated();
+    this.consumed += piece.length;
+    return piece;
   }
 
   async read(length: number): Promise<Buffer> {

@@ -1,3 +1,5 @@
+import type { GrowingArchive } from '../entry/archive-feed.js';
+
 /**
  * A cache shared between machines (L2). The store only restores through it, under the key's lock
  * after the local store missed; saving is the front end's business after the job (it decides
@@ -11,8 +13,19 @@ export interface RemoteEntry {
   dispose(): Promise<void>;
 }
 
+export interface RestoreOptions {
+  signal?: AbortSignal;
+  onProgress?: (bytes: number, total: number) => void;
+  /**
+   * Called at most once, while the restore goes on, with the archive the entry is being downloaded
+   * in, for the store to decode the entry as it lands. What it decodes is checked against the entry
+   * the restore returns, and dropped (the entry file decoded instead) if anything differs.
+   */
+  onArchive?: (archive: GrowingArchive) => void;
+}
+
 export interface RemoteCache {
   /** Names the cache in messages and results ('actions'). */
   readonly name: string;
-  restore(key: string, options: { signal?: AbortSignal; onProgress?: (bytes: number, total: number) => void }): Promise<RemoteEntry | undefined>;
+  restore(key: string, options: RestoreOptions): Promise<RemoteEntry | undefined>;
 }

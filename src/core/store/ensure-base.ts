@@ -11,6 +11,7 @@ import { TOOL_NAME, TOOL_VERSION } from '../shared/version.js';
 import type { WarningSink } from '../warnings.js';
 import type { BaseOrigin, BaseSource, MaterializedSource, Progress, SourceContext, SourceRecord } from './base-source.js';
 import { startEarlyExtraction, type EarlyExtraction } from './early-extraction.js';
+import { EntryWhileRestoring } from './entry-while-restoring.js';
 import { validateKey } from './key.js';
 import { basePath, lockPath, sidecarPath, storeLayout, tempStem, type StoreLayout } from './layout.js';
 import { bytesToExtract, freeBytes } from './room.js';
@@ -80,6 +81,12 @@ export interface BaseTimings {
   extractSeconds: number;
   /** Threads that decoded the extraction (more than 1: independent frames decoded in parallel; 0: none, a copy). */
   workers: number;
+  /**
+   * For an L2 hit: whether the entry was decoded while it was restored (the extract phase is then
+   * only what was left after the restore) or from the restored file, and why not while restoring
+   * when that was tried and dropped.
+   */
+  entryDecoding?: { when: 'while-restoring' | 'after-restore'; note?: string };
 }
 
 export interface BaseResult {
@@ -275,27 +282,49 @@ async function restoreFromRemote(layout: StoreLayout, key: string, remote: Remot
 }
 
 async function restoreAndExtract(layout: StoreLayout, key: string, remote: RemoteCache, options: EnsureBaseOptions, lock: HeldLock, timings: BaseTimings): Promise<boolean> {
+  const tempImage = `${tempStem(layout, key)}.img`;
+  const early = new EntryWhileRestoring(tempImage, `the ${remote.name} cache entry for ${key} (while it was restored)`, {
+    maxWorkers: options.maxWorkers,
+    durable: extractsDurably(options),
+    signal: options.signal,
+    fits: async (apparentSize) => apparentSize <= (await freeBytes(layout)),
+  });
   const restoreStarted = performance.now();
   let entry;
   try {
-    entry = await remote.restore(key, { signal: options.signal, onProgress: (done, total) => options.onProgress?.({ phase: 'restore', done, total }) });
+    entry = await remote.restore(key, { signal: options.signal, onProgress: (done, total) => options.onProgress?.({ phase: 'restore', done, total }), onArchive: early.take });
   } catch (error) {
+    await early.drop();
     if (options.signal?.aborted) throw options.signal.reason;
     options.onWarning?.({ code: 'remote-restore-failed', message: `the ${remote.name} cache could not be read for ${key} (the base is made from its source instead): ${(error as Error).message}` });
     return false;
   } finally {
     timings.restoreSeconds = (performance.now() - restoreStarted) / 1000;
   }
-  if (!entry) return false;
-  const tempImage = `${tempStem(layout, key)}.img`;
+  if (!entry) {
+    await early.drop();
+    return false;
+  }
   const extractStarted = performance.now();
   try {
     // The index is read first: a file that is not an entry of a version this basecow reads is
     // refused before anything is decoded.
-    const index = await readEntryIndex(entry.path);
-    const dataBytes = index.frames.filter((frame) => frame.kind === 'data').reduce((sum, frame) => sum + frame.rawLength, 0);
-    await ensureRoom(layout, key, `${remote.name} cache entry`, dataBytes, options);
-    const extracted = await extractToRaw(entry.path, tempImage, { signal: options.signal, maxWorkers: options.maxWorkers, durable: extractsDurably(options) });
+    const index = await readEntryIndex(entry.path).catch(async (error: unknown) => {
+      await early.drop();
+      throw error;
+    });
+    let extracted: ExtractResult | undefined;
+    if (early.started) {
+      const outcome = await early.outcome(index);
+      if ('extracted' in outcome) extracted = outcome.extracted;
+      timings.entryDecoding = 'extracted' in outcome ? { when: 'while-restoring' } : { when: 'after-restore', note: `decoding while restoring was dropped: ${outcome.dropped}` };
+    }
+    if (!extracted) {
+      const dataBytes = index.frames.filter((frame) => frame.kind === 'data').reduce((sum, frame) => sum + frame.rawLength, 0);
+      await ensureRoom(layout, key, `${remote.name} cache entry`, dataBytes, options);
+      extracted = await extractToRaw(entry.path, tempImage, { signal: options.signal, maxWorkers: options.maxWorkers, durable: extractsDurably(options) });
+      timings.entryDecoding ??= { when: 'after-restore' };
+    }
     timings.workers = extracted.workers;
     // Frame checksums catch damaged frames; the raw digest, recorded when the entry was made from
     // a published base, catches everything else (a frame missing, swapped, or from another base).

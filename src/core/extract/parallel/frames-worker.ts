@@ -18,6 +18,7 @@ import { isZero } from '../zero-blocks.js';
 import { writeFully } from '../write/page-cache-writes.js';
 import { SpillPolicy, settlesWithin } from '../write/spill-policy.js';
 import { newDecoder } from '../zstd/decoder.js';
+import { runInBackground } from '../../shared/thread-priority.js';
 import type { DecodeTask, PlannedFrame } from './plan.js';
 import type { DecodeInit, DecodeReply, DecodeRequest, FrameFailure } from './index.js';
 
@@ -46,10 +47,11 @@ interface Window {
 }
 
 async function main(init: DecodeInit): Promise<void> {
+  if (init.background) runInBackground();
   const hasher = new BufferHasher(2 * RAW_DIGEST_SEGMENT);
   const windows: Window[] = [0, 1].map((i) => ({ buf: hasher.extra.subarray(i * RAW_DIGEST_SEGMENT, (i + 1) * RAW_DIGEST_SEGMENT), at: 0, writing: Promise.resolve() }));
   const input = Buffer.allocUnsafe(INPUT_SIZE);
-  const source: FileHandle = await open(init.source, 'r');
+  const source: FileHandle | undefined = init.source === undefined ? undefined : await open(init.source, 'r');
   const cachedFd = openSync(init.dest, 'r+');
   let directFd: number | undefined;
   if (init.directIo) {
@@ -100,7 +102,9 @@ async function main(init: DecodeInit): Promise<void> {
     decoded
       .then(async ({ landed, ...reply }) => {
         await landed;
-        port.postMessage({ kind: 'done', id: request.id, ...reply, written: { ...written } } satisfies DecodeReply);
+        // The task's input goes back, for the feed to fill again: memory it has already touched.
+        const input = request.task.input;
+        port.postMessage({ kind: 'done', id: request.id, ...reply, written: { ...written }, input } satisfies DecodeReply, input ? [input.buffer as ArrayBuffer] : []);
       })
       .catch((error: unknown) => {
         const failure = error instanceof FrameError ? error.failure : { message: (error as Error).message };
@@ -190,6 +194,17 @@ async function main(init: DecodeInit): Promise<void> {
       }
     };
 
+    /** The frame's bytes from `read` on: from the task's own input whole, or a piece read from the source. */
+    const readFrame = async (frame: PlannedFrame, read: number): Promise<Buffer> => {
+      if (task.input) {
+        const bytes = Buffer.from(task.input.buffer, task.input.byteOffset, task.input.byteLength);
+        const from = frame.compressedOffset - (task.inputAt ?? 0);
+        return bytes.subarray(from + read, from + frame.compressedSize);
+      }
+      const { bytesRead } = await source!.read(input, 0, Math.min(INPUT_SIZE, frame.compressedSize - read), frame.compressedOffset + read);
+      return input.subarray(0, bytesRead);
+    };
+
     const decodeFrame = async (frame: PlannedFrame): Promise<void> => {
       const where = `the zstd frame at compressed bytes ${frame.compressedOffset}-${frame.compressedOffset + frame.compressedSize}`;
       dctx.reset(binding.ResetDirective.sessionOnly);
@@ -198,10 +213,9 @@ async function main(init: DecodeInit): Promise<void> {
       let open = true;
       let leftover = 0;
       while (read < frame.compressedSize) {
-        const { bytesRead } = await source.read(input, 0, Math.min(INPUT_SIZE, frame.compressedSize - read), frame.compressedOffset + read);
-        if (bytesRead === 0) throw new FrameError({ message: `truncated zstd data: the file ends inside ${where}`, compressedOffset: frame.compressedOffset });
-        read += bytesRead;
-        let src = input.subarray(0, bytesRead);
+        let src = await readFrame(frame, read);
+        if (src.length === 0) throw new FrameError({ message: `truncated zstd data: the file ends inside ${where}`, compressedOffset: frame.compressedOffset });
+        read += src.length;
         while (src.length > 0 || (open && position < frameEnd && read === frame.compressedSize)) {
           if (position === window.at + RAW_DIGEST_SEGMENT) await flush();
           const room = Math.min(window.at + RAW_DIGEST_SEGMENT, frameEnd) - position;

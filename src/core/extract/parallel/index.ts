@@ -1,5 +1,5 @@
 import { closeSync, fsync, ftruncateSync, openSync, unlinkSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { availableParallelism, freemem } from 'node:os';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
@@ -18,12 +18,15 @@ const fsyncAsync = promisify(fsync);
 export const WORKER_MEMORY = 2 * RAW_DIGEST_SEGMENT + 20 * 1024 * 1024;
 
 export interface DecodeInit {
-  source: string;
+  /** The file the tasks' frames are read from; absent when every task carries its input. */
+  source?: string;
   dest: string;
   size: number;
   directIo: boolean;
   /** The base may reach the disk after it is published: a worker the disk keeps waiting may copy through the page cache. */
   spill: boolean;
+  /** The thread decodes in the background (see thread-priority.ts): it ends with this decoding. */
+  background?: boolean;
 }
 
 export interface DecodeRequest {
@@ -37,7 +40,7 @@ export interface FrameFailure {
 }
 
 export type DecodeReply =
-  | { kind: 'done'; id: number; segments: { index: number; hash: bigint }[]; partial: { from: number; to: number }[]; written: { direct: number; pageCache: number } }
+  | { kind: 'done'; id: number; segments: { index: number; hash: bigint }[]; partial: { from: number; to: number }[]; written: { direct: number; pageCache: number }; input?: Uint8Array }
   | { kind: 'failed'; id: number; failure: FrameFailure };
 
 export interface ParallelOptions {
@@ -48,6 +51,8 @@ export interface ParallelOptions {
   durable?: boolean;
   /** Upper bound on decode workers (default: one per core). */
   maxWorkers?: number;
+  /** Decode at background priority, taking only CPU the rest leaves (while a download goes on). */
+  background?: boolean;
 }
 
 export interface ParallelResult {
@@ -58,7 +63,7 @@ export interface ParallelResult {
 }
 
 /** The most workers this process should decode with: one per core, as many as half the free memory holds. */
-function workerBound(maxWorkers?: number): number {
+export function workerBound(maxWorkers?: number): number {
   const byMemory = Math.max(1, Math.floor(freemem() / 2 / WORKER_MEMORY));
   return Math.max(1, Math.min(maxWorkers ?? availableParallelism(), byMemory));
 }
@@ -88,27 +93,55 @@ export function dropSpareWorkers(): void {
 export const spareWorkerCount = (): number => spares.count;
 
 /**
+ * Where decoding threads get their tasks, in raw order: next() settles with the next task, or
+ * undefined once there are none. It is called once at a time. A feed whose tasks carry their input
+ * (DecodeTask.input) can produce them while the decoding goes on, from bytes still arriving.
+ */
+export interface TaskFeed {
+  next(): Promise<DecodeTask | undefined>;
+  /** Takes back a task's input once it is decoded, to fill again. */
+  recycle?(input: Uint8Array): void;
+}
+
+/**
  * Decodes a multi-frame zstd source into `dest` (which must not exist) with `workers` threads, each
  * taking the next task and writing its ranges in place. The first failure or an abort stops every
  * worker and removes `dest`. Returns once the file is durable (fsync), unless `durable` is off.
  */
 export async function decodeParallel(source: string, dest: string, plan: ParallelPlan, workers: number, options: ParallelOptions = {}): Promise<ParallelResult> {
+  let next = 0;
+  const feed: TaskFeed = { next: async () => plan.tasks[next++] };
+  const result = await decodeFeed({ file: source, name: source }, dest, plan.size, feed, workers, options);
+  if (plan.expectedRawDigest && result.rawDigest !== plan.expectedRawDigest) {
+    await rm(dest, { force: true });
+    throw new SourceError(source, `decoded content does not match the entry's raw digest (${result.rawDigest}, the entry says ${plan.expectedRawDigest}): the entry is damaged`);
+  }
+  return result;
+}
+
+/**
+ * Decodes the tasks of `feed` into `dest` (which must not exist, and gets `size` bytes): see
+ * decodeParallel. Frames are read from `source.file`, unless every task carries its input;
+ * `source.name` names the bytes in errors.
+ */
+export async function decodeFeed(source: { file?: string; name: string }, dest: string, size: number, feed: TaskFeed, workers: number, options: ParallelOptions = {}): Promise<ParallelResult> {
   const fd = openSync(dest, 'wx', 0o600);
   let closed = false;
   const threads: Worker[] = [];
   try {
     // The length first: workers write anywhere in the file, and a file that already has its length
     // gets its blocks allocated next to each other.
-    ftruncateSync(fd, plan.size);
+    ftruncateSync(fd, size);
     const durable = options.durable ?? true;
-    const init: DecodeInit = { source, dest, size: plan.size, directIo: options.directIo ?? true, spill: !durable };
+    const init: DecodeInit = { source: source.file, dest, size, directIo: options.directIo ?? true, spill: !durable, background: options.background };
     const hashes = new Map<number, bigint>();
     const partial: { from: number; to: number }[] = [];
     const writtenBy = new Map<Worker, { direct: number; pageCache: number }>();
     let compressedDone = 0;
     await new Promise<void>((resolve, reject) => {
-      let next = 0;
-      let finished = 0;
+      const issued = new Map<number, DecodeTask>();
+      let nextId = 0;
+      let ended = false;
       let failed = false;
       const fail = (error: unknown): void => {
         if (failed) return;
@@ -118,8 +151,27 @@ export async function decodeParallel(source: string, dest: string, plan: Paralle
       const onAbort = (): void => fail(options.signal!.reason);
       if (options.signal?.aborted) return fail(options.signal.reason);
       options.signal?.addEventListener('abort', onAbort, { once: true });
+      const finishIfDone = (): void => {
+        if (!ended || issued.size > 0 || failed) return;
+        options.signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      // One pull at a time, so that tasks go out in the feed's order.
+      let pulling = Promise.resolve();
       const give = (worker: Worker): void => {
-        if (next < plan.tasks.length) worker.postMessage({ id: next, task: plan.tasks[next++] } satisfies DecodeRequest);
+        pulling = pulling.then(async () => {
+          if (ended || failed) return;
+          const task = await feed.next();
+          if (failed) return;
+          if (!task) {
+            ended = true;
+            return finishIfDone();
+          }
+          const id = nextId++;
+          issued.set(id, task);
+          // The input moves to the thread: it is not copied, and not kept here.
+          worker.postMessage({ id, task } satisfies DecodeRequest, task.input ? [task.input.buffer as ArrayBuffer] : []);
+        }).catch(fail);
       };
       for (let i = 0; i < workers; i++) {
         const worker = spares.take();
@@ -128,20 +180,17 @@ export async function decodeParallel(source: string, dest: string, plan: Paralle
           if (failed) return;
           if (reply.kind === 'failed') {
             const damaged = reply.failure.compressedOffset !== undefined;
-            return fail(damaged ? new SourceError(source, reply.failure.message) : new Error(reply.failure.message));
+            return fail(damaged ? new SourceError(source.name, reply.failure.message) : new Error(reply.failure.message));
           }
           for (const { index, hash } of reply.segments) hashes.set(index, hash);
           partial.push(...reply.partial);
           writtenBy.set(worker, reply.written);
-          for (const frame of plan.tasks[reply.id].frames) compressedDone += frame.kind === 'data' ? frame.compressedSize : 0;
+          for (const frame of issued.get(reply.id)!.frames) compressedDone += frame.kind === 'data' ? frame.compressedSize : 0;
+          issued.delete(reply.id);
+          if (reply.input) feed.recycle?.(reply.input);
           options.onRead?.(compressedDone);
-          finished++;
-          if (finished === plan.tasks.length) {
-            options.signal?.removeEventListener('abort', onAbort);
-            resolve();
-          } else {
-            give(worker);
-          }
+          finishIfDone();
+          give(worker);
         });
         worker.on('error', fail);
         worker.on('exit', (code) => fail(new Error(`a decode worker exited with code ${code}`)));
@@ -153,10 +202,7 @@ export async function decodeParallel(source: string, dest: string, plan: Paralle
     });
     await stopAll(threads);
     if (durable) await fsyncAsync(fd);
-    const rawDigest = await digestOf(dest, plan.size, hashes, partial);
-    if (plan.expectedRawDigest && rawDigest !== plan.expectedRawDigest) {
-      throw new SourceError(source, `decoded content does not match the entry's raw digest (${rawDigest}, the entry says ${plan.expectedRawDigest}): the entry is damaged`);
-    }
+    const rawDigest = await digestOf(dest, size, hashes, partial);
     closeSync(fd);
     closed = true;
     const written = { direct: 0, pageCache: 0 };
@@ -164,7 +210,7 @@ export async function decodeParallel(source: string, dest: string, plan: Paralle
       written.direct += bytes.direct;
       written.pageCache += bytes.pageCache;
     }
-    return { size: plan.size, rawDigest, workers, written };
+    return { size, rawDigest, workers, written };
   } catch (error) {
     await stopAll(threads);
     if (!closed) closeSync(fd);

@@ -20,6 +20,12 @@ export interface DecodeTask {
   rawStart: number;
   rawEnd: number;
   frames: PlannedFrame[];
+  /**
+   * The data frames' bytes, when they come with the task rather than from the source file: input[0]
+   * is the source's byte `inputAt`. It is moved to the decoding thread.
+   */
+  input?: Uint8Array;
+  inputAt?: number;
 }
 
 export interface ParallelPlan {
@@ -34,7 +40,7 @@ export interface ParallelPlan {
 const SKIPPABLE_MASK = 0xfffffff0;
 const SKIPPABLE_START = 0x184d2a50;
 /** A frame header is at most this long: magic, descriptor, window byte, 4-byte dictionary id, 8-byte content size. */
-const FRAME_HEADER_MAX = 18;
+export const FRAME_HEADER_MAX = 18;
 /**
  * Frame and block headers are read through a window this small. The walk visits every block
  * header of every frame, and blocks lie tens of KiB apart: a window of MiBs would copy the whole
@@ -64,7 +70,7 @@ class WindowReader {
   }
 }
 
-interface SizedFrameHeader {
+export interface SizedFrameHeader {
   headerBytes: number;
   contentSize: number;
   hasChecksum: boolean;
@@ -74,7 +80,7 @@ interface SizedFrameHeader {
  * What the zstd frame header at the start of `bytes` says, when it is one that a plan can use:
  * a content size stated and no dictionary. Undefined for anything else (a skippable frame too).
  */
-function sizedFrameHeader(bytes: Buffer | undefined): SizedFrameHeader | undefined {
+export function sizedFrameHeader(bytes: Buffer | undefined): SizedFrameHeader | undefined {
   if (!bytes || bytes.length < 6 || bytes.readUInt32LE(0) !== ZSTD_MAGIC) return undefined;
   const fhd = bytes[4];
   const single = (fhd >> 5) & 1;

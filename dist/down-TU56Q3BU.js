@@ -10,7 +10,7 @@ import {
   validateGroup,
   vmDir,
   withWorkDirLock
-} from "./chunk-Z3JZ5ULT.js";
+} from "./chunk-KS5SRBEB.js";
 import {
   LibvirtUnreachableError,
   MissingToolError,
@@ -18,7 +18,8 @@ import {
   listDomains,
   mapLimited
 } from "./chunk-JS24X5YJ.js";
-import "./chunk-RFQQ56WN.js";
+import "./chunk-SET7UDXT.js";
+import "./chunk-OBKK5YAB.js";
 import {
   manifestPath,
   readManifest,

@@ -2,7 +2,7 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   extractToRaw
-} from "./chunk-RFQQ56WN.js";
+} from "./chunk-SET7UDXT.js";
 import {
   DEFAULT_LOCK_TIMING,
   ownerPath,

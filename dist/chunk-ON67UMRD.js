@@ -19,10 +19,13 @@ import {
 import {
   DEFAULT_MEMBER,
   dropSpareWorkers,
+  extractEntryStream,
   extractToRaw,
-  prestartWorkers,
+  prestartWorkers
+} from "./chunk-SET7UDXT.js";
+import {
   readEntryIndex
-} from "./chunk-RFQQ56WN.js";
+} from "./chunk-OBKK5YAB.js";
 import {
   DEFAULT_LOCK_TIMING,
   acquireLease,
@@ -51,7 +54,7 @@ import {
 } from "./chunk-WB6ZLOID.js";
 
 // src/core/store/ensure-base.ts
-import { chmod, rename as rename2, rm as rm3, stat as stat2 } from "node:fs/promises";
+import { chmod, rename as rename2, rm as rm4, stat as stat2 } from "node:fs/promises";
 import { basename, dirname, join as join3, resolve as resolve2 } from "node:path";
 import { setTimeout as sleep2 } from "node:timers/promises";
 
@@ -149,6 +152,132 @@ async function waitForLock(layout, name, path, timing, options) {
   }
 }
 
+// src/core/store/entry-while-restoring.ts
+import { rm as rm2 } from "node:fs/promises";
+
+// src/core/entry/archive-feed.ts
+import { closeSync, openSync } from "node:fs";
+import { Worker } from "node:worker_threads";
+var INPUTS_AHEAD = 6;
+var ArchiveFeed = class {
+  /** Opens the archive at once: the download may remove it soon after it is whole. */
+  constructor(archive) {
+    this.archive = archive;
+    this.fd = openSync(archive.path, "r");
+    this.worker = new Worker(new URL("./archive-feed-worker.js", import.meta.url));
+    this.worker.on("message", (message) => this.arrive(message));
+    this.worker.on("error", (error) => this.arrive({ kind: "failed", reason: error.message, damaged: false }));
+    this.worker.postMessage({ fd: this.fd, path: archive.path, member: archive.member, segmentBytes: archive.segmentBytes, inputsAhead: INPUTS_AHEAD });
+    archive.complete.finally(() => this.worker.postMessage({ kind: "complete" })).catch(() => void 0);
+  }
+  archive;
+  worker;
+  messages = [];
+  waiting;
+  header;
+  index;
+  failure;
+  fd;
+  arrive(message) {
+    this.messages.push(message);
+    this.waiting?.();
+  }
+  async take() {
+    while (this.messages.length === 0) await new Promise((resolve3) => this.waiting = resolve3);
+    const message = this.messages.shift();
+    if (message.kind === "failed") {
+      this.failure ??= message.damaged ? new SourceError(this.archive.path, message.reason) : new Error(message.reason);
+      throw this.failure;
+    }
+    return message;
+  }
+  async start() {
+    if (this.failure) throw this.failure;
+    if (!this.header) {
+      const message = await this.take();
+      if (message.kind !== "header") throw new Error(`the archive feed sent ${message.kind} before the entry's header`);
+      this.header = message.header;
+    }
+    return this.header;
+  }
+  async next() {
+    if (this.failure) throw this.failure;
+    if (this.index) return void 0;
+    const message = await this.take();
+    if (message.kind === "task") return message.task;
+    if (message.kind === "end") {
+      this.index = message.index;
+      return void 0;
+    }
+    throw new Error(`the archive feed sent a second ${message.kind}`);
+  }
+  recycle(input) {
+    this.worker.postMessage({ kind: "recycle", input }, [input.buffer]);
+  }
+  result() {
+    if (!this.index) throw new Error("the entry has not ended");
+    return this.index;
+  }
+  async close() {
+    await this.worker.terminate();
+    closeSync(this.fd);
+  }
+};
+
+// src/core/store/entry-while-restoring.ts
+var EntryWhileRestoring = class {
+  constructor(tempImage, source, options) {
+    this.tempImage = tempImage;
+    this.source = source;
+    this.options = options;
+  }
+  tempImage;
+  source;
+  options;
+  run;
+  stop = new AbortController();
+  /** RestoreOptions.onArchive. */
+  take = (archive) => {
+    if (this.run) return;
+    const signal = this.options.signal ? AbortSignal.any([this.options.signal, this.stop.signal]) : this.stop.signal;
+    let feed;
+    try {
+      feed = new ArchiveFeed(archive);
+    } catch (error) {
+      this.run = Promise.reject(error);
+      this.run.catch(() => void 0);
+      return;
+    }
+    this.run = extractEntryStream(feed, this.source, this.tempImage, { maxWorkers: this.options.maxWorkers, durable: this.options.durable, signal, fits: this.options.fits });
+    this.run.catch(() => void 0);
+  };
+  get started() {
+    return this.run !== void 0;
+  }
+  /** After a hit: the decoded base if it is the one `index` describes; the temp file is removed otherwise. */
+  async outcome(index) {
+    if (!this.run) return { dropped: "the restore gave no bytes to decode before it ended" };
+    try {
+      const { result, index: decoded } = await this.run;
+      const same = decoded.rawDigest === index.rawDigest && decoded.bytes === index.bytes && decoded.apparentSize === index.apparentSize && decoded.frames.length === index.frames.length && decoded.frames.every((frame, i) => frame.compressedSize === index.frames[i].compressedSize && frame.rawLength === index.frames[i].rawLength && frame.kind === index.frames[i].kind);
+      if (same) return { extracted: result };
+      await rm2(this.tempImage, { force: true });
+      return { dropped: "the bytes decoded during the restore are not the entry the restore left" };
+    } catch (error) {
+      if (this.options.signal?.aborted) throw this.options.signal.reason;
+      await rm2(this.tempImage, { force: true });
+      return { dropped: error.message };
+    }
+  }
+  /** After a miss or a failure: stops the decoding and removes what it wrote. */
+  async drop() {
+    if (!this.run) return;
+    this.stop.abort(new Error("the restore did not give an entry"));
+    await this.run.catch(() => void 0);
+    await rm2(this.tempImage, { force: true });
+  }
+};
+
 // src/core/store/local-image.ts
 import { resolve } from "node:path";
 var sameFile = (a, b) => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
@@ -228,7 +357,7 @@ async function recordSettledBase(layout, key, sidecar, now = Date.now()) {
 
 // src/core/store/verify.ts
 import { randomBytes } from "node:crypto";
-import { rename, rm as rm2, stat } from "node:fs/promises";
+import { rename, rm as rm3, stat } from "node:fs/promises";
 import { join as join2 } from "node:path";
 async function identityOf(path) {
   const info = await stat(path, { bigint: true });
@@ -267,7 +396,7 @@ async function quarantineBase(layout, key) {
   const stamp = (/* @__PURE__ */ new Date()).toISOString().replace(/[:.]/g, "-");
   const target = join2(layout.quarantine, `${key}+${stamp}-${randomBytes(3).toString("hex")}.img`);
   await rename(basePath(layout, key), target);
-  await rm2(sidecarPath(layout, key), { force: true });
+  await rm3(sidecarPath(layout, key), { force: true });
   await fsyncDir(layout.bases);
   return target;
 }
@@ -402,25 +531,47 @@ async function restoreFromRemote(layout, key, remote, options, lock, timings) {
   }
 }
 async function restoreAndExtract(layout, key, remote, options, lock, timings) {
+  const tempImage = `${tempStem(layout, key)}.img`;
+  const early = new EntryWhileRestoring(tempImage, `the ${remote.name} cache entry for ${key} (while it was restored)`, {
+    maxWorkers: options.maxWorkers,
+    durable: extractsDurably(options),
+    signal: options.signal,
+    fits: async (apparentSize) => apparentSize <= await freeBytes(layout)
+  });
   const restoreStarted = performance.now();
   let entry;
   try {
-    entry = await remote.restore(key, { signal: options.signal, onProgress: (done, total) => options.onProgress?.({ phase: "restore", done, total }) });
+    entry = await remote.restore(key, { signal: options.signal, onProgress: (done, total) => options.onProgress?.({ phase: "restore", done, total }), onArchive: early.take });
   } catch (error) {
+    await early.drop();
     if (options.signal?.aborted) throw options.signal.reason;
     options.onWarning?.({ code: "remote-restore-failed", message: `the ${remote.name} cache could not be read for ${key} (the base is made from its source instead): ${error.message}` });
     return false;
   } finally {
     timings.restoreSeconds = (performance.now() - restoreStarted) / 1e3;
   }
-  if (!entry) return false;
-  const tempImage = `${tempStem(layout, key)}.img`;
+  if (!entry) {
+    await early.drop();
+    return false;
+  }
   const extractStarted = performance.now();
   try {
-    const index = await readEntryIndex(entry.path);
-    const dataBytes = index.frames.filter((frame) => frame.kind === "data").reduce((sum, frame) => sum + frame.rawLength, 0);
-    await ensureRoom(layout, key, `${remote.name} cache entry`, dataBytes, options);
-    const extracted = await extractToRaw(entry.path, tempImage, { signal: options.signal, maxWorkers: options.maxWorkers, durable: extractsDurably(options) });
+    const index = await readEntryIndex(entry.path).catch(async (error) => {
+      await early.drop();
+      throw error;
+    });
+    let extracted;
+    if (early.started) {
+      const outcome = await early.outcome(index);
+      if ("extracted" in outcome) extracted = outcome.extracted;
+      timings.entryDecoding = "extracted" in outcome ? { when: "while-restoring" } : { when: "after-restore", note: `decoding while restoring was dropped: ${outcome.dropped}` };
+    }
+    if (!extracted) {
+      const dataBytes = index.frames.filter((frame) => frame.kind === "data").reduce((sum, frame) => sum + frame.rawLength, 0);
+      await ensureRoom(layout, key, `${remote.name} cache entry`, dataBytes, options);
+      extracted = await extractToRaw(entry.path, tempImage, { signal: options.signal, maxWorkers: options.maxWorkers, durable: extractsDurably(options) });
+      timings.entryDecoding ??= { when: "after-restore" };
+    }
     timings.workers = extracted.workers;
     if (extracted.rawDigest !== index.rawDigest) {
       throw new SourceError(entry.path, `the restored base's digest ${extracted.rawDigest} differs from the ${index.rawDigest} recorded in the entry`);
@@ -434,7 +585,7 @@ async function restoreAndExtract(layout, key, remote, options, lock, timings) {
     return false;
   } finally {
     timings.extractSeconds = (performance.now() - extractStarted) / 1e3;
-    await rm3(tempImage, { force: true });
+    await rm4(tempImage, { force: true });
     await entry.dispose().catch(() => void 0);
   }
 }
@@ -472,7 +623,7 @@ async function buildFromSource(layout, key, source, derivedKey, context, options
     throw new SourceError(source.label, `publishing base ${key} failed: ${error.message}`, { cause: error });
   } finally {
     timings.extractSeconds = ((run?.endedAt() ?? performance.now()) - extractStarted) / 1e3;
-    await rm3(tempImage, { force: true });
+    await rm4(tempImage, { force: true });
     await materialized.dispose().catch(
       (error) => options.onWarning?.({ code: "leftover-not-removed", message: `cannot remove ${materialized.path}: ${error.message}` })
     );

@@ -23,13 +23,14 @@ import {
 } from "./chunk-WD3ABW5G.js";
 import {
   ensureBase
-} from "./chunk-4XNHPAG7.js";
+} from "./chunk-ON67UMRD.js";
 import "./chunk-I4Z6R4ME.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-RFQQ56WN.js";
+import "./chunk-SET7UDXT.js";
+import "./chunk-OBKK5YAB.js";
 import "./chunk-ZBR2KLNB.js";
 import "./chunk-PP3B4BCK.js";
 import {
@@ -339,7 +340,7 @@ async function upCommand(args) {
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-J6337LQD.js");
+    const { up } = await import("./up-7I2IURDE.js");
     return up({
       ...source,
       ...hooks,
@@ -383,7 +384,7 @@ async function downCommand(args) {
     connect: { type: "string" },
     json: { type: "boolean", default: false }
   });
-  const { down } = await import("./down-BNZDDRDI.js");
+  const { down } = await import("./down-TU56Q3BU.js");
   const warnings = [];
   const result = await withProgressAndInterrupts(
     (hooks) => down({

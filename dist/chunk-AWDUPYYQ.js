@@ -42,7 +42,7 @@ import {
 } from "./chunk-WD3ABW5G.js";
 import {
   ensureBase
-} from "./chunk-4XNHPAG7.js";
+} from "./chunk-ON67UMRD.js";
 import {
   BasecowError,
   UsageError
@@ -45124,19 +45124,77 @@ function saveCacheV2(paths_1, key_1, options_1) {
 
 // src/action/actions-cache.ts
 import { mkdir, rm, rmdir } from "node:fs/promises";
-import { join as join5 } from "node:path";
+import { join as join6 } from "node:path";
+
+// src/action/archive-follower.ts
+import { existsSync as existsSync3, readdirSync } from "node:fs";
+import { join as join4 } from "node:path";
+var ZSTD_ARCHIVE = "cache.tzst";
+var DOWNLOAD_SEGMENT = 4 * 1024 * 1024;
+var POLL_MS = 10;
+var ArchiveFollower = class {
+  constructor(tempDir, member) {
+    this.tempDir = tempDir;
+    this.member = member;
+    this.before = new Set(existsSync3(tempDir) ? readdirSync(tempDir) : []);
+  }
+  tempDir;
+  member;
+  before;
+  done = false;
+  timer;
+  ended;
+  complete = new Promise((resolve3) => this.ended = resolve3);
+  /** Looks for the archive until the restore ends; `onArchive` gets it once it appears. */
+  watch(onArchive) {
+    const look = () => {
+      this.timer = void 0;
+      if (this.done) return;
+      const archive = this.findArchive();
+      if (archive === null) return;
+      if (archive) {
+        onArchive({ path: archive, member: this.member, segmentBytes: DOWNLOAD_SEGMENT, complete: this.complete });
+        return;
+      }
+      this.timer = setTimeout(look, POLL_MS);
+    };
+    look();
+  }
+  /** The restore has settled: the archive, if any, is whole (or gone), and no new one is looked for. */
+  restoreEnded() {
+    this.done = true;
+    this.ended();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = void 0;
+  }
+  /** The new archive's path; undefined while none is there; null for one that cannot be followed (gzip). */
+  findArchive() {
+    let names;
+    try {
+      names = readdirSync(this.tempDir);
+    } catch {
+      return void 0;
+    }
+    for (const name of names) {
+      if (this.before.has(name)) continue;
+      if (existsSync3(join4(this.tempDir, name, ZSTD_ARCHIVE))) return join4(this.tempDir, name, ZSTD_ARCHIVE);
+      if (existsSync3(join4(this.tempDir, name, "cache.tgz"))) return null;
+    }
+    return void 0;
+  }
+};
 
 // src/action/inputs.ts
 import { isAbsolute, resolve as resolve2 } from "node:path";
 
 // src/action/defaults.ts
-import { join as join4 } from "node:path";
+import { join as join5 } from "node:path";
 function defaultRunnerCacheDir() {
   return `/var/tmp/basecow-${process.getuid?.() ?? "user"}`;
 }
 function defaultRunnerWorkDir(cacheDir, env = process.env) {
   const parts = [env.GITHUB_RUN_ID ?? "local", env.GITHUB_RUN_ATTEMPT ?? "1", env.GITHUB_JOB ?? "job", env.GITHUB_ACTION ?? "basecow"];
-  return join4(cacheDir, "testnets", parts.join("-").replace(/[^A-Za-z0-9_.-]+/g, "-"));
+  return join5(cacheDir, "testnets", parts.join("-").replace(/[^A-Za-z0-9_.-]+/g, "-"));
 }
 
 // src/action/inputs.ts
@@ -45232,14 +45290,22 @@ var ActionsCache = class {
   static available() {
     return isFeatureAvailable();
   }
-  async restore(key) {
+  async restore(key, options = {}) {
     const relative2 = entryRelativePath(key);
-    const path4 = join5(workspace(), relative2);
+    const path4 = join6(workspace(), relative2);
     const dispose = async () => {
       await rm(path4, { force: true });
-      await rmdir(join5(workspace(), ENTRY_DIR)).catch(() => void 0);
+      await rmdir(join6(workspace(), ENTRY_DIR)).catch(() => void 0);
     };
-    const hit = await inWorkspace(() => restoreCache([relative2], cacheKeyFor(key), [], { segmentTimeoutInMs: segmentTimeoutMs() }));
+    const runnerTemp = process.env.RUNNER_TEMP;
+    const follower = options.onArchive && runnerTemp ? new ArchiveFollower(runnerTemp, relative2) : void 0;
+    if (follower) follower.watch(options.onArchive);
+    let hit;
+    try {
+      hit = await inWorkspace(() => restoreCache([relative2], cacheKeyFor(key), [], { segmentTimeoutInMs: segmentTimeoutMs() }));
+    } finally {
+      follower?.restoreEnded();
+    }
     if (!hit) {
       await dispose();
       return void 0;
@@ -45255,8 +45321,8 @@ async function saveEntry(key) {
   return { saved: true, cacheId };
 }
 async function entryPathFor(key) {
-  const path4 = join5(workspace(), entryRelativePath(key));
-  await mkdir(join5(workspace(), ENTRY_DIR), { recursive: true });
+  const path4 = join6(workspace(), entryRelativePath(key));
+  await mkdir(join6(workspace(), ENTRY_DIR), { recursive: true });
   return path4;
 }
 
@@ -45308,7 +45374,13 @@ var ORIGIN_WORDS = {
   built: "built and extracted now (miss)"
 };
 function baseResultLine(base) {
-  return `base ${base.key} ${ORIGIN_WORDS[base.origin]}: ${base.base} (${formatBytes(base.apparentBytes)} apparent, ${formatBytes(base.allocatedBytes)} allocated) in ${base.seconds.toFixed(2)} s`;
+  return `base ${base.key} ${whereFrom(base)}: ${base.base} (${formatBytes(base.apparentBytes)} apparent, ${formatBytes(base.allocatedBytes)} allocated) in ${base.seconds.toFixed(2)} s`;
+}
+function whereFrom(base) {
+  const decoding = base.timings.entryDecoding;
+  if (base.origin !== "remote" || !decoding) return ORIGIN_WORDS[base.origin];
+  const when = decoding.when === "while-restoring" ? "decoded while it downloaded" : "decoded after the restore";
+  return `${ORIGIN_WORDS[base.origin]}, ${when}${decoding.note ? ` (${decoding.note})` : ""}`;
 }
 function phases(base, testnetSeconds) {
   const t = base.timings;
@@ -45327,7 +45399,7 @@ async function writeMainSummary(base, manifest, testnetSeconds) {
   const summary2 = summary.addHeading("basecow", 3);
   summary2.addTable([
     [{ data: "key", header: true }, { data: base.key }],
-    [{ data: "where from", header: true }, { data: ORIGIN_WORDS[base.origin] }],
+    [{ data: "where from", header: true }, { data: whereFrom(base) }],
     [{ data: "base image", header: true }, { data: base.base }],
     [{ data: "size", header: true }, { data: `${formatBytes(base.apparentBytes)} apparent, ${formatBytes(base.allocatedBytes)} allocated` }]
   ]);
@@ -45407,7 +45479,7 @@ async function prepareBase(inputs, workDir) {
 async function createTestnet(inputs, testnet, base) {
   saveState(STATE.workDir, testnet.workDir);
   if (testnet.connect) saveState(STATE.connect, testnet.connect);
-  const { up } = await import("./up-J6337LQD.js");
+  const { up } = await import("./up-7I2IURDE.js");
   return up({ ...testnet, source: inputs.source, cacheDir: inputs.cacheDir, base, onWarning: warn });
 }
 async function runMain() {

@@ -7,7 +7,7 @@ import {
   sanitizeVmNames,
   validateGroup,
   withWorkDirLock
-} from "./chunk-Z3JZ5ULT.js";
+} from "./chunk-KS5SRBEB.js";
 import {
   createOverlays
 } from "./chunk-45OGXQO5.js";
@@ -19,7 +19,7 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   ensureBase
-} from "./chunk-4XNHPAG7.js";
+} from "./chunk-ON67UMRD.js";
 import {
   readSidecar
 } from "./chunk-I4Z6R4ME.js";
@@ -27,7 +27,8 @@ import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-RFQQ56WN.js";
+import "./chunk-SET7UDXT.js";
+import "./chunk-OBKK5YAB.js";
 import {
   manifestPath,
   readManifest,
