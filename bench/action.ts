@@ -99,6 +99,9 @@ function expectHit(step: Step, hit: string): void {
   if (step.outputs['cache-hit'] !== hit) throw new Error(`main: cache-hit ${step.outputs['cache-hit']}, expected ${hit}:\n${step.log}`);
 }
 
+/** The paced link's speed: a fast runner network, slower than this machine's cores decode. */
+const LINK_RATE = 150e6;
+
 export async function action(): Promise<void> {
   const ROUNDS = rounds('BASECOW_BENCH_L2_ROUNDS', 5);
   /** Post's rounds: each saves one more ~0.4 GiB entry into the file store. */
@@ -116,6 +119,8 @@ export async function action(): Promise<void> {
   };
   const service = await startCacheService({ blobStore: 'files', blobProxy: 'blob-store', blobLocation: blobLocation('files') });
   let azurite: CacheService | undefined;
+  /** The same file store behind a 150 MB/s link: a runner whose download is bound by its network. */
+  let linked: CacheService | undefined;
   /**
    * Main on a fresh runner (the `cache-dir` is its own) that must restore from `from`'s cache (l2),
    * with the blob store's CPU during the step.
@@ -158,6 +163,9 @@ export async function action(): Promise<void> {
     l2UrlDurableRestore: [] as number[],
     l2UrlDurableExtract: [] as number[],
     l2Azurite: [] as number[],
+    l2Linked: [] as number[],
+    l2LinkedRestore: [] as number[],
+    l2LinkedExtract: [] as number[],
     l2AzuriteCpu: [] as number[],
     l2Plain: [] as number[],
     l2PlainRestore: [] as number[],
@@ -207,6 +215,18 @@ export async function action(): Promise<void> {
           const azPost = await step(azurite, az, 'post', { state: azMiss.state });
           if (!/saved as cache entry/.test(azPost.log)) throw new Error(`post did not save the entry into Azurite:\n${azPost.log}`);
           rmSync(az.root, { recursive: true, force: true });
+          process.env.BASECOW_TEST_BLOB_RATE = String(LINK_RATE);
+          try {
+            linked = await startCacheService({ blobStore: 'files', blobProxy: 'blob-store', blobLocation: blobLocation('files-linked') });
+          } finally {
+            delete process.env.BASECOW_TEST_BLOB_RATE;
+          }
+          const ln = newRunner('a-linked');
+          const lnMiss = await step(linked, ln, 'main', { inputs: { image, 'cache-dir': ln.store, 'remote-cache': 'actions' } });
+          expectHit(lnMiss, 'miss');
+          const lnPost = await step(linked, ln, 'post', { state: lnMiss.state });
+          if (!/saved as cache entry/.test(lnPost.log)) throw new Error(`post did not save the entry behind the link:\n${lnPost.log}`);
+          rmSync(ln.root, { recursive: true, force: true });
         }
         rmSync(a.root, { recursive: true, force: true });
         // What post's entry-making stands beside: zstd -3 of the image on every core.
@@ -280,6 +300,14 @@ export async function action(): Promise<void> {
       t.l2One.push(l2One.wall);
       t.l2OneExtract.push(phase(l2One.summary, 'extract'));
 
+      // The same restore, key given, over a link that bounds the download (150 MB/s): the cores are
+      // mostly idle while it lasts, and the entry is decoded meanwhile.
+      const l2Linked = await restoreOnFreshRunner(linked!, `linked${round}`, { url: 'http://127.0.0.1:9/disk.img.zst', sha256: key.slice('sha256-'.length) });
+      if (!/decoded while it downloaded/.test(l2Linked.summary)) throw new Error(`the L2 hit over the link did not decode while downloading:\n${l2Linked.summary}`);
+      t.l2Linked.push(l2Linked.wall);
+      t.l2LinkedRestore.push(phase(l2Linked.summary, 'restore from the Actions cache'));
+      t.l2LinkedExtract.push(phase(l2Linked.summary, 'extract'));
+
       // The same restore from Azurite (the tests' blob store), on the SDK path: what a stand-in that
       // works on the runner's cores adds (an MD5 of every 4 MiB range it serves, its extent store).
       const l2Azurite = await restoreOnFreshRunner(azurite!, `azurite${round}`, { image });
@@ -301,6 +329,7 @@ export async function action(): Promise<void> {
   } finally {
     await service.stop();
     await azurite?.stop();
+    await linked?.stop();
     rmSync(join(WORK, 'l2'), { recursive: true, force: true });
   }
   const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
@@ -319,6 +348,7 @@ export async function action(): Promise<void> {
   row('… the same, durability: before-publish', t.l2UrlDurable, `  restore phase ${s(t.l2UrlDurableRestore)}, extract ${s(t.l2UrlDurableExtract)}`);
   row('main, L2 hit, plain-GET download path', t.l2Plain, `  restore phase ${s(t.l2PlainRestore)}`);
   row('main, L2 hit, decode-workers: 1', t.l2One, `  extract phase ${s(t.l2OneExtract)}`);
+  row(`main, L2 hit, key given, over a ${LINK_RATE / 1e6} MB/s link`, t.l2Linked, `  restore phase ${s(t.l2LinkedRestore)}, extract (what is left after it) ${s(t.l2LinkedExtract)}; the download alone takes ${(stored / LINK_RATE).toFixed(2)} s`);
   row('main, L2 hit from Azurite', t.l2Azurite, `  Azurite's CPU meanwhile (user + system, on the same two cores) ${s(t.l2AzuriteCpu)}`);
   row('bare @actions/cache client restore of the entry', t.client, `  (download + tar -x, its own process: the service's floor); the store's CPU ${s(t.clientStore)}`);
   row('main, L1 hit (runner B again)', t.l1, `  peak RSS ${spread(t.l1Rss, 0, ' MiB')}`);
