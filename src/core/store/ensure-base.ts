@@ -270,7 +270,8 @@ async function findOrMake(
  * the caller then makes the base from its source, and nothing of the entry is published.
  */
 async function restoreFromRemote(layout: StoreLayout, key: string, remote: RemoteCache, options: EnsureBaseOptions, lock: HeldLock, timings: BaseTimings): Promise<boolean> {
-  // An entry is decoded on every core as soon as it is down: the decode workers start during the
+  // An entry is decoded on every core while it downloads (when the remote cache hands over the
+  // archive it is downloading), else as soon as it is down: the decode workers start before the
   // download, and whatever the decoding did not take (after a miss, an entry refused before it was
   // decoded, a plan of fewer tasks than workers) ends here.
   prestartWorkers(options.maxWorkers);

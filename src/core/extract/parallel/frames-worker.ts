@@ -6,7 +6,8 @@
 // the base may reach the disk after it is published (`spill`) and the other window is still on its
 // way, a window may be copied through the page cache instead of waiting (see SpillPolicy). All-
 // zero 4 KiB blocks are never written (holes), hole frames are not decoded at all, and every
-// segment a task covers whole is hashed here.
+// segment a task covers whole is hashed here. Frames are read from the source file, or come with
+// their task (an entry still downloading), whose input goes back with the reply to be filled again.
 // Protocol: see DecodeInit, DecodeRequest and DecodeReply in parallel/index.ts.
 import { closeSync, constants, openSync, write } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
