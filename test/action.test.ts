@@ -91,6 +91,20 @@ test('a miss builds the base and post saves it; another runner restores it from 
   const again = await runStep(b, 'main', { inputs: baseInputs(b) });
   assert.equal(again.outputs['cache-hit'], 'l1', logOf(again));
   assert.equal(again.state['basecow-save-key'], undefined);
+
+  // The client's other download path (one plain GET, written in order, for URLs not on
+  // *.blob.core.windows.net) is followed as well.
+  service.blobUrls = 'loopback';
+  try {
+    const c = newRunner();
+    const mainC = await runStep(c, 'main', { inputs: baseInputs(c) });
+    assert.equal(mainC.outputs['cache-hit'], 'l2', logOf(mainC));
+    assert.match(mainC.summary, /decoded while it downloaded/, logOf(mainC));
+    assert.equal(await sha256File(mainC.outputs['base-image']), await sha256File(raw));
+    assert.deepEqual(leftovers(c), []);
+  } finally {
+    service.blobUrls = 'azure';
+  }
 });
 
 test('a corrupted cache entry is detected, not used, and the base is made from its source', async () => {
