@@ -6,15 +6,20 @@ import {
   FRAME_HEADER_MAX,
   HEADER_FRAME_BYTES,
   HOLE_FRAME_MAX,
+  TaskCutter,
+  blockHeader,
   decodeHeaderFrame,
   indexFrom,
+  sameFrames,
   sizedFrameHeader,
   tarMemberData
-} from "./chunk-OBKK5YAB.js";
+} from "./chunk-KZYD2Y56.js";
 import {
   SourceError
 } from "./chunk-BHNCOJM6.js";
-import "./chunk-JMVG4PKO.js";
+import {
+  isSkippableMagic
+} from "./chunk-SPWXLHYK.js";
 import {
   runInBackground
 } from "./chunk-XFIKVFP3.js";
@@ -71,7 +76,6 @@ async function* readGrowingFile(fd, path, options) {
   const tail = Buffer.alloc(TAIL_BYTES);
   let position = 0;
   for (; ; ) {
-    options.signal?.throwIfAborted();
     const complete = options.complete();
     const { size } = await fstatAsync(fd);
     const segmentEnd = (Math.floor(position / options.segmentBytes) + 1) * options.segmentBytes;
@@ -84,7 +88,7 @@ async function* readGrowingFile(fd, path, options) {
       if (bytesRead === TAIL_BYTES && !isZero(tail, 0, TAIL_BYTES)) end = segmentEnd;
     }
     if (end === void 0) {
-      await sleep(options.pollMs ?? 10, void 0, { signal: options.signal });
+      await sleep(options.pollMs ?? 10);
       continue;
     }
     let got = 0;
@@ -99,8 +103,6 @@ async function* readGrowingFile(fd, path, options) {
 }
 
 // src/core/entry/stream.ts
-var SKIPPABLE_MASK = 4294967280;
-var SKIPPABLE_START = 407710288;
 var INITIAL_STAGE = 48 * 1024 * 1024;
 var INPUT_BUFFER = 16 * 1024 * 1024;
 var EntryTaskStream = class {
@@ -125,7 +127,7 @@ var EntryTaskStream = class {
   /** Where the plan frame starts: past it, only the plan and the seek table are left. */
   tailAt;
   seen = [];
-  current;
+  cutter = new TaskCutter(RAW_DIGEST_SEGMENT);
   ready = [];
   index;
   spareInputs = [];
@@ -182,7 +184,7 @@ var EntryTaskStream = class {
     return true;
   }
   append(chunk) {
-    const keepFrom = this.tailAt ?? this.current?.frames.find((frame) => frame.kind === "data")?.compressedOffset ?? this.walk?.start ?? this.position;
+    const keepFrom = this.tailAt ?? this.cutter.open?.frames.find((frame) => frame.kind === "data")?.compressedOffset ?? this.walk?.start ?? this.position;
     const keep = this.header ? Math.max(0, keepFrom - this.stageAt) : 0;
     if (this.staged + chunk.length > this.stage.length) {
       const needed = this.staged - keep + chunk.length;
@@ -211,10 +213,11 @@ var EntryTaskStream = class {
       if (!this.walk) {
         const magic = this.bytes(this.position, 4);
         if (!magic) return;
-        if ((magic.readUInt32LE(0) & SKIPPABLE_MASK) === SKIPPABLE_START) {
+        if (isSkippableMagic(magic.readUInt32LE(0))) {
           if (magic.readUInt32LE(0) !== BASECOW_SKIPPABLE_MAGIC) throw new EntryFormatError(`damaged basecow entry: an unexpected skippable frame at byte ${this.position}`);
           this.tailAt = this.position;
-          this.closeTask();
+          const last = this.cutter.finish();
+          if (last) this.handOn(last);
           return;
         }
         const head = this.bytes(this.position, Math.min(FRAME_HEADER_MAX, this.stagedEnd - this.position));
@@ -227,14 +230,13 @@ var EntryTaskStream = class {
       }
       const walk = this.walk;
       while (walk.end === void 0) {
-        const blockHeader = this.bytes(walk.blockAt, 4);
-        if (!blockHeader) return;
-        const value = blockHeader.readUIntLE(0, 3);
-        const type = value >> 1 & 3;
-        if (type === 3) throw new EntryFormatError(`damaged basecow entry: a reserved block type at byte ${walk.blockAt}`);
-        walk.zeroRle &&= type === 1 && blockHeader[3] === 0;
-        walk.blockAt += 3 + (type === 1 ? 1 : value >>> 3);
-        if (value & 1) walk.end = walk.blockAt + (walk.header.hasChecksum ? 4 : 0);
+        const bytes = this.bytes(walk.blockAt, 4);
+        if (!bytes) return;
+        const block = blockHeader(bytes);
+        if (block.type === 3) throw new EntryFormatError(`damaged basecow entry: a reserved block type at byte ${walk.blockAt}`);
+        walk.zeroRle &&= block.type === 1 && bytes[3] === 0;
+        walk.blockAt += block.bytes;
+        if (block.last) walk.end = walk.blockAt + (walk.header.hasChecksum ? 4 : 0);
       }
       if (walk.end > this.stagedEnd) return;
       const kind = walk.zeroRle && !walk.header.hasChecksum ? "hole" : "data";
@@ -245,30 +247,18 @@ var EntryTaskStream = class {
       this.addFrame(frame);
     }
   }
-  /** Puts a frame into the task of its segment (holes split on the segment grid) and hands on whole tasks. */
+  /** Checks a frame against the format's rules and hands on the tasks it completes. */
   addFrame(frame) {
-    const size = this.header.apparentSize;
     const max = frame.kind === "hole" ? HOLE_FRAME_MAX : RAW_DIGEST_SEGMENT;
     const segmentOf = (raw) => Math.floor(raw / RAW_DIGEST_SEGMENT);
-    if (frame.rawLength === 0 || frame.rawLength > max || frame.rawOffset + frame.rawLength > size || frame.kind === "data" && segmentOf(frame.rawOffset) !== segmentOf(frame.rawOffset + frame.rawLength - 1)) {
+    if (frame.rawLength === 0 || frame.rawLength > max || frame.rawOffset + frame.rawLength > this.header.apparentSize || frame.kind === "data" && segmentOf(frame.rawOffset) !== segmentOf(frame.rawOffset + frame.rawLength - 1)) {
       throw new EntryFormatError(`damaged basecow entry: frame ${this.seen.length + 1} (${frame.kind}, ${frame.rawLength} bytes at raw offset ${frame.rawOffset}) breaks the format's rules`);
     }
     this.seen.push(frame);
-    for (let at = frame.rawOffset; at < frame.rawOffset + frame.rawLength; ) {
-      const end = Math.min(frame.rawOffset + frame.rawLength, (segmentOf(at) + 1) * RAW_DIGEST_SEGMENT);
-      const piece = frame.kind === "hole" ? { ...frame, rawOffset: at, rawLength: end - at } : frame;
-      this.current ??= { rawStart: at, rawEnd: at, frames: [] };
-      this.current.frames.push(piece);
-      this.current.rawEnd = end;
-      at = end;
-      if (end % RAW_DIGEST_SEGMENT === 0 || end === size) this.closeTask();
-    }
+    for (const task of this.cutter.add(frame)) this.handOn(task);
   }
-  /** Hands on the task being gathered, with a copy of its data frames' bytes. */
-  closeTask() {
-    const task = this.current;
-    if (!task) return;
-    this.current = void 0;
+  /** Hands on a whole task, with a copy of its data frames' bytes. */
+  handOn(task) {
     const data = task.frames.filter((frame) => frame.kind === "data");
     if (data.length > 0) {
       const from = data[0].compressedOffset;
@@ -310,11 +300,7 @@ var EntryTaskStream = class {
       if (error instanceof EntryFormatError) throw new SourceError(this.source, error.message);
       throw error;
     });
-    const same = index.frames.length === this.seen.length && index.frames.every((frame, i) => {
-      const seen = this.seen[i];
-      return frame.kind === seen.kind && frame.rawOffset === seen.rawOffset && frame.rawLength === seen.rawLength && frame.compressedOffset === seen.compressedOffset && frame.compressedSize === seen.compressedSize;
-    });
-    if (!same) throw new SourceError(this.source, "damaged basecow entry: its plan and seek table describe other frames than the ones it holds");
+    if (!sameFrames(index.frames, this.seen)) throw new SourceError(this.source, "damaged basecow entry: its plan and seek table describe other frames than the ones it holds");
     return index;
   }
 };

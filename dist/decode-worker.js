@@ -2,7 +2,7 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   ZSTD_MAGIC
-} from "./chunk-JMVG4PKO.js";
+} from "./chunk-SPWXLHYK.js";
 import {
   newDecoder
 } from "./chunk-J4T2KZCX.js";

@@ -2,22 +2,22 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   runMain
-} from "./chunk-AWDUPYYQ.js";
+} from "./chunk-2CT7G6M6.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
 import "./chunk-WD3ABW5G.js";
-import "./chunk-ON67UMRD.js";
+import "./chunk-TW7IQQCE.js";
 import "./chunk-I4Z6R4ME.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-SET7UDXT.js";
-import "./chunk-OBKK5YAB.js";
+import "./chunk-JPCE5LD6.js";
+import "./chunk-KZYD2Y56.js";
 import "./chunk-ZBR2KLNB.js";
 import "./chunk-PP3B4BCK.js";
 import "./chunk-CP6IPV72.js";
 import "./chunk-KFPWZJBU.js";
 import "./chunk-BHNCOJM6.js";
-import "./chunk-JMVG4PKO.js";
+import "./chunk-SPWXLHYK.js";
 import "./chunk-PIREU76B.js";
 import "./chunk-WB6ZLOID.js";
 import "./chunk-XJ5TQIRZ.js";

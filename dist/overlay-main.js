@@ -9,7 +9,7 @@ import {
   readCacheDir,
   readTestnetInputs,
   warn
-} from "./chunk-AWDUPYYQ.js";
+} from "./chunk-2CT7G6M6.js";
 import {
   getInput,
   group,
@@ -21,12 +21,12 @@ import "./chunk-6CTZAA2R.js";
 import "./chunk-WD3ABW5G.js";
 import {
   existingBase
-} from "./chunk-ON67UMRD.js";
+} from "./chunk-TW7IQQCE.js";
 import "./chunk-I4Z6R4ME.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-SET7UDXT.js";
-import "./chunk-OBKK5YAB.js";
+import "./chunk-JPCE5LD6.js";
+import "./chunk-KZYD2Y56.js";
 import "./chunk-ZBR2KLNB.js";
 import "./chunk-PP3B4BCK.js";
 import "./chunk-CP6IPV72.js";
@@ -34,7 +34,7 @@ import "./chunk-KFPWZJBU.js";
 import {
   UsageError
 } from "./chunk-BHNCOJM6.js";
-import "./chunk-JMVG4PKO.js";
+import "./chunk-SPWXLHYK.js";
 import "./chunk-PIREU76B.js";
 import "./chunk-WB6ZLOID.js";
 import "./chunk-XJ5TQIRZ.js";
@@ -60,7 +60,7 @@ async function runOverlayMain() {
     }
     saveState(STATE.workDir, testnet.workDir);
     if (testnet.connect) saveState(STATE.connect, testnet.connect);
-    const { up } = await import("./up-7I2IURDE.js");
+    const { up } = await import("./up-D7ZSN4ZI.js");
     const manifest = await group("basecow: testnet", () => up({ ...testnet, source: base.base, cacheDir, base, onWarning: warn }));
     info(`${manifest.vms.length} VM(s) over ${base.base} in ${manifest.workDir}${manifest.started ? ", started" : ""}`);
     setOutput("manifest", `${manifest.workDir}/manifest.json`);

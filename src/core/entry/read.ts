@@ -121,3 +121,11 @@ export function framesOf(seek: readonly SeekEntry[], kinds: readonly FrameKind[]
   }
   return frames;
 }
+
+/** Whether two lists describe the same frames, in the same places of the entry and of the raw base. */
+export function sameFrames(a: readonly EntryFrame[], b: readonly EntryFrame[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every((frame, i) => frame.kind === b[i].kind && frame.rawOffset === b[i].rawOffset && frame.rawLength === b[i].rawLength && frame.compressedOffset === b[i].compressedOffset && frame.compressedSize === b[i].compressedSize)
+  );
+}

@@ -7,13 +7,12 @@
 // seen, and the caller checks the raw digest of what was decoded against the plan's.
 import { SourceError } from '../errors.js';
 import { RAW_DIGEST_SEGMENT } from '../extract/raw-digest.js';
-import { FRAME_HEADER_MAX, sizedFrameHeader, type DecodeTask, type PlannedFrame, type SizedFrameHeader } from '../extract/parallel/plan.js';
+import { isSkippableMagic } from '../extract/chunks.js';
+import { FRAME_HEADER_MAX, TaskCutter, blockHeader, sizedFrameHeader, type DecodeTask, type PlannedFrame, type SizedFrameHeader } from '../extract/parallel/plan.js';
 import type { TaskFeed } from '../extract/parallel/index.js';
 import { BASECOW_SKIPPABLE_MAGIC, EntryFormatError, HEADER_FRAME_BYTES, HOLE_FRAME_MAX, decodeHeaderFrame, type EntryHeader } from './format.js';
-import { indexFrom, type EntryIndex } from './read.js';
+import { indexFrom, sameFrames, type EntryIndex } from './read.js';
 
-const SKIPPABLE_MASK = 0xfffffff0;
-const SKIPPABLE_START = 0x184d2a50;
 /** Bytes kept at first: a task's frames (at most a segment, compressed) and a chunk or two beside them. */
 const INITIAL_STAGE = 48 * 1024 * 1024;
 /** A task's input buffer at least: most tasks (32 MiB of raw data) compress into it. */
@@ -46,7 +45,7 @@ export class EntryTaskStream implements TaskFeed {
   /** Where the plan frame starts: past it, only the plan and the seek table are left. */
   private tailAt?: number;
   private readonly seen: PlannedFrame[] = [];
-  private current?: DecodeTask;
+  private readonly cutter = new TaskCutter(RAW_DIGEST_SEGMENT);
   private readonly ready: DecodeTask[] = [];
   private index?: EntryIndex;
   private readonly spareInputs: ArrayBuffer[] = [];
@@ -119,7 +118,7 @@ export class EntryTaskStream implements TaskFeed {
 
   private append(chunk: Buffer): void {
     // What must stay: the frames of the task being gathered, the frame being walked, or the tail.
-    const keepFrom = this.tailAt ?? this.current?.frames.find((frame) => frame.kind === 'data')?.compressedOffset ?? this.walk?.start ?? this.position;
+    const keepFrom = this.tailAt ?? this.cutter.open?.frames.find((frame) => frame.kind === 'data')?.compressedOffset ?? this.walk?.start ?? this.position;
     const keep = this.header ? Math.max(0, keepFrom - this.stageAt) : 0;
     if (this.staged + chunk.length > this.stage.length) {
       const needed = this.staged - keep + chunk.length;
@@ -151,10 +150,11 @@ export class EntryTaskStream implements TaskFeed {
       if (!this.walk) {
         const magic = this.bytes(this.position, 4);
         if (!magic) return;
-        if ((magic.readUInt32LE(0) & SKIPPABLE_MASK) === SKIPPABLE_START) {
+        if (isSkippableMagic(magic.readUInt32LE(0))) {
           if (magic.readUInt32LE(0) !== BASECOW_SKIPPABLE_MAGIC) throw new EntryFormatError(`damaged basecow entry: an unexpected skippable frame at byte ${this.position}`);
           this.tailAt = this.position;
-          this.closeTask();
+          const last = this.cutter.finish();
+          if (last) this.handOn(last);
           return;
         }
         const head = this.bytes(this.position, Math.min(FRAME_HEADER_MAX, this.stagedEnd - this.position));
@@ -167,14 +167,13 @@ export class EntryTaskStream implements TaskFeed {
       }
       const walk = this.walk;
       while (walk.end === undefined) {
-        const blockHeader = this.bytes(walk.blockAt, 4);
-        if (!blockHeader) return;
-        const value = blockHeader.readUIntLE(0, 3);
-        const type = (value >> 1) & 3;
-        if (type === 3) throw new EntryFormatError(`damaged basecow entry: a reserved block type at byte ${walk.blockAt}`);
-        walk.zeroRle &&= type === 1 && blockHeader[3] === 0;
-        walk.blockAt += 3 + (type === 1 ? 1 : value >>> 3);
-        if (value & 1) walk.end = walk.blockAt + (walk.header.hasChecksum ? 4 : 0);
+        const bytes = this.bytes(walk.blockAt, 4);
+        if (!bytes) return;
+        const block = blockHeader(bytes);
+        if (block.type === 3) throw new EntryFormatError(`damaged basecow entry: a reserved block type at byte ${walk.blockAt}`);
+        walk.zeroRle &&= block.type === 1 && bytes[3] === 0;
+        walk.blockAt += block.bytes;
+        if (block.last) walk.end = walk.blockAt + (walk.header.hasChecksum ? 4 : 0);
       }
       if (walk.end > this.stagedEnd) return;
       const kind = walk.zeroRle && !walk.header.hasChecksum ? 'hole' : 'data';
@@ -186,31 +185,19 @@ export class EntryTaskStream implements TaskFeed {
     }
   }
 
-  /** Puts a frame into the task of its segment (holes split on the segment grid) and hands on whole tasks. */
+  /** Checks a frame against the format's rules and hands on the tasks it completes. */
   private addFrame(frame: PlannedFrame): void {
-    const size = this.header!.apparentSize;
     const max = frame.kind === 'hole' ? HOLE_FRAME_MAX : RAW_DIGEST_SEGMENT;
     const segmentOf = (raw: number): number => Math.floor(raw / RAW_DIGEST_SEGMENT);
-    if (frame.rawLength === 0 || frame.rawLength > max || frame.rawOffset + frame.rawLength > size || (frame.kind === 'data' && segmentOf(frame.rawOffset) !== segmentOf(frame.rawOffset + frame.rawLength - 1))) {
+    if (frame.rawLength === 0 || frame.rawLength > max || frame.rawOffset + frame.rawLength > this.header!.apparentSize || (frame.kind === 'data' && segmentOf(frame.rawOffset) !== segmentOf(frame.rawOffset + frame.rawLength - 1))) {
       throw new EntryFormatError(`damaged basecow entry: frame ${this.seen.length + 1} (${frame.kind}, ${frame.rawLength} bytes at raw offset ${frame.rawOffset}) breaks the format's rules`);
     }
     this.seen.push(frame);
-    for (let at = frame.rawOffset; at < frame.rawOffset + frame.rawLength; ) {
-      const end = Math.min(frame.rawOffset + frame.rawLength, (segmentOf(at) + 1) * RAW_DIGEST_SEGMENT);
-      const piece = frame.kind === 'hole' ? { ...frame, rawOffset: at, rawLength: end - at } : frame;
-      this.current ??= { rawStart: at, rawEnd: at, frames: [] };
-      this.current.frames.push(piece);
-      this.current.rawEnd = end;
-      at = end;
-      if (end % RAW_DIGEST_SEGMENT === 0 || end === size) this.closeTask();
-    }
+    for (const task of this.cutter.add(frame)) this.handOn(task);
   }
 
-  /** Hands on the task being gathered, with a copy of its data frames' bytes. */
-  private closeTask(): void {
-    const task = this.current;
-    if (!task) return;
-    this.current = undefined;
+  /** Hands on a whole task, with a copy of its data frames' bytes. */
+  private handOn(task: DecodeTask): void {
     const data = task.frames.filter((frame) => frame.kind === 'data');
     if (data.length > 0) {
       const from = data[0].compressedOffset;
@@ -256,13 +243,7 @@ export class EntryTaskStream implements TaskFeed {
       if (error instanceof EntryFormatError) throw new SourceError(this.source, error.message);
       throw error;
     });
-    const same =
-      index.frames.length === this.seen.length &&
-      index.frames.every((frame, i) => {
-        const seen = this.seen[i];
-        return frame.kind === seen.kind && frame.rawOffset === seen.rawOffset && frame.rawLength === seen.rawLength && frame.compressedOffset === seen.compressedOffset && frame.compressedSize === seen.compressedSize;
-      });
-    if (!same) throw new SourceError(this.source, 'damaged basecow entry: its plan and seek table describe other frames than the ones it holds');
+    if (!sameFrames(index.frames, this.seen)) throw new SourceError(this.source, 'damaged basecow entry: its plan and seek table describe other frames than the ones it holds');
     return index;
   }
 }

@@ -35,8 +35,11 @@ export async function* readChunks(path: string, onRead?: ProgressSink): AsyncGen
   }
 }
 
+/** Whether a frame with this magic number is a zstd skippable frame (any of its sixteen magics). */
+export const isSkippableMagic = (magic: number): boolean => (magic & ZSTD_SKIPPABLE_MASK) === ZSTD_SKIPPABLE_START;
+
 export function startsWithZstdFrame(head: Buffer): boolean {
   if (head.length < 4) return false;
   const magic = head.readUInt32LE(0);
-  return magic === ZSTD_MAGIC || (magic & ZSTD_SKIPPABLE_MASK) === ZSTD_SKIPPABLE_START;
+  return magic === ZSTD_MAGIC || isSkippableMagic(magic);
 }

@@ -144,8 +144,8 @@ export async function extractTarMember(
  * still checks (e.g. decompresses and verifies) everything after it; a member missing, repeated,
  * or of another kind is an error, as in extractTarMember.
  */
-export async function* tarMemberData(chunks: TarChunks, member: string, source: string, signal?: AbortSignal): AsyncGenerator<Buffer> {
-  const archive = new ArchiveReader(chunks, source, signal);
+export async function* tarMemberData(chunks: TarChunks, member: string, source: string): AsyncGenerator<Buffer> {
+  const archive = new ArchiveReader(chunks, source);
   let finished = false;
   try {
     const wanted = requestedKey(member, archive);

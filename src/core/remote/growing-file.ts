@@ -11,7 +11,6 @@ export interface GrowingFileOptions {
   segmentBytes: number;
   /** True once the writer is done: everything below the file's size is then final. */
   complete: () => boolean;
-  signal?: AbortSignal;
   /** How often to look again while the next segment is not there. */
   pollMs?: number;
 }
@@ -38,7 +37,6 @@ export async function* readGrowingFile(fd: number, path: string, options: Growin
   const tail = Buffer.alloc(TAIL_BYTES);
   let position = 0;
   for (;;) {
-    options.signal?.throwIfAborted();
     // Asked before the size is read: once the writer is done, the size read after is final.
     const complete = options.complete();
     const { size } = await fstatAsync(fd);
@@ -52,7 +50,7 @@ export async function* readGrowingFile(fd: number, path: string, options: Growin
       if (bytesRead === TAIL_BYTES && !isZero(tail, 0, TAIL_BYTES)) end = segmentEnd;
     }
     if (end === undefined) {
-      await sleep(options.pollMs ?? 10, undefined, { signal: options.signal });
+      await sleep(options.pollMs ?? 10);
       continue;
     }
     let got = 0;

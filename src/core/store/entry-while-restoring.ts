@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { ArchiveFeed, type GrowingArchive } from '../entry/archive-feed.js';
-import type { EntryIndex } from '../entry/read.js';
+import { sameFrames, type EntryIndex } from '../entry/read.js';
 import { extractEntryStream, type ExtractResult } from '../extract/index.js';
 
 export interface EntryWhileRestoringOptions {
@@ -59,12 +59,7 @@ export class EntryWhileRestoring {
     if (!this.run) return { dropped: 'the restore gave no bytes to decode before it ended' };
     try {
       const { result, index: decoded } = await this.run;
-      const same =
-        decoded.rawDigest === index.rawDigest &&
-        decoded.bytes === index.bytes &&
-        decoded.apparentSize === index.apparentSize &&
-        decoded.frames.length === index.frames.length &&
-        decoded.frames.every((frame, i) => frame.compressedSize === index.frames[i].compressedSize && frame.rawLength === index.frames[i].rawLength && frame.kind === index.frames[i].kind);
+      const same = decoded.rawDigest === index.rawDigest && decoded.bytes === index.bytes && decoded.apparentSize === index.apparentSize && sameFrames(decoded.frames, index.frames);
       if (same) return { extracted: result };
       await rm(this.tempImage, { force: true });
       return { dropped: 'the bytes decoded during the restore are not the entry the restore left' };

@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import { SourceError } from '../../errors.js';
 import { readEntryIndex } from '../../entry/read.js';
 import { BASECOW_SKIPPABLE_MAGIC } from '../../entry/format.js';
-import { ZSTD_MAGIC } from '../chunks.js';
+import { ZSTD_MAGIC, isSkippableMagic } from '../chunks.js';
 import { RAW_DIGEST_SEGMENT } from '../raw-digest.js';
 
 /** A frame whose place in the raw image is known before it is decoded. */
@@ -37,8 +37,6 @@ export interface ParallelPlan {
   expectedRawDigest?: string;
 }
 
-const SKIPPABLE_MASK = 0xfffffff0;
-const SKIPPABLE_START = 0x184d2a50;
 /** A frame header is at most this long: magic, descriptor, window byte, 4-byte dictionary id, 8-byte content size. */
 export const FRAME_HEADER_MAX = 18;
 /**
@@ -96,6 +94,16 @@ export function sizedFrameHeader(bytes: Buffer | undefined): SizedFrameHeader | 
 }
 
 /**
+ * A zstd block header (its first 3 bytes in `bytes`): the block's type (0 raw, 1 RLE, 2 compressed,
+ * 3 reserved), how many bytes the block takes with its header, and whether it ends its frame.
+ */
+export function blockHeader(bytes: Buffer): { type: number; bytes: number; last: boolean } {
+  const value = bytes.readUIntLE(0, 3);
+  const type = (value >> 1) & 3;
+  return { type, bytes: 3 + (type === 1 ? 1 : value >>> 3), last: (value & 1) === 1 };
+}
+
+/**
  * Whether a zstd frame that states its content size starts at `position` of the file open as `fd`:
  * a sequential decoder that has just finished a frame asks this to learn early that the file may
  * be one to decode in parallel.
@@ -125,7 +133,7 @@ async function walkFrames(path: string, limit = Infinity): Promise<Walk> {
     while (position < reader.size) {
       const magicBytes = reader.get(position, 8);
       if (!magicBytes) return unplannable;
-      if ((magicBytes.readUInt32LE(0) & SKIPPABLE_MASK) === SKIPPABLE_START) {
+      if (isSkippableMagic(magicBytes.readUInt32LE(0))) {
         position += 8 + magicBytes.readUInt32LE(4);
         continue;
       }
@@ -135,13 +143,12 @@ async function walkFrames(path: string, limit = Infinity): Promise<Walk> {
       position += header.headerBytes;
       for (;;) {
         if (position > limit) return { end: 'limit', frames };
-        const blockHeader = reader.get(position, 3);
-        if (!blockHeader) return unplannable;
-        const value = blockHeader.readUIntLE(0, 3);
-        const type = (value >> 1) & 3;
-        if (type === 3) return unplannable;
-        position += 3 + (type === 1 ? 1 : value >>> 3);
-        if (value & 1) break;
+        const bytes = reader.get(position, 3);
+        if (!bytes) return unplannable;
+        const block = blockHeader(bytes);
+        if (block.type === 3) return unplannable;
+        position += block.bytes;
+        if (block.last) break;
       }
       position += header.hasChecksum ? 4 : 0;
       if (position > reader.size) return unplannable;
@@ -161,14 +168,26 @@ function planOf(frames: PlannedFrame[]): ParallelPlan | undefined {
 }
 
 /**
- * Cuts the frames into tasks of about `target` raw bytes that start and end on frame boundaries.
- * Entries' data frames never cross the digest's 32 MiB grid, so there tasks are whole segments:
- * each worker hashes the segments it decodes.
+ * Cuts frames, given in raw order, into tasks of about `target` raw bytes that start and end on
+ * frame boundaries. Entries' data frames never cross the digest's 32 MiB grid, so there tasks are
+ * whole segments: each worker hashes the segments it decodes. A task is handed on as soon as no
+ * later frame can join it, so that frames still arriving (an entry being downloaded) are decoded
+ * segment by segment.
  */
-function toTasks(frames: PlannedFrame[], target: number): DecodeTask[] {
-  const tasks: DecodeTask[] = [];
-  let current: DecodeTask | undefined;
-  for (const frame of frames) {
+export class TaskCutter {
+  private current?: DecodeTask;
+
+  constructor(private readonly target: number) {}
+
+  /** The task being gathered, not handed on yet. */
+  get open(): DecodeTask | undefined {
+    return this.current;
+  }
+
+  /** Adds the next frame; returns the tasks it completed. */
+  add(frame: PlannedFrame): DecodeTask[] {
+    const done: DecodeTask[] = [];
+    const target = this.target;
     // Holes longer than a segment are split on the grid so that every task is at most one segment of holes.
     for (let at = frame.rawOffset; at < frame.rawOffset + frame.rawLength; ) {
       const piece =
@@ -176,16 +195,36 @@ function toTasks(frames: PlannedFrame[], target: number): DecodeTask[] {
           ? { ...frame, rawOffset: at, rawLength: Math.min(frame.rawOffset + frame.rawLength, (Math.floor(at / RAW_DIGEST_SEGMENT) + 1) * RAW_DIGEST_SEGMENT) - at }
           : frame;
       at += piece.rawLength;
-      const crossesGrid = current && Math.floor(current.rawStart / target) !== Math.floor(piece.rawOffset / target);
-      if (!current || crossesGrid || current.rawEnd - current.rawStart >= target) {
-        current = { rawStart: piece.rawOffset, rawEnd: piece.rawOffset, frames: [] };
-        tasks.push(current);
+      const current = this.current;
+      if (current && (Math.floor(current.rawStart / target) !== Math.floor(piece.rawOffset / target) || current.rawEnd - current.rawStart >= target)) {
+        done.push(current);
+        this.current = undefined;
       }
-      current.frames.push(piece);
-      current.rawEnd = piece.rawOffset + piece.rawLength;
+      this.current ??= { rawStart: piece.rawOffset, rawEnd: piece.rawOffset, frames: [] };
+      this.current.frames.push(piece);
+      this.current.rawEnd = piece.rawOffset + piece.rawLength;
+      // A task that reaches the grid takes no more frames: it goes now, not with the next frame.
+      if (this.current.rawEnd % target === 0) {
+        done.push(this.current);
+        this.current = undefined;
+      }
     }
+    return done;
   }
-  return tasks;
+
+  /** After the last frame: the task still gathered, if any. */
+  finish(): DecodeTask | undefined {
+    const last = this.current;
+    this.current = undefined;
+    return last;
+  }
+}
+
+function toTasks(frames: PlannedFrame[], target: number): DecodeTask[] {
+  const cutter = new TaskCutter(target);
+  const tasks = frames.flatMap((frame) => cutter.add(frame));
+  const last = cutter.finish();
+  return last ? [...tasks, last] : tasks;
 }
 
 /**

@@ -7,7 +7,7 @@ import {
   sanitizeVmNames,
   validateGroup,
   withWorkDirLock
-} from "./chunk-KS5SRBEB.js";
+} from "./chunk-6QQ7LS67.js";
 import {
   createOverlays
 } from "./chunk-45OGXQO5.js";
@@ -19,7 +19,7 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   ensureBase
-} from "./chunk-ON67UMRD.js";
+} from "./chunk-TW7IQQCE.js";
 import {
   readSidecar
 } from "./chunk-I4Z6R4ME.js";
@@ -27,8 +27,8 @@ import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-SET7UDXT.js";
-import "./chunk-OBKK5YAB.js";
+import "./chunk-JPCE5LD6.js";
+import "./chunk-KZYD2Y56.js";
 import {
   manifestPath,
   readManifest,
@@ -48,7 +48,7 @@ import {
   BasecowError,
   UsageError
 } from "./chunk-BHNCOJM6.js";
-import "./chunk-JMVG4PKO.js";
+import "./chunk-SPWXLHYK.js";
 import "./chunk-PIREU76B.js";
 import "./chunk-WB6ZLOID.js";
 import "./chunk-XJ5TQIRZ.js";

@@ -6,7 +6,7 @@ import {
   planFromFrames,
   probeFrames,
   sizedFrameStartsAt
-} from "./chunk-OBKK5YAB.js";
+} from "./chunk-KZYD2Y56.js";
 import {
   SpareWorkers,
   ZstdStream
@@ -18,7 +18,7 @@ import {
 import {
   readChunks,
   startsWithZstdFrame
-} from "./chunk-JMVG4PKO.js";
+} from "./chunk-SPWXLHYK.js";
 import {
   PageCacheWrites,
   SpillPolicy,

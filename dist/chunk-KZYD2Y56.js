@@ -4,8 +4,9 @@ import {
   SourceError
 } from "./chunk-BHNCOJM6.js";
 import {
-  ZSTD_MAGIC
-} from "./chunk-JMVG4PKO.js";
+  ZSTD_MAGIC,
+  isSkippableMagic
+} from "./chunk-SPWXLHYK.js";
 import {
   RAW_DIGEST_SEGMENT,
   formatRawDigest
@@ -65,8 +66,8 @@ async function extractTarMember(chunks, member, writer, source, signal) {
     throw error;
   }
 }
-async function* tarMemberData(chunks, member, source, signal) {
-  const archive = new ArchiveReader(chunks, source, signal);
+async function* tarMemberData(chunks, member, source) {
+  const archive = new ArchiveReader(chunks, source);
   let finished = false;
   try {
     const wanted = requestedKey(member, archive);
@@ -710,12 +711,13 @@ function framesOf(seek, kinds, apparentSize) {
   }
   return frames;
 }
+function sameFrames(a, b) {
+  return a.length === b.length && a.every((frame, i) => frame.kind === b[i].kind && frame.rawOffset === b[i].rawOffset && frame.rawLength === b[i].rawLength && frame.compressedOffset === b[i].compressedOffset && frame.compressedSize === b[i].compressedSize);
+}
 
 // src/core/extract/parallel/plan.ts
 import { readSync } from "node:fs";
 import { open as open2 } from "node:fs/promises";
-var SKIPPABLE_MASK = 4294967280;
-var SKIPPABLE_START = 407710288;
 var FRAME_HEADER_MAX = 18;
 var WINDOW = 4096;
 var WindowReader = class {
@@ -753,6 +755,11 @@ function sizedFrameHeader(bytes) {
   if (fcsBytes === 2) contentSize += 256;
   return { headerBytes, contentSize, hasChecksum: (fhd >> 2 & 1) === 1 };
 }
+function blockHeader(bytes) {
+  const value = bytes.readUIntLE(0, 3);
+  const type = value >> 1 & 3;
+  return { type, bytes: 3 + (type === 1 ? 1 : value >>> 3), last: (value & 1) === 1 };
+}
 function sizedFrameStartsAt(fd, position) {
   const bytes = Buffer.alloc(FRAME_HEADER_MAX);
   const length = readSync(fd, bytes, 0, FRAME_HEADER_MAX, position);
@@ -769,7 +776,7 @@ async function walkFrames(path, limit = Infinity) {
     while (position < reader.size) {
       const magicBytes = reader.get(position, 8);
       if (!magicBytes) return unplannable;
-      if ((magicBytes.readUInt32LE(0) & SKIPPABLE_MASK) === SKIPPABLE_START) {
+      if (isSkippableMagic(magicBytes.readUInt32LE(0))) {
         position += 8 + magicBytes.readUInt32LE(4);
         continue;
       }
@@ -779,13 +786,12 @@ async function walkFrames(path, limit = Infinity) {
       position += header.headerBytes;
       for (; ; ) {
         if (position > limit) return { end: "limit", frames };
-        const blockHeader = reader.get(position, 3);
-        if (!blockHeader) return unplannable;
-        const value = blockHeader.readUIntLE(0, 3);
-        const type = value >> 1 & 3;
-        if (type === 3) return unplannable;
-        position += 3 + (type === 1 ? 1 : value >>> 3);
-        if (value & 1) break;
+        const bytes = reader.get(position, 3);
+        if (!bytes) return unplannable;
+        const block = blockHeader(bytes);
+        if (block.type === 3) return unplannable;
+        position += block.bytes;
+        if (block.last) break;
       }
       position += header.hasChecksum ? 4 : 0;
       if (position > reader.size) return unplannable;
@@ -802,23 +808,50 @@ function planOf(frames) {
   const last = frames[frames.length - 1];
   return { size: last.rawOffset + last.rawLength, tasks: toTasks(frames, RAW_DIGEST_SEGMENT), from: "frame-headers" };
 }
-function toTasks(frames, target) {
-  const tasks = [];
-  let current;
-  for (const frame of frames) {
+var TaskCutter = class {
+  constructor(target) {
+    this.target = target;
+  }
+  target;
+  current;
+  /** The task being gathered, not handed on yet. */
+  get open() {
+    return this.current;
+  }
+  /** Adds the next frame; returns the tasks it completed. */
+  add(frame) {
+    const done = [];
+    const target = this.target;
     for (let at = frame.rawOffset; at < frame.rawOffset + frame.rawLength; ) {
       const piece = frame.kind === "hole" ? { ...frame, rawOffset: at, rawLength: Math.min(frame.rawOffset + frame.rawLength, (Math.floor(at / RAW_DIGEST_SEGMENT) + 1) * RAW_DIGEST_SEGMENT) - at } : frame;
       at += piece.rawLength;
-      const crossesGrid = current && Math.floor(current.rawStart / target) !== Math.floor(piece.rawOffset / target);
-      if (!current || crossesGrid || current.rawEnd - current.rawStart >= target) {
-        current = { rawStart: piece.rawOffset, rawEnd: piece.rawOffset, frames: [] };
-        tasks.push(current);
+      const current = this.current;
+      if (current && (Math.floor(current.rawStart / target) !== Math.floor(piece.rawOffset / target) || current.rawEnd - current.rawStart >= target)) {
+        done.push(current);
+        this.current = void 0;
       }
-      current.frames.push(piece);
-      current.rawEnd = piece.rawOffset + piece.rawLength;
+      this.current ??= { rawStart: piece.rawOffset, rawEnd: piece.rawOffset, frames: [] };
+      this.current.frames.push(piece);
+      this.current.rawEnd = piece.rawOffset + piece.rawLength;
+      if (this.current.rawEnd % target === 0) {
+        done.push(this.current);
+        this.current = void 0;
+      }
     }
+    return done;
   }
-  return tasks;
+  /** After the last frame: the task still gathered, if any. */
+  finish() {
+    const last = this.current;
+    this.current = void 0;
+    return last;
+  }
+};
+function toTasks(frames, target) {
+  const cutter = new TaskCutter(target);
+  const tasks = frames.flatMap((frame) => cutter.add(frame));
+  const last = cutter.finish();
+  return last ? [...tasks, last] : tasks;
 }
 async function planFromEntry(path) {
   const head = Buffer.alloc(4);
@@ -864,9 +897,12 @@ export {
   encodeSeekTable,
   readEntryIndex,
   indexFrom,
+  sameFrames,
   FRAME_HEADER_MAX,
   sizedFrameHeader,
+  blockHeader,
   sizedFrameStartsAt,
+  TaskCutter,
   planFromEntry,
   planFromFrames,
   probeFrames,

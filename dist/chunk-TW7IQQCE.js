@@ -22,10 +22,11 @@ import {
   extractEntryStream,
   extractToRaw,
   prestartWorkers
-} from "./chunk-SET7UDXT.js";
+} from "./chunk-JPCE5LD6.js";
 import {
-  readEntryIndex
-} from "./chunk-OBKK5YAB.js";
+  readEntryIndex,
+  sameFrames
+} from "./chunk-KZYD2Y56.js";
 import {
   DEFAULT_LOCK_TIMING,
   acquireLease,
@@ -259,7 +260,7 @@ var EntryWhileRestoring = class {
     if (!this.run) return { dropped: "the restore gave no bytes to decode before it ended" };
     try {
       const { result, index: decoded } = await this.run;
-      const same = decoded.rawDigest === index.rawDigest && decoded.bytes === index.bytes && decoded.apparentSize === index.apparentSize && decoded.frames.length === index.frames.length && decoded.frames.every((frame, i) => frame.compressedSize === index.frames[i].compressedSize && frame.rawLength === index.frames[i].rawLength && frame.kind === index.frames[i].kind);
+      const same = decoded.rawDigest === index.rawDigest && decoded.bytes === index.bytes && decoded.apparentSize === index.apparentSize && sameFrames(decoded.frames, index.frames);
       if (same) return { extracted: result };
       await rm2(this.tempImage, { force: true });
       return { dropped: "the bytes decoded during the restore are not the entry the restore left" };

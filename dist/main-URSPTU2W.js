@@ -23,14 +23,14 @@ import {
 } from "./chunk-WD3ABW5G.js";
 import {
   ensureBase
-} from "./chunk-ON67UMRD.js";
+} from "./chunk-TW7IQQCE.js";
 import "./chunk-I4Z6R4ME.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-SET7UDXT.js";
-import "./chunk-OBKK5YAB.js";
+import "./chunk-JPCE5LD6.js";
+import "./chunk-KZYD2Y56.js";
 import "./chunk-ZBR2KLNB.js";
 import "./chunk-PP3B4BCK.js";
 import {
@@ -41,7 +41,7 @@ import {
   BasecowError,
   UsageError
 } from "./chunk-BHNCOJM6.js";
-import "./chunk-JMVG4PKO.js";
+import "./chunk-SPWXLHYK.js";
 import "./chunk-PIREU76B.js";
 import "./chunk-WB6ZLOID.js";
 import "./chunk-XJ5TQIRZ.js";
@@ -340,7 +340,7 @@ async function upCommand(args) {
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-7I2IURDE.js");
+    const { up } = await import("./up-D7ZSN4ZI.js");
     return up({
       ...source,
       ...hooks,
@@ -384,7 +384,7 @@ async function downCommand(args) {
     connect: { type: "string" },
     json: { type: "boolean", default: false }
   });
-  const { down } = await import("./down-TU56Q3BU.js");
+  const { down } = await import("./down-VZJUDLKG.js");
   const warnings = [];
   const result = await withProgressAndInterrupts(
     (hooks) => down({

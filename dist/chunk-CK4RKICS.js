@@ -11,7 +11,7 @@ import {
   label,
   saveEntry,
   warn
-} from "./chunk-AWDUPYYQ.js";
+} from "./chunk-2CT7G6M6.js";
 import {
   getState,
   group,
@@ -27,7 +27,7 @@ import {
   encodePlanFrame,
   encodeSeekTable,
   holeFrame
-} from "./chunk-OBKK5YAB.js";
+} from "./chunk-KZYD2Y56.js";
 import {
   releaseLease
 } from "./chunk-ZBR2KLNB.js";
@@ -202,7 +202,7 @@ async function tearDownTestnet() {
   if (!workDir) return;
   const connect = getState(STATE.connect) || void 0;
   await group("basecow: tear down the testnet", async () => {
-    const { down } = await import("./down-TU56Q3BU.js");
+    const { down } = await import("./down-VZJUDLKG.js");
     const result = await down({ workDir, connect, onWarning: warn });
     info(`${result.workDir}: stopped ${result.destroyed.length} domain(s), removed ${result.removed.length} file(s); console logs kept`);
   });

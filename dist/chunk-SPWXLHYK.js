@@ -29,14 +29,16 @@ async function* readChunks(path, onRead) {
     await file.close();
   }
 }
+var isSkippableMagic = (magic) => (magic & ZSTD_SKIPPABLE_MASK) === ZSTD_SKIPPABLE_START;
 function startsWithZstdFrame(head) {
   if (head.length < 4) return false;
   const magic = head.readUInt32LE(0);
-  return magic === ZSTD_MAGIC || (magic & ZSTD_SKIPPABLE_MASK) === ZSTD_SKIPPABLE_START;
+  return magic === ZSTD_MAGIC || isSkippableMagic(magic);
 }
 
 export {
   ZSTD_MAGIC,
   readChunks,
+  isSkippableMagic,
   startsWithZstdFrame
 };

@@ -10,7 +10,7 @@ import {
   validateGroup,
   vmDir,
   withWorkDirLock
-} from "./chunk-KS5SRBEB.js";
+} from "./chunk-6QQ7LS67.js";
 import {
   LibvirtUnreachableError,
   MissingToolError,
@@ -18,8 +18,8 @@ import {
   listDomains,
   mapLimited
 } from "./chunk-JS24X5YJ.js";
-import "./chunk-SET7UDXT.js";
-import "./chunk-OBKK5YAB.js";
+import "./chunk-JPCE5LD6.js";
+import "./chunk-KZYD2Y56.js";
 import {
   manifestPath,
   readManifest,
@@ -38,7 +38,7 @@ import {
   BasecowError,
   errnoCode
 } from "./chunk-BHNCOJM6.js";
-import "./chunk-JMVG4PKO.js";
+import "./chunk-SPWXLHYK.js";
 import "./chunk-PIREU76B.js";
 import "./chunk-WB6ZLOID.js";
 import "./chunk-XJ5TQIRZ.js";
