@@ -39,8 +39,8 @@ import { parentPort } from "node:worker_threads";
 
 // src/core/extract/zstd/decompress-chunks.ts
 var OUTPUT_SIZE = 4 * 1024 * 1024;
-async function* decompressChunks(chunks, source) {
-  const dctx = newDecoder(false);
+async function* decompressChunks(chunks, source, frameChecksums = true) {
+  const dctx = newDecoder(!frameChecksums);
   const out = Buffer.allocUnsafe(OUTPUT_SIZE);
   let inFrame = false;
   let any = false;
@@ -312,7 +312,8 @@ port.once("message", (init) => {
   let complete = false;
   let credits = init.inputsAhead;
   let wake;
-  const bytes = tarMemberData(decompressChunks(readGrowingFile(init.fd, init.path, { segmentBytes: init.segmentBytes, complete: () => complete }), init.path), init.member, init.path);
+  const archive = readGrowingFile(init.fd, init.path, { segmentBytes: init.segmentBytes, complete: () => complete });
+  const bytes = tarMemberData(decompressChunks(archive, init.path, false), init.member, init.path);
   const stream = new EntryTaskStream(bytes, init.path);
   port.on("message", (request) => {
     if (request.kind === "complete") complete = true;

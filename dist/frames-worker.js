@@ -54,7 +54,7 @@ async function main(init) {
       directFd = void 0;
     }
   }
-  const dctx = newDecoder(false);
+  const dctx = newDecoder(init.frameChecksums === false);
   const writeRun = async (buf, from, to, position) => {
     let fd = cachedFd;
     if (directFd !== void 0 && (to - from) % BLOCK === 0) fd = directFd;

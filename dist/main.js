@@ -2,15 +2,15 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   runMain
-} from "./chunk-2CT7G6M6.js";
+} from "./chunk-ZE3HWN5Q.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
 import "./chunk-WD3ABW5G.js";
-import "./chunk-TW7IQQCE.js";
+import "./chunk-2YC4Z3DY.js";
 import "./chunk-I4Z6R4ME.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-JPCE5LD6.js";
+import "./chunk-3HNSYQ66.js";
 import "./chunk-KZYD2Y56.js";
 import "./chunk-ZBR2KLNB.js";
 import "./chunk-PP3B4BCK.js";

@@ -9,7 +9,7 @@ import {
   readCacheDir,
   readTestnetInputs,
   warn
-} from "./chunk-2CT7G6M6.js";
+} from "./chunk-ZE3HWN5Q.js";
 import {
   getInput,
   group,
@@ -21,11 +21,11 @@ import "./chunk-6CTZAA2R.js";
 import "./chunk-WD3ABW5G.js";
 import {
   existingBase
-} from "./chunk-TW7IQQCE.js";
+} from "./chunk-2YC4Z3DY.js";
 import "./chunk-I4Z6R4ME.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-JPCE5LD6.js";
+import "./chunk-3HNSYQ66.js";
 import "./chunk-KZYD2Y56.js";
 import "./chunk-ZBR2KLNB.js";
 import "./chunk-PP3B4BCK.js";
@@ -60,7 +60,7 @@ async function runOverlayMain() {
     }
     saveState(STATE.workDir, testnet.workDir);
     if (testnet.connect) saveState(STATE.connect, testnet.connect);
-    const { up } = await import("./up-D7ZSN4ZI.js");
+    const { up } = await import("./up-YEGMDXP6.js");
     const manifest = await group("basecow: testnet", () => up({ ...testnet, source: base.base, cacheDir, base, onWarning: warn }));
     info(`${manifest.vms.length} VM(s) over ${base.base} in ${manifest.workDir}${manifest.started ? ", started" : ""}`);
     setOutput("manifest", `${manifest.workDir}/manifest.json`);

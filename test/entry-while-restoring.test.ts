@@ -192,6 +192,25 @@ test('an archive that cannot be followed, or that holds another entry, is droppe
   }
 });
 
+test('a byte changed in the downloading archive is caught by the raw digest (no checksum is checked while following it): the restored file is decoded', async () => {
+  const { raw, entry } = await prepared('damaged');
+  const archive = archiveOf(entry, 'damaged');
+  const bytes = readFileSync(archive);
+  // Most of the archive is the entry's random data, which both zstd layers store in raw blocks: a
+  // byte changed there decodes, to other content, without complaint from zstd.
+  bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+  writeFileSync(archive, bytes);
+  const warnings: Warning[] = [];
+  const cacheDir = join(dir, 'store-damaged');
+  const result = await ensureBase({ source: join(dir, 'missing.img.zst'), key: 'k', cacheDir, remote: downloadingRemote(archive, entry), onWarning: (w) => warnings.push(w) });
+  assert.equal(result.cacheHit, 'l2');
+  assert.deepEqual(warnings, []);
+  assert.equal(result.timings.entryDecoding?.when, 'after-restore');
+  assert.match(result.timings.entryDecoding?.note ?? '', /does not match the entry's raw digest/);
+  assert.equal(await sha256File(result.base), await sha256File(raw));
+  assert.deepEqual(readdirSync(join(cacheDir, 'v1', 'tmp')), []);
+});
+
 test('a restore that misses after its download began leaves nothing decoded behind, and the base is made from its source', async () => {
   const { raw, image, entry } = await prepared('missing');
   const cacheDir = join(dir, 'store-missing');

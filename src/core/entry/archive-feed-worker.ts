@@ -18,7 +18,10 @@ port.once('message', (init: ArchiveFeedInit) => {
   let complete = false;
   let credits = init.inputsAhead;
   let wake: (() => void) | undefined;
-  const bytes = tarMemberData(decompressChunks(readGrowingFile(init.fd, init.path, { segmentBytes: init.segmentBytes, complete: () => complete }), init.path), init.member, init.path);
+  // The archive's own checksum is left unchecked: every byte used of it is an entry's, checked by
+  // the entry's frame structure and raw digest, and compared with the entry the restore leaves.
+  const archive = readGrowingFile(init.fd, init.path, { segmentBytes: init.segmentBytes, complete: () => complete });
+  const bytes = tarMemberData(decompressChunks(archive, init.path, false), init.member, init.path);
   const stream = new EntryTaskStream(bytes, init.path);
   port.on('message', (request: ArchiveFeedRequest) => {
     if (request.kind === 'complete') complete = true;

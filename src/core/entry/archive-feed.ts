@@ -1,4 +1,5 @@
-import { closeSync, openSync } from 'node:fs';
+import { close, openSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { SourceError } from '../errors.js';
 import type { DecodeTask } from '../extract/parallel/plan.js';
@@ -46,6 +47,8 @@ export type ArchiveFeedMessage =
   | { kind: 'task'; task: DecodeTask }
   | { kind: 'end'; index: EntryIndex }
   | { kind: 'failed'; reason: string; damaged: boolean };
+
+const closeAsync = promisify(close);
 
 /** Two tasks queued for each of two decoding threads, and two more on their way. */
 const INPUTS_AHEAD = 6;
@@ -122,6 +125,8 @@ export class ArchiveFeed implements EntryFeed {
 
   async close(): Promise<void> {
     await this.worker.terminate();
-    closeSync(this.fd);
+    // On the thread pool: by now the download has usually removed the archive, and the last close
+    // of a removed file frees its pages (tens of milliseconds for the bench's 413 MiB).
+    await closeAsync(this.fd);
   }
 }

@@ -146,7 +146,8 @@ export async function extractEntryStream(stream: EntryFeed, source: string, dest
     const header = await stream.start();
     if (options.fits && !(await options.fits(header.apparentSize))) throw new Error(`too little free space to decode the ${header.apparentSize}-byte base before the entry is whole`);
     // In the background: the bytes arrive while a download goes on, and it must not wait for them.
-    const decoded = await decodeFeed({ name: source }, dest, header.apparentSize, stream, workerBound(options.maxWorkers), { ...options, background: true });
+    // The raw digest is checked below, against the entry's, before anything written is used.
+    const decoded = await decodeFeed({ name: source }, dest, header.apparentSize, stream, workerBound(options.maxWorkers), { ...options, background: true, frameChecksums: false });
     const index = stream.result();
     try {
       if (decoded.rawDigest !== index.rawDigest) {
@@ -157,7 +158,8 @@ export async function extractEntryStream(stream: EntryFeed, source: string, dest
       await rm(dest, { force: true });
       throw error;
     }
-    await stream.close();
+    // Not awaited: the feed's thread and file end while the caller goes on to publish the base.
+    stream.close().catch(() => undefined);
     return { result: { format: 'zstd', size: decoded.size, written: decoded.written, rawDigest: decoded.rawDigest, workers: decoded.workers }, index };
   } catch (error) {
     // Not awaited: a producer waiting for bytes that will not come ends only once its restore has.

@@ -307,6 +307,7 @@ async function restoreAndExtract(layout: StoreLayout, key: string, remote: Remot
     return false;
   }
   const extractStarted = performance.now();
+  let disposed: Promise<void> | undefined;
   try {
     // The index is read first: a file that is not an entry of a version this basecow reads is
     // refused before anything is decoded.
@@ -327,8 +328,12 @@ async function restoreAndExtract(layout: StoreLayout, key: string, remote: Remot
       timings.entryDecoding ??= { when: 'after-restore' };
     }
     timings.workers = extracted.workers;
-    // Frame checksums catch damaged frames; the raw digest, recorded when the entry was made from
-    // a published base, catches everything else (a frame missing, swapped, or from another base).
+    // The entry file is not read again: it goes (its hundreds of MiB of page cache freed) while the
+    // base is checked and published.
+    disposed = entry.dispose().catch(() => undefined);
+    // The raw digest, recorded when the entry was made from a published base, catches whatever the
+    // decoding did not: a frame changed (frames decoded while restoring have no checksum check),
+    // missing, swapped, or from another base.
     if (extracted.rawDigest !== index.rawDigest) {
       throw new SourceError(entry.path, `the restored base's digest ${extracted.rawDigest} differs from the ${index.rawDigest} recorded in the entry`);
     }
@@ -343,7 +348,7 @@ async function restoreAndExtract(layout: StoreLayout, key: string, remote: Remot
   } finally {
     timings.extractSeconds = (performance.now() - extractStarted) / 1000;
     await rm(tempImage, { force: true });
-    await entry.dispose().catch(() => undefined);
+    await (disposed ?? entry.dispose().catch(() => undefined));
   }
 }
 

@@ -62,7 +62,9 @@ async function main(init: DecodeInit): Promise<void> {
       directFd = undefined;
     }
   }
-  const dctx = newDecoder(false);
+  // Where the caller checks every decoded byte against a digest it trusts (an entry's raw digest),
+  // libzstd's frame checksums would hash the same bytes a second time.
+  const dctx = newDecoder(init.frameChecksums === false);
 
   /** Writes buf[from, to) at file offset `position`: directly when aligned, else through the page cache. */
   const writeRun = async (buf: Buffer, from: number, to: number, position: number): Promise<void> => {

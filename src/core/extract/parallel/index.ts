@@ -27,6 +27,8 @@ export interface DecodeInit {
   spill: boolean;
   /** The thread decodes in the background (see thread-priority.ts): it ends with this decoding. */
   background?: boolean;
+  /** false: libzstd skips the frames' checksums, because the caller checks the raw digest. */
+  frameChecksums?: boolean;
 }
 
 export interface DecodeRequest {
@@ -53,6 +55,11 @@ export interface ParallelOptions {
   maxWorkers?: number;
   /** Decode at background priority, taking only CPU the rest leaves (while a download goes on). */
   background?: boolean;
+  /**
+   * false: frames are not checked against their checksums while decoded. Only for a caller that
+   * compares the returned raw digest with one it trusts before it uses anything written.
+   */
+  frameChecksums?: boolean;
 }
 
 export interface ParallelResult {
@@ -133,7 +140,7 @@ export async function decodeFeed(source: { file?: string; name: string }, dest: 
     // gets its blocks allocated next to each other.
     ftruncateSync(fd, size);
     const durable = options.durable ?? true;
-    const init: DecodeInit = { source: source.file, dest, size, directIo: options.directIo ?? true, spill: !durable, background: options.background };
+    const init: DecodeInit = { source: source.file, dest, size, directIo: options.directIo ?? true, spill: !durable, background: options.background, frameChecksums: options.frameChecksums };
     const hashes = new Map<number, bigint>();
     const partial: { from: number; to: number }[] = [];
     const writtenBy = new Map<Worker, { direct: number; pageCache: number }>();

@@ -6,11 +6,12 @@ const OUTPUT_SIZE = 4 * 1024 * 1024;
 /**
  * Decompresses a zstd stream (one frame or several) on this thread as its chunks come: for a
  * stream whose bytes arrive over time, where the file-reading decoders do not apply. libzstd checks
- * every frame's checksum. Each yielded buffer is valid until the next one is asked for; a stream
- * that stops inside a frame is an error naming `source`.
+ * every frame's checksum, unless `frameChecksums` is false (for a caller that checks everything it
+ * uses of the output itself). Each yielded buffer is valid until the next one is asked for; a
+ * stream that stops inside a frame is an error naming `source`.
  */
-export async function* decompressChunks(chunks: AsyncIterable<Buffer>, source: string): AsyncGenerator<Buffer> {
-  const dctx = newDecoder(false);
+export async function* decompressChunks(chunks: AsyncIterable<Buffer>, source: string, frameChecksums = true): AsyncGenerator<Buffer> {
+  const dctx = newDecoder(!frameChecksums);
   const out = Buffer.allocUnsafe(OUTPUT_SIZE);
   let inFrame = false;
   let any = false;

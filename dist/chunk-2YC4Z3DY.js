@@ -22,7 +22,7 @@ import {
   extractEntryStream,
   extractToRaw,
   prestartWorkers
-} from "./chunk-JPCE5LD6.js";
+} from "./chunk-3HNSYQ66.js";
 import {
   readEntryIndex,
   sameFrames
@@ -157,8 +157,10 @@ async function waitForLock(layout, name, path, timing, options) {
 import { rm as rm2 } from "node:fs/promises";
 
 // src/core/entry/archive-feed.ts
-import { closeSync, openSync } from "node:fs";
+import { close, openSync } from "node:fs";
+import { promisify } from "node:util";
 import { Worker } from "node:worker_threads";
+var closeAsync = promisify(close);
 var INPUTS_AHEAD = 6;
 var ArchiveFeed = class {
   /** Opens the archive at once: the download may remove it soon after it is whole. */
@@ -221,7 +223,7 @@ var ArchiveFeed = class {
   }
   async close() {
     await this.worker.terminate();
-    closeSync(this.fd);
+    await closeAsync(this.fd);
   }
 };
 
@@ -556,6 +558,7 @@ async function restoreAndExtract(layout, key, remote, options, lock, timings) {
     return false;
   }
   const extractStarted = performance.now();
+  let disposed;
   try {
     const index = await readEntryIndex(entry.path).catch(async (error) => {
       await early.drop();
@@ -574,6 +577,7 @@ async function restoreAndExtract(layout, key, remote, options, lock, timings) {
       timings.entryDecoding ??= { when: "after-restore" };
     }
     timings.workers = extracted.workers;
+    disposed = entry.dispose().catch(() => void 0);
     if (extracted.rawDigest !== index.rawDigest) {
       throw new SourceError(entry.path, `the restored base's digest ${extracted.rawDigest} differs from the ${index.rawDigest} recorded in the entry`);
     }
@@ -587,7 +591,7 @@ async function restoreAndExtract(layout, key, remote, options, lock, timings) {
   } finally {
     timings.extractSeconds = (performance.now() - extractStarted) / 1e3;
     await rm4(tempImage, { force: true });
-    await entry.dispose().catch(() => void 0);
+    await (disposed ?? entry.dispose().catch(() => void 0));
   }
 }
 async function buildFromSource(layout, key, source, derivedKey, context, options, lock, timings, early) {

@@ -10,7 +10,7 @@ import {
   validateGroup,
   vmDir,
   withWorkDirLock
-} from "./chunk-6QQ7LS67.js";
+} from "./chunk-NTIW333S.js";
 import {
   LibvirtUnreachableError,
   MissingToolError,
@@ -18,7 +18,7 @@ import {
   listDomains,
   mapLimited
 } from "./chunk-JS24X5YJ.js";
-import "./chunk-JPCE5LD6.js";
+import "./chunk-3HNSYQ66.js";
 import "./chunk-KZYD2Y56.js";
 import {
   manifestPath,

@@ -76,7 +76,7 @@ async function decodeFeed(source, dest, size, feed, workers, options = {}) {
   try {
     ftruncateSync(fd, size);
     const durable = options.durable ?? true;
-    const init = { source: source.file, dest, size, directIo: options.directIo ?? true, spill: !durable, background: options.background };
+    const init = { source: source.file, dest, size, directIo: options.directIo ?? true, spill: !durable, background: options.background, frameChecksums: options.frameChecksums };
     const hashes = /* @__PURE__ */ new Map();
     const partial = [];
     const writtenBy = /* @__PURE__ */ new Map();
@@ -615,7 +615,7 @@ async function extractEntryStream(stream, source, dest, options = {}) {
   try {
     const header = await stream.start();
     if (options.fits && !await options.fits(header.apparentSize)) throw new Error(`too little free space to decode the ${header.apparentSize}-byte base before the entry is whole`);
-    const decoded = await decodeFeed({ name: source }, dest, header.apparentSize, stream, workerBound(options.maxWorkers), { ...options, background: true });
+    const decoded = await decodeFeed({ name: source }, dest, header.apparentSize, stream, workerBound(options.maxWorkers), { ...options, background: true, frameChecksums: false });
     const index = stream.result();
     try {
       if (decoded.rawDigest !== index.rawDigest) {
@@ -626,7 +626,7 @@ async function extractEntryStream(stream, source, dest, options = {}) {
       await rm2(dest, { force: true });
       throw error;
     }
-    await stream.close();
+    stream.close().catch(() => void 0);
     return { result: { format: "zstd", size: decoded.size, written: decoded.written, rawDigest: decoded.rawDigest, workers: decoded.workers }, index };
   } catch (error) {
     stream.close().catch(() => void 0);

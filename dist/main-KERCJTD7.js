@@ -23,13 +23,13 @@ import {
 } from "./chunk-WD3ABW5G.js";
 import {
   ensureBase
-} from "./chunk-TW7IQQCE.js";
+} from "./chunk-2YC4Z3DY.js";
 import "./chunk-I4Z6R4ME.js";
 import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-JPCE5LD6.js";
+import "./chunk-3HNSYQ66.js";
 import "./chunk-KZYD2Y56.js";
 import "./chunk-ZBR2KLNB.js";
 import "./chunk-PP3B4BCK.js";
@@ -340,7 +340,7 @@ async function upCommand(args) {
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-D7ZSN4ZI.js");
+    const { up } = await import("./up-YEGMDXP6.js");
     return up({
       ...source,
       ...hooks,
@@ -384,7 +384,7 @@ async function downCommand(args) {
     connect: { type: "string" },
     json: { type: "boolean", default: false }
   });
-  const { down } = await import("./down-VZJUDLKG.js");
+  const { down } = await import("./down-MKJ3GYUJ.js");
   const warnings = [];
   const result = await withProgressAndInterrupts(
     (hooks) => down({

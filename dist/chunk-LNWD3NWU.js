@@ -11,7 +11,7 @@ import {
   label,
   saveEntry,
   warn
-} from "./chunk-2CT7G6M6.js";
+} from "./chunk-ZE3HWN5Q.js";
 import {
   getState,
   group,
@@ -202,7 +202,7 @@ async function tearDownTestnet() {
   if (!workDir) return;
   const connect = getState(STATE.connect) || void 0;
   await group("basecow: tear down the testnet", async () => {
-    const { down } = await import("./down-VZJUDLKG.js");
+    const { down } = await import("./down-MKJ3GYUJ.js");
     const result = await down({ workDir, connect, onWarning: warn });
     info(`${result.workDir}: stopped ${result.destroyed.length} domain(s), removed ${result.removed.length} file(s); console logs kept`);
   });

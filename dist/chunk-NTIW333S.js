@@ -2,7 +2,7 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   extractToRaw
-} from "./chunk-JPCE5LD6.js";
+} from "./chunk-3HNSYQ66.js";
 import {
   DEFAULT_LOCK_TIMING,
   ownerPath,

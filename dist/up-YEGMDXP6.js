@@ -7,7 +7,7 @@ import {
   sanitizeVmNames,
   validateGroup,
   withWorkDirLock
-} from "./chunk-6QQ7LS67.js";
+} from "./chunk-NTIW333S.js";
 import {
   createOverlays
 } from "./chunk-45OGXQO5.js";
@@ -19,7 +19,7 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   ensureBase
-} from "./chunk-TW7IQQCE.js";
+} from "./chunk-2YC4Z3DY.js";
 import {
   readSidecar
 } from "./chunk-I4Z6R4ME.js";
@@ -27,7 +27,7 @@ import {
   packageRoot
 } from "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
-import "./chunk-JPCE5LD6.js";
+import "./chunk-3HNSYQ66.js";
 import "./chunk-KZYD2Y56.js";
 import {
   manifestPath,

@@ -42,7 +42,7 @@ import {
 } from "./chunk-WD3ABW5G.js";
 import {
   ensureBase
-} from "./chunk-TW7IQQCE.js";
+} from "./chunk-2YC4Z3DY.js";
 import {
   BasecowError,
   UsageError
@@ -45479,7 +45479,7 @@ async function prepareBase(inputs, workDir) {
 async function createTestnet(inputs, testnet, base) {
   saveState(STATE.workDir, testnet.workDir);
   if (testnet.connect) saveState(STATE.connect, testnet.connect);
-  const { up } = await import("./up-D7ZSN4ZI.js");
+  const { up } = await import("./up-YEGMDXP6.js");
   return up({ ...testnet, source: inputs.source, cacheDir: inputs.cacheDir, base, onWarning: warn });
 }
 async function runMain() {
