@@ -22,7 +22,8 @@ const ZSTD_D_FORCE_IGNORE_CHECKSUM = 1002;
 /**
  * A zstd decoder with the settings every decoder of basecow's uses: windows up to 2 GiB, and frame
  * checksums left to the caller where `callerChecksFrames` (the pipelined decoder hashes output on
- * the other thread) or checked by libzstd (the parallel workers).
+ * the other thread; an entry decoded while it downloads is checked whole by its raw digest) or
+ * checked by libzstd (everything else).
  */
 export function newDecoder(callerChecksFrames: boolean): InstanceType<typeof binding.DCtx> {
   const dctx = new binding.DCtx();
