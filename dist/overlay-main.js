@@ -9,7 +9,8 @@ import {
   readCacheDir,
   readTestnetInputs,
   warn
-} from "./chunk-ZE3HWN5Q.js";
+} from "./chunk-DBKXBTGT.js";
+import "./chunk-7JN6EIKX.js";
 import {
   getInput,
   group,
@@ -21,7 +22,8 @@ import "./chunk-6CTZAA2R.js";
 import "./chunk-WD3ABW5G.js";
 import {
   existingBase
-} from "./chunk-2YC4Z3DY.js";
+} from "./chunk-RFZ3RXHZ.js";
+import "./chunk-LFCMNEXX.js";
 import "./chunk-I4Z6R4ME.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
@@ -36,8 +38,10 @@ import {
 } from "./chunk-BHNCOJM6.js";
 import "./chunk-SPWXLHYK.js";
 import "./chunk-PIREU76B.js";
+import "./chunk-J4T2KZCX.js";
 import "./chunk-WB6ZLOID.js";
 import "./chunk-XJ5TQIRZ.js";
+import "./chunk-6LAVSMFD.js";
 import "./chunk-NCNTTV4Q.js";
 
 // src/action/run-overlay-main.ts
@@ -60,7 +64,7 @@ async function runOverlayMain() {
     }
     saveState(STATE.workDir, testnet.workDir);
     if (testnet.connect) saveState(STATE.connect, testnet.connect);
-    const { up } = await import("./up-YEGMDXP6.js");
+    const { up } = await import("./up-MA6G6Y6W.js");
     const manifest = await group("basecow: testnet", () => up({ ...testnet, source: base.base, cacheDir, base, onWarning: warn }));
     info(`${manifest.vms.length} VM(s) over ${base.base} in ${manifest.workDir}${manifest.started ? ", started" : ""}`);
     setOutput("manifest", `${manifest.workDir}/manifest.json`);

@@ -2,13 +2,15 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   runPost
-} from "./chunk-LNWD3NWU.js";
+} from "./chunk-TW7Q2G4L.js";
 import "./chunk-MPQVKSM4.js";
-import "./chunk-ZE3HWN5Q.js";
+import "./chunk-DBKXBTGT.js";
+import "./chunk-7JN6EIKX.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
 import "./chunk-WD3ABW5G.js";
-import "./chunk-2YC4Z3DY.js";
+import "./chunk-RFZ3RXHZ.js";
+import "./chunk-LFCMNEXX.js";
 import "./chunk-I4Z6R4ME.js";
 import "./chunk-4F4VMEEG.js";
 import "./chunk-2TMYUB3Y.js";
@@ -21,8 +23,10 @@ import "./chunk-KFPWZJBU.js";
 import "./chunk-BHNCOJM6.js";
 import "./chunk-SPWXLHYK.js";
 import "./chunk-PIREU76B.js";
+import "./chunk-J4T2KZCX.js";
 import "./chunk-WB6ZLOID.js";
 import "./chunk-XJ5TQIRZ.js";
+import "./chunk-6LAVSMFD.js";
 import "./chunk-NCNTTV4Q.js";
 
 // src/action/post.ts

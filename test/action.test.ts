@@ -81,7 +81,13 @@ test('a miss builds the base and post saves it; another runner restores it from 
   assert.ok(allocatedBytes(baseB) <= allocatedBytes(baseA), `no hole filled on restore (${allocatedBytes(baseB)} > ${allocatedBytes(baseA)})`);
   assert.equal((statSync(baseB).mode & 0o777).toString(8), '444');
   assert.equal(mainB.state['basecow-save-key'], undefined, 'an l2 job does not save');
-  assert.match(mainB.summary, /the Actions cache \(l2\), decoded while it downloaded/, 'decoded from the archive the real client was downloading');
+  assert.match(mainB.summary, /the Actions cache \(l2\), decoded as it streamed in/, logOf(mainB));
+  assert.deepEqual(mainB.warnings, [], logOf(mainB));
+  // The stream asks the service what restoreCache would ask: the version the client saved under.
+  const asked = (method: string, runnerCalls: typeof service.calls) => runnerCalls.filter((c) => c.method === method && c.request.key === cacheKeyFor(mainA.outputs.key));
+  const saveVersion = asked('CreateCacheEntry', service.calls)[0]?.request.version;
+  assert.ok(saveVersion);
+  assert.equal(asked('GetCacheEntryDownloadURL', service.calls).at(-1)?.request.version, saveVersion);
   const postB = await runStep(b, 'post', { state: mainB.state });
   assert.equal(postB.code, 0, logOf(postB));
   assert.equal(service.entries.filter((e) => e.key === cacheKeyFor(mainB.outputs.key)).length, 1, 'no second save');
@@ -92,18 +98,50 @@ test('a miss builds the base and post saves it; another runner restores it from 
   assert.equal(again.outputs['cache-hit'], 'l1', logOf(again));
   assert.equal(again.state['basecow-save-key'], undefined);
 
-  // The client's other download path (one plain GET, written in order, for URLs not on
-  // *.blob.core.windows.net) is followed as well.
-  service.blobUrls = 'loopback';
+  // A signed URL the runner reaches with no proxy between streams the same way. Through
+  // restoreCache instead (BASECOW_ACTIONS_CACHE_RESTORE=client; also the way of runners the stream
+  // does not apply to), the archive the client downloads is followed on both of its download paths:
+  // 4 MiB ranges for *.blob.core.windows.net, one plain GET written in order for other URLs.
+  const ways = [
+    { urls: 'loopback', env: {}, decoded: /decoded as it streamed in/ },
+    { urls: 'azure', env: { BASECOW_ACTIONS_CACHE_RESTORE: 'client' }, decoded: /decoded while it downloaded/ },
+    { urls: 'loopback', env: { BASECOW_ACTIONS_CACHE_RESTORE: 'client' }, decoded: /decoded while it downloaded/ },
+  ] as const;
+  for (const way of ways) {
+    service.blobUrls = way.urls;
+    try {
+      const c = newRunner();
+      const mainC = await runStep(c, 'main', { inputs: baseInputs(c), env: way.env });
+      const label = `${way.urls} ${JSON.stringify(way.env)}: ${logOf(mainC)}`;
+      assert.equal(mainC.outputs['cache-hit'], 'l2', label);
+      assert.match(mainC.summary, way.decoded, label);
+      assert.deepEqual(mainC.warnings, [], label);
+      assert.equal(await sha256File(mainC.outputs['base-image']), await sha256File(raw), label);
+      assert.deepEqual(leftovers(c), [], label);
+    } finally {
+      service.blobUrls = 'azure';
+    }
+  }
+});
+
+test('a streamed entry whose download breaks off is restored through the cache client instead: l2, one warning', async () => {
+  const a = newRunner();
+  const mainA = await runStep(a, 'main', { inputs: baseInputs(a, { key: 'broken-stream' }) });
+  assert.equal((await runStep(a, 'post', { state: mainA.state })).code, 0);
+  const b = newRunner();
+  // The first download (the stream's one GET) is cut after 200 KiB; the client's own download then goes through.
+  service.faults.cutDownloads = { afterBytes: 200 * 1024, times: 1 };
   try {
-    const c = newRunner();
-    const mainC = await runStep(c, 'main', { inputs: baseInputs(c) });
-    assert.equal(mainC.outputs['cache-hit'], 'l2', logOf(mainC));
-    assert.match(mainC.summary, /decoded while it downloaded/, logOf(mainC));
-    assert.equal(await sha256File(mainC.outputs['base-image']), await sha256File(raw));
-    assert.deepEqual(leftovers(c), []);
+    const mainB = await runStep(b, 'main', { inputs: baseInputs(b, { key: 'broken-stream' }) });
+    assert.equal(mainB.code, 0, logOf(mainB));
+    assert.equal(mainB.outputs['cache-hit'], 'l2', logOf(mainB));
+    assert.equal(mainB.warnings.length, 1, logOf(mainB));
+    assert.match(mainB.warnings[0], /streaming the Actions cache entry for broken-stream failed \(.*\); restoring it through the cache client instead/);
+    assert.match(mainB.summary, /decoded while it downloaded/, logOf(mainB));
+    assert.equal(await sha256File(mainB.outputs['base-image']), await sha256File(raw));
+    assert.deepEqual(leftovers(b), []);
   } finally {
-    service.blobUrls = 'azure';
+    service.faults.cutDownloads = undefined;
   }
 });
 
@@ -117,7 +155,9 @@ test('a corrupted cache entry is detected, not used, and the base is made from i
   const mainB = await runStep(b, 'main', { inputs: baseInputs(b, { key: 'corrupted-entry' }) });
   assert.equal(mainB.code, 0, logOf(mainB));
   assert.equal(mainB.outputs['cache-hit'], 'miss', logOf(mainB));
-  assert.ok(mainB.warnings.length >= 1, logOf(mainB));
+  // Caught as the entry streams in: refused there, and not downloaded again through the client.
+  assert.equal(mainB.warnings.length, 1, logOf(mainB));
+  assert.match(mainB.warnings[0], /the Actions cache entry for corrupted-entry was not used/);
   assert.equal(await sha256File(mainB.outputs['base-image']), await sha256File(raw));
   assert.deepEqual(leftovers(b), []);
 });
@@ -155,6 +195,8 @@ test('the cache service down, failing with 500s, refusing a save (409) or stalli
   assert.equal((await runStep(saver, 'post', { state: s.state })).code, 0);
   const hung = await check('stalled download', () => void (service.faults.hangDownloads = true), () => void (service.faults.hangDownloads = false), 'svc-hang', { SEGMENT_DOWNLOAD_TIMEOUT_MINS: '0.05' });
   assert.equal(hung.main.outputs['cache-hit'], 'miss');
+  // The stream's stall ends it first (then the client's own download stalls too).
+  assert.ok(hung.main.warnings.some((w) => /streaming the Actions cache entry for svc-hang failed \(the download sent nothing for 3 s\)/.test(w)), logOf(hung.main));
 });
 
 test('remote-cache none never asks the service; a bad input fails the step naming the input', async () => {
@@ -253,7 +295,7 @@ test('the overlay sub-action leases the base its testnet uses and gives the leas
   assert.deepEqual(leases(), []);
 });
 
-test('a cache mode that forbids writes: post makes no entry and saves nothing, quietly', async () => {
+test('a cache mode that forbids writes: post makes no entry and saves nothing, quietly; one that forbids reads asks for no entry', async () => {
   const r = newRunner();
   const main = await runStep(r, 'main', { inputs: baseInputs(r, { key: 'read-only-mode' }), env: { ACTIONS_CACHE_MODE: 'read' } });
   assert.equal(main.code, 0, logOf(main));
@@ -264,4 +306,17 @@ test('a cache mode that forbids writes: post makes no entry and saves nothing, q
   assert.doesNotMatch(post.stdout, /entry made/);
   assert.deepEqual(post.warnings, []);
   assert.equal(service.entries.filter((e) => e.key === cacheKeyFor('read-only-mode')).length, 0);
+
+  // And one that forbids reads: an entry in the cache is not asked for, by neither way of restoring.
+  const saver = newRunner();
+  const saved = await runStep(saver, 'main', { inputs: baseInputs(saver, { key: 'write-only-mode' }) });
+  assert.equal((await runStep(saver, 'post', { state: saved.state })).code, 0);
+  const lookups = () => service.calls.filter((c) => c.method === 'GetCacheEntryDownloadURL' && c.request.key === cacheKeyFor('write-only-mode')).length;
+  const before = lookups();
+  const writer = newRunner();
+  const written = await runStep(writer, 'main', { inputs: baseInputs(writer, { key: 'write-only-mode' }), env: { ACTIONS_CACHE_MODE: 'write-only' } });
+  assert.equal(written.code, 0, logOf(written));
+  assert.equal(written.outputs['cache-hit'], 'miss', logOf(written));
+  assert.deepEqual(written.warnings, [], logOf(written));
+  assert.equal(lookups(), before, 'no lookup when reads are forbidden');
 });

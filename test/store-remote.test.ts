@@ -1,7 +1,7 @@
 // The store's side of the remote cache (L2): under the key's lock after the local store missed,
 // an entry is restored, checked and published as l2; anything wrong with it is a warning and a miss.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { encodePlanFrame } from '../src/core/entry/format.js';
 import { readEntryIndex } from '../src/core/entry/read.js';
 import { writeEntry } from '../src/core/entry/write.js';
-import type { RemoteCache } from '../src/core/remote/remote-cache.js';
+import { RemoteTransferError, type RemoteCache, type StreamLookup } from '../src/core/remote/remote-cache.js';
 import { ensureBase } from '../src/core/store/ensure-base.js';
 import { readSidecar } from '../src/core/store/sidecar.js';
 import type { Warning } from '../src/core/warnings.js';
@@ -106,4 +106,88 @@ test('a remote that throws, and a file that is not an entry: each one warning an
   assert.deepEqual(second.map((w) => w.code), ['remote-entry-unusable']);
   assert.equal(await sha256File(result.base), await sha256File(raw));
   assert.equal(existsSync(join(dir, 'restored-1.zst')), false);
+});
+
+/**
+ * A remote that streams its entry files (as the Actions cache does on most runners), and restores
+ * them as files too: `way` says how its stream answers.
+ */
+function streamingRemote(entries: Map<string, string>, calls: string[], way: { breakAfter?: number; unsupported?: boolean } = {}): RemoteCache & { cancelled: number } {
+  const files = folderRemote(entries, calls);
+  const remote = {
+    ...files,
+    cancelled: 0,
+    async stream(key: string): Promise<StreamLookup> {
+      calls.push(`stream ${key}`);
+      if (way.unsupported) return { kind: 'unsupported', why: 'not here' };
+      const stored = entries.get(key);
+      if (!stored) return { kind: 'absent' };
+      async function* bytes(): AsyncGenerator<Buffer> {
+        let sent = 0;
+        for await (const chunk of createReadStream(stored!, { highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>) {
+          if (way.breakAfter !== undefined && sent + chunk.length > way.breakAfter) throw new RemoteTransferError('the connection was reset');
+          sent += chunk.length;
+          yield chunk;
+        }
+      }
+      return { kind: 'entry', entry: { bytes: bytes(), cancel: () => void remote.cancelled++ } };
+    },
+  };
+  return remote;
+}
+
+test('a remote that streams: l2 from the stream alone; a broken transfer falls back to restore() with one warning; a bad entry is a miss, not fetched again', async () => {
+  const { raw, image, entry } = await prepared('streamed');
+  const entries = new Map([['k-stream', entry]]);
+  const run = async (name: string, remote: RemoteCache) => {
+    const warnings: Warning[] = [];
+    const cacheDir = join(dir, `store-${name}`);
+    const result = await ensureBase({ source: image, key: 'k-stream', cacheDir, remote, onWarning: (w) => warnings.push(w) });
+    assert.equal(await sha256File(result.base), await sha256File(raw), name);
+    assert.deepEqual(readdirSync(join(cacheDir, 'v1', 'tmp')), [], `${name}: nothing left in tmp/`);
+    return { result, warnings };
+  };
+
+  const calls: string[] = [];
+  const streaming = streamingRemote(entries, calls);
+  const streamed = await run('stream', streaming);
+  assert.equal(streamed.result.cacheHit, 'l2');
+  assert.equal(streamed.result.timings.entryDecoding?.when, 'streamed');
+  assert.deepEqual(streamed.warnings, []);
+  assert.deepEqual(calls, ['stream k-stream'], 'restore() is not asked when the stream gave the entry');
+  assert.equal(streaming.cancelled, 1, 'the transfer is ended');
+  assert.ok(allocatedBytes(streamed.result.base) <= allocatedBytes(raw), 'no hole filled');
+
+  const brokenCalls: string[] = [];
+  const broken = await run('broken', streamingRemote(entries, brokenCalls, { breakAfter: 300 * 1024 }));
+  assert.equal(broken.result.cacheHit, 'l2');
+  assert.deepEqual(broken.warnings.map((w) => w.code), ['remote-stream-failed']);
+  assert.match(broken.warnings[0].message, /the connection was reset/);
+  assert.deepEqual(brokenCalls, ['stream k-stream', 'k-stream'], 'then restored as a file');
+  assert.notEqual(broken.result.timings.entryDecoding?.when, 'streamed');
+
+  const unsupportedCalls: string[] = [];
+  const unsupported = await run('unsupported', streamingRemote(entries, unsupportedCalls, { unsupported: true }));
+  assert.equal(unsupported.result.cacheHit, 'l2');
+  assert.deepEqual(unsupported.warnings, []);
+  assert.deepEqual(unsupportedCalls, ['stream k-stream', 'k-stream']);
+
+  const absentCalls: string[] = [];
+  const absent = await run('absent', streamingRemote(new Map(), absentCalls));
+  assert.equal(absent.result.cacheHit, 'miss');
+  assert.deepEqual(absent.warnings, []);
+  assert.deepEqual(absentCalls, ['stream k-stream'], 'an entry the stream did not find is not looked for again');
+
+  // A byte changed in the middle of a data frame: refused as it streams, and not fetched again.
+  const bytes = readFileSync(entry);
+  const index = await readEntryIndex(entry);
+  const frame = index.frames.find((f) => f.kind === 'data')!;
+  bytes[frame.compressedOffset + Math.floor(frame.compressedSize / 2)] ^= 0x5a;
+  const damaged = join(dir, 'damaged.entry.zst');
+  writeFileSync(damaged, bytes);
+  const damagedCalls: string[] = [];
+  const refused = await run('damaged', streamingRemote(new Map([['k-stream', damaged]]), damagedCalls));
+  assert.equal(refused.result.cacheHit, 'miss');
+  assert.deepEqual(refused.warnings.map((w) => w.code), ['remote-entry-unusable']);
+  assert.deepEqual(damagedCalls, ['stream k-stream']);
 });

@@ -1,7 +1,8 @@
 import * as cache from '@actions/cache';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RemoteCache, RemoteEntry, RestoreOptions } from '../core/remote/remote-cache.js';
+import type { RemoteCache, RemoteEntry, RestoreOptions, StreamLookup } from '../core/remote/remote-cache.js';
+import { streamActionsCacheEntry, streamingMethod } from './actions-cache-stream.js';
 import { ArchiveFollower } from './archive-follower.js';
 import { workspace } from './inputs.js';
 
@@ -36,9 +37,18 @@ async function inWorkspace<T>(fn: () => Promise<T>): Promise<T> {
  * write-only; unset or unknown allows everything): post skips making an entry nobody may save.
  */
 export function cacheWritable(env: NodeJS.ProcessEnv = process.env): boolean {
-  const mode = (env.ACTIONS_CACHE_MODE ?? '').trim().toLowerCase();
-  return !['none', 'read', 'write', 'write-only'].includes(mode) || mode === 'write' || mode === 'write-only';
+  const mode = cacheMode(env);
+  return !KNOWN_CACHE_MODES.includes(mode) || mode === 'write' || mode === 'write-only';
 }
+
+/** Whether the runner's ACTIONS_CACHE_MODE lets this job read the cache (as @actions/cache decides). */
+export function cacheReadable(env: NodeJS.ProcessEnv = process.env): boolean {
+  const mode = cacheMode(env);
+  return !KNOWN_CACHE_MODES.includes(mode) || mode === 'read' || mode === 'write';
+}
+
+const KNOWN_CACHE_MODES = ['none', 'read', 'write', 'write-only'];
+const cacheMode = (env: NodeJS.ProcessEnv): string => (env.ACTIONS_CACHE_MODE ?? '').trim().toLowerCase();
 
 /**
  * How long one download segment may take. The client's default is 10 minutes, and a download that
@@ -58,6 +68,18 @@ export class ActionsCache implements RemoteCache {
     return cache.isFeatureAvailable();
   }
 
+  /**
+   * The entry decoded as it downloads, with nothing written but the base (see
+   * actions-cache-stream.ts). Runners where that does not apply (the v1 service, no zstd, a cache
+   * mode without reads, BASECOW_ACTIONS_CACHE_RESTORE=client) restore through restoreCache.
+   */
+  async stream(key: string, options: Pick<RestoreOptions, 'signal' | 'onProgress'> = {}): Promise<StreamLookup> {
+    const how = await streamingMethod(cacheReadable());
+    if ('why' in how) return { kind: 'unsupported', why: how.why };
+    return streamActionsCacheEntry(cacheKeyFor(key), entryRelativePath(key), how.method, options);
+  }
+
+  /** Through restoreCache: the archive downloaded whole to RUNNER_TEMP, then unpacked by the client's tar. */
   async restore(key: string, options: RestoreOptions = {}): Promise<RemoteEntry | undefined> {
     const relative = entryRelativePath(key);
     const path = join(workspace(), relative);

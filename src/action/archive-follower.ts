@@ -15,11 +15,12 @@ const POLL_MS = 10;
 /**
  * Follows the archive @actions/cache downloads while restoreCache runs, and hands on the entry's
  * bytes as they land, so that the store decodes the entry during the download instead of after the
- * client's unpacking. The client downloads the whole archive to RUNNER_TEMP/<uuid>/cache.tzst (a
- * zstd-compressed tar holding the entry) before it unpacks it; this reads that file as it grows,
- * decompresses it and takes the entry's member out of the tar. It rests on those internals for
- * speed only: the archive's zstd checksum, the entry's frame checksums and raw digest, and the
- * comparison with the entry file the restore leaves decide whether what was decoded is used.
+ * client's unpacking (on runners where the entry is not streamed: see actions-cache-stream.ts).
+ * The client downloads the whole archive to RUNNER_TEMP/<uuid>/cache.tzst (a zstd-compressed tar
+ * holding the entry) before it unpacks it; this reads that file as it grows, decompresses it and
+ * takes the entry's member out of the tar. It rests on those internals for speed only: the entry's
+ * raw digest and the comparison with the entry file the restore leaves decide whether what was
+ * decoded is used.
  */
 export class ArchiveFollower {
   private readonly before: Set<string>;

@@ -20,7 +20,7 @@ export function baseResultLine(base: BaseResult): string {
 function whereFrom(base: BaseResult): string {
   const decoding = base.timings.entryDecoding;
   if (base.origin !== 'remote' || !decoding) return ORIGIN_WORDS[base.origin];
-  const when = decoding.when === 'while-restoring' ? 'decoded while it downloaded' : 'decoded after the restore';
+  const when = { streamed: 'decoded as it streamed in', 'while-restoring': 'decoded while it downloaded', 'after-restore': 'decoded after the restore' }[decoding.when];
   return `${ORIGIN_WORDS[base.origin]}, ${when}${decoding.note ? ` (${decoding.note})` : ''}`;
 }
 

@@ -31,6 +31,7 @@
 //   spawn(node, [action], { env: { ...process.env, ...service.env, GITHUB_WORKSPACE, RUNNER_TEMP } });
 //   service.faults.twirp = { code: 'internal' };           // or { code, method, times }
 //   service.faults.hangDownloads = true;  await service.corrupt(key);  await service.pause();
+//   service.faults.cutDownloads = { afterBytes, times };
 //   service.entries / service.calls / service.blobRequests  // what happened
 //   startCacheService({ blobStore: 'files', blobProxy: 'blob-store', blobLocation })  // benchmarks: blobs bypass this process
 // runCacheClient (below) does the spawn for test/fixtures/cache-client.js, the bare client.
@@ -119,6 +120,8 @@ export interface BlobRequest {
   bytes: number;
   /** True when the hang fault held this response. */
   hung?: boolean;
+  /** True when the cut fault broke this response off. */
+  cut?: boolean;
 }
 
 export interface Faults {
@@ -129,6 +132,8 @@ export interface Faults {
   twirp?: { code: TwirpCode; msg?: string; method?: TwirpMethod; times?: number };
   /** Blob downloads (GET) send their status and headers, then no body: a stalled transfer. */
   hangDownloads?: boolean;
+  /** The next `times` blob downloads (GET) send `afterBytes` of their body, then the connection is cut. */
+  cutDownloads?: { afterBytes: number; times: number };
 }
 
 export interface CacheServiceOptions {
@@ -329,6 +334,21 @@ export async function startCacheService(options: CacheServiceOptions = {}): Prom
         answer.resume();
         return;
       }
+      const cut = req.method === 'GET' ? faults.cutDownloads : undefined;
+      if (cut && cut.times > 0) {
+        cut.times--;
+        record.cut = true;
+        answer.on('data', (chunk: Buffer) => {
+          const room = cut.afterBytes - record.bytes;
+          if (room > 0) res.write(chunk.subarray(0, room));
+          record.bytes += Math.min(chunk.length, Math.max(room, 0));
+          if (record.bytes >= cut.afterBytes) {
+            answer.destroy();
+            res.destroy();
+          }
+        });
+        return;
+      }
       if (req.method === 'GET') answer.on('data', (chunk: Buffer) => (record.bytes += chunk.length));
       answer.pipe(res);
     });
@@ -354,10 +374,19 @@ export async function startCacheService(options: CacheServiceOptions = {}): Prom
       return;
     }
     if (url.startsWith(`/${ACCOUNT}/`)) return serveBlob(req, res, new URL(url, 'http://127.0.0.1'));
+    // Through a CONNECT tunnel (below): origin-form, the storage host in the Host header.
+    if (req.headers.host?.replace(/:80$/, '') === AZURE_BLOB_HOST) return serveBlob(req, res, new URL(url, `http://${AZURE_BLOB_HOST}`));
     res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ code: 'bad_route', msg: `no route ${url}` }));
   });
-  // HTTPS through the proxy would come as CONNECT; refusing it keeps every byte on loopback.
-  server.on('connect', (_req: IncomingMessage, socket: Socket) => socket.end('HTTP/1.1 403 Forbidden\r\n\r\n'));
+  // A client that tunnels through the proxy (CONNECT, as @actions/http-client does for every
+  // proxied URL) reaches the emulated storage host on port 80 through this same server; any other
+  // tunnel (HTTPS, another host) is refused, which keeps every byte on loopback.
+  server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    if (req.url !== `${AZURE_BLOB_HOST}:80`) return void socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length > 0) socket.unshift(head);
+    server.emit('connection', socket);
+  });
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);

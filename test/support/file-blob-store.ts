@@ -21,7 +21,7 @@ import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pipeline } from 'node:stream/promises';
@@ -205,6 +205,15 @@ export async function serveFileBlobStore(root: string): Promise<string> {
       if (!res.headersSent) fail(res, 500, 'InternalError', String(error.message));
       else res.destroy(error);
     });
+  });
+  // A proxied client that tunnels (CONNECT, as @actions/http-client does) to a storage host on
+  // port 80 is served by this same server, the account taken from the Host header; any other
+  // tunnel is refused, so nothing leaves loopback.
+  server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    if (!/^[a-z0-9]+\.blob\.core\.windows\.net:80$/.test(req.url ?? '')) return void socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length > 0) socket.unshift(head);
+    server.emit('connection', socket);
   });
   server.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));

@@ -24,8 +24,40 @@ export interface RestoreOptions {
   onArchive?: (archive: GrowingArchive) => void;
 }
 
+/**
+ * An entry's bytes as they download, with no file in between. The bytes are the entry file's
+ * (src/core/entry), in order; the store checks them whole by the raw digest the entry records.
+ */
+export interface StreamedEntry {
+  bytes: AsyncIterable<Buffer>;
+  /** Ends the transfer (idempotent): the store calls it whatever the outcome. */
+  cancel(): void;
+}
+
+/** How a remote cache answered a request to stream an entry. */
+export type StreamLookup =
+  | { kind: 'entry'; entry: StreamedEntry }
+  | { kind: 'absent' }
+  /** This cache cannot stream here (and says why): the store restores through restore(). */
+  | { kind: 'unsupported'; why: string };
+
+/**
+ * The transfer of a streamed entry failed (a dropped connection, a stall, an HTTP error), as
+ * opposed to bytes that arrived and are not a usable entry: the store then restores the entry the
+ * other way, through restore(), since the entry itself may be fine.
+ */
+export class RemoteTransferError extends Error {
+  override readonly name = 'RemoteTransferError';
+}
+
 export interface RemoteCache {
   /** Names the cache in messages and results ('actions'). */
   readonly name: string;
   restore(key: string, options: RestoreOptions): Promise<RemoteEntry | undefined>;
+  /**
+   * Optional: the entry as a stream of bytes. Tried before restore(); throws, as restore() does,
+   * when the service cannot be asked; an error from the bytes of an entry it found is a
+   * RemoteTransferError when the transfer failed.
+   */
+  stream?(key: string, options: Pick<RestoreOptions, 'signal' | 'onProgress'>): Promise<StreamLookup>;
 }

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BasecowError, SourceError } from '../errors.js';
 import { DEFAULT_MEMBER, dropSpareWorkers, extractToRaw, prestartWorkers, type ExtractResult } from '../extract/index.js';
 import { readEntryIndex } from '../entry/read.js';
-import type { RemoteCache } from '../remote/remote-cache.js';
+import { RemoteTransferError, type RemoteCache } from '../remote/remote-cache.js';
 import { fsyncDir, isPlainFile, pathExists } from '../shared/fs.js';
 import { DEFAULT_LOCK_TIMING, tryLock, type HeldLock, type LockTiming } from '../shared/lock.js';
 import { TOOL_NAME, TOOL_VERSION } from '../shared/version.js';
@@ -12,6 +12,7 @@ import type { WarningSink } from '../warnings.js';
 import type { BaseOrigin, BaseSource, MaterializedSource, Progress, SourceContext, SourceRecord } from './base-source.js';
 import { startEarlyExtraction, type EarlyExtraction } from './early-extraction.js';
 import { EntryWhileRestoring } from './entry-while-restoring.js';
+import { decodeStreamedEntry } from './streamed-entry.js';
 import { validateKey } from './key.js';
 import { basePath, lockPath, sidecarPath, storeLayout, tempStem, type StoreLayout } from './layout.js';
 import { bytesToExtract, freeBytes } from './room.js';
@@ -86,7 +87,7 @@ export interface BaseTimings {
    * only what was left after the restore) or from the restored file, and why not while restoring
    * when that was tried and dropped.
    */
-  entryDecoding?: { when: 'while-restoring' | 'after-restore'; note?: string };
+  entryDecoding?: { when: 'streamed' | 'while-restoring' | 'after-restore'; note?: string };
 }
 
 export interface BaseResult {
@@ -276,9 +277,65 @@ async function restoreFromRemote(layout: StoreLayout, key: string, remote: Remot
   // decoded, a plan of fewer tasks than workers) ends here.
   prestartWorkers(options.maxWorkers);
   try {
+    if (remote.stream) {
+      const streamed = await restoreStreamed(layout, key, remote, options, lock, timings);
+      if (streamed !== 'through-restore') return streamed;
+    }
     return await restoreAndExtract(layout, key, remote, options, lock, timings);
   } finally {
     dropSpareWorkers();
+  }
+}
+
+/**
+ * The remote cache's stream of the entry's bytes decoded as they arrive: no archive or entry file
+ * on disk, nothing unpacked twice. 'through-restore' when the cache cannot stream here, or when the
+ * transfer failed (the entry itself may be fine, so it is restored the other way, through
+ * remote.restore()).
+ */
+async function restoreStreamed(layout: StoreLayout, key: string, remote: RemoteCache, options: EnsureBaseOptions, lock: HeldLock, timings: BaseTimings): Promise<boolean | 'through-restore'> {
+  const tempImage = `${tempStem(layout, key)}.img`;
+  const started = performance.now();
+  let lookup;
+  try {
+    lookup = await remote.stream!(key, { signal: options.signal, onProgress: (done, total) => options.onProgress?.({ phase: 'restore', done, total }) });
+  } catch (error) {
+    timings.restoreSeconds = (performance.now() - started) / 1000;
+    if (options.signal?.aborted) throw options.signal.reason;
+    options.onWarning?.({ code: 'remote-restore-failed', message: `the ${remote.name} cache could not be read for ${key} (the base is made from its source instead): ${(error as Error).message}` });
+    return false;
+  }
+  if (lookup.kind === 'absent') {
+    timings.restoreSeconds = (performance.now() - started) / 1000;
+    return false;
+  }
+  if (lookup.kind === 'unsupported') return 'through-restore';
+  const source = `the ${remote.name} cache entry for ${key}`;
+  try {
+    const decoded = await decodeStreamedEntry(lookup.entry, source, tempImage, {
+      maxWorkers: options.maxWorkers,
+      durable: extractsDurably(options),
+      signal: options.signal,
+      fits: async (apparentSize) => apparentSize <= (await freeBytes(layout)),
+    });
+    // The restore phase is the transfer; what the decoding took after its last byte is the extract phase.
+    timings.restoreSeconds = decoded.transferSeconds;
+    timings.extractSeconds = (performance.now() - started) / 1000 - decoded.transferSeconds;
+    timings.workers = decoded.extracted.workers;
+    timings.entryDecoding = { when: 'streamed' };
+    await publish(layout, key, tempImage, lock, { path: `${remote.name} cache`, kind: 'image', digest: null, format: decoded.extracted.format, member: null, bytes: decoded.index.bytes }, 'remote', decoded.extracted.rawDigest, durabilityOf(options));
+    return true;
+  } catch (error) {
+    await rm(tempImage, { force: true });
+    if (options.signal?.aborted) throw options.signal.reason;
+    if (error instanceof LockLostError || (error instanceof BasecowError && error.code === 'no-space')) throw error;
+    timings.restoreSeconds = (performance.now() - started) / 1000;
+    if (error instanceof RemoteTransferError) {
+      options.onWarning?.({ code: 'remote-stream-failed', message: `streaming the ${remote.name} cache entry for ${key} failed (${error.message}); restoring it through the cache client instead` });
+      return 'through-restore';
+    }
+    options.onWarning?.({ code: 'remote-entry-unusable', message: `the ${remote.name} cache entry for ${key} was not used (the base is made from its source instead): ${(error as Error).message}` });
+    return false;
   }
 }
 
@@ -300,7 +357,7 @@ async function restoreAndExtract(layout: StoreLayout, key: string, remote: Remot
     options.onWarning?.({ code: 'remote-restore-failed', message: `the ${remote.name} cache could not be read for ${key} (the base is made from its source instead): ${(error as Error).message}` });
     return false;
   } finally {
-    timings.restoreSeconds = (performance.now() - restoreStarted) / 1000;
+    timings.restoreSeconds += (performance.now() - restoreStarted) / 1000;
   }
   if (!entry) {
     await early.drop();

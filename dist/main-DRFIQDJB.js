@@ -23,7 +23,8 @@ import {
 } from "./chunk-WD3ABW5G.js";
 import {
   ensureBase
-} from "./chunk-2YC4Z3DY.js";
+} from "./chunk-RFZ3RXHZ.js";
+import "./chunk-LFCMNEXX.js";
 import "./chunk-I4Z6R4ME.js";
 import {
   packageRoot
@@ -340,7 +341,7 @@ async function upCommand(args) {
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-YEGMDXP6.js");
+    const { up } = await import("./up-MA6G6Y6W.js");
     return up({
       ...source,
       ...hooks,

@@ -1,6 +1,9 @@
 import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
+  decompressChunks
+} from "./chunk-7JN6EIKX.js";
+import {
   BearerCredentialHandler,
   create,
   debug,
@@ -41,8 +44,16 @@ import {
   sourceFromChoice
 } from "./chunk-WD3ABW5G.js";
 import {
+  RemoteTransferError,
   ensureBase
-} from "./chunk-2YC4Z3DY.js";
+} from "./chunk-RFZ3RXHZ.js";
+import {
+  TOOL_NAME,
+  TOOL_VERSION
+} from "./chunk-4F4VMEEG.js";
+import {
+  tarMemberData
+} from "./chunk-KZYD2Y56.js";
 import {
   BasecowError,
   UsageError
@@ -44779,9 +44790,9 @@ function restoreCache(paths_1, primaryKey_1, restoreKeys_1, options_1) {
     const cacheServiceVersion = getCacheServiceVersion();
     debug(`Cache service version: ${cacheServiceVersion}`);
     checkPaths(paths);
-    const cacheMode = getCacheMode();
-    if (!isCacheReadable(cacheMode)) {
-      info(`Cache restore skipped: the effective cache-mode '${cacheMode}' does not permit reads.`);
+    const cacheMode2 = getCacheMode();
+    if (!isCacheReadable(cacheMode2)) {
+      info(`Cache restore skipped: the effective cache-mode '${cacheMode2}' does not permit reads.`);
       debug(`Skipped restore for paths [${paths.join(", ")}] with primary key '${primaryKey}'.`);
       return void 0;
     }
@@ -44950,9 +44961,9 @@ function saveCache2(paths_1, key_1, options_1) {
     debug(`Cache service version: ${cacheServiceVersion}`);
     checkPaths(paths);
     checkKey(key);
-    const cacheMode = getCacheMode();
-    if (!isCacheWritable(cacheMode)) {
-      info(`Cache save skipped: the effective cache-mode '${cacheMode}' does not permit writes.`);
+    const cacheMode2 = getCacheMode();
+    if (!isCacheWritable(cacheMode2)) {
+      info(`Cache save skipped: the effective cache-mode '${cacheMode2}' does not permit writes.`);
       debug(`Skipped save for paths [${paths.join(", ")}] with key '${key}'.`);
       return -1;
     }
@@ -45126,6 +45137,103 @@ function saveCacheV2(paths_1, key_1, options_1) {
 import { mkdir, rm, rmdir } from "node:fs/promises";
 import { join as join6 } from "node:path";
 
+// src/action/actions-cache-stream.ts
+function stallTimeoutMs(env = process.env) {
+  const minutes = Number(env.SEGMENT_DOWNLOAD_TIMEOUT_MINS);
+  return Number.isFinite(minutes) && minutes > 0 ? Math.min(3e4, minutes * 6e4) : 3e4;
+}
+async function streamingMethod(readable, env = process.env) {
+  if ((env.BASECOW_ACTIONS_CACHE_RESTORE ?? "").trim() === "client") return { why: "BASECOW_ACTIONS_CACHE_RESTORE=client" };
+  if (getCacheServiceVersion() !== "v2") return { why: "the cache service is v1" };
+  if (!readable) return { why: "the cache mode forbids reads" };
+  const method = await getCompressionMethod();
+  if (method === "gzip") return { why: "no zstd on this runner: entries are tar.gz archives" };
+  return { method };
+}
+async function streamActionsCacheEntry(cacheKey, relativePath, method, options) {
+  const version3 = getCacheVersion([relativePath], method);
+  const answer = await internalCacheTwirpClient().GetCacheEntryDownloadURL({ key: cacheKey, restoreKeys: [], version: version3 });
+  if (!answer.ok || !answer.signedDownloadUrl) return { kind: "absent" };
+  info(`Cache hit for: ${answer.matchedKey}; decoding it as it downloads`);
+  const transfer = new BlobTransfer(answer.signedDownloadUrl, options);
+  const source = `the Actions cache archive of ${cacheKey}`;
+  return { kind: "entry", entry: { bytes: tarMemberData(decompressChunks(transfer.chunks(), source, false), relativePath, source), cancel: () => transfer.cancel() } };
+}
+var BlobTransfer = class {
+  constructor(url2, options) {
+    this.url = url2;
+    this.options = options;
+  }
+  url;
+  options;
+  client = new HttpClient(`${TOOL_NAME}/${TOOL_VERSION}`);
+  message;
+  cancelled = false;
+  cancel() {
+    this.cancelled = true;
+    this.message?.destroy();
+    this.client.dispose();
+  }
+  async *chunks() {
+    const message = await this.open();
+    const total = Number(message.headers["content-length"] ?? Number.NaN);
+    const stallMs = stallTimeoutMs();
+    const iterator = message[Symbol.asyncIterator]();
+    const onAbort = () => message.destroy();
+    this.options.signal?.addEventListener("abort", onAbort, { once: true });
+    let received = 0;
+    try {
+      for (; ; ) {
+        const next = await this.within(stallMs, iterator.next());
+        if (next.done) break;
+        received += next.value.length;
+        this.options.onProgress?.(received, total);
+        yield next.value;
+      }
+    } finally {
+      this.options.signal?.removeEventListener("abort", onAbort);
+      message.destroy();
+    }
+    if (Number.isFinite(total) && received !== total) throw new RemoteTransferError(`the download ended after ${received} of ${total} bytes`);
+  }
+  async open() {
+    if (this.cancelled) throw new RemoteTransferError("the download was cancelled");
+    let response;
+    try {
+      response = await retryHttpClientResponse("downloadCache", () => this.client.get(this.url));
+    } catch (error2) {
+      throw new RemoteTransferError(`the download could not start: ${error2.message}`);
+    }
+    const status = response.message.statusCode ?? 0;
+    if (status !== 200) {
+      response.message.destroy();
+      throw new RemoteTransferError(`the download answered HTTP ${status}`);
+    }
+    this.message = response.message;
+    if (this.cancelled) response.message.destroy();
+    return response.message;
+  }
+  /** `next` within `ms`; a stall or a broken connection is a RemoteTransferError. */
+  async within(ms, next) {
+    let timer;
+    const stalled = new Promise((_, reject) => {
+      timer = setTimeout(() => {
+        this.message?.destroy();
+        reject(new RemoteTransferError(`the download sent nothing for ${Math.round(ms / 1e3)} s`));
+      }, ms);
+    });
+    next.catch(() => void 0);
+    try {
+      return await Promise.race([next, stalled]);
+    } catch (error2) {
+      if (error2 instanceof RemoteTransferError) throw error2;
+      throw new RemoteTransferError(`the download broke off: ${error2.message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+};
+
 // src/action/archive-follower.ts
 import { existsSync as existsSync3, readdirSync } from "node:fs";
 import { join as join4 } from "node:path";
@@ -45278,9 +45386,15 @@ async function inWorkspace(fn) {
   }
 }
 function cacheWritable(env = process.env) {
-  const mode = (env.ACTIONS_CACHE_MODE ?? "").trim().toLowerCase();
-  return !["none", "read", "write", "write-only"].includes(mode) || mode === "write" || mode === "write-only";
+  const mode = cacheMode(env);
+  return !KNOWN_CACHE_MODES2.includes(mode) || mode === "write" || mode === "write-only";
 }
+function cacheReadable(env = process.env) {
+  const mode = cacheMode(env);
+  return !KNOWN_CACHE_MODES2.includes(mode) || mode === "read" || mode === "write";
+}
+var KNOWN_CACHE_MODES2 = ["none", "read", "write", "write-only"];
+var cacheMode = (env) => (env.ACTIONS_CACHE_MODE ?? "").trim().toLowerCase();
 function segmentTimeoutMs(env = process.env) {
   return env.SEGMENT_DOWNLOAD_TIMEOUT_MINS ? void 0 : 2 * 60 * 1e3;
 }
@@ -45290,6 +45404,17 @@ var ActionsCache = class {
   static available() {
     return isFeatureAvailable();
   }
+  /**
+   * The entry decoded as it downloads, with nothing written but the base (see
+   * actions-cache-stream.ts). Runners where that does not apply (the v1 service, no zstd, a cache
+   * mode without reads, BASECOW_ACTIONS_CACHE_RESTORE=client) restore through restoreCache.
+   */
+  async stream(key, options = {}) {
+    const how = await streamingMethod(cacheReadable());
+    if ("why" in how) return { kind: "unsupported", why: how.why };
+    return streamActionsCacheEntry(cacheKeyFor(key), entryRelativePath(key), how.method, options);
+  }
+  /** Through restoreCache: the archive downloaded whole to RUNNER_TEMP, then unpacked by the client's tar. */
   async restore(key, options = {}) {
     const relative2 = entryRelativePath(key);
     const path4 = join6(workspace(), relative2);
@@ -45379,7 +45504,7 @@ function baseResultLine(base) {
 function whereFrom(base) {
   const decoding = base.timings.entryDecoding;
   if (base.origin !== "remote" || !decoding) return ORIGIN_WORDS[base.origin];
-  const when = decoding.when === "while-restoring" ? "decoded while it downloaded" : "decoded after the restore";
+  const when = { streamed: "decoded as it streamed in", "while-restoring": "decoded while it downloaded", "after-restore": "decoded after the restore" }[decoding.when];
   return `${ORIGIN_WORDS[base.origin]}, ${when}${decoding.note ? ` (${decoding.note})` : ""}`;
 }
 function phases(base, testnetSeconds) {
@@ -45479,7 +45604,7 @@ async function prepareBase(inputs, workDir) {
 async function createTestnet(inputs, testnet, base) {
   saveState(STATE.workDir, testnet.workDir);
   if (testnet.connect) saveState(STATE.connect, testnet.connect);
-  const { up } = await import("./up-YEGMDXP6.js");
+  const { up } = await import("./up-MA6G6Y6W.js");
   return up({ ...testnet, source: inputs.source, cacheDir: inputs.cacheDir, base, onWarning: warn });
 }
 async function runMain() {

@@ -1,6 +1,9 @@
 import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
+  EntryTaskStream
+} from "./chunk-LFCMNEXX.js";
+import {
   ensureStoreDirs,
   readSidecar,
   sweepTemps,
@@ -58,6 +61,11 @@ import {
 import { chmod, rename as rename2, rm as rm4, stat as stat2 } from "node:fs/promises";
 import { basename, dirname, join as join3, resolve as resolve2 } from "node:path";
 import { setTimeout as sleep2 } from "node:timers/promises";
+
+// src/core/remote/remote-cache.ts
+var RemoteTransferError = class extends Error {
+  name = "RemoteTransferError";
+};
 
 // src/core/store/early-extraction.ts
 import { readdir, rm } from "node:fs/promises";
@@ -280,6 +288,22 @@ var EntryWhileRestoring = class {
     await rm2(this.tempImage, { force: true });
   }
 };
+
+// src/core/store/streamed-entry.ts
+async function decodeStreamedEntry(entry, source, tempImage, options) {
+  const started = performance.now();
+  let transferEnded;
+  async function* timed() {
+    yield* entry.bytes;
+    transferEnded = performance.now();
+  }
+  try {
+    const { result, index } = await extractEntryStream(new EntryTaskStream(timed(), source), source, tempImage, options);
+    return { extracted: result, index, transferSeconds: ((transferEnded ?? performance.now()) - started) / 1e3 };
+  } finally {
+    entry.cancel();
+  }
+}
 
 // src/core/store/local-image.ts
 import { resolve } from "node:path";
@@ -528,9 +552,57 @@ async function findOrMake(layout, key, source, derivedKey, context, options, tim
 async function restoreFromRemote(layout, key, remote, options, lock, timings) {
   prestartWorkers(options.maxWorkers);
   try {
+    if (remote.stream) {
+      const streamed = await restoreStreamed(layout, key, remote, options, lock, timings);
+      if (streamed !== "through-restore") return streamed;
+    }
     return await restoreAndExtract(layout, key, remote, options, lock, timings);
   } finally {
     dropSpareWorkers();
+  }
+}
+async function restoreStreamed(layout, key, remote, options, lock, timings) {
+  const tempImage = `${tempStem(layout, key)}.img`;
+  const started = performance.now();
+  let lookup;
+  try {
+    lookup = await remote.stream(key, { signal: options.signal, onProgress: (done, total) => options.onProgress?.({ phase: "restore", done, total }) });
+  } catch (error) {
+    timings.restoreSeconds = (performance.now() - started) / 1e3;
+    if (options.signal?.aborted) throw options.signal.reason;
+    options.onWarning?.({ code: "remote-restore-failed", message: `the ${remote.name} cache could not be read for ${key} (the base is made from its source instead): ${error.message}` });
+    return false;
+  }
+  if (lookup.kind === "absent") {
+    timings.restoreSeconds = (performance.now() - started) / 1e3;
+    return false;
+  }
+  if (lookup.kind === "unsupported") return "through-restore";
+  const source = `the ${remote.name} cache entry for ${key}`;
+  try {
+    const decoded = await decodeStreamedEntry(lookup.entry, source, tempImage, {
+      maxWorkers: options.maxWorkers,
+      durable: extractsDurably(options),
+      signal: options.signal,
+      fits: async (apparentSize) => apparentSize <= await freeBytes(layout)
+    });
+    timings.restoreSeconds = decoded.transferSeconds;
+    timings.extractSeconds = (performance.now() - started) / 1e3 - decoded.transferSeconds;
+    timings.workers = decoded.extracted.workers;
+    timings.entryDecoding = { when: "streamed" };
+    await publish(layout, key, tempImage, lock, { path: `${remote.name} cache`, kind: "image", digest: null, format: decoded.extracted.format, member: null, bytes: decoded.index.bytes }, "remote", decoded.extracted.rawDigest, durabilityOf(options));
+    return true;
+  } catch (error) {
+    await rm4(tempImage, { force: true });
+    if (options.signal?.aborted) throw options.signal.reason;
+    if (error instanceof LockLostError || error instanceof BasecowError && error.code === "no-space") throw error;
+    timings.restoreSeconds = (performance.now() - started) / 1e3;
+    if (error instanceof RemoteTransferError) {
+      options.onWarning?.({ code: "remote-stream-failed", message: `streaming the ${remote.name} cache entry for ${key} failed (${error.message}); restoring it through the cache client instead` });
+      return "through-restore";
+    }
+    options.onWarning?.({ code: "remote-entry-unusable", message: `the ${remote.name} cache entry for ${key} was not used (the base is made from its source instead): ${error.message}` });
+    return false;
   }
 }
 async function restoreAndExtract(layout, key, remote, options, lock, timings) {
@@ -551,7 +623,7 @@ async function restoreAndExtract(layout, key, remote, options, lock, timings) {
     options.onWarning?.({ code: "remote-restore-failed", message: `the ${remote.name} cache could not be read for ${key} (the base is made from its source instead): ${error.message}` });
     return false;
   } finally {
-    timings.restoreSeconds = (performance.now() - restoreStarted) / 1e3;
+    timings.restoreSeconds += (performance.now() - restoreStarted) / 1e3;
   }
   if (!entry) {
     await early.drop();
@@ -729,6 +801,7 @@ async function existingBase(options) {
 }
 
 export {
+  RemoteTransferError,
   ensureBase,
   existingBase
 };

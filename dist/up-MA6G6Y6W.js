@@ -19,7 +19,8 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   ensureBase
-} from "./chunk-2YC4Z3DY.js";
+} from "./chunk-RFZ3RXHZ.js";
+import "./chunk-LFCMNEXX.js";
 import {
   readSidecar
 } from "./chunk-I4Z6R4ME.js";

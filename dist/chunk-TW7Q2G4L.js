@@ -11,7 +11,7 @@ import {
   label,
   saveEntry,
   warn
-} from "./chunk-ZE3HWN5Q.js";
+} from "./chunk-DBKXBTGT.js";
 import {
   getState,
   group,
