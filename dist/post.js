@@ -2,14 +2,14 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   runPost
-} from "./chunk-TW7Q2G4L.js";
+} from "./chunk-W2LLDDZ4.js";
 import "./chunk-MPQVKSM4.js";
-import "./chunk-DBKXBTGT.js";
+import "./chunk-Q232Y4SI.js";
 import "./chunk-7JN6EIKX.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
 import "./chunk-WD3ABW5G.js";
-import "./chunk-RFZ3RXHZ.js";
+import "./chunk-EER7KK2I.js";
 import "./chunk-LFCMNEXX.js";
 import "./chunk-I4Z6R4ME.js";
 import "./chunk-4F4VMEEG.js";

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, watch, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, watch, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { writeEntry } from '../src/core/entry/write.js';
 import { BasecowError } from '../src/core/errors.js';
+import type { RemoteCache } from '../src/core/remote/remote-cache.js';
 import { computeRawDigest } from '../src/core/extract/raw-digest.js';
 import { runTool } from '../src/core/exec/run-tool.js';
 import { ensureBase, type BaseResult } from '../src/core/store/ensure-base.js';
@@ -343,6 +346,42 @@ test('not enough free space: unused bases are evicted to make room, else a refus
     assert.equal(await sha256File(made.base), big.sha);
     assert.deepEqual(warnings.map((w) => w.code), ['evicted-for-space']);
     assert.equal(existsSync(basePath(layout, 'old')), false);
+  } finally {
+    await runTool(['umount', mount]);
+  }
+});
+
+test('a streamed L2 entry whose base may not fit is restored through restore(), which evicts an unused base to make room', { skip: !isRoot() && 'mounting a small tmpfs needs root' }, async () => {
+  const mount = join(dir, 'space-l2');
+  mkdirSync(mount);
+  const big = await image('big-l2', 12);
+  const mid = await image('mid-l2', 6);
+  const entry = join(dir, 'big-l2.entry.zst');
+  await writeEntry(big.raw, entry, {});
+  const calls: string[] = [];
+  const remote: RemoteCache = {
+    name: 'test',
+    async stream(key) {
+      calls.push(`stream ${key}`);
+      return { kind: 'entry', entry: { bytes: createReadStream(entry) as AsyncIterable<Buffer>, cancel: () => undefined } };
+    },
+    async restore(key) {
+      calls.push(`restore ${key}`);
+      const copy = join(dir, 'big-l2.restored.zst');
+      copyFileSync(entry, copy);
+      return { path: copy, dispose: () => rm(copy, { force: true }) };
+    },
+  };
+  await runTool(['mount', '-t', 'tmpfs', '-o', 'size=16m,mode=0755', 'tmpfs', mount]);
+  try {
+    await ensureBase({ source: mid.zst, cacheDir: mount, key: 'old', lockTiming: FAST_LOCK });
+    const warnings: Warning[] = [];
+    const restored = await ensureBase({ source: join(dir, 'missing.zst'), cacheDir: mount, key: 'new', remote, lockTiming: FAST_LOCK, onWarning: (w) => warnings.push(w) });
+    assert.equal(restored.cacheHit, 'l2');
+    assert.equal(await sha256File(restored.base), big.sha);
+    assert.deepEqual(calls, ['stream new', 'restore new']);
+    assert.deepEqual(warnings.map((w) => w.code), ['evicted-for-space'], JSON.stringify(warnings));
+    assert.deepEqual(listDir(storeLayout(mount).tmp), []);
   } finally {
     await runTool(['umount', mount]);
   }

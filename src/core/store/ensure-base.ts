@@ -311,12 +311,18 @@ async function restoreStreamed(layout: StoreLayout, key: string, remote: RemoteC
   }
   if (lookup.kind === 'unsupported') return 'through-restore';
   const source = `the ${remote.name} cache entry for ${key}`;
+  // The header gives only the apparent size: a base that may not fit is left to restore(), which
+  // knows the entry's data bytes before it decodes and makes room for exactly those.
+  let roomUnsure = false;
   try {
     const decoded = await decodeStreamedEntry(lookup.entry, source, tempImage, {
       maxWorkers: options.maxWorkers,
       durable: extractsDurably(options),
       signal: options.signal,
-      fits: async (apparentSize) => apparentSize <= (await freeBytes(layout)),
+      fits: async (apparentSize) => {
+        roomUnsure = apparentSize > (await freeBytes(layout));
+        return !roomUnsure;
+      },
     });
     // The restore phase is the transfer; what the decoding took after its last byte is the extract phase.
     timings.restoreSeconds = decoded.transferSeconds;
@@ -330,6 +336,7 @@ async function restoreStreamed(layout: StoreLayout, key: string, remote: RemoteC
     if (options.signal?.aborted) throw options.signal.reason;
     if (error instanceof LockLostError || (error instanceof BasecowError && error.code === 'no-space')) throw error;
     timings.restoreSeconds = (performance.now() - started) / 1000;
+    if (roomUnsure) return 'through-restore';
     if (error instanceof RemoteTransferError) {
       options.onWarning?.({ code: 'remote-stream-failed', message: `streaming the ${remote.name} cache entry for ${key} failed (${error.message}); restoring it through the cache client instead` });
       return 'through-restore';

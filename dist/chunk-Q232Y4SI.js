@@ -46,7 +46,7 @@ import {
 import {
   RemoteTransferError,
   ensureBase
-} from "./chunk-RFZ3RXHZ.js";
+} from "./chunk-EER7KK2I.js";
 import {
   TOOL_NAME,
   TOOL_VERSION
@@ -45604,7 +45604,7 @@ async function prepareBase(inputs, workDir) {
 async function createTestnet(inputs, testnet, base) {
   saveState(STATE.workDir, testnet.workDir);
   if (testnet.connect) saveState(STATE.connect, testnet.connect);
-  const { up } = await import("./up-MA6G6Y6W.js");
+  const { up } = await import("./up-LKT7PBG3.js");
   return up({ ...testnet, source: inputs.source, cacheDir: inputs.cacheDir, base, onWarning: warn });
 }
 async function runMain() {

@@ -11,7 +11,7 @@ import {
   label,
   saveEntry,
   warn
-} from "./chunk-DBKXBTGT.js";
+} from "./chunk-Q232Y4SI.js";
 import {
   getState,
   group,

@@ -579,12 +579,16 @@ async function restoreStreamed(layout, key, remote, options, lock, timings) {
   }
   if (lookup.kind === "unsupported") return "through-restore";
   const source = `the ${remote.name} cache entry for ${key}`;
+  let roomUnsure = false;
   try {
     const decoded = await decodeStreamedEntry(lookup.entry, source, tempImage, {
       maxWorkers: options.maxWorkers,
       durable: extractsDurably(options),
       signal: options.signal,
-      fits: async (apparentSize) => apparentSize <= await freeBytes(layout)
+      fits: async (apparentSize) => {
+        roomUnsure = apparentSize > await freeBytes(layout);
+        return !roomUnsure;
+      }
     });
     timings.restoreSeconds = decoded.transferSeconds;
     timings.extractSeconds = (performance.now() - started) / 1e3 - decoded.transferSeconds;
@@ -597,6 +601,7 @@ async function restoreStreamed(layout, key, remote, options, lock, timings) {
     if (options.signal?.aborted) throw options.signal.reason;
     if (error instanceof LockLostError || error instanceof BasecowError && error.code === "no-space") throw error;
     timings.restoreSeconds = (performance.now() - started) / 1e3;
+    if (roomUnsure) return "through-restore";
     if (error instanceof RemoteTransferError) {
       options.onWarning?.({ code: "remote-stream-failed", message: `streaming the ${remote.name} cache entry for ${key} failed (${error.message}); restoring it through the cache client instead` });
       return "through-restore";
