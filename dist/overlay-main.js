@@ -9,7 +9,7 @@ import {
   readCacheDir,
   readTestnetInputs,
   warn
-} from "./chunk-Q232Y4SI.js";
+} from "./chunk-H7ZT3T7E.js";
 import "./chunk-7JN6EIKX.js";
 import {
   getInput,

@@ -3,11 +3,11 @@ const require = __basecowRequire(import.meta.url);
 import {
   releaseJobLease,
   tearDownTestnet
-} from "./chunk-W2LLDDZ4.js";
+} from "./chunk-VYSJTIYP.js";
 import "./chunk-MPQVKSM4.js";
 import {
   failStep
-} from "./chunk-Q232Y4SI.js";
+} from "./chunk-H7ZT3T7E.js";
 import "./chunk-7JN6EIKX.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";

@@ -2,9 +2,9 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   runPost
-} from "./chunk-W2LLDDZ4.js";
+} from "./chunk-VYSJTIYP.js";
 import "./chunk-MPQVKSM4.js";
-import "./chunk-Q232Y4SI.js";
+import "./chunk-H7ZT3T7E.js";
 import "./chunk-7JN6EIKX.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";

@@ -124,25 +124,51 @@ test('a miss builds the base and post saves it; another runner restores it from 
   }
 });
 
-test('a streamed entry whose download breaks off is restored through the cache client instead: l2, one warning', async () => {
+test('a streamed entry is fetched in ranges: a range cut off is fetched again, a server that ignores ranges sends it whole, a range that fails every try sends the restore through the cache client (one warning)', async () => {
+  // 20 MiB of data: an archive of three ranges.
+  const bigRaw = join(dir, 'ranges.img');
+  await makeSparseFile(bigRaw, 64 * MiB, [{ offset: 4 * MiB, length: 20 * MiB }]);
+  const bigImage = join(dir, 'ranges.img.zst');
+  execFileSync('zstd', ['-q', '-3', bigRaw, '-o', bigImage]);
+  const inputs = (r: { cacheDir: string }) => ({ ...baseInputs(r, { key: 'broken-stream' }), image: bigImage });
   const a = newRunner();
-  const mainA = await runStep(a, 'main', { inputs: baseInputs(a, { key: 'broken-stream' }) });
+  const mainA = await runStep(a, 'main', { inputs: inputs(a) });
   assert.equal((await runStep(a, 'post', { state: mainA.state })).code, 0);
-  const b = newRunner();
-  // The first download (the stream's one GET) is cut after 200 KiB; the client's own download then goes through.
-  service.faults.cutDownloads = { afterBytes: 200 * 1024, times: 1 };
-  try {
-    const mainB = await runStep(b, 'main', { inputs: baseInputs(b, { key: 'broken-stream' }) });
-    assert.equal(mainB.code, 0, logOf(mainB));
-    assert.equal(mainB.outputs['cache-hit'], 'l2', logOf(mainB));
-    assert.equal(mainB.warnings.length, 1, logOf(mainB));
-    assert.match(mainB.warnings[0], /streaming the Actions cache entry for broken-stream failed \(.*\); restoring it through the cache client instead/);
-    assert.match(mainB.summary, /decoded while it downloaded/, logOf(mainB));
-    assert.equal(await sha256File(mainB.outputs['base-image']), await sha256File(raw));
-    assert.deepEqual(leftovers(b), []);
-  } finally {
-    service.faults.cutDownloads = undefined;
-  }
+  const entryBlob = service.entries.find((e) => e.key === cacheKeyFor('broken-stream') && e.finalized)!.blobName;
+  const restoreWith = async (label: string, faults: Partial<typeof service.faults>) => {
+    const b = newRunner();
+    Object.assign(service.faults, faults);
+    const seen = service.blobRequests.length;
+    try {
+      const main = await runStep(b, 'main', { inputs: inputs(b) });
+      assert.equal(main.code, 0, `${label}: ${logOf(main)}`);
+      assert.equal(main.outputs['cache-hit'], 'l2', `${label}: ${logOf(main)}`);
+      assert.equal(await sha256File(main.outputs['base-image']), await sha256File(bigRaw), label);
+      assert.deepEqual(leftovers(b), [], label);
+      return { main, requests: service.blobRequests.slice(seen).filter((r) => r.blobName === entryBlob && r.method === 'GET') };
+    } finally {
+      service.faults.cutDownloads = undefined;
+      service.faults.ignoreRanges = undefined;
+    }
+  };
+
+  // The first range, cut after 200 KiB once, is asked for again; the three come together in order.
+  const once = await restoreWith('one cut', { cutDownloads: { afterBytes: 200 * 1024, times: 1 } });
+  assert.deepEqual(once.main.warnings, [], logOf(once.main));
+  assert.match(once.main.summary, /decoded as it streamed in/);
+  assert.equal(once.requests.filter((r) => r.cut).length, 1);
+  assert.equal(once.requests.length, 4, JSON.stringify(once.requests));
+
+  const whole = await restoreWith('ranges ignored', { ignoreRanges: true });
+  assert.deepEqual(whole.main.warnings, [], logOf(whole.main));
+  assert.match(whole.main.summary, /decoded as it streamed in/);
+  assert.equal(whole.requests.length, 1, 'one request, answered whole');
+
+  // Every try of the first range cut: the stream gives up and restoreCache downloads the entry.
+  const failed = await restoreWith('every try cut', { cutDownloads: { afterBytes: 200 * 1024, times: 3 } });
+  assert.equal(failed.main.warnings.length, 1, logOf(failed.main));
+  assert.match(failed.main.warnings[0], /streaming the Actions cache entry for broken-stream failed \(the download of bytes 0- stopped after \d+ bytes: the connection broke \(aborted\)\); restoring it through the cache client instead/);
+  assert.match(failed.main.summary, /decoded while it downloaded/, logOf(failed.main));
 });
 
 test('a corrupted cache entry is detected, not used, and the base is made from its source', async () => {
@@ -196,7 +222,7 @@ test('the cache service down, failing with 500s, refusing a save (409) or stalli
   const hung = await check('stalled download', () => void (service.faults.hangDownloads = true), () => void (service.faults.hangDownloads = false), 'svc-hang', { SEGMENT_DOWNLOAD_TIMEOUT_MINS: '0.05' });
   assert.equal(hung.main.outputs['cache-hit'], 'miss');
   // The stream's stall ends it first (then the client's own download stalls too).
-  assert.ok(hung.main.warnings.some((w) => /streaming the Actions cache entry for svc-hang failed \(the download sent nothing for 3 s\)/.test(w)), logOf(hung.main));
+  assert.ok(hung.main.warnings.some((w) => /streaming the Actions cache entry for svc-hang failed \(the download of bytes 0- stopped after 0 bytes: nothing arrived for 3 s\)/.test(w)), logOf(hung.main));
 });
 
 test('remote-cache none never asks the service; a bad input fails the step naming the input', async () => {

@@ -1,4 +1,3 @@
 export { getCacheServiceVersion } from '../../node_modules/@actions/cache/lib/internal/config.js';
 export { getCacheVersion, getCompressionMethod } from '../../node_modules/@actions/cache/lib/internal/cacheUtils.js';
-export { retryHttpClientResponse } from '../../node_modules/@actions/cache/lib/internal/requestUtils.js';
 export { internalCacheTwirpClient } from '../../node_modules/@actions/cache/lib/internal/shared/cacheTwirpClient.js';

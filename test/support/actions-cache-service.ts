@@ -31,7 +31,7 @@
 //   spawn(node, [action], { env: { ...process.env, ...service.env, GITHUB_WORKSPACE, RUNNER_TEMP } });
 //   service.faults.twirp = { code: 'internal' };           // or { code, method, times }
 //   service.faults.hangDownloads = true;  await service.corrupt(key);  await service.pause();
-//   service.faults.cutDownloads = { afterBytes, times };
+//   service.faults.cutDownloads = { afterBytes, times };  service.faults.ignoreRanges = true;
 //   service.entries / service.calls / service.blobRequests  // what happened
 //   startCacheService({ blobStore: 'files', blobProxy: 'blob-store', blobLocation })  // benchmarks: blobs bypass this process
 // runCacheClient (below) does the spawn for test/fixtures/cache-client.js, the bare client.
@@ -134,6 +134,8 @@ export interface Faults {
   hangDownloads?: boolean;
   /** The next `times` blob downloads (GET) send `afterBytes` of their body, then the connection is cut. */
   cutDownloads?: { afterBytes: number; times: number };
+  /** Blob downloads are answered whole, as by a server that does not serve ranges. */
+  ignoreRanges?: boolean;
 }
 
 export interface CacheServiceOptions {
@@ -324,6 +326,10 @@ export async function startCacheService(options: CacheServiceOptions = {}): Prom
     if (req.method === 'PUT') req.on('data', (chunk: Buffer) => (record.bytes += chunk.length));
     const headers: Record<string, string | string[] | undefined> = { ...req.headers, host: new URL(blobStore.url).host };
     delete headers['proxy-connection'];
+    if (faults.ignoreRanges && req.method === 'GET') {
+      delete headers.range;
+      delete headers['x-ms-range'];
+    }
     const upstream = httpRequest(`${blobStore.url}${path}${target.search}`, { method: req.method, headers }, (answer) => {
       record.status = answer.statusCode ?? 0;
       res.writeHead(answer.statusCode ?? 502, answer.headers);

@@ -45159,6 +45159,12 @@ async function streamActionsCacheEntry(cacheKey, relativePath, method, options) 
   const source = `the Actions cache archive of ${cacheKey}`;
   return { kind: "entry", entry: { bytes: tarMemberData(decompressChunks(transfer.chunks(), source, false), relativePath, source), cancel: () => transfer.cancel() } };
 }
+var RANGE_BYTES = 8 * 1024 * 1024;
+var RANGES_AHEAD = 4;
+var RANGE_ATTEMPTS = 3;
+var RETRY_DELAY_MS = 1e3;
+var RetryableError = class extends RemoteTransferError {
+};
 var BlobTransfer = class {
   constructor(url2, options) {
     this.url = url2;
@@ -45166,68 +45172,139 @@ var BlobTransfer = class {
   }
   url;
   options;
-  client = new HttpClient(`${TOOL_NAME}/${TOOL_VERSION}`);
-  message;
+  client = new HttpClient(`${TOOL_NAME}/${TOOL_VERSION}`, [], { keepAlive: true });
+  inFlight = /* @__PURE__ */ new Set();
+  /** Range buffers the consumer is done with (a chunk is valid until the next is asked for): fewer fresh pages. */
+  spare = [];
   cancelled = false;
+  stallMs = stallTimeoutMs();
   cancel() {
     this.cancelled = true;
-    this.message?.destroy();
+    for (const message of this.inFlight) message.destroy();
     this.client.dispose();
   }
   async *chunks() {
-    const message = await this.open();
-    const total = Number(message.headers["content-length"] ?? Number.NaN);
-    const stallMs = stallTimeoutMs();
-    const iterator = message[Symbol.asyncIterator]();
-    const onAbort = () => message.destroy();
+    const onAbort = () => this.cancel();
     this.options.signal?.addEventListener("abort", onAbort, { once: true });
-    let received = 0;
     try {
-      for (; ; ) {
-        const next = await this.within(stallMs, iterator.next());
-        if (next.done) break;
-        received += next.value.length;
+      const first = await this.range(0);
+      if (first.kind === "whole") {
+        yield* this.whole(first.message, first.total);
+        return;
+      }
+      const total = first.total;
+      const count = Math.ceil(total / RANGE_BYTES);
+      const pending = /* @__PURE__ */ new Map();
+      const request = (index) => {
+        if (index >= count || pending.has(index)) return;
+        const answer = this.range(index * RANGE_BYTES);
+        answer.catch(() => void 0);
+        pending.set(index, answer);
+      };
+      let received = 0;
+      for (let index = 0; index < count; index++) {
+        for (let ahead = index + 1; ahead <= index + RANGES_AHEAD; ahead++) request(ahead);
+        const answer = index === 0 ? first : await pending.get(index);
+        pending.delete(index);
+        if (answer.kind !== "range" || answer.total !== total) throw new RemoteTransferError(`the blob changed size during the download (${total} bytes, then ${answer.total})`);
+        received += answer.body.length;
         this.options.onProgress?.(received, total);
-        yield next.value;
+        yield answer.body;
+        this.spare.push(answer.body);
       }
     } finally {
       this.options.signal?.removeEventListener("abort", onAbort);
+      this.cancel();
+    }
+  }
+  /** The range at `start`, tried up to RANGE_ATTEMPTS times. */
+  async range(start) {
+    for (let attempt = 1; ; attempt++) {
+      if (this.cancelled) throw new RemoteTransferError("the download was cancelled");
+      try {
+        return await this.tryRange(start);
+      } catch (error2) {
+        if (!(error2 instanceof RetryableError) || attempt >= RANGE_ATTEMPTS || this.cancelled) {
+          throw error2 instanceof RemoteTransferError ? error2 : new RemoteTransferError(error2.message);
+        }
+        debug(`range at ${start}: try ${attempt} of ${RANGE_ATTEMPTS} failed (${error2.message}); trying again`);
+        await new Promise((resolve3) => setTimeout(resolve3, RETRY_DELAY_MS * attempt));
+      }
+    }
+  }
+  async tryRange(start) {
+    let message;
+    try {
+      ({ message } = await this.client.get(this.url, { range: `bytes=${start}-${start + RANGE_BYTES - 1}` }));
+    } catch (error2) {
+      throw new RetryableError(`the download could not reach the cache's storage: ${error2.message}`);
+    }
+    const status = message.statusCode ?? 0;
+    if (status === 200 && start === 0) {
+      return { kind: "whole", message, total: Number(message.headers["content-length"] ?? Number.NaN) };
+    }
+    this.inFlight.add(message);
+    try {
+      if (status !== 206) {
+        message.resume();
+        const failure = `the download of bytes ${start}- answered HTTP ${status}`;
+        throw status >= 500 || status === 429 ? new RetryableError(failure) : new RemoteTransferError(failure);
+      }
+      const range2 = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(message.headers["content-range"] ?? ""));
+      if (!range2 || Number(range2[1]) !== start) throw new RemoteTransferError(`the download of bytes ${start}- answered the range ${message.headers["content-range"] ?? "(none)"}`);
+      const length = Number(range2[2]) - start + 1;
+      const reused = this.spare.length > 0 && this.spare[this.spare.length - 1].length >= length ? this.spare.pop() : void 0;
+      const body2 = reused ? reused.subarray(0, length) : Buffer.allocUnsafe(length);
+      let filled = 0;
+      const iterator = message[Symbol.asyncIterator]();
+      for (; ; ) {
+        const next = await this.within(message, iterator.next()).catch((error2) => {
+          throw error2 instanceof RetryableError ? new RetryableError(`the download of bytes ${start}- stopped after ${filled} bytes: ${error2.message}`) : error2;
+        });
+        if (next.done) break;
+        if (filled + next.value.length > body2.length) throw new RetryableError(`the download of bytes ${start}- sent more than its range`);
+        next.value.copy(body2, filled);
+        filled += next.value.length;
+      }
+      if (filled !== body2.length) throw new RetryableError(`the download of bytes ${start}- ended after ${filled} of ${body2.length} bytes`);
+      return { kind: "range", body: body2, total: Number(range2[3]) };
+    } finally {
+      this.inFlight.delete(message);
       message.destroy();
+    }
+  }
+  /** A whole blob's body, chunk by chunk as the consumer asks. */
+  async *whole(message, total) {
+    this.inFlight.add(message);
+    const iterator = message[Symbol.asyncIterator]();
+    let received = 0;
+    for (; ; ) {
+      const next = await this.within(message, iterator.next()).catch((error2) => {
+        throw error2 instanceof RetryableError ? new RemoteTransferError(`the download stopped after ${received} bytes: ${error2.message}`) : error2;
+      });
+      if (next.done) break;
+      received += next.value.length;
+      this.options.onProgress?.(received, total);
+      yield next.value;
     }
     if (Number.isFinite(total) && received !== total) throw new RemoteTransferError(`the download ended after ${received} of ${total} bytes`);
   }
-  async open() {
-    if (this.cancelled) throw new RemoteTransferError("the download was cancelled");
-    let response;
-    try {
-      response = await retryHttpClientResponse("downloadCache", () => this.client.get(this.url));
-    } catch (error2) {
-      throw new RemoteTransferError(`the download could not start: ${error2.message}`);
-    }
-    const status = response.message.statusCode ?? 0;
-    if (status !== 200) {
-      response.message.destroy();
-      throw new RemoteTransferError(`the download answered HTTP ${status}`);
-    }
-    this.message = response.message;
-    if (this.cancelled) response.message.destroy();
-    return response.message;
-  }
-  /** `next` within `ms`; a stall or a broken connection is a RemoteTransferError. */
-  async within(ms, next) {
+  /** `next` within the stall timeout; a stall or a broken connection is retryable. */
+  async within(message, next) {
     let timer;
     const stalled = new Promise((_, reject) => {
       timer = setTimeout(() => {
-        this.message?.destroy();
-        reject(new RemoteTransferError(`the download sent nothing for ${Math.round(ms / 1e3)} s`));
-      }, ms);
+        message.destroy();
+        reject(new RetryableError(`nothing arrived for ${Math.round(this.stallMs / 1e3)} s`));
+      }, this.stallMs);
     });
     next.catch(() => void 0);
     try {
       return await Promise.race([next, stalled]);
     } catch (error2) {
       if (error2 instanceof RemoteTransferError) throw error2;
-      throw new RemoteTransferError(`the download broke off: ${error2.message}`);
+      if (this.cancelled) throw new RemoteTransferError("the download was cancelled");
+      throw new RetryableError(`the connection broke (${error2.message})`);
     } finally {
       clearTimeout(timer);
     }

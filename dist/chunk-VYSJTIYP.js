@@ -11,7 +11,7 @@ import {
   label,
   saveEntry,
   warn
-} from "./chunk-Q232Y4SI.js";
+} from "./chunk-H7ZT3T7E.js";
 import {
   getState,
   group,
