@@ -9,7 +9,7 @@ import {
   readCacheDir,
   readTestnetInputs,
   warn
-} from "./chunk-H7ZT3T7E.js";
+} from "./chunk-F62TY5C2.js";
 import "./chunk-7JN6EIKX.js";
 import {
   getInput,

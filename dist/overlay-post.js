@@ -3,11 +3,11 @@ const require = __basecowRequire(import.meta.url);
 import {
   releaseJobLease,
   tearDownTestnet
-} from "./chunk-VYSJTIYP.js";
+} from "./chunk-3P6WFVSC.js";
 import "./chunk-MPQVKSM4.js";
 import {
   failStep
-} from "./chunk-H7ZT3T7E.js";
+} from "./chunk-F62TY5C2.js";
 import "./chunk-7JN6EIKX.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";

@@ -2,9 +2,9 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   runPost
-} from "./chunk-VYSJTIYP.js";
+} from "./chunk-3P6WFVSC.js";
 import "./chunk-MPQVKSM4.js";
-import "./chunk-H7ZT3T7E.js";
+import "./chunk-F62TY5C2.js";
 import "./chunk-7JN6EIKX.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";

@@ -7,8 +7,8 @@ import { TOOL_NAME, TOOL_VERSION } from '../core/shared/version.js';
 import { getCacheServiceVersion, getCacheVersion, getCompressionMethod, internalCacheTwirpClient } from '#actions-cache-internal';
 
 /**
- * How long the download may send nothing while the decoding waits for bytes. The client gives
- * each request of its Azure download 30 s; SEGMENT_DOWNLOAD_TIMEOUT_MINS, the client's own
+ * How long a range request may send nothing before it is tried again. The client gives each
+ * request of its Azure download 30 s; SEGMENT_DOWNLOAD_TIMEOUT_MINS, the client's own
  * setting for a whole segment, shortens it when set lower.
  */
 export function stallTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
@@ -31,8 +31,9 @@ export async function streamingMethod(readable: boolean, env: NodeJS.ProcessEnv 
 /**
  * An entry of the Actions cache as a stream: looked up by the client's own twirp call with the
  * version restoreCache would ask for, then downloaded from its signed URL in ranges (see
- * BlobTransfer) and unpacked as it arrives: zstd, then the entry's member of the tar. No archive file in RUNNER_TEMP and no entry file in the workspace: the bytes go straight
- * to the decoding threads. The archive's zstd checksum is not checked, because the raw digest the
+ * BlobTransfer) and unpacked as it arrives: zstd, then the entry's member of the tar. No archive
+ * file in RUNNER_TEMP and no entry file in the workspace: the bytes go straight to the decoding
+ * threads. The archive's zstd checksum is not checked, because the raw digest the
  * store checks covers every byte that is used.
  */
 export async function streamActionsCacheEntry(cacheKey: string, relativePath: string, method: string, options: Pick<RestoreOptions, 'signal' | 'onProgress'>): Promise<StreamLookup> {

@@ -1,4 +1,5 @@
 import * as cache from '@actions/cache';
+import * as core from '@actions/core';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RemoteCache, RemoteEntry, RestoreOptions, StreamLookup } from '../core/remote/remote-cache.js';
@@ -75,7 +76,10 @@ export class ActionsCache implements RemoteCache {
    */
   async stream(key: string, options: Pick<RestoreOptions, 'signal' | 'onProgress'> = {}): Promise<StreamLookup> {
     const how = await streamingMethod(cacheReadable());
-    if ('why' in how) return { kind: 'unsupported', why: how.why };
+    if ('why' in how) {
+      core.info(`Restoring through the cache client's restoreCache: ${how.why}`);
+      return { kind: 'unsupported', why: how.why };
+    }
     return streamActionsCacheEntry(cacheKeyFor(key), entryRelativePath(key), how.method, options);
   }
 

@@ -11,7 +11,7 @@ import {
   label,
   saveEntry,
   warn
-} from "./chunk-H7ZT3T7E.js";
+} from "./chunk-F62TY5C2.js";
 import {
   getState,
   group,

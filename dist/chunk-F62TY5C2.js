@@ -45488,7 +45488,10 @@ var ActionsCache = class {
    */
   async stream(key, options = {}) {
     const how = await streamingMethod(cacheReadable());
-    if ("why" in how) return { kind: "unsupported", why: how.why };
+    if ("why" in how) {
+      info(`Restoring through the cache client's restoreCache: ${how.why}`);
+      return { kind: "unsupported", why: how.why };
+    }
     return streamActionsCacheEntry(cacheKeyFor(key), entryRelativePath(key), how.method, options);
   }
   /** Through restoreCache: the archive downloaded whole to RUNNER_TEMP, then unpacked by the client's tar. */
