@@ -9,8 +9,9 @@ import {
   readCacheDir,
   readTestnetInputs,
   warn
-} from "./chunk-F62TY5C2.js";
+} from "./chunk-OILKZUMV.js";
 import "./chunk-7JN6EIKX.js";
+import "./chunk-RGHLSL6Z.js";
 import {
   getInput,
   group,
@@ -19,7 +20,7 @@ import {
   setOutput
 } from "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
-import "./chunk-WD3ABW5G.js";
+import "./chunk-OFAZTKQF.js";
 import {
   existingBase
 } from "./chunk-EER7KK2I.js";

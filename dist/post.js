@@ -2,13 +2,14 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   runPost
-} from "./chunk-3P6WFVSC.js";
+} from "./chunk-EOABFPUL.js";
 import "./chunk-MPQVKSM4.js";
-import "./chunk-F62TY5C2.js";
+import "./chunk-OILKZUMV.js";
 import "./chunk-7JN6EIKX.js";
+import "./chunk-RGHLSL6Z.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
-import "./chunk-WD3ABW5G.js";
+import "./chunk-OFAZTKQF.js";
 import "./chunk-EER7KK2I.js";
 import "./chunk-LFCMNEXX.js";
 import "./chunk-I4Z6R4ME.js";

@@ -3,6 +3,7 @@ import { HttpClient } from '@actions/http-client';
 import { tarMemberData } from '../core/extract/tar.js';
 import { decompressChunks } from '../core/extract/zstd/decompress-chunks.js';
 import { RemoteTransferError, type RestoreOptions, type StreamLookup } from '../core/remote/remote-cache.js';
+import { contentRange } from '../core/shared/content-range.js';
 import { TOOL_NAME, TOOL_VERSION } from '../core/shared/version.js';
 import { getCacheServiceVersion, getCacheVersion, getCompressionMethod, internalCacheTwirpClient } from '#actions-cache-internal';
 
@@ -158,9 +159,9 @@ class BlobTransfer {
         const failure = `the download of bytes ${start}- answered HTTP ${status}`;
         throw status >= 500 || status === 429 ? new RetryableError(failure) : new RemoteTransferError(failure);
       }
-      const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(message.headers['content-range'] ?? ''));
-      if (!range || Number(range[1]) !== start) throw new RemoteTransferError(`the download of bytes ${start}- answered the range ${message.headers['content-range'] ?? '(none)'}`);
-      const length = Number(range[2]) - start + 1;
+      const range = contentRange(message.headers['content-range']);
+      if (!range || range.start !== start || range.total === undefined) throw new RemoteTransferError(`the download of bytes ${start}- answered the range ${message.headers['content-range'] ?? '(none)'}`);
+      const length = range.end - start + 1;
       const reused = this.spare.length > 0 && this.spare[this.spare.length - 1].length >= length ? this.spare.pop() : undefined;
       const body = reused ? reused.subarray(0, length) : Buffer.allocUnsafe(length);
       let filled = 0;
@@ -175,7 +176,7 @@ class BlobTransfer {
         filled += next.value.length;
       }
       if (filled !== body.length) throw new RetryableError(`the download of bytes ${start}- ended after ${filled} of ${body.length} bytes`);
-      return { kind: 'range', body, total: Number(range[3]) };
+      return { kind: 'range', body, total: range.total };
     } finally {
       this.inFlight.delete(message);
       message.destroy();

@@ -7,6 +7,7 @@ import { SourceError, UsageError } from '../core/errors.js';
 import type { BaseSource, MaterializedSource, SourceContext } from '../core/store/base-source.js';
 import { tempPrefix } from '../core/store/layout.js';
 import { TOOL_NAME, TOOL_VERSION } from '../core/shared/version.js';
+import { contentRange } from '../core/shared/content-range.js';
 
 /** How a dropped or failed download is tried again. */
 export interface RetryPolicy {
@@ -269,12 +270,6 @@ async function restart(file: FileHandle, state: DownloadState): Promise<void> {
   state.received = 0;
   state.total = 0;
   state.validator = undefined;
-}
-
-function contentRange(header: string | undefined): { start: number; total: number | undefined } | undefined {
-  const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header?.trim() ?? '');
-  if (!match) return undefined;
-  return { start: Number(match[1]), total: match[3] === '*' ? undefined : Number(match[3]) };
 }
 
 /**

@@ -20,7 +20,7 @@ import {
   parseVmList,
   progressReporter,
   sourceFromChoice
-} from "./chunk-WD3ABW5G.js";
+} from "./chunk-OFAZTKQF.js";
 import {
   ensureBase
 } from "./chunk-EER7KK2I.js";

@@ -112,7 +112,7 @@ async function sourceFromChoice(choice, setting) {
     case "image":
       return choice.image;
     case "url": {
-      const { urlSource } = await import("./url-RGIBANSB.js");
+      const { urlSource } = await import("./url-LZEKAMUX.js");
       return urlSource({ url: choice.url, sha256: choice.sha256 });
     }
     case "build": {

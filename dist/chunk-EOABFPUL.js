@@ -11,7 +11,7 @@ import {
   label,
   saveEntry,
   warn
-} from "./chunk-F62TY5C2.js";
+} from "./chunk-OILKZUMV.js";
 import {
   getState,
   group,
@@ -20,7 +20,7 @@ import {
 import {
   formatBytes,
   parseBudget
-} from "./chunk-WD3ABW5G.js";
+} from "./chunk-OFAZTKQF.js";
 import {
   HOLE_FRAME_MAX,
   encodeHeaderFrame,

@@ -1,6 +1,9 @@
 import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
+  contentRange
+} from "./chunk-RGHLSL6Z.js";
+import {
   HttpClient
 } from "./chunk-6CTZAA2R.js";
 import {
@@ -215,11 +218,6 @@ async function restart(file, state) {
   state.received = 0;
   state.total = 0;
   state.validator = void 0;
-}
-function contentRange(header) {
-  const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header?.trim() ?? "");
-  if (!match) return void 0;
-  return { start: Number(match[1]), total: match[3] === "*" ? void 0 : Number(match[3]) };
 }
 function getWithAbort(client, url, headers, signal) {
   signal?.throwIfAborted();

@@ -4,6 +4,9 @@ import {
   decompressChunks
 } from "./chunk-7JN6EIKX.js";
 import {
+  contentRange
+} from "./chunk-RGHLSL6Z.js";
+import {
   BearerCredentialHandler,
   create,
   debug,
@@ -42,7 +45,7 @@ import {
   parseVmList,
   progressReporter,
   sourceFromChoice
-} from "./chunk-WD3ABW5G.js";
+} from "./chunk-OFAZTKQF.js";
 import {
   RemoteTransferError,
   ensureBase
@@ -45250,9 +45253,9 @@ var BlobTransfer = class {
         const failure = `the download of bytes ${start}- answered HTTP ${status}`;
         throw status >= 500 || status === 429 ? new RetryableError(failure) : new RemoteTransferError(failure);
       }
-      const range2 = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(message.headers["content-range"] ?? ""));
-      if (!range2 || Number(range2[1]) !== start) throw new RemoteTransferError(`the download of bytes ${start}- answered the range ${message.headers["content-range"] ?? "(none)"}`);
-      const length = Number(range2[2]) - start + 1;
+      const range2 = contentRange(message.headers["content-range"]);
+      if (!range2 || range2.start !== start || range2.total === void 0) throw new RemoteTransferError(`the download of bytes ${start}- answered the range ${message.headers["content-range"] ?? "(none)"}`);
+      const length = range2.end - start + 1;
       const reused = this.spare.length > 0 && this.spare[this.spare.length - 1].length >= length ? this.spare.pop() : void 0;
       const body2 = reused ? reused.subarray(0, length) : Buffer.allocUnsafe(length);
       let filled = 0;
@@ -45267,7 +45270,7 @@ var BlobTransfer = class {
         filled += next.value.length;
       }
       if (filled !== body2.length) throw new RetryableError(`the download of bytes ${start}- ended after ${filled} of ${body2.length} bytes`);
-      return { kind: "range", body: body2, total: Number(range2[3]) };
+      return { kind: "range", body: body2, total: range2.total };
     } finally {
       this.inFlight.delete(message);
       message.destroy();
