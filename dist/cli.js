@@ -9,5 +9,5 @@ import "./chunk-NCNTTV4Q.js";
 
 // src/cli/index.ts
 if (process.argv[2] === "prepare" || process.argv[2] === "up") prestartDecoder();
-var { main } = await import("./main-TEN36J2R.js");
+var { main } = await import("./main-VOPBP2JE.js");
 process.exitCode = await main(process.argv.slice(2));

@@ -2,13 +2,13 @@ import { createRequire as __basecowRequire } from 'node:module';
 const require = __basecowRequire(import.meta.url);
 import {
   runMain
-} from "./chunk-OILKZUMV.js";
+} from "./chunk-GCIZTC67.js";
 import "./chunk-7JN6EIKX.js";
 import "./chunk-RGHLSL6Z.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
 import "./chunk-OFAZTKQF.js";
-import "./chunk-EER7KK2I.js";
+import "./chunk-GDZQCCCP.js";
 import "./chunk-LFCMNEXX.js";
 import "./chunk-I4Z6R4ME.js";
 import "./chunk-4F4VMEEG.js";

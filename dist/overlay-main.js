@@ -9,7 +9,7 @@ import {
   readCacheDir,
   readTestnetInputs,
   warn
-} from "./chunk-OILKZUMV.js";
+} from "./chunk-GCIZTC67.js";
 import "./chunk-7JN6EIKX.js";
 import "./chunk-RGHLSL6Z.js";
 import {
@@ -23,7 +23,7 @@ import "./chunk-6CTZAA2R.js";
 import "./chunk-OFAZTKQF.js";
 import {
   existingBase
-} from "./chunk-EER7KK2I.js";
+} from "./chunk-GDZQCCCP.js";
 import "./chunk-LFCMNEXX.js";
 import "./chunk-I4Z6R4ME.js";
 import "./chunk-4F4VMEEG.js";
@@ -65,7 +65,7 @@ async function runOverlayMain() {
     }
     saveState(STATE.workDir, testnet.workDir);
     if (testnet.connect) saveState(STATE.connect, testnet.connect);
-    const { up } = await import("./up-LKT7PBG3.js");
+    const { up } = await import("./up-KGMLAONZ.js");
     const manifest = await group("basecow: testnet", () => up({ ...testnet, source: base.base, cacheDir, base, onWarning: warn }));
     info(`${manifest.vms.length} VM(s) over ${base.base} in ${manifest.workDir}${manifest.started ? ", started" : ""}`);
     setOutput("manifest", `${manifest.workDir}/manifest.json`);

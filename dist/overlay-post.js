@@ -3,17 +3,17 @@ const require = __basecowRequire(import.meta.url);
 import {
   releaseJobLease,
   tearDownTestnet
-} from "./chunk-EOABFPUL.js";
+} from "./chunk-K4N73F7S.js";
 import "./chunk-MPQVKSM4.js";
 import {
   failStep
-} from "./chunk-OILKZUMV.js";
+} from "./chunk-GCIZTC67.js";
 import "./chunk-7JN6EIKX.js";
 import "./chunk-RGHLSL6Z.js";
 import "./chunk-NWON5JDP.js";
 import "./chunk-6CTZAA2R.js";
 import "./chunk-OFAZTKQF.js";
-import "./chunk-EER7KK2I.js";
+import "./chunk-GDZQCCCP.js";
 import "./chunk-LFCMNEXX.js";
 import "./chunk-I4Z6R4ME.js";
 import "./chunk-4F4VMEEG.js";

@@ -1,3 +1,3 @@
-export { getCacheServiceVersion } from '../../node_modules/@actions/cache/lib/internal/config.js';
+export { getCacheMode, getCacheServiceVersion, isCacheReadable, isCacheWritable } from '../../node_modules/@actions/cache/lib/internal/config.js';
 export { getCacheVersion, getCompressionMethod } from '../../node_modules/@actions/cache/lib/internal/cacheUtils.js';
 export { internalCacheTwirpClient } from '../../node_modules/@actions/cache/lib/internal/shared/cacheTwirpClient.js';

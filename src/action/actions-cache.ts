@@ -3,6 +3,7 @@ import * as core from '@actions/core';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RemoteCache, RemoteEntry, RestoreOptions, StreamLookup } from '../core/remote/remote-cache.js';
+import { getCacheMode, isCacheReadable, isCacheWritable } from '#actions-cache-internal';
 import { streamActionsCacheEntry, streamingMethod } from './actions-cache-stream.js';
 import { ArchiveFollower } from './archive-follower.js';
 import { workspace } from './inputs.js';
@@ -34,22 +35,14 @@ async function inWorkspace<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /**
- * The runner's ACTIONS_CACHE_MODE, read the way @actions/cache reads it (none / read / write /
- * write-only; unset or unknown allows everything): post skips making an entry nobody may save.
+ * Whether the runner's ACTIONS_CACHE_MODE (none / read / write / write-only; unset or unknown allows
+ * everything) lets this job write the cache, by the client's own rule: post skips making an entry
+ * nobody may save.
  */
-export function cacheWritable(env: NodeJS.ProcessEnv = process.env): boolean {
-  const mode = cacheMode(env);
-  return !KNOWN_CACHE_MODES.includes(mode) || mode === 'write' || mode === 'write-only';
-}
+export const cacheWritable = (): boolean => isCacheWritable(getCacheMode());
 
-/** Whether the runner's ACTIONS_CACHE_MODE lets this job read the cache (as @actions/cache decides). */
-export function cacheReadable(env: NodeJS.ProcessEnv = process.env): boolean {
-  const mode = cacheMode(env);
-  return !KNOWN_CACHE_MODES.includes(mode) || mode === 'read' || mode === 'write';
-}
-
-const KNOWN_CACHE_MODES = ['none', 'read', 'write', 'write-only'];
-const cacheMode = (env: NodeJS.ProcessEnv): string => (env.ACTIONS_CACHE_MODE ?? '').trim().toLowerCase();
+/** Whether ACTIONS_CACHE_MODE lets this job read the cache, by the client's own rule. */
+export const cacheReadable = (): boolean => isCacheReadable(getCacheMode());
 
 /**
  * How long one download segment may take. The client's default is 10 minutes, and a download that

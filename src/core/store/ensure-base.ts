@@ -8,7 +8,7 @@ import { RemoteTransferError, type RemoteCache } from '../remote/remote-cache.js
 import { fsyncDir, isPlainFile, pathExists } from '../shared/fs.js';
 import { DEFAULT_LOCK_TIMING, tryLock, type HeldLock, type LockTiming } from '../shared/lock.js';
 import { TOOL_NAME, TOOL_VERSION } from '../shared/version.js';
-import type { WarningSink } from '../warnings.js';
+import type { Warning, WarningSink } from '../warnings.js';
 import type { BaseOrigin, BaseSource, MaterializedSource, Progress, SourceContext, SourceRecord } from './base-source.js';
 import { startEarlyExtraction, type EarlyExtraction } from './early-extraction.js';
 import { EntryWhileRestoring } from './entry-while-restoring.js';
@@ -287,6 +287,12 @@ async function restoreFromRemote(layout: StoreLayout, key: string, remote: Remot
   }
 }
 
+/** The warning for an L2 restore that came to nothing, after which the base is made from its source. */
+function remoteWarning(code: 'remote-restore-failed' | 'remote-entry-unusable', remote: RemoteCache, key: string, error: unknown): Warning {
+  const what = code === 'remote-restore-failed' ? `the ${remote.name} cache could not be read for ${key}` : `the ${remote.name} cache entry for ${key} was not used`;
+  return { code, message: `${what} (the base is made from its source instead): ${(error as Error).message}` };
+}
+
 /**
  * The remote cache's stream of the entry's bytes decoded as they arrive: no archive or entry file
  * on disk, nothing unpacked twice. 'through-restore' when the cache cannot stream here, or when the
@@ -302,7 +308,7 @@ async function restoreStreamed(layout: StoreLayout, key: string, remote: RemoteC
   } catch (error) {
     timings.restoreSeconds = (performance.now() - started) / 1000;
     if (options.signal?.aborted) throw options.signal.reason;
-    options.onWarning?.({ code: 'remote-restore-failed', message: `the ${remote.name} cache could not be read for ${key} (the base is made from its source instead): ${(error as Error).message}` });
+    options.onWarning?.(remoteWarning('remote-restore-failed', remote, key, error));
     return false;
   }
   if (lookup.kind === 'absent') {
@@ -341,7 +347,7 @@ async function restoreStreamed(layout: StoreLayout, key: string, remote: RemoteC
       options.onWarning?.({ code: 'remote-stream-failed', message: `streaming the ${remote.name} cache entry for ${key} failed (${error.message}); restoring it through the cache client instead` });
       return 'through-restore';
     }
-    options.onWarning?.({ code: 'remote-entry-unusable', message: `the ${remote.name} cache entry for ${key} was not used (the base is made from its source instead): ${(error as Error).message}` });
+    options.onWarning?.(remoteWarning('remote-entry-unusable', remote, key, error));
     return false;
   }
 }
@@ -361,7 +367,7 @@ async function restoreAndExtract(layout: StoreLayout, key: string, remote: Remot
   } catch (error) {
     await early.drop();
     if (options.signal?.aborted) throw options.signal.reason;
-    options.onWarning?.({ code: 'remote-restore-failed', message: `the ${remote.name} cache could not be read for ${key} (the base is made from its source instead): ${(error as Error).message}` });
+    options.onWarning?.(remoteWarning('remote-restore-failed', remote, key, error));
     return false;
   } finally {
     timings.restoreSeconds += (performance.now() - restoreStarted) / 1000;
@@ -407,7 +413,7 @@ async function restoreAndExtract(layout: StoreLayout, key: string, remote: Remot
     if (options.signal?.aborted) throw options.signal.reason;
     // A full disk is not the entry's fault: the source would not fit either.
     if (error instanceof LockLostError || (error instanceof BasecowError && error.code === 'no-space')) throw error;
-    options.onWarning?.({ code: 'remote-entry-unusable', message: `the ${remote.name} cache entry for ${key} was not used (the base is made from its source instead): ${(error as Error).message}` });
+    options.onWarning?.(remoteWarning('remote-entry-unusable', remote, key, error));
     return false;
   } finally {
     timings.extractSeconds = (performance.now() - extractStarted) / 1000;

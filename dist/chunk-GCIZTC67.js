@@ -49,7 +49,7 @@ import {
 import {
   RemoteTransferError,
   ensureBase
-} from "./chunk-EER7KK2I.js";
+} from "./chunk-GDZQCCCP.js";
 import {
   TOOL_NAME,
   TOOL_VERSION
@@ -44793,9 +44793,9 @@ function restoreCache(paths_1, primaryKey_1, restoreKeys_1, options_1) {
     const cacheServiceVersion = getCacheServiceVersion();
     debug(`Cache service version: ${cacheServiceVersion}`);
     checkPaths(paths);
-    const cacheMode2 = getCacheMode();
-    if (!isCacheReadable(cacheMode2)) {
-      info(`Cache restore skipped: the effective cache-mode '${cacheMode2}' does not permit reads.`);
+    const cacheMode = getCacheMode();
+    if (!isCacheReadable(cacheMode)) {
+      info(`Cache restore skipped: the effective cache-mode '${cacheMode}' does not permit reads.`);
       debug(`Skipped restore for paths [${paths.join(", ")}] with primary key '${primaryKey}'.`);
       return void 0;
     }
@@ -44964,9 +44964,9 @@ function saveCache2(paths_1, key_1, options_1) {
     debug(`Cache service version: ${cacheServiceVersion}`);
     checkPaths(paths);
     checkKey(key);
-    const cacheMode2 = getCacheMode();
-    if (!isCacheWritable(cacheMode2)) {
-      info(`Cache save skipped: the effective cache-mode '${cacheMode2}' does not permit writes.`);
+    const cacheMode = getCacheMode();
+    if (!isCacheWritable(cacheMode)) {
+      info(`Cache save skipped: the effective cache-mode '${cacheMode}' does not permit writes.`);
       debug(`Skipped save for paths [${paths.join(", ")}] with key '${key}'.`);
       return -1;
     }
@@ -45465,16 +45465,8 @@ async function inWorkspace(fn) {
     process.chdir(before);
   }
 }
-function cacheWritable(env = process.env) {
-  const mode = cacheMode(env);
-  return !KNOWN_CACHE_MODES2.includes(mode) || mode === "write" || mode === "write-only";
-}
-function cacheReadable(env = process.env) {
-  const mode = cacheMode(env);
-  return !KNOWN_CACHE_MODES2.includes(mode) || mode === "read" || mode === "write";
-}
-var KNOWN_CACHE_MODES2 = ["none", "read", "write", "write-only"];
-var cacheMode = (env) => (env.ACTIONS_CACHE_MODE ?? "").trim().toLowerCase();
+var cacheWritable = () => isCacheWritable(getCacheMode());
+var cacheReadable = () => isCacheReadable(getCacheMode());
 function segmentTimeoutMs(env = process.env) {
   return env.SEGMENT_DOWNLOAD_TIMEOUT_MINS ? void 0 : 2 * 60 * 1e3;
 }
@@ -45687,7 +45679,7 @@ async function prepareBase(inputs, workDir) {
 async function createTestnet(inputs, testnet, base) {
   saveState(STATE.workDir, testnet.workDir);
   if (testnet.connect) saveState(STATE.connect, testnet.connect);
-  const { up } = await import("./up-LKT7PBG3.js");
+  const { up } = await import("./up-KGMLAONZ.js");
   return up({ ...testnet, source: inputs.source, cacheDir: inputs.cacheDir, base, onWarning: warn });
 }
 async function runMain() {

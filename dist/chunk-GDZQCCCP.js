@@ -561,6 +561,10 @@ async function restoreFromRemote(layout, key, remote, options, lock, timings) {
     dropSpareWorkers();
   }
 }
+function remoteWarning(code, remote, key, error) {
+  const what = code === "remote-restore-failed" ? `the ${remote.name} cache could not be read for ${key}` : `the ${remote.name} cache entry for ${key} was not used`;
+  return { code, message: `${what} (the base is made from its source instead): ${error.message}` };
+}
 async function restoreStreamed(layout, key, remote, options, lock, timings) {
   const tempImage = `${tempStem(layout, key)}.img`;
   const started = performance.now();
@@ -570,7 +574,7 @@ async function restoreStreamed(layout, key, remote, options, lock, timings) {
   } catch (error) {
     timings.restoreSeconds = (performance.now() - started) / 1e3;
     if (options.signal?.aborted) throw options.signal.reason;
-    options.onWarning?.({ code: "remote-restore-failed", message: `the ${remote.name} cache could not be read for ${key} (the base is made from its source instead): ${error.message}` });
+    options.onWarning?.(remoteWarning("remote-restore-failed", remote, key, error));
     return false;
   }
   if (lookup.kind === "absent") {
@@ -606,7 +610,7 @@ async function restoreStreamed(layout, key, remote, options, lock, timings) {
       options.onWarning?.({ code: "remote-stream-failed", message: `streaming the ${remote.name} cache entry for ${key} failed (${error.message}); restoring it through the cache client instead` });
       return "through-restore";
     }
-    options.onWarning?.({ code: "remote-entry-unusable", message: `the ${remote.name} cache entry for ${key} was not used (the base is made from its source instead): ${error.message}` });
+    options.onWarning?.(remoteWarning("remote-entry-unusable", remote, key, error));
     return false;
   }
 }
@@ -625,7 +629,7 @@ async function restoreAndExtract(layout, key, remote, options, lock, timings) {
   } catch (error) {
     await early.drop();
     if (options.signal?.aborted) throw options.signal.reason;
-    options.onWarning?.({ code: "remote-restore-failed", message: `the ${remote.name} cache could not be read for ${key} (the base is made from its source instead): ${error.message}` });
+    options.onWarning?.(remoteWarning("remote-restore-failed", remote, key, error));
     return false;
   } finally {
     timings.restoreSeconds += (performance.now() - restoreStarted) / 1e3;
@@ -663,7 +667,7 @@ async function restoreAndExtract(layout, key, remote, options, lock, timings) {
   } catch (error) {
     if (options.signal?.aborted) throw options.signal.reason;
     if (error instanceof LockLostError || error instanceof BasecowError && error.code === "no-space") throw error;
-    options.onWarning?.({ code: "remote-entry-unusable", message: `the ${remote.name} cache entry for ${key} was not used (the base is made from its source instead): ${error.message}` });
+    options.onWarning?.(remoteWarning("remote-entry-unusable", remote, key, error));
     return false;
   } finally {
     timings.extractSeconds = (performance.now() - extractStarted) / 1e3;

@@ -11,7 +11,7 @@ import {
   label,
   saveEntry,
   warn
-} from "./chunk-OILKZUMV.js";
+} from "./chunk-GCIZTC67.js";
 import {
   getState,
   group,

@@ -19,7 +19,7 @@ import {
 } from "./chunk-JS24X5YJ.js";
 import {
   ensureBase
-} from "./chunk-EER7KK2I.js";
+} from "./chunk-GDZQCCCP.js";
 import "./chunk-LFCMNEXX.js";
 import {
   readSidecar

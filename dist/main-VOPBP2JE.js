@@ -23,7 +23,7 @@ import {
 } from "./chunk-OFAZTKQF.js";
 import {
   ensureBase
-} from "./chunk-EER7KK2I.js";
+} from "./chunk-GDZQCCCP.js";
 import "./chunk-LFCMNEXX.js";
 import "./chunk-I4Z6R4ME.js";
 import {
@@ -341,7 +341,7 @@ async function upCommand(args) {
   const domainType = parseDomainType(values["domain-type"], "--domain-type");
   const source = await sourceOptions(values);
   const manifest = await withProgressAndInterrupts(async (hooks) => {
-    const { up } = await import("./up-LKT7PBG3.js");
+    const { up } = await import("./up-KGMLAONZ.js");
     return up({
       ...source,
       ...hooks,
